@@ -1,0 +1,1 @@
+"""Planners: take observations, return typed commands."""

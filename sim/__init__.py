@@ -1,0 +1,1 @@
+"""World backends and scenarios."""

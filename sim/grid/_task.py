@@ -1,0 +1,111 @@
+"""Base class of the grid tasks and the registry that names them."""
+
+from __future__ import annotations
+
+import random
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from robots.commands import Command, Wait
+from robots.errors import ActionParseError
+from robots.fleet import RobotEvent
+from robots.ids import RobotId
+
+TASKS: dict[str, type[GridTask]] = {}
+"""Registry: task name -> class. Filled by ``@register`` in each task module."""
+
+
+def register(cls: type[GridTask]) -> type[GridTask]:
+    if cls.name in TASKS:
+        raise ValueError(f"grid task {cls.name!r} registered twice")
+    TASKS[cls.name] = cls
+    return cls
+
+
+_NUM = re.compile(r"(?<![\w.])(\d+)\.0+(?!\d)")
+
+
+def normalise_action(text: str) -> str:
+    """Canonical form used to compare action text: lower case, no blanks or quotes, ``1.0`` == ``1``,
+    ``position(1, 0)`` == ``position[1, 0]``."""
+    s = text.strip().strip("`'\".,;").lower()
+    s = re.sub(r"\s+", "", s)
+    s = s.replace("'", "").replace('"', "")
+    s = re.sub(r"(square|position)\(([^()]*)\)", r"\1[\2]", s)
+    return _NUM.sub(r"\1", s)
+
+
+class GridTask(ABC):
+    """One of the paper's grid tasks: state, rules, observations.
+
+    A task is pure: it never raises on legal commands, knows nothing of episodes or step limits
+    (that is :class:`sim.grid.fleet.GridFleet`'s job) and is fully determined by the seed given to
+    :meth:`generate`.
+    """
+
+    name: ClassVar[str]
+
+    @property
+    @abstractmethod
+    def robot_ids(self) -> tuple[RobotId, ...]: ...
+
+    @property
+    @abstractmethod
+    def step_limit(self) -> int:
+        """Steps allowed per episode (the paper's limit for this size)."""
+
+    @abstractmethod
+    def generate(self, rng: random.Random) -> None:
+        """Draw a new world from ``rng`` (same seed, same world)."""
+
+    @abstractmethod
+    def legal(self, robot: RobotId) -> tuple[Command, ...]:
+        """Commands ``robot`` may issue now, in a fixed order; :class:`Wait` is always allowed and not listed."""
+
+    @abstractmethod
+    def apply(self, commands: Mapping[RobotId, Command]) -> tuple[list[RobotEvent], str | None]:
+        """Execute one step of already-validated commands (robots absent wait).
+
+        Returns the per-robot events and a failure reason (``"collision"``) or ``None``.
+        """
+
+    @abstractmethod
+    def solved(self) -> bool: ...
+
+    @abstractmethod
+    def robot_view(self, robot: RobotId) -> tuple[dict[str, Any], str]:
+        """(structured data, compact text) for one robot."""
+
+    @abstractmethod
+    def world_view(self) -> tuple[dict[str, Any], str]:
+        """(structured data, compact text) of the whole world, for central planners."""
+
+    def metrics(self) -> dict[str, Any]:
+        """Task-specific figures added to every step's metrics (e.g. ``boxes_left``)."""
+        return {}
+
+    def parse_action(self, robot: RobotId, text: str) -> Command:
+        """Turn action text into one of ``robot``'s legal commands.
+
+        Tolerates case, blanks, quotes, ``1`` vs ``1.0`` and ``(`` vs ``[``. Raises
+        :class:`ActionParseError` naming the robot, the text and the legal choices.
+        """
+        if robot not in self.robot_ids:
+            raise ActionParseError(robot, text, (), reason=f"from an unknown robot (robots: {', '.join(self.robot_ids)})")
+        legal = self.legal(robot)
+        key = normalise_action(text)
+        if key in ("wait", "", "none", "idle", "noop", "stay"):
+            return Wait()
+        for command in legal:
+            if normalise_action(command.text) == key:
+                return command
+        return self._raise_unparsable(robot, text, legal)
+
+    def _raise_unparsable(self, robot: RobotId, text: str, legal: tuple[Command, ...]) -> Command:
+        raise ActionParseError(robot, text, [c.text for c in legal], reason="not one of this robot's legal actions")
+
+    def parse_plan(self, plan: Mapping[str, str]) -> dict[RobotId, Command]:
+        """Parse a joint plan ``{robot: action text}``; raises on the first bad entry."""
+        return {RobotId(r): self.parse_action(RobotId(r), t) for r, t in plan.items()}

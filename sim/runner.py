@@ -1,0 +1,153 @@
+"""Run a planner on a scenario for several episodes and keep every figure (``run(config)``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from planners.base import Planner, make_planner
+from robots.errors import FleetError
+from robots.fleet import Fleet
+from sim.scenario import Scenario
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What ``fleetmind run`` does: a scenario, a planner, seeds ``seed .. seed + episodes - 1``."""
+
+    scenario: Scenario
+    planner: str | None = None  # default: the scenario's run.planner
+    seed: int | None = None
+    episodes: int | None = None
+    out: Path | None = None  # where metrics.json and the episode traces go; None: nowhere
+
+    @property
+    def planner_name(self) -> str:
+        return self.planner or self.scenario.run.planner
+
+    @property
+    def seeds(self) -> range:
+        first = self.scenario.run.seed if self.seed is None else self.seed
+        count = self.scenario.run.episodes if self.episodes is None else self.episodes
+        if first < 0 or count < 1:
+            raise ValueError(f"need seed >= 0 and episodes >= 1, got seed={first}, episodes={count}")
+        return range(first, first + count)
+
+
+@dataclass
+class EpisodeRecord:
+    seed: int
+    success: bool
+    steps: int
+    failure_reason: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seed": self.seed, "success": self.success, "steps": self.steps, "failure_reason": self.failure_reason, **self.extra}
+
+
+@dataclass
+class RunResult:
+    scenario: str
+    planner: str
+    episodes: list[EpisodeRecord]
+    complete: bool = True
+
+    @property
+    def success_rate(self) -> float:
+        return sum(e.success for e in self.episodes) / len(self.episodes) if self.episodes else 0.0
+
+    @property
+    def mean_steps(self) -> float:
+        return sum(e.steps for e in self.episodes) / len(self.episodes) if self.episodes else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "planner": self.planner,
+            "episodes": [e.to_json() for e in self.episodes],
+            "success_rate": self.success_rate,
+            "mean_steps": self.mean_steps,
+            "complete": self.complete,
+        }
+
+
+def run_episode(fleet: Fleet, planner: Planner, seed: int, trace: list[dict[str, Any]] | None = None) -> EpisodeRecord:
+    """One episode; a planner that issues an illegal command ends it with ``illegal_command``."""
+    obs = fleet.reset(seed)
+    planner.reset(obs, seed)
+    if trace is not None:
+        trace.append({"step": 0, "world": obs.text})
+    while True:
+        commands = planner.plan(obs)
+        try:
+            result = fleet.step(commands)
+        except FleetError as exc:
+            log.warning("seed %d: planner %s issued a bad command: %s", seed, planner.name, exc)
+            if trace is not None:
+                trace.append({"step": obs.step + 1, "error": str(exc)})
+            return EpisodeRecord(seed, False, obs.step, "illegal_command")
+        planner.observe_result(result)
+        obs = result.observation
+        if trace is not None:
+            trace.append(
+                {
+                    "step": obs.step,
+                    "commands": {r: c.text for r, c in commands.items()},
+                    "events": [asdict(e) for e in result.events],
+                    "metrics": dict(result.metrics),
+                }
+            )
+        if result.done:
+            extra = {k: v for k, v in result.metrics.items() if k not in ("success", "steps", "failure_reason")}
+            return EpisodeRecord(seed, result.success, int(result.metrics["steps"]), result.failure_reason, extra)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write atomically: a crash never leaves a half-written file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _write_trace(path: Path, trace: Iterable[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for row in trace:
+            f.write(json.dumps(row) + "\n")
+
+
+def run(config: RunConfig, on_episode: Callable[[EpisodeRecord], None] | None = None) -> RunResult:
+    """Run every episode of ``config``; writes ``out/metrics.json`` (after each episode, so an
+    interrupted run keeps what it finished) and ``out/episodes/seed_<N>.jsonl`` traces."""
+    scenario = config.scenario
+    planner = make_planner(config.planner_name, scenario.world.task)
+    result = RunResult(scenario=scenario.name, planner=config.planner_name, episodes=[], complete=False)
+    fleet = scenario.make_fleet()
+    try:
+        for seed in config.seeds:
+            trace: list[dict[str, Any]] | None = [] if config.out else None
+            record = run_episode(fleet, planner, seed, trace)
+            result.episodes.append(record)
+            if config.out:
+                _write_trace(config.out / "episodes" / f"seed_{seed}.jsonl", trace or [])
+                _write_json(config.out / "metrics.json", result.to_json())
+            if on_episode:
+                on_episode(record)
+        result.complete = True
+    finally:
+        fleet.close()
+        if config.out and result.episodes:
+            _write_json(config.out / "metrics.json", result.to_json())
+    return result
