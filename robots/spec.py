@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Kinematics(str, Enum):
+class Kinematics(StrEnum):
     """How a robot moves."""
 
     GRID = "grid"  # teleports cell to cell (grid worlds)

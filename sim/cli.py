@@ -69,7 +69,8 @@ def _summary(result: RunResult, out: Path) -> str:
     why = ", ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
     lines = [
         f"{result.scenario} | planner {result.planner} | {n} episode(s): "
-        f"success {ok}/{n} ({result.success_rate:.0%}), mean steps {result.mean_steps:.1f}" + (f" | failures {why}" if why else ""),
+        f"success {ok}/{n} ({result.success_rate:.0%}), mean steps {result.mean_steps:.1f}"
+        + (f" | failures {why}" if why else ""),
         f"metrics: {out / 'metrics.json'}",
         f"traces:  {out / 'episodes'}/seed_<N>.jsonl",
     ]
@@ -128,7 +129,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         if args.command == "list":
             return cmd_list()

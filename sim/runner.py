@@ -51,7 +51,13 @@ class EpisodeRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"seed": self.seed, "success": self.success, "steps": self.steps, "failure_reason": self.failure_reason, **self.extra}
+        return {
+            "seed": self.seed,
+            "success": self.success,
+            "steps": self.steps,
+            "failure_reason": self.failure_reason,
+            **self.extra,
+        }
 
 
 @dataclass

@@ -111,7 +111,12 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
             node = node.get(part)
         if model is Scenario and part == "world":
             task = node.get("task") if isinstance(node, dict) else None
-            model = {"boxnet1": BoxNet1World, "boxnet2": BoxNet2World, "warehouse": WarehouseWorld, "boxlift": BoxLiftWorld}.get(task)
+            model = {
+                "boxnet1": BoxNet1World,
+                "boxnet2": BoxNet2World,
+                "warehouse": WarehouseWorld,
+                "boxlift": BoxLiftWorld,
+            }.get(task)
         elif model is Scenario and part == "run":
             model = RunConfig
         elif part in {"boxnet1", "boxnet2", "warehouse", "boxlift"}:
@@ -143,7 +148,9 @@ def _describe(err: dict[str, Any], data: Any) -> str:
 def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
     """Validate already-loaded YAML data; raises :class:`ScenarioError`."""
     if not isinstance(data, dict):
-        raise ScenarioError(f"{source}: a scenario must be a mapping of keys (name, world, run), got {type(data).__name__}")
+        raise ScenarioError(
+            f"{source}: a scenario must be a mapping of keys (name, world, run), got {type(data).__name__}"
+        )
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -155,7 +162,9 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
 
     known = available_planners()
     if scenario.run.planner not in known:
-        raise ScenarioError(f"{source}: run.planner: unknown planner {scenario.run.planner!r}; available: {', '.join(known)}")
+        raise ScenarioError(
+            f"{source}: run.planner: unknown planner {scenario.run.planner!r}; available: {', '.join(known)}"
+        )
     return scenario
 
 

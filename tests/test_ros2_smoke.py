@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 import rclpy  # real ROS 2 Jazzy wheels, installed by `make test`: never skipped
 
 

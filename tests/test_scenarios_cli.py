@@ -34,13 +34,31 @@ def test_sixteen_scenarios_one_per_task_and_size():
 @pytest.mark.parametrize(
     ("doc", "expected"),
     [
-        ({"name": "x", "world": {"task": "boxnet1", "colz": 3}}, "unknown key 'world.colz'; allowed keys here: backend, cols, rows, step_limit, task"),
-        ({"name": "x", "world": {"task": "boxnet9"}}, "world.task: 'boxnet9' is not allowed; allowed values: 'boxnet1', 'boxnet2', 'warehouse', 'boxlift'"),
+        (
+            {"name": "x", "world": {"task": "boxnet1", "colz": 3}},
+            "unknown key 'world.colz'; allowed keys here: backend, cols, rows, step_limit, task",
+        ),
+        (
+            {"name": "x", "world": {"task": "boxnet9"}},
+            "world.task: 'boxnet9' is not allowed; allowed values: 'boxnet1', 'boxnet2', 'warehouse', 'boxlift'",
+        ),
         ({"name": "x", "world": {"rows": 2}}, "world: missing key 'task'"),
-        ({"name": "x", "world": {"task": "warehouse"}, "run": {"planer": "oracle"}}, "unknown key 'run.planer'; allowed keys here: episodes, planner, seed"),
-        ({"name": "x", "extra": 1, "world": {"task": "boxlift"}}, "unknown key 'extra'; allowed keys here: description, name, run, world"),
-        ({"name": "x", "world": {"task": "boxnet2", "rows": 0}}, "world.rows: Input should be greater than or equal to 1 (got 0)"),
-        ({"name": "x", "world": {"task": "boxlift"}, "run": {"planner": "gpt9"}}, "run.planner: unknown planner 'gpt9'; available: oracle"),
+        (
+            {"name": "x", "world": {"task": "warehouse"}, "run": {"planer": "oracle"}},
+            "unknown key 'run.planer'; allowed keys here: episodes, planner, seed",
+        ),
+        (
+            {"name": "x", "extra": 1, "world": {"task": "boxlift"}},
+            "unknown key 'extra'; allowed keys here: description, name, run, world",
+        ),
+        (
+            {"name": "x", "world": {"task": "boxnet2", "rows": 0}},
+            "world.rows: Input should be greater than or equal to 1 (got 0)",
+        ),
+        (
+            {"name": "x", "world": {"task": "boxlift"}, "run": {"planner": "gpt9"}},
+            "run.planner: unknown planner 'gpt9'; available: oracle",
+        ),
         ({"world": {"task": "boxlift"}}, "name: required key is missing"),
         (["not", "a", "mapping"], "a scenario must be a mapping"),
     ],
@@ -73,7 +91,9 @@ def test_scenario_by_name_and_defaults():
 
 def test_cli_run_writes_metrics(tmp_path, capsys):
     out = tmp_path / "out"
-    code = main(["run", str(ROOT / "scenarios/boxlift_4x10.yaml"), "--seed", "3", "--episodes", "4", "--out", str(out), "-q"])
+    code = main(
+        ["run", str(ROOT / "scenarios/boxlift_4x10.yaml"), "--seed", "3", "--episodes", "4", "--out", str(out), "-q"]
+    )
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["scenario"] == "boxlift_4x10" and metrics["planner"] == "oracle"
@@ -92,7 +112,8 @@ def test_cli_run_writes_metrics(tmp_path, capsys):
 def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys):
     assert main(["run", "scenarios/missing.yaml"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "fleetmind: error: scenario file not found: scenarios/missing.yaml (`fleetmind list` shows the available scenarios)"
+    expected = "scenario file not found: scenarios/missing.yaml (`fleetmind list` shows the available scenarios)"
+    assert err == f"fleetmind: error: {expected}"
     bad = tmp_path / "unknown_key.yaml"
     bad.write_text(yaml.safe_dump({"name": "x", "world": {"task": "boxnet1", "size": 3}}))
     assert main(["run", str(bad)]) == 2
@@ -114,10 +135,15 @@ def test_console_script_end_to_end(tmp_path):
     assert exe.exists(), "fleetmind console script not installed in the venv"
     done = subprocess.run(
         [str(exe), "run", "scenarios/warehouse_4.yaml", "--episodes", "2", "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "metrics.json").read_text())["success_rate"] == 1.0
-    missing = subprocess.run([str(exe), "run", "scenarios/missing.yaml"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        [str(exe), "run", "scenarios/missing.yaml"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert missing.returncode == 2
     assert missing.stderr.count("\n") == 1 and "scenario file not found" in missing.stderr

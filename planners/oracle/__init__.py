@@ -1,7 +1,7 @@
 """Non-LLM oracle planners for the grid tasks: the floor LLM planners are compared to."""
 
 from planners.base import PLANNERS, register_planner
-from planners.oracle import boxnet1, boxnet2  # noqa: F401  (register)
+from planners.oracle import boxlift, boxnet1, boxnet2, warehouse  # noqa: F401  (register)
 from planners.oracle._registry import ORACLES, make_oracle
 
 if "oracle" not in PLANNERS:

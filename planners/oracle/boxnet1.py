@@ -55,7 +55,7 @@ class BoxNet1Oracle(Planner):
         jobs: list[tuple[int, str, Cell, Cell]] = []
         for colour, (boxes, targets) in sorted(by_colour.items()):
             if boxes and targets:
-                for b, t in zip(boxes, match_boxes(boxes, targets)):
+                for b, t in zip(boxes, match_boxes(boxes, targets), strict=True):
                     jobs.append((_dist(b, t), colour, b, t))
         jobs.sort(key=lambda j: (-j[0], j[1], j[2]))
         plan: dict[RobotId, Command] = {}

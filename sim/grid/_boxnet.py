@@ -21,7 +21,7 @@ class BoxNetGrid:
         self.cols = cols
         self.cells: tuple[GridCell, ...] = tuple(GridCell(r, c) for r in range(rows) for c in range(cols))
         self.ids: tuple[RobotId, ...] = tuple(robot_id(k) for k in range(rows * cols))
-        self.cell_of: dict[RobotId, GridCell] = dict(zip(self.ids, self.cells))
+        self.cell_of: dict[RobotId, GridCell] = dict(zip(self.ids, self.cells, strict=True))
         self.robot_at: dict[GridCell, RobotId] = {c: r for r, c in self.cell_of.items()}
 
     @property

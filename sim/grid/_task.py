@@ -93,7 +93,9 @@ class GridTask(ABC):
         :class:`ActionParseError` naming the robot, the text and the legal choices.
         """
         if robot not in self.robot_ids:
-            raise ActionParseError(robot, text, (), reason=f"from an unknown robot (robots: {', '.join(self.robot_ids)})")
+            raise ActionParseError(
+                robot, text, (), reason=f"from an unknown robot (robots: {', '.join(self.robot_ids)})"
+            )
         legal = self.legal(robot)
         key = normalise_action(text)
         if key in ("wait", "", "none", "idle", "noop", "stay"):

@@ -63,7 +63,7 @@ class BoxLift(GridTask):
             caps = [c + 0.5 for c in caps]
         self.volume = dict(enumerate(volumes))
         self.weight = dict(enumerate(weights))
-        self.capacity = dict(zip(self._ids, caps))
+        self.capacity = dict(zip(self._ids, caps, strict=True))
         self.last_lifts = []
 
     def set_state(self, capacity: Mapping[RobotId, float], boxes: Mapping[int, tuple[float, float]]) -> None:
@@ -89,7 +89,7 @@ class BoxLift(GridTask):
         for box, team in sorted(teams.items()):
             total = sum(self.capacity[r] for r in team)
             names = ", ".join(f"{r}[{self.capacity[r]:.1f}W]" for r in team)
-            lifted = total >= self.weight[box]
+            lifted = round(total - self.weight[box], 6) >= 0  # 0.7 + 0.2 must reach 0.9
             self.last_lifts.append({"box": box, "lifters": list(team), "lifted": lifted})
             if lifted:
                 kind, detail = "lifted", f"box_{box}[{self.volume[box]:.1f}V] lifted by {names}"

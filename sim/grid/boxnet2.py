@@ -113,7 +113,9 @@ class BoxNet2(GridTask):
         for corner in clashes:
             names = " and ".join(f"box_{c}" for c in sorted(self._boxes_at(corner)))
             for cell in corner.cells(self.grid.rows, self.grid.cols):
-                events.append(RobotEvent(self.grid.robot_at[cell], "collision", f"{names} collided at {corner_text(corner)}"))
+                events.append(
+                    RobotEvent(self.grid.robot_at[cell], "collision", f"{names} collided at {corner_text(corner)}")
+                )
         return events, ("collision" if clashes else None)
 
     def solved(self) -> bool:

@@ -51,7 +51,9 @@ def layout(robots: int) -> tuple[int, int]:
 class Warehouse(GridTask):
     name = "warehouse"
 
-    def __init__(self, robots: int = 4, tracks: int | None = None, cols: int | None = None, box_prob: float = 0.5) -> None:
+    def __init__(
+        self, robots: int = 4, tracks: int | None = None, cols: int | None = None, box_prob: float = 0.5
+    ) -> None:
         if robots < 1:
             raise ValueError(f"warehouse needs at least 1 robot, got {robots}")
         t, c = layout(robots)
@@ -85,7 +87,8 @@ class Warehouse(GridTask):
         n_cells = self.tracks * self.cols
         starts = rng.sample(range(n_cells + 5), self.n_robots)
         self.pos = {
-            rid: (TrackPos(k // self.cols, k % self.cols) if k < n_cells else AT_TARGET) for rid, k in zip(self._ids, starts)
+            rid: (TrackPos(k // self.cols, k % self.cols) if k < n_cells else AT_TARGET)
+            for rid, k in zip(self._ids, starts, strict=True)
         }
 
     def set_state(self, boxes: set[tuple[float, int]], pos: Mapping[RobotId, TrackPos | None]) -> None:
@@ -134,7 +137,9 @@ class Warehouse(GridTask):
             elif isinstance(cmd, PickBox):
                 slot = (cmd.row, cmd.col)
                 if slot in picked:
-                    events.append(RobotEvent(rid, "conflict", f"box_{cmd.row:.1f}_{cmd.col} was already picked by {picked[slot]}"))
+                    events.append(
+                        RobotEvent(rid, "conflict", f"box_{cmd.row:.1f}_{cmd.col} was already picked by {picked[slot]}")
+                    )
                     continue
                 picked[slot] = rid
                 self.boxes.discard(slot)
@@ -178,9 +183,7 @@ class Warehouse(GridTask):
             "tracks": self.tracks,
             "cols": self.cols,
             "boxes": [list(b) for b in sorted(self.boxes)],
-            "robots": {
-                r: (None if p is AT_TARGET else [p.track, p.col, p.carrying]) for r, p in self.pos.items()
-            },
+            "robots": {r: (None if p is AT_TARGET else [p.track, p.col, p.carrying]) for r, p in self.pos.items()},
         }
         boxes = ", ".join(f"box_{r:.1f}_{c}" for r, c in sorted(self.boxes)) or "none"
         lines = [f"boxes left: {boxes}"] + [self._pos_text(r) for r in self._ids]
