@@ -124,3 +124,7 @@ def _check_sticky_done(fleet: Fleet, seed: int, max_steps: int) -> None:
     assert again.done, "done is not sticky: a step after done returned done=False"
     assert again.failure_reason == result.failure_reason, "failure_reason changed after done"
     assert again.metrics["steps"] == result.metrics["steps"], "steps advanced after done"
+    fresh = fleet.reset(seed)
+    assert fresh.step == 0, "reset after done must start a new episode at step 0"
+    after = fleet.step({})
+    assert after.metrics["steps"] == 1, "reset after done did not clear the finished episode"

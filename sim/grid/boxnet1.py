@@ -54,11 +54,11 @@ class BoxNet1(GridTask):
 
     def set_state(self, boxes: Mapping[GridCell, list[str]], targets: Mapping[GridCell, list[str]]) -> None:
         """Lay out a world by hand (tests, golden examples): ``{cell: [colour, ...]}``."""
-        self.boxes = {c: Counter(boxes.get(c, ())) for c in self.grid.cells}
-        self.targets = {c: Counter(targets.get(c, ())) for c in self.grid.cells}
-        unknown = [c for c in (*boxes, *targets) if c not in self.boxes]
+        unknown = [c for c in (*boxes, *targets) if c not in self.grid.cell_of.values()]
         if unknown:
             raise ValueError(f"cells outside the {self.grid.rows}x{self.grid.cols} grid: {unknown}")
+        self.boxes = {c: Counter(boxes.get(c, ())) for c in self.grid.cells}
+        self.targets = {c: Counter(targets.get(c, ())) for c in self.grid.cells}
 
     def legal(self, robot: RobotId) -> tuple[Command, ...]:
         cell = self.grid.cell_of[robot]

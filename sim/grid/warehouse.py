@@ -84,6 +84,8 @@ class Warehouse(GridTask):
 
     def generate(self, rng: random.Random) -> None:
         self.boxes = {s for s in self.slots if rng.random() < self.box_prob}
+        while not self.boxes and self.box_prob > 0:  # an empty warehouse is no task: draw again
+            self.boxes = {s for s in self.slots if rng.random() < self.box_prob}
         n_cells = self.tracks * self.cols
         starts = rng.sample(range(n_cells + 5), self.n_robots)
         self.pos = {

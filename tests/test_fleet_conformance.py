@@ -1,0 +1,225 @@
+"""The grid backend passes the Fleet conformance suite, and the suite can fail."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+
+from robots.commands import Command, EnterTrack, Lift, MoveBoxToCell, MoveBoxToCorner, Wait
+from robots.conformance import check_fleet
+from robots.errors import FleetClosedError, IllegalCommandError, NotResetError, UnknownRobotError
+from robots.fleet import Fleet, Observation, RobotObservation, StepResult
+from robots.ids import GridCell, GridCorner, RobotId, robot_ids
+from sim.grid import BoxLift, BoxNet1, BoxNet2, GridFleet, GridTask, Warehouse
+
+TASKS: list[Any] = [
+    pytest.param(lambda: BoxNet1(2, 2), id="boxnet1-2x2"),
+    pytest.param(lambda: BoxNet1(4, 8), id="boxnet1-4x8"),
+    pytest.param(lambda: BoxNet2(2, 2), id="boxnet2-2x2"),
+    pytest.param(lambda: BoxNet2(4, 8), id="boxnet2-4x8"),
+    pytest.param(lambda: Warehouse(4), id="warehouse-4"),
+    pytest.param(lambda: Warehouse(10), id="warehouse-10"),
+    pytest.param(lambda: BoxLift(4, 10), id="boxlift-4x10"),
+    pytest.param(lambda: BoxLift(10, 24), id="boxlift-10x24"),
+]
+
+# A task command that is never legal for the first robot right after reset: a neighbour outside the grid,
+# a corner outside the lattice, a track that does not exist, a box number that was never drawn.
+NEVER_LEGAL: dict[type[GridTask], Command] = {
+    BoxNet1: MoveBoxToCell("red", GridCell(-1, 0)),
+    BoxNet2: MoveBoxToCorner("red", GridCorner(-1, 0)),
+    Warehouse: EnterTrack(99),
+    BoxLift: Lift(999),
+}
+
+
+@pytest.mark.parametrize("make", TASKS)
+def test_grid_fleet_conforms(make: Callable[[], GridTask]) -> None:
+    check_fleet(lambda: GridFleet(make()))
+
+
+@pytest.mark.parametrize("make", TASKS)
+def test_grid_fleet_conforms_with_a_task_command_that_is_illegal(make: Callable[[], GridTask]) -> None:
+    first = make().robot_ids[0]
+    command = NEVER_LEGAL[type(make())]
+    check_fleet(lambda: GridFleet(make()), seeds=(3, 4), illegal={first: command})
+
+
+@pytest.mark.parametrize("make", TASKS)
+def test_grid_fleet_conforms_with_a_short_step_limit(make: Callable[[], GridTask]) -> None:
+    check_fleet(lambda: GridFleet(make(), step_limit=1), max_steps=1)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The suite can fail: a correct toy fleet passes, and each broken variant breaks exactly one rule.
+# --------------------------------------------------------------------------------------------------------------
+
+
+class ToyFleet:
+    """A counter world: robots only wait; the episode ends with ``step_limit`` after ``limit`` steps."""
+
+    limit = 3
+
+    def __init__(self) -> None:
+        self._ids = robot_ids(2)
+        self._seed: int | None = None
+        self._value = 0
+        self._steps = 0
+        self._final: StepResult | None = None
+        self._closed = False
+
+    @property
+    def robot_ids(self) -> tuple[RobotId, ...]:
+        return self._ids
+
+    def _draw(self, seed: int) -> int:
+        return random.Random(seed).randrange(1000)
+
+    def reset(self, seed: int) -> Observation:
+        if self._closed:
+            raise FleetClosedError()
+        self._seed, self._value, self._steps, self._final = seed, self._draw(seed), 0, None
+        return self._observe()
+
+    def _observe(self) -> Observation:
+        robots = {
+            r: RobotObservation(robot=r, data={"value": self._value}, text=f"{r} sees {self._value}") for r in self._ids
+        }
+        return Observation(step=self._steps, robots=robots, world={"value": self._value}, text=str(self._value))
+
+    def _validate(self, commands: Mapping[RobotId, Command]) -> None:
+        for rid, command in commands.items():
+            if rid not in self._ids:
+                raise UnknownRobotError(rid, self._ids)
+            if not isinstance(command, Wait):
+                raise IllegalCommandError(rid, command, "robots can only wait")
+
+    def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
+        if self._closed:
+            raise FleetClosedError()
+        if self._seed is None:
+            raise NotResetError()
+        if self._final is not None:
+            return self._final
+        self._validate(commands)
+        self._steps += 1
+        done = self._steps >= self.limit
+        failure = "step_limit" if done else None
+        result = StepResult(
+            observation=self._observe(),
+            events=(),
+            done=done,
+            failure_reason=failure,
+            metrics={"success": False, "steps": self._steps, "failure_reason": failure},
+        )
+        if done:
+            self._final = result
+        return result
+
+    def close(self) -> None:
+        self._closed = True
+
+
+class NondeterministicReset(ToyFleet):
+    def _draw(self, seed: int) -> int:
+        return random.randrange(10**9)
+
+
+class SeedIgnoredAcrossInstances(ToyFleet):
+    """Deterministic per instance but not across instances (e.g. a module-level RNG consumed on creation)."""
+
+    _instances = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        SeedIgnoredAcrossInstances._instances += 1
+        self._offset = SeedIgnoredAcrossInstances._instances
+
+    def _draw(self, seed: int) -> int:
+        return seed + self._offset
+
+
+class AutoResetAfterDone(ToyFleet):
+    """Starts a new episode on the step after done (gym-style auto-reset): done flips back to False."""
+
+    def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
+        if self._final is not None and self._seed is not None:
+            self.reset(self._seed)
+        return super().step(commands)
+
+
+class KeepsSteppingAfterDone(ToyFleet):
+    def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
+        self._final = None  # forgets the final result: counts steps past the end (still done)
+        return super().step(commands)
+
+
+class NeverDone(ToyFleet):
+    limit = 10**9
+
+
+class AcceptsIllegal(ToyFleet):
+    def _validate(self, commands: Mapping[RobotId, Command]) -> None:
+        for rid in commands:
+            if rid not in self._ids:
+                raise UnknownRobotError(rid, self._ids)
+
+
+class IllegalErrorNamesWrongRobot(ToyFleet):
+    def _validate(self, commands: Mapping[RobotId, Command]) -> None:
+        for rid, command in commands.items():
+            if rid in self._ids and not isinstance(command, Wait):
+                raise IllegalCommandError(RobotId("robot_1"), command, "robots can only wait")
+        super()._validate(commands)
+
+
+class UnknownRobotIgnored(ToyFleet):
+    def _validate(self, commands: Mapping[RobotId, Command]) -> None:
+        super()._validate({r: c for r, c in commands.items() if r in self._ids})
+
+
+class StepsNotCounted(ToyFleet):
+    def _observe(self) -> Observation:
+        obs = super()._observe()
+        return Observation(step=0, robots=obs.robots, world=obs.world, text=obs.text)
+
+
+class MetricsMissing(ToyFleet):
+    def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
+        result = super().step(commands)
+        return StepResult(result.observation, result.events, result.done, result.failure_reason, metrics={})
+
+
+class NotAFleet:
+    def reset(self, seed: int) -> None: ...
+
+
+def test_toy_fleet_is_a_correct_fleet() -> None:
+    """The baseline for the negative tests below: without a defect the suite passes."""
+    assert isinstance(ToyFleet(), Fleet)
+    check_fleet(ToyFleet)
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        (NondeterministicReset, "reset(seed) twice on one fleet gave different observations"),
+        (SeedIgnoredAcrossInstances, "reset(seed) on two fleets gave different observations"),
+        (AutoResetAfterDone, "done is not sticky"),
+        (KeepsSteppingAfterDone, "steps advanced after done"),
+        (NeverDone, "episode not done after 200 empty steps"),
+        (AcceptsIllegal, "did not raise IllegalCommandError"),
+        (IllegalErrorNamesWrongRobot, "IllegalCommandError names robot_1, expected robot_0"),
+        (UnknownRobotIgnored, "did not raise UnknownRobotError"),
+        (StepsNotCounted, "observation.step must count steps"),
+        (MetricsMissing, "metrics lack 'success'"),
+        (NotAFleet, "does not implement the Fleet protocol"),
+    ],
+)
+def test_check_fleet_rejects_a_broken_fleet(broken: Callable[[], Fleet], message: str) -> None:
+    with pytest.raises(AssertionError) as info:
+        check_fleet(broken)
+    assert message in str(info.value)
