@@ -19,7 +19,11 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10,<3.12",
     packages=find_packages(include=["robots*", "planners*", "sim*", "firmware_bridge*"]),
-    package_data={"": ["py.typed"]},
+    package_data={
+        "": ["py.typed", "*.md"],
+        "sim.grid.mapf": ["maps/*"],  # MAPF maps (MIT, learn-to-follow)
+        "firmware_bridge": ["firmware/*.c", "firmware/*.h", "firmware/*.ld", "firmware/Makefile"],
+    },
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),

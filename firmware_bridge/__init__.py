@@ -1,1 +1,2 @@
-"""Bridge to real robots (serial / UDP / MAVLink); the protocol and firmware arrive with their issue."""
+"""Bridge to real robots: wire protocol v1 (COBS, CRC-16, HMAC, replay window), serial/UDP transports,
+the real-robot Fleet backend, MAVLink via pymavlink, and a C reference firmware (SITL and STM32F4)."""

@@ -124,3 +124,26 @@ class Lift(Command):
     @property
     def text(self) -> str:
         return f"lift(box_{self.box})"
+
+
+@dataclass(frozen=True)
+class GridStep(Command):
+    """MAPF grids: one 4-connected step (POGEMA actions up/down/left/right; waiting is :class:`Wait`)."""
+
+    direction: Literal["up", "down", "left", "right"]
+
+    @property
+    def text(self) -> str:
+        return f"step {self.direction}"
+
+
+@dataclass(frozen=True)
+class SetVelocity(Command):
+    """Wheeled robots: body velocity, ``linear`` m/s forward, ``angular`` rad/s counter-clockwise."""
+
+    linear: float
+    angular: float
+
+    @property
+    def text(self) -> str:
+        return f"set_velocity({self.linear:.2f}, {self.angular:.2f})"

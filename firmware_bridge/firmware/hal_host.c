@@ -1,0 +1,233 @@
+/* Host HAL and SITL main: simulated differential-drive motors + unicycle kinematics, serial over a pty or UDP.
+ *   sitl --pty | --udp 127.0.0.1:PORT  [--robot-id N] [--key-hex HEX] [--events FILE]
+ *   sitl --fuzz [--robot-id N] [--key-hex HEX]   (stdin bytes -> parser; prints ACT lines and a STATS line)
+ * Prints "READY pty=PATH" or "READY udp=HOST:PORT" on stdout once it listens. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fw_core.h"
+#include "hal.h"
+
+static struct timespec t0;
+static int16_t duty_l, duty_r;
+static double px, py, pyaw, pv, pw, battery_mv = 12600.0;
+static int link_fd = -1, use_udp, fuzz_mode;
+static struct sockaddr_in peer;
+static int have_peer;
+static FILE *events;
+static volatile sig_atomic_t stop_flag;
+
+uint32_t hal_millis(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint32_t)((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+}
+
+void hal_motors(int16_t left, int16_t right) {
+    if (events && (duty_l || duty_r) && !left && !right)
+        fprintf(events, "EV motors_zero t=%u\n", hal_millis());
+    duty_l = left;
+    duty_r = right;
+}
+
+static void sim_step(double dt) {
+    double vl = duty_l * (FW_WHEEL_MAX / 1000.0), vr = duty_r * (FW_WHEEL_MAX / 1000.0);
+    pv = 0.5 * (vl + vr);
+    pw = (vr - vl) / FW_TRACK_M;
+    px += pv * cos(pyaw) * dt;
+    py += pv * sin(pyaw) * dt;
+    pyaw = atan2(sin(pyaw + pw * dt), cos(pyaw + pw * dt));
+    battery_mv -= (fabs(vl) + fabs(vr)) * dt * 2.0 + dt * 0.5;
+}
+
+void hal_odometry(fw_odom_t *o) {
+    o->x_mm = (int32_t)lround(px * 1000.0);
+    o->y_mm = (int32_t)lround(py * 1000.0);
+    o->yaw_mrad = (int16_t)lround(pyaw * 1000.0);
+    o->v_mms = (int16_t)lround(pv * 1000.0);
+    o->w_mrads = (int16_t)lround(pw * 1000.0);
+}
+
+uint16_t hal_battery_mv(void) { return (uint16_t)(battery_mv < 0 ? 0 : battery_mv); }
+
+void hal_write(const uint8_t *data, size_t n) {
+    if (fuzz_mode || link_fd < 0) return;
+    if (use_udp) {
+        if (have_peer) (void)sendto(link_fd, data, n, 0, (struct sockaddr *)&peer, sizeof(peer));
+        return;
+    }
+    ssize_t w = write(link_fd, data, n); /* non-blocking: a full pty drops telemetry like a real UART */
+    (void)w;
+}
+
+void hal_event(fw_event_t ev, uint32_t now, uint32_t seq, int32_t a, int32_t b) {
+    if (fuzz_mode) {
+        if (ev == FW_EV_CMD) printf("ACT %u %d %d\n", seq, a, b);
+        return;
+    }
+    if (!events) return;
+    switch (ev) {
+    case FW_EV_CMD: fprintf(events, "EV cmd t=%u seq=%u v=%d w=%d\n", now, seq, a, b); break;
+    case FW_EV_WATCHDOG: fprintf(events, "EV watchdog t=%u seq=%u since=%d\n", now, seq, a); break;
+    case FW_EV_ESTOP: fprintf(events, "EV estop t=%u seq=%u\n", now, seq); break;
+    case FW_EV_REJECT: fprintf(events, "EV reject t=%u seq=%u type=%d reason=%d\n", now, seq, a, b); break;
+    }
+}
+
+static size_t parse_hex(const char *s, uint8_t *out, size_t cap) {
+    size_t n = 0;
+    while (s[0] && s[1] && n < cap) {
+        unsigned v;
+        if (sscanf(s, "%2x", &v) != 1) break;
+        out[n++] = (uint8_t)v;
+        s += 2;
+    }
+    return n;
+}
+
+static void on_signal(int sig) { (void)sig; stop_flag = 1; }
+
+static int run_fuzz(fw_t *f) {
+    static uint8_t buf[1 << 16];
+    uint32_t now = 1000;
+    f->armed = 1;
+    ssize_t r;
+    while ((r = read(0, buf, sizeof(buf))) > 0) {
+        for (ssize_t i = 0; i < r; i += 61) {
+            size_t n = (size_t)(r - i) < 61u ? (size_t)(r - i) : 61u;
+            fw_rx_bytes(f, buf + i, n, now);
+            fw_tick(f, now);
+            now += 1;
+            f->armed = 1; /* keep the target armed so that any accepted motion frame would actuate */
+        }
+    }
+    printf("STATS frames_ok=%u crc_fail=%u cobs_fail=%u len_fail=%u version_fail=%u flags_fail=%u robot_fail=%u "
+           "auth_fail=%u replay_fail=%u type_fail=%u stale=%u overflow=%u rejected=%u actuations=%u\n",
+           f->st.frames_ok, f->st.crc_fail, f->st.cobs_fail, f->st.len_fail, f->st.version_fail, f->st.flags_fail,
+           f->st.robot_fail, f->st.auth_fail, f->st.replay_fail, f->st.type_fail, f->st.stale, f->st.overflow,
+           f->st.rejected, f->st.actuations);
+    return 0;
+}
+
+static int open_pty(char *name, size_t cap) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    if (m < 0 || grantpt(m) || unlockpt(m)) return -1;
+    const char *s = ptsname(m);
+    if (!s) return -1;
+    snprintf(name, cap, "%s", s);
+    int sl = open(name, O_RDWR | O_NOCTTY); /* kept open so the master never sees a hang-up */
+    struct termios t;
+    if (sl >= 0 && tcgetattr(sl, &t) == 0) {
+        cfmakeraw(&t);
+        tcsetattr(sl, TCSANOW, &t);
+    }
+    if (tcgetattr(m, &t) == 0) {
+        cfmakeraw(&t);
+        tcsetattr(m, TCSANOW, &t);
+    }
+    fcntl(m, F_SETFL, O_NONBLOCK);
+    return m;
+}
+
+static int open_udp(const char *spec, char *desc, size_t cap) {
+    char host[64];
+    int port = 0;
+    if (sscanf(spec, "%63[^:]:%d", host, &port) != 2) return -1;
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &a.sin_addr) != 1 || bind(s, (struct sockaddr *)&a, sizeof(a))) return -1;
+    socklen_t len = sizeof(a);
+    getsockname(s, (struct sockaddr *)&a, &len);
+    snprintf(desc, cap, "%s:%d", host, ntohs(a.sin_port));
+    fcntl(s, F_SETFL, O_NONBLOCK);
+    return s;
+}
+
+int main(int argc, char **argv) {
+    uint8_t key[FW_KEY_MAX];
+    size_t key_len = 0;
+    unsigned robot = 1;
+    const char *udp = NULL;
+    int pty = 0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--pty")) pty = 1;
+        else if (!strcmp(argv[i], "--fuzz")) fuzz_mode = 1;
+        else if (!strcmp(argv[i], "--udp") && i + 1 < argc) udp = argv[++i];
+        else if (!strcmp(argv[i], "--robot-id") && i + 1 < argc) robot = (unsigned)strtoul(argv[++i], NULL, 0);
+        else if (!strcmp(argv[i], "--key-hex") && i + 1 < argc) key_len = parse_hex(argv[++i], key, sizeof(key));
+        else if (!strcmp(argv[i], "--events") && i + 1 < argc) {
+            events = fopen(argv[++i], "w");
+            if (events) setvbuf(events, NULL, _IOLBF, 0);
+        } else {
+            fprintf(stderr, "usage: %s --pty | --udp HOST:PORT | --fuzz [--robot-id N] [--key-hex HEX] [--events F]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    static fw_t f;
+    fw_init(&f, (uint16_t)robot, key, key_len, hal_millis());
+    if (fuzz_mode) return run_fuzz(&f);
+    char desc[128];
+    if (pty) link_fd = open_pty(desc, sizeof(desc));
+    else if (udp) {
+        use_udp = 1;
+        link_fd = open_udp(udp, desc, sizeof(desc));
+    }
+    if (link_fd < 0) {
+        fprintf(stderr, "sitl: cannot open link (%s)\n", strerror(errno));
+        return 1;
+    }
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    printf("READY %s=%s robot=%u auth=%d\n", use_udp ? "udp" : "pty", desc, robot, key_len ? 1 : 0);
+    fflush(stdout);
+    struct timespec last;
+    clock_gettime(CLOCK_MONOTONIC, &last);
+    while (!stop_flag) {
+        struct pollfd p = {link_fd, POLLIN, 0};
+        poll(&p, 1, 1);
+        uint8_t buf[512];
+        for (;;) {
+            ssize_t r;
+            if (use_udp) {
+                struct sockaddr_in from;
+                socklen_t fl = sizeof(from);
+                r = recvfrom(link_fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+                if (r > 0 && fw_rx_bytes(&f, buf, (size_t)r, hal_millis()) > 0) {
+                    peer = from; /* telemetry goes to whoever last sent a verified frame */
+                    have_peer = 1;
+                }
+            } else {
+                r = read(link_fd, buf, sizeof(buf));
+                if (r > 0) fw_rx_bytes(&f, buf, (size_t)r, hal_millis());
+            }
+            if (r <= 0) break;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double dt = (double)(now.tv_sec - last.tv_sec) + (double)(now.tv_nsec - last.tv_nsec) * 1e-9;
+        last = now;
+        sim_step(dt);
+        fw_tick(&f, hal_millis());
+    }
+    hal_motors(0, 0);
+    return 0;
+}
