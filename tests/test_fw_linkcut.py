@@ -74,11 +74,13 @@ def test_host_marks_robot_lost_within_its_timeout(sitl_binary: Path) -> None:
         sitl.proc.send_signal(signal.SIGKILL)  # power cut on the robot side
         sitl.proc.wait(timeout=2)
         last = link.telemetry_time
-        while not link.lost:
+        deadline = time.monotonic() + 5.0
+        while not link.lost and time.monotonic() < deadline:
             link.poll(0.005)
-        assert last is not None
+        assert last is not None and link.lost, "robot never marked lost"
         detected = time.monotonic() - last
-        assert 0.3 <= detected <= 0.35, f"lost after {detected:.3f}s"
+        # never before the timeout; promptly after it (slack for a loaded 2-core CI machine)
+        assert 0.3 <= detected <= 0.45, f"lost after {detected:.3f}s"
         link.transport.close()
     finally:
         sitl.close()
