@@ -23,6 +23,7 @@ setup(
         "": ["py.typed", "*.md"],
         "sim.grid.mapf": ["maps/*"],  # MAPF maps (MIT, learn-to-follow)
         "firmware_bridge": ["firmware/*.c", "firmware/*.h", "firmware/*.ld", "firmware/Makefile"],
+        "robots": ["urdf/*.urdf"],  # PyBullet robots: diff drive, lifter, quadrotor
     },
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
@@ -46,6 +47,11 @@ setup(
     entry_points={
         "console_scripts": [
             "fleetmind = sim.cli:main",
+            "fleetmind_world = sim.ros_node:main",
+            "fleetmind_planner = planners.ros_node:main",
+            "fleetmind_agent = planners.llm.ros_agent:main",
+            "fleetmind_recorder = sim.ros_recorder:main",
+            "fleetmind_bridge = firmware_bridge.ros_node:main",
         ],
     },
 )

@@ -11,9 +11,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from planners.base import Planner, make_planner
+from planners.base import Planner, PlanningFailed, make_planner
+from planners.llm.config import LLMSettings
+from robots.commands import Command
 from robots.errors import FleetError
-from robots.fleet import Fleet
+from robots.fleet import Fleet, StepResult
+from robots.ids import RobotId
 from sim.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,12 @@ class RunConfig:
     seed: int | None = None
     episodes: int | None = None
     out: Path | None = None  # where metrics.json and the episode traces go; None: nowhere
+    llm: LLMSettings | None = None  # default: the scenario's run.llm
+    record: Path | None = None  # write every episode to record/<scenario>_seed<N>.mcap; None: no recording
+
+    @property
+    def llm_settings(self) -> LLMSettings:
+        return self.llm or self.scenario.run.llm
 
     @property
     def planner_name(self) -> str:
@@ -86,34 +95,62 @@ class RunResult:
         }
 
 
-def run_episode(fleet: Fleet, planner: Planner, seed: int, trace: list[dict[str, Any]] | None = None) -> EpisodeRecord:
-    """One episode; a planner that issues an illegal command ends it with ``illegal_command``."""
+@dataclass(frozen=True)
+class StepInfo:
+    """What ``on_step`` callbacks see after every step."""
+
+    seed: int
+    commands: dict[RobotId, Command]
+    dialogue: list[str]
+    result: StepResult
+
+
+def run_episode(
+    fleet: Fleet,
+    planner: Planner,
+    seed: int,
+    trace: list[dict[str, Any]] | None = None,
+    on_step: Callable[[StepInfo], None] | None = None,
+) -> EpisodeRecord:
+    """One episode. A planner that gives up (``PlanningFailed``) or issues an illegal command ends it
+    with a failure reason; neither is a crash."""
     obs = fleet.reset(seed)
     planner.reset(obs, seed)
     if trace is not None:
         trace.append({"step": 0, "world": obs.text})
     while True:
-        commands = planner.plan(obs)
+        try:
+            commands = planner.plan(obs)
+        except PlanningFailed as exc:
+            log.warning("seed %d: planner %s gave up at step %d: %s", seed, planner.name, obs.step + 1, exc)
+            if trace is not None:
+                trace.append({"step": obs.step + 1, "planning_failed": str(exc)})
+            return EpisodeRecord(seed, False, obs.step, exc.reason, planner.metrics())
         try:
             result = fleet.step(commands)
         except FleetError as exc:
             log.warning("seed %d: planner %s issued a bad command: %s", seed, planner.name, exc)
             if trace is not None:
                 trace.append({"step": obs.step + 1, "error": str(exc)})
-            return EpisodeRecord(seed, False, obs.step, "illegal_command")
+            return EpisodeRecord(seed, False, obs.step, "illegal_command", planner.metrics())
         planner.observe_result(result)
         obs = result.observation
+        dialogue = planner.explain()
+        if on_step is not None:
+            on_step(StepInfo(seed, dict(commands), dialogue, result))
         if trace is not None:
             trace.append(
                 {
                     "step": obs.step,
                     "commands": {r: c.text for r, c in commands.items()},
+                    "dialogue": dialogue,
                     "events": [asdict(e) for e in result.events],
                     "metrics": dict(result.metrics),
                 }
             )
         if result.done:
             extra = {k: v for k, v in result.metrics.items() if k not in ("success", "steps", "failure_reason")}
+            extra.update(planner.metrics())
             return EpisodeRecord(seed, result.success, int(result.metrics["steps"]), result.failure_reason, extra)
 
 
@@ -134,20 +171,31 @@ def _write_trace(path: Path, trace: Iterable[dict[str, Any]]) -> None:
             f.write(json.dumps(row) + "\n")
 
 
-def run(config: RunConfig, on_episode: Callable[[EpisodeRecord], None] | None = None) -> RunResult:
+def run(
+    config: RunConfig,
+    on_episode: Callable[[EpisodeRecord], None] | None = None,
+    on_step: Callable[[StepInfo], None] | None = None,
+) -> RunResult:
     """Run every episode of ``config``; writes ``out/metrics.json`` (after each episode, so an
     interrupted run keeps what it finished) and ``out/episodes/seed_<N>.jsonl`` traces."""
     scenario = config.scenario
-    planner = make_planner(config.planner_name, scenario.world.task)
+    planner = make_planner(config.planner_name, scenario.world.task, {"llm": config.llm_settings})
     result = RunResult(scenario=scenario.name, planner=config.planner_name, episodes=[], complete=False)
     fleet = scenario.make_fleet()
+    if config.record is not None:
+        from sim.record import RecordingFleet
+
+        fleet = RecordingFleet(fleet, config.record, scenario.name)
     try:
         for seed in config.seeds:
             trace: list[dict[str, Any]] | None = [] if config.out else None
-            record = run_episode(fleet, planner, seed, trace)
+            record = run_episode(fleet, planner, seed, trace, on_step)
             result.episodes.append(record)
             if config.out:
                 _write_trace(config.out / "episodes" / f"seed_{seed}.jsonl", trace or [])
+                calls = planner.call_log()
+                if calls:
+                    _write_trace(config.out / "episodes" / f"seed_{seed}.llm.jsonl", calls)
                 _write_json(config.out / "metrics.json", result.to_json())
             if on_episode:
                 on_episode(record)

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from planners.llm.config import LLMSettings
 from sim.grid import BoxLift, BoxNet1, BoxNet2, GridFleet, GridTask, Warehouse
+from sim.pybullet.config import CameraSettings, PyBulletSettings
+
+if TYPE_CHECKING:
+    from sim.grid.mapf import MapfFleet
+    from sim.pybullet import PyBulletFleet
 
 
 class _Strict(BaseModel):
@@ -25,7 +31,8 @@ class _Strict(BaseModel):
 
 
 class _GridWorld(_Strict):
-    backend: Literal["grid"] = Field("grid", description="World backend that runs the task.")
+    backend: Literal["grid", "pybullet"] = Field("grid", description="World backend that runs the task.")
+    pybullet: PyBulletSettings | None = Field(None, description="3D physics settings (backend: pybullet).")
     step_limit: int | None = Field(None, ge=1, le=10_000, description="Override the task's step limit.")
 
 
@@ -64,8 +71,32 @@ class BoxLiftWorld(_GridWorld):
         return BoxLift(self.lifters, self.boxes)
 
 
+class MapfWorld(_Strict):
+    backend: Literal["grid", "pybullet"] = Field("grid", description="World backend that runs the task.")
+    pybullet: PyBulletSettings | None = Field(None, description="3D physics settings (backend: pybullet).")
+    task: Literal["mapf_lifelong"] = Field(description="Lifelong MAPF with POGEMA 1.4 semantics (soft collisions).")
+    map: str = Field("wfi_warehouse", description="Bundled map name (see sim.grid.mapf.map_names()).")
+    agents: int = Field(64, ge=1, le=10_000, description="Number of agents.")
+    episode_steps: int = Field(256, ge=1, le=100_000, description="Steps per episode (the metric's divisor).")
+    obs_radius: int = Field(5, ge=1, le=64, description="Observation radius R: agents see a (2R+1)^2 window.")
+
+    @field_validator("map")
+    @classmethod
+    def _known_map(cls, value: str) -> str:
+        from sim.grid.mapf import map_names
+
+        if value not in map_names():
+            raise ValueError(f"unknown map {value!r}; e.g. wfi_warehouse, pico_s00_od20_na32, den520d")
+        return value
+
+    def make_fleet(self) -> MapfFleet:
+        from sim.grid.mapf import MapfFleet, named_map
+
+        return MapfFleet(named_map(self.map), self.agents, self.episode_steps, "restart", self.obs_radius)
+
+
 World = Annotated[
-    Union[BoxNet1World, BoxNet2World, WarehouseWorld, BoxLiftWorld],  # noqa: UP007 - pydantic discriminated union
+    Union[BoxNet1World, BoxNet2World, WarehouseWorld, BoxLiftWorld, MapfWorld],  # noqa: UP007 - discriminated union
     Field(discriminator="task"),
 ]
 
@@ -74,6 +105,7 @@ class RunConfig(_Strict):
     planner: str = Field("oracle", description="Planner name (`fleetmind list` shows them).")
     seed: int = Field(0, ge=0, description="Seed of the first episode; episode k uses seed + k.")
     episodes: int = Field(1, ge=1, le=100_000, description="Number of episodes.")
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="Model and prompt settings of LLM planners.")
 
 
 class Scenario(_Strict):
@@ -82,9 +114,23 @@ class Scenario(_Strict):
     world: World
     run: RunConfig = Field(default_factory=RunConfig, description="How `fleetmind run` runs it by default.")
 
-    def make_fleet(self) -> GridFleet:
+    def make_fleet(self) -> GridFleet | MapfFleet | PyBulletFleet:
         """A fresh Fleet backend for this scenario's world."""
-        return GridFleet(self.world.make_task(), step_limit=self.world.step_limit)
+        if isinstance(self.world, MapfWorld):
+            fleet = self.world.make_fleet()
+        else:
+            fleet = GridFleet(self.world.make_task(), step_limit=self.world.step_limit)
+        if self.world.backend == "pybullet":
+            from sim.pybullet import make_pybullet_fleet
+
+            return make_pybullet_fleet(fleet, self.world.task, self.world.pybullet)
+        return fleet
+
+    def with_backend(self, backend: str) -> Scenario:
+        """The same scenario on another world backend (``fleetmind run --backend``)."""
+        if backend not in ("grid", "pybullet"):
+            raise ScenarioError(f"--backend: {backend!r} is not allowed; allowed values: 'grid', 'pybullet'")
+        return self.model_copy(update={"world": self.world.model_copy(update={"backend": backend})})
 
     @property
     def size(self) -> str:
@@ -93,11 +139,16 @@ class Scenario(_Strict):
             return f"{w.rows}x{w.cols}"
         if isinstance(w, WarehouseWorld):
             return f"{w.robots} robots"
+        if isinstance(w, MapfWorld):
+            return f"{w.agents} agents, {w.map}"
         return f"{w.lifters} lifters, {w.boxes} boxes"
 
 
 class ScenarioError(ValueError):
     """A scenario that cannot be loaded; ``str()`` is one line naming the file, the key and the fix."""
+
+
+_TAGS = {"boxnet1", "boxnet2", "warehouse", "boxlift", "mapf_lifelong"}
 
 
 def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
@@ -116,10 +167,17 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
                 "boxnet2": BoxNet2World,
                 "warehouse": WarehouseWorld,
                 "boxlift": BoxLiftWorld,
+                "mapf_lifelong": MapfWorld,
             }.get(task)
         elif model is Scenario and part == "run":
             model = RunConfig
-        elif part in {"boxnet1", "boxnet2", "warehouse", "boxlift"}:
+        elif model is RunConfig and part == "llm":
+            model = LLMSettings
+        elif part == "pybullet":
+            model = PyBulletSettings
+        elif model is PyBulletSettings and part == "camera":
+            model = CameraSettings
+        elif part in _TAGS:
             continue  # pydantic puts the union tag into the location
         else:
             return []
@@ -127,7 +185,7 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
 
 
 def _describe(err: dict[str, Any], data: Any) -> str:
-    loc = tuple(p for p in err["loc"] if p not in {"boxnet1", "boxnet2", "warehouse", "boxlift"})
+    loc = tuple(p for p in err["loc"] if p not in _TAGS)
     where = ".".join(str(p) for p in loc) or "(top level)"
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -139,7 +197,8 @@ def _describe(err: dict[str, Any], data: Any) -> str:
     if kind == "literal_error":
         return f"{where}: {err.get('input')!r} is not allowed; allowed values: {ctx.get('expected')}"
     if kind == "union_tag_not_found":
-        return f"{where}: missing key 'task'; allowed values: 'boxnet1', 'boxnet2', 'warehouse', 'boxlift'"
+        allowed = ", ".join(f"'{t}'" for t in ("boxnet1", "boxnet2", "warehouse", "boxlift", "mapf_lifelong"))
+        return f"{where}: missing key 'task'; allowed values: {allowed}"
     if kind == "missing":
         return f"{where}: required key is missing"
     return f"{where}: {err['msg']} (got {err.get('input')!r})"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import random
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from robots.actions import WAIT_WORDS, match_action, normalise_action
 from robots.commands import Command, Wait
 from robots.errors import ActionParseError
 from robots.fleet import RobotEvent
@@ -22,19 +22,6 @@ def register(cls: type[GridTask]) -> type[GridTask]:
         raise ValueError(f"grid task {cls.name!r} registered twice")
     TASKS[cls.name] = cls
     return cls
-
-
-_NUM = re.compile(r"(?<![\w.])(\d+)\.0+(?!\d)")
-
-
-def normalise_action(text: str) -> str:
-    """Canonical form used to compare action text: lower case, no blanks or quotes, ``1.0`` == ``1``,
-    ``position(1, 0)`` == ``position[1, 0]``."""
-    s = text.strip().strip("`'\".,;").lower()
-    s = re.sub(r"\s+", "", s)
-    s = s.replace("'", "").replace('"', "")
-    s = re.sub(r"(square|position)\(([^()]*)\)", r"\1[\2]", s)
-    return _NUM.sub(r"\1", s)
 
 
 class GridTask(ABC):
@@ -97,13 +84,10 @@ class GridTask(ABC):
                 robot, text, (), reason=f"from an unknown robot (robots: {', '.join(self.robot_ids)})"
             )
         legal = self.legal(robot)
-        key = normalise_action(text)
-        if key in ("wait", "", "none", "idle", "noop", "stay"):
+        if normalise_action(text) in WAIT_WORDS:
             return Wait()
-        for command in legal:
-            if normalise_action(command.text) == key:
-                return command
-        return self._raise_unparsable(robot, text, legal)
+        command = match_action(text, legal)
+        return command if command is not None else self._raise_unparsable(robot, text, legal)
 
     def _raise_unparsable(self, robot: RobotId, text: str, legal: tuple[Command, ...]) -> Command:
         raise ActionParseError(robot, text, [c.text for c in legal], reason="not one of this robot's legal actions")

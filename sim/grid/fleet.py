@@ -53,6 +53,7 @@ class GridFleet:
             data, text = self.task.robot_view(rid)
             robots[rid] = RobotObservation(robot=rid, data=data, text=text, legal=self.task.legal(rid))
         world, text = self.task.world_view()
+        world = {**world, "step_limit": self.step_limit}
         return Observation(step=self._steps, robots=robots, world=world, text=text)
 
     def validate(self, commands: Mapping[RobotId, Command]) -> dict[RobotId, Command]:

@@ -1,0 +1,113 @@
+"""Runs INSIDE the pogema venv (pogema 1.4.0, numpy 1.26, pydantic 1): one instance, one planner, in POGEMA.
+
+    .venv-pogema/bin/python benchmarks/_pogema_adapter.py MAP AGENTS SEED STEPS PLANNER
+
+PLANNER is ``pogema_astar`` (pogema's own ``BatchAStarAgent``) or ``follower``/``pibt`` (ours, through this thin
+adapter: POGEMA's positions and goals in, POGEMA actions out), or ``semantics`` (random actions through POGEMA and
+through our soft-collision kernel; counts the steps where the resulting positions differ). Prints one JSON line:
+avg_throughput (POGEMA's own metric wrapper), planning seconds and episode seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def check_semantics(env, base, blocked: np.ndarray, agents: int, seed: int, steps: int) -> dict:  # noqa: ANN001
+    """Random joint actions through POGEMA and through our ``soft_resolve``: count steps where they differ."""
+    from sim.grid.mapf._kernels import DC, DR, soft_resolve
+
+    rng = np.random.default_rng(seed)
+    mismatches = 0
+    for _ in range(steps):
+        pos = np.array(base.get_agents_xy(ignore_borders=True), dtype=np.int64)
+        acts = rng.integers(0, 5, agents).astype(np.int64)
+        ours = soft_resolve(pos[:, 0].copy(), pos[:, 1].copy(), acts, blocked)
+        _, _, terminated, truncated, _ = env.step([int(a) for a in acts])
+        after = np.array(base.get_agents_xy(ignore_borders=True), dtype=np.int64)
+        mismatches += int(np.any(pos + np.stack([DR[ours], DC[ours]], axis=1) != after))
+        if all(terminated) or all(truncated):
+            break
+    return {"steps": steps, "mismatching_steps": mismatches}
+
+
+def main() -> int:
+    map_name, agents, seed, steps, planner = (
+        sys.argv[1],
+        int(sys.argv[2]),
+        int(sys.argv[3]),
+        int(sys.argv[4]),
+        sys.argv[5],
+    )
+    import yaml
+    from pogema import BatchAStarAgent, GridConfig, pogema_v0
+
+    maps = yaml.safe_load((ROOT / "sim/grid/mapf/maps/test-maps.yaml").read_text())
+    config = GridConfig(
+        map=maps[map_name],
+        num_agents=agents,
+        seed=seed,
+        on_target="restart",
+        max_episode_steps=steps,
+        collision_system="soft",
+        observation_type="POMAPF",
+        obs_radius=5,
+    )
+    env = pogema_v0(grid_config=config)
+    obs, _ = env.reset(seed=seed)
+    base = env.unwrapped
+    blocked = np.array(base.get_obstacles(ignore_borders=True), dtype=bool)
+    width = blocked.shape[1]
+    if planner == "semantics":
+        print(json.dumps(check_semantics(env, base, blocked, agents, seed, steps)))
+        return 0
+    if planner == "pogema_astar":
+        agent = BatchAStarAgent()
+    else:
+        from planners.mapf import FollowerCore, PibtCore, visible_lists
+
+        core = FollowerCore(blocked, agents, seed) if planner == "follower" else PibtCore(blocked, agents, seed)
+        pos = np.array(base.get_agents_xy(ignore_borders=True), dtype=np.int64)
+        cells = pos[:, 0] * width + pos[:, 1]
+        if planner == "follower":  # warm-up: compile or load the numba kernels outside the timing
+            core.actions(cells, cells[::-1].copy(), *visible_lists(pos, width, 5, blocked.shape[0]))
+        else:
+            core.actions(cells, cells[::-1].copy())
+        core.reset(seed)
+    planning = 0.0
+    t0 = time.perf_counter()
+    metrics: dict = {}
+    for _ in range(steps):
+        if planner != "pogema_astar":  # reading the state is observation, not planning (as obs is for A*)
+            pos = np.array(base.get_agents_xy(ignore_borders=True), dtype=np.int64)
+            goal = np.array(base.get_targets_xy(ignore_borders=True), dtype=np.int64)
+        t1 = time.perf_counter()
+        if planner == "pogema_astar":
+            actions = agent.act(obs)
+        else:
+            pc, gc = pos[:, 0] * width + pos[:, 1], goal[:, 0] * width + goal[:, 1]
+            if planner == "follower":
+                acts = core.actions(pc, gc, *visible_lists(pos, width, 5, blocked.shape[0]))
+            else:
+                acts = core.actions(pc, gc)
+            actions = [int(a) for a in acts]
+        planning += time.perf_counter() - t1
+        obs, _, terminated, truncated, infos = env.step(actions)
+        metrics.update(infos[0].get("metrics", {}))
+        if all(terminated) or all(truncated):
+            break
+    wall = time.perf_counter() - t0
+    print(json.dumps({"avg_throughput": metrics.get("avg_throughput"), "planning_s": planning, "episode_s": wall}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Lifelong MAPF benchmark on the POGEMA benchmark maps: avg_throughput and wall time per episode.
+
+    .venv/bin/python benchmarks/mapf_lifelong.py --quick --out runs/bench      # < 10 minutes on 2 cores
+    .venv/bin/python benchmarks/mapf_lifelong.py --out runs/bench              # the full grid of issue 4
+
+Runs the world core (POGEMA 1.4 soft collisions, ``on_target=restart``) with each planner's array core; the
+episode is ``--steps`` steps (256) and ``avg_throughput`` = goals reached / steps. Prints every figure, the
+machine and a timestamp, and writes ``OUT/mapf_lifelong.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from planners.mapf import FollowerCore, PibtCore, visible_lists  # noqa: E402
+from sim.grid.mapf import MapfWorld, map_names, named_map  # noqa: E402
+
+PLANNERS = ("follower", "pibt")
+# POGEMA benchmark anchors (mean avg_throughput) to compare with; see issue 4.
+ANCHORS = {
+    ("wfi_warehouse", 192): "Follower 3.94",
+    ("wfi_warehouse", 128): "RHCR 3.49",
+    ("pico_*", 64): "RHCR 3.82",
+    ("mazes_*", 64): "RHCR 2.59",
+    ("den520d", 256): "RHCR 5.13 (MovingAI 64x64)",
+}
+
+
+def episode(map_name: str, agents: int, planner: str, seed: int, steps: int) -> tuple[float, float, float]:
+    """One lifelong episode: (avg_throughput, wall seconds, planning seconds)."""
+    grid = named_map(map_name)
+    t0 = time.perf_counter()
+    world = MapfWorld(grid, agents)
+    world.reset(seed)
+    core = (
+        FollowerCore(grid.obstacles, agents, seed) if planner == "follower" else PibtCore(grid.obstacles, agents, seed)
+    )
+    planning = time.perf_counter() - t0
+    reached = 0
+    for _ in range(steps):
+        t1 = time.perf_counter()
+        pos, goal = world.cells(world.pos), world.cells(world.goal)
+        if planner == "follower":
+            acts = core.actions(pos, goal, *visible_lists(world.pos, world.width, world.obs_radius))
+        else:
+            acts = core.actions(pos, goal)
+        planning += time.perf_counter() - t1
+        reached += int(world.step(acts).on_goal.sum())
+    return reached / steps, time.perf_counter() - t0, planning
+
+
+def grid_of(quick: bool) -> list[tuple[str, list[str], list[int], list[int]]]:
+    """(label, maps, agent counts, seeds) per row group."""
+    names = map_names()
+    pico = [n for n in names if n.startswith("pico_")]
+    mazes = [n for n in names if n.startswith("test-mazes-")]
+    if quick:
+        return [
+            ("wfi_warehouse", ["wfi_warehouse"], [64, 192], list(range(10))),
+            ("pico_*", pico, [64], [0, 1]),
+        ]
+    return [
+        ("wfi_warehouse", ["wfi_warehouse"], [32, 64, 96, 128, 160, 192], list(range(10))),
+        ("pico_*", pico, [8, 16, 32, 64], list(range(10))),
+        ("mazes_*", mazes, [8, 16, 32, 64], list(range(10))),
+        ("den520d", ["den520d"], [64, 128, 192, 256], list(range(10))),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="warehouse 64/192 and pico_* 64 only")
+    p.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
+    p.add_argument("--steps", type=int, default=256, help="episode length (default 256)")
+    p.add_argument("--planners", default=",".join(PLANNERS), help="comma-separated: follower,pibt")
+    args = p.parse_args(argv)
+    planners = [x for x in args.planners.split(",") if x]
+    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    machine = f"{platform.platform()} | {platform.processor() or platform.machine()} | {os.cpu_count()} CPUs"
+    print(f"mapf_lifelong benchmark | {stamp} | {machine} | python {platform.python_version()}")
+    episode("pico_s00_od20_na32", 8, "follower", 0, 2)  # warm the numba kernels (cache=True loads them)
+    episode("pico_s00_od20_na32", 8, "pibt", 0, 2)
+    rows = []
+    header = f"{'map':<14} {'agents':>6} {'planner':<9} {'episodes':>8} {'avg_throughput':>14} {'s/episode':>10}"
+    print(header + f" {'planning s':>10}  anchor")
+    for label, maps, counts, seeds in grid_of(args.quick):
+        for agents in counts:
+            for planner in planners:
+                results = [episode(m, agents, planner, s, args.steps) for m in maps for s in seeds]
+                thr = float(np.mean([r[0] for r in results]))
+                wall = float(np.mean([r[1] for r in results]))
+                plan = float(np.mean([r[2] for r in results]))
+                row = {
+                    "map": label,
+                    "agents": agents,
+                    "planner": planner,
+                    "seeds": seeds,
+                    "maps": len(maps),
+                    "episodes": len(results),
+                    "steps": args.steps,
+                    "avg_throughput": round(thr, 4),
+                    "avg_throughput_std": round(float(np.std([r[0] for r in results])), 4),
+                    "seconds_per_episode": round(wall, 4),
+                    "planning_seconds_per_episode": round(plan, 4),
+                }
+                rows.append(row)
+                anchor = ANCHORS.get((label, agents), "")
+                print(
+                    f"{label:<14} {agents:>6} {planner:<9} {len(results):>8} {thr:>14.3f} {wall:>10.3f} {plan:>10.3f}"
+                    f"  {anchor}",
+                    flush=True,
+                )
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out / "mapf_lifelong.json"
+    meta = {"timestamp": stamp, "machine": machine, "quick": args.quick}
+    out.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    (args.out / "mapf_lifelong.meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Side by side with the peer: pogema 1.4.0's BatchAStarAgent and our planners on the same POGEMA instances.
+
+    .venv/bin/python benchmarks/mapf_vs_pogema.py --quick --out runs/bench
+
+pogema pins pydantic 1 and numpy < 2, so this script makes its own venv (``.venv-pogema/``, git-ignored) with
+pogema==1.4.0, gymnasium==0.28.1, numpy<=1.26.4, pydantic<=1.9.1 (plus numba 0.60 and PyYAML for our side)
+and runs every episode there, in POGEMA's own environment, through ``benchmarks/_pogema_adapter.py``: the same
+map, agents and seed are measured both ways. Writes ``OUT/mapf_vs_pogema.json`` with throughput, planning
+seconds and the speed ratio (pogema seconds / ours), plus a semantics check per instance: random joint actions
+stepped through POGEMA and through our soft-collision kernel must give the same positions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = ROOT / ".venv-pogema"
+PINS = ["pogema==1.4.0", "gymnasium==0.28.1", "numpy<=1.26.4", "pydantic<=1.9.1", "numba==0.60.0", "PyYAML==6.0.2"]
+OURS = ("follower", "pibt")
+
+
+def ensure_venv() -> Path:
+    """The pogema venv's python, created on first use."""
+    python = VENV / "bin" / "python"
+    marker = VENV / ".fleetmind-pins"
+    if python.exists() and marker.exists() and marker.read_text() == "\n".join(PINS):
+        return python
+    print(f"creating {VENV} with {' '.join(PINS)} ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", *PINS], check=True)
+    marker.write_text("\n".join(PINS))
+    return python
+
+
+def run_one(python: Path, map_name: str, agents: int, seed: int, steps: int, planner: str, timeout: float) -> dict:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(VENV / "numba-cache"), "PYTHONWARNINGS": "ignore"}
+    cmd = [
+        str(python),
+        str(ROOT / "benchmarks" / "_pogema_adapter.py"),
+        map_name,
+        str(agents),
+        str(seed),
+        str(steps),
+        planner,
+    ]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {timeout:.0f}s"}
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="three instances, one seed each")
+    p.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
+    p.add_argument("--steps", type=int, default=256, help="episode length (default 256)")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per pogema episode")
+    args = p.parse_args(argv)
+    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    machine = f"{platform.platform()} | {platform.processor() or platform.machine()} | {os.cpu_count()} CPUs"
+    print(f"mapf_vs_pogema | {stamp} | {machine}")
+    python = ensure_venv()
+    if args.quick:
+        instances = [("pico_s00_od20_na32", 32, [0]), ("wfi_warehouse", 64, [0]), ("room-64-64-8", 256, [0])]
+    else:
+        instances = [
+            ("pico_s00_od20_na32", 64, list(range(3))),
+            ("wfi_warehouse", 64, list(range(3))),
+            ("wfi_warehouse", 192, list(range(3))),
+            ("room-64-64-8", 256, list(range(3))),
+            ("den520d", 256, list(range(3))),
+        ]
+    rows = []
+    print(
+        f"{'map':<20} {'agents':>6} {'seed':>4} {'planner':<13} {'avg_throughput':>14} {'planning s':>11} "
+        f"{'episode s':>10} {'speed-up':>9}"
+    )
+    semantics = []
+    for map_name, agents, seeds in instances:
+        check = run_one(python, map_name, agents, seeds[0], args.steps, "semantics", args.timeout)
+        semantics.append({"map": map_name, "agents": agents, "seed": seeds[0], **check})
+        print(f"semantics check {map_name} {agents} agents: {check}")
+    for map_name, agents, seeds in instances:
+        for seed in seeds:
+            peer = run_one(python, map_name, agents, seed, args.steps, "pogema_astar", args.timeout)
+            results = {"pogema_astar": peer}
+            for ours in OURS:
+                results[ours] = run_one(python, map_name, agents, seed, args.steps, ours, args.timeout)
+            for name, r in results.items():
+                ratio = None
+                if name != "pogema_astar" and "error" not in r and "error" not in peer and r["planning_s"] > 0:
+                    ratio = peer["planning_s"] / r["planning_s"]
+                row = {
+                    "map": map_name,
+                    "agents": agents,
+                    "seed": seed,
+                    "steps": args.steps,
+                    "planner": name,
+                    **r,
+                    "speed_ratio_vs_pogema_astar": ratio,
+                }
+                rows.append(row)
+                if "error" in r:
+                    print(f"{map_name:<20} {agents:>6} {seed:>4} {name:<13} ERROR {r['error']}")
+                    continue
+                print(
+                    f"{map_name:<20} {agents:>6} {seed:>4} {name:<13} {r['avg_throughput']:>14.3f} "
+                    f"{r['planning_s']:>11.3f} {r['episode_s']:>10.3f} {(f'{ratio:.0f}x' if ratio else ''):>9}",
+                    flush=True,
+                )
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out / "mapf_vs_pogema.json"
+    out.write_text(
+        json.dumps({"timestamp": stamp, "machine": machine, "semantics": semantics, "rows": rows}, indent=2) + "\n"
+    )
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""LLMPlanner: runs one framework's graph per step over an injected chat client."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from planners.base import Planner
+from planners.llm import prompts
+from planners.llm.client import ChatClient, Message
+from planners.llm.config import LLMSettings
+from planners.llm.frameworks import build_graph
+from planners.llm.replies import ReplyError, check_safe, extract_json, validate_plan
+from planners.llm.schemas import CHECK_SCHEMA, acting_robots, joint_plan_schema, turn_schema
+from planners.llm.session import Session
+from robots.commands import Command
+from robots.fleet import Observation, StepResult
+from robots.ids import RobotId
+
+log = logging.getLogger(__name__)
+_uids = itertools.count()
+FAILURE_EVENTS = frozenset({"too_heavy", "conflict", "collision"})
+
+
+class LLMPlanner(Planner):
+    """One of CMAS, DMAS, HMAS-1, HMAS-2 on any :class:`ChatClient` (built lazily by ``client_factory``)."""
+
+    def __init__(
+        self, framework: str, task: str, settings: LLMSettings, client_factory: Callable[[], ChatClient]
+    ) -> None:
+        self.name = framework
+        self.framework = framework
+        self.task = task
+        self.settings = settings
+        self.dialogue_rounds = settings.dialogue_rounds
+        self.feedback_rounds = settings.feedback_rounds
+        self._client_factory = client_factory
+        self._client: ChatClient | None = None
+        self._graph = build_graph(framework, self)
+        self._uid = f"fleetmind-{next(_uids)}-{int(time.time() * 1000) % 10**8}"
+        self.session: Session | None = None
+        self.transcript: list[str] = []  # human-readable dialogue of the episode (for the demo)
+        self._previous: dict[RobotId, Command] | None = None
+        self._previous_world: Mapping[str, Any] | None = None
+        self._feedback: list[str] = []
+        self._overhead_s = 0.0
+        self._rounds = 0
+        self._loop_flags_at_step_start = 0
+
+    # ---------------------------------------------------------------- episode hooks
+    def reset(self, observation: Observation, seed: int) -> None:
+        if self._client is None:
+            self._client = self._client_factory()
+        self.session = Session(self._client, self.settings, user=f"{self._uid}:{seed}")
+        self.transcript = []
+        self._previous = self._previous_world = None
+        self._feedback = []
+        self._overhead_s = 0.0
+        self._rounds = 0
+
+    def plan(self, observation: Observation) -> dict[RobotId, Command]:
+        assert self.session is not None, "reset() first"
+        self.session.step = observation.step
+        self._loop_flags_at_step_start = self.session.loop_flags
+        start = time.perf_counter()
+        llm_before = sum(c.latency_s for c in self.session.calls)
+        state = self._graph.invoke({"observation": observation})
+        plan: dict[RobotId, Command] = state.get("plan", {})
+        self._remember(observation, plan, state.get("dialogue", []))
+        elapsed = time.perf_counter() - start
+        self._overhead_s += elapsed - (sum(c.latency_s for c in self.session.calls) - llm_before)
+        self._rounds += 1
+        return plan
+
+    def observe_result(self, result: StepResult) -> None:
+        self._feedback = [f"{e.robot}: {e.detail or e.kind}" for e in result.events if e.kind in FAILURE_EVENTS]
+        if self._feedback and self.session is not None and self.session.history.entries:
+            self.session.history.entries[-1] += " | feedback: " + "; ".join(self._feedback)
+
+    def metrics(self) -> dict[str, Any]:
+        out: dict[str, Any] = self.session.metrics() if self.session else {}
+        out.update(
+            framework=self.framework,
+            llm_backend=self.settings.backend,
+            hints="on" if self.settings.hints_on else "off",
+            history=self.settings.history,
+            overhead_ms_per_round=round(1000 * self._overhead_s / self._rounds, 3) if self._rounds else 0.0,
+        )
+        return out
+
+    def explain(self) -> list[str]:
+        lines, self.transcript = self.transcript, []
+        return lines
+
+    def call_log(self) -> list[dict[str, Any]]:
+        return [dataclasses.asdict(c) for c in self.session.calls] if self.session else []
+
+    # ---------------------------------------------------------------- prompt pieces
+    def _header(self, observation: Observation) -> str:
+        assert self.session is not None
+        text = prompts.step_header(observation, observation.world.get("step_limit"), self.session.history.render())
+        if self._feedback:
+            text += "\nFeedback from the last step:\n" + "\n".join(f"- {f}" for f in self._feedback)
+        return text
+
+    def _actions(self, observation: Observation, robots: list[RobotId]) -> str:
+        head = "Actions (best first, effect in brackets):" if self.settings.hints_on else "Actions:"
+        body = prompts.actions_block(observation, robots, self.settings.hints_on, self._previous, self._previous_world)
+        return f"{head}\n{body}"
+
+    def _tail(self, observation: Observation) -> str:
+        return "\n" + prompts.state_block(observation) if self.settings.backend.startswith("oracle") else ""
+
+    def _checked(self, observation: Observation, raw: Any) -> dict[RobotId, Command]:
+        """Validate a raw joint plan, then the shield and (once per step) the loop guard."""
+        assert self.session is not None
+        plan = validate_plan(observation, raw)
+        guard = self.settings.loop_guard and self.session.loop_flags == self._loop_flags_at_step_start
+        check_safe(observation, plan, self._previous, self._previous_world, guard)
+        return plan
+
+    def _extract_plan(self, observation: Observation) -> Callable[[str], dict[RobotId, Command]]:
+        return lambda text: self._checked(observation, extract_json(text))
+
+    # ---------------------------------------------------------------- roles (called by the graph)
+    def speakers(self, observation: Observation, plan: dict[RobotId, Command] | None) -> list[RobotId]:
+        robots = acting_robots(observation)
+        return robots if plan is None else [r for r in robots if r in plan]
+
+    def central(self, observation: Observation, objections: list[str]) -> dict[RobotId, Command]:
+        assert self.session is not None
+        robots = acting_robots(observation)
+        if not robots:
+            return {}
+
+        def build() -> list[Message]:
+            user = f"{self._header(observation)}\n{self._actions(observation, robots)}"
+            if objections:
+                user += "\nThe robots object to your last plan:\n" + "\n".join(f"- {o}" for o in objections)
+                user += "\nRevise the plan."
+            return [
+                {"role": "system", "content": prompts.central_system(self.task)},
+                {"role": "user", "content": user + self._tail(observation)},
+            ]
+
+        plan = self.session.ask("central", None, build, joint_plan_schema(observation), self._extract_plan(observation))
+        self.transcript.append(f"planner: {prompts.plan_text(plan)}" + (" (revised)" if objections else ""))
+        return plan
+
+    def turn(
+        self,
+        observation: Observation,
+        robot: RobotId,
+        speakers: list[RobotId],
+        dialogue: list[str],
+        proposal: dict[RobotId, Command],
+    ) -> tuple[dict[RobotId, Command], bool, str]:
+        assert self.session is not None
+
+        def build() -> list[Message]:
+            own = observation.robots[robot].text
+            user = f"{self._header(observation)}\nYou: {own}\n{self._actions(observation, speakers)}"
+            if proposal:
+                user += f"\nCurrent proposal: {prompts.plan_text(proposal)}"
+            user += "\nDialogue so far:\n" + ("\n".join(dialogue) if dialogue else "(you speak first)")
+            return [
+                {"role": "system", "content": prompts.turn_system(self.task, robot)},
+                {"role": "user", "content": user + self._tail(observation)},
+            ]
+
+        def extract(text: str) -> tuple[dict[RobotId, Command], bool]:
+            data = extract_json(text)
+            if not isinstance(data, dict) or not {"action", "decision", "plan"} <= set(data):
+                raise ReplyError(
+                    "syntax", ['reply with {"action": ..., "decision": "PROCEED"|"EXECUTE", "plan": {...}}']
+                )
+            decision = str(data["decision"]).strip().upper()
+            if decision not in ("PROCEED", "EXECUTE"):
+                raise ReplyError("syntax", [f"decision must be PROCEED or EXECUTE, got {data['decision']!r}"])
+            raw_plan = dict(data["plan"]) if isinstance(data["plan"], dict) else data["plan"]
+            if isinstance(raw_plan, dict):
+                raw_plan[robot] = data["action"]  # a robot speaks for itself
+            return self._checked(observation, raw_plan), decision == "EXECUTE"
+
+        plan, execute = self.session.ask("turn", robot, build, turn_schema(observation, robot, speakers), extract)
+        line = f"{robot}: {prompts.plan_text(plan)} {'EXECUTE' if execute else 'PROCEED'}"
+        self.transcript.append(line)
+        return plan, execute, line
+
+    def check(self, observation: Observation, robot: RobotId, plan: dict[RobotId, Command]) -> str | None:
+        assert self.session is not None
+
+        def build() -> list[Message]:
+            user = (
+                f"{self._header(observation)}\nYou: {observation.robots[robot].text}\n"
+                f"{self._actions(observation, [robot])}\nProposed plan: {prompts.plan_text(plan)}\n"
+                f"Your part: {plan[robot].text if robot in plan else 'wait'}"
+            )
+            return [
+                {"role": "system", "content": prompts.check_system(self.task, robot)},
+                {"role": "user", "content": user + self._tail(observation)},
+            ]
+
+        def extract(text: str) -> str | None:
+            data = extract_json(text)
+            if not isinstance(data, dict) or not isinstance(data.get("agree"), bool):
+                raise ReplyError("syntax", ['reply with {"agree": true|false, "objection": "..."}'])
+            if data["agree"]:
+                return None
+            return str(data.get("objection") or "disagrees without a reason")[:300]
+
+        objection = self.session.ask("check", robot, build, CHECK_SCHEMA, extract)
+        self.transcript.append(f"{robot}: " + ("agree" if objection is None else f"objects: {objection}"))
+        return f"{robot}: {objection}" if objection else None
+
+    # ---------------------------------------------------------------- history
+    def _remember(self, observation: Observation, plan: dict[RobotId, Command], dialogue: list[str]) -> None:
+        assert self.session is not None
+        state = observation.text.replace("\n", "; ")
+        entry = f"step {observation.step + 1}: state: {state} -> plan: {prompts.plan_text(plan)}"
+        if self.settings.history == "dialogue" and dialogue:
+            entry += " | dialogue: " + " / ".join(dialogue)
+        self.session.history.add(entry)
+        if self.settings.history == "compressed":
+            self._summarise(entry)
+        self._previous, self._previous_world = plan, observation.world
+
+    def _summarise(self, entry: str) -> None:
+        assert self.session is not None
+        previous = self.session.history.summary or "(nothing yet)"
+
+        def build() -> list[Message]:
+            return [
+                {"role": "system", "content": prompts.SUMMARY_SYSTEM},
+                {"role": "user", "content": f"Summary so far: {previous}\nLatest step: {entry}"},
+            ]
+
+        self.session.history.summary = self.session.call("summary", None, build, [], None).strip()[:1200]

@@ -1,0 +1,176 @@
+"""One episode's conversation with the model: traced calls, re-prompts, history and its token budget."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from planners.base import PlanningFailed
+from planners.llm.client import ChatClient, ContextTooLong, LLMError, LLMUnavailable, Message, estimate_tokens
+from planners.llm.config import LLMSettings
+from planners.llm.replies import ReplyError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One traced LLM call: what was sent, what came back, what it cost."""
+
+    step: int
+    role: str
+    robot: str | None
+    messages: list[Message]
+    reply: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    retries: int
+    estimated: bool
+    layout_tokens: int  # our prompt without the oracle's machine-readable state block, ~4 characters a token
+
+
+@dataclass
+class History:
+    """Earlier steps kept for the prompt, newest first within a token budget."""
+
+    mode: str
+    budget: int
+    entries: list[str] = field(default_factory=list)
+    summary: str = ""
+
+    def add(self, entry: str) -> None:
+        if self.mode != "none":
+            self.entries.append(entry)
+
+    def render(self) -> str:
+        if self.mode == "none":
+            return ""
+        if self.mode == "compressed":
+            return self.summary
+        kept: list[str] = []
+        used = 0
+        for entry in reversed(self.entries):
+            cost = estimate_tokens(entry)
+            if used + cost > self.budget:
+                break
+            kept.append(entry)
+            used += cost
+        return "\n".join(reversed(kept))
+
+    def shrink(self) -> bool:
+        """Halve the budget after a context-length error; False when nothing is left to drop."""
+        if self.budget <= 0 or self.mode == "none":
+            return False
+        self.budget //= 2
+        if self.mode == "compressed":
+            self.summary = self.summary[: max(0, len(self.summary) // 2)]
+        return True
+
+
+class Session:
+    """Calls the model for one episode and keeps the figures every result row reports."""
+
+    def __init__(self, client: ChatClient, settings: LLMSettings, user: str) -> None:
+        self.client = client
+        self.settings = settings
+        self.user = user
+        self.history = History(settings.history, settings.history_tokens)
+        self.calls: list[CallRecord] = []
+        self.reprompts = 0
+        self.shield_rejections = 0
+        self.loop_flags = 0
+        self.step = 0
+
+    def call(
+        self,
+        role: str,
+        robot: str | None,
+        build: Callable[[], list[Message]],
+        extra: list[Message],
+        schema: dict[str, Any] | None,
+    ) -> str:
+        """One completion; a context-length error shrinks the history and asks again."""
+        while True:
+            messages = build() + extra
+            try:
+                reply = self.client.complete(messages, schema if self.settings.structured_on else None, self.user)
+            except ContextTooLong as exc:
+                if not self.history.shrink():
+                    raise PlanningFailed("context_length", str(exc)) from None
+                log.info("context too long; history budget cut to %d tokens", self.history.budget)
+                continue
+            except LLMUnavailable as exc:
+                raise PlanningFailed("llm_unavailable", str(exc)) from None
+            except LLMError as exc:
+                raise PlanningFailed("llm_error", str(exc)) from None
+            self.calls.append(
+                CallRecord(
+                    self.step,
+                    role,
+                    robot,
+                    messages,
+                    reply.text,
+                    reply.prompt_tokens,
+                    reply.completion_tokens,
+                    reply.latency_s,
+                    reply.retries,
+                    reply.estimated,
+                    layout_tokens(messages),
+                )
+            )
+            return reply.text
+
+    def ask(
+        self,
+        role: str,
+        robot: str | None,
+        build: Callable[[], list[Message]],
+        schema: dict[str, Any] | None,
+        extract: Callable[[str], T],
+    ) -> T:
+        """Call until ``extract`` accepts the reply, feeding each error back; at most ``max_reprompts``."""
+        extra: list[Message] = []
+        while True:
+            text = self.call(role, robot, build, extra, schema)
+            try:
+                return extract(text)
+            except ReplyError as err:
+                if err.kind == "shield":
+                    self.shield_rejections += 1
+                if err.kind == "loop":
+                    self.loop_flags += 1
+                if self.reprompts_this_ask(extra) >= self.settings.max_reprompts:
+                    reason = "shield" if err.kind == "shield" else "syntax"
+                    raise PlanningFailed(reason, f"{role} {robot or ''}: {err}".strip()) from None
+                self.reprompts += 1
+                extra = [*extra, {"role": "assistant", "content": text}, {"role": "user", "content": err.feedback()}]
+
+    @staticmethod
+    def reprompts_this_ask(extra: list[Message]) -> int:
+        return len(extra) // 2
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "llm_calls": len(self.calls),
+            "prompt_tokens": sum(c.prompt_tokens for c in self.calls),
+            "completion_tokens": sum(c.completion_tokens for c in self.calls),
+            "reprompts": self.reprompts,
+            "shield_rejections": self.shield_rejections,
+            "loop_flags": self.loop_flags,
+            "llm_seconds": round(sum(c.latency_s for c in self.calls), 4),
+            "tokens_estimated": any(c.estimated for c in self.calls),
+            "prompt_layout_tokens": sum(c.layout_tokens for c in self.calls),
+        }
+
+
+_STATE_BLOCK = re.compile(r"\n?```state\n.*?\n```", re.S)
+
+
+def layout_tokens(messages: list[Message]) -> int:
+    """Estimated tokens of the prompt a real model would see (the oracle-only state block removed)."""
+    return estimate_tokens("".join(_STATE_BLOCK.sub("", m["content"]) for m in messages))

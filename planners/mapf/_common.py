@@ -1,0 +1,130 @@
+"""Shared pieces of the MAPF planners: cost-to-go cache per goal, static centrality, map from observations."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from functools import cache
+
+import numpy as np
+
+from planners.mapf._kernels import dijkstra_distances, neighbour_table
+from sim.grid.mapf._kernels import bfs_distances
+from sim.grid.mapf.maps import GridMap, named_map
+
+
+class DistanceCache:
+    """Exact cost-to-go per goal cell, kept as rows of ``pool`` (``(K, C)``): unit-cost BFS (uint16 on maps up to
+    256x256, int32 beyond; unreachable cells hold the dtype's maximum), or with ``cell_cost`` (``(C,)``, >= 1,
+    the cost of entering each cell) Dijkstra in float32. Rows of goals no agent uses are evicted least
+    recently used first."""
+
+    def __init__(self, blocked: np.ndarray, capacity: int, cell_cost: np.ndarray | None = None) -> None:
+        self.blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
+        h, w = blocked.shape
+        self.width = w
+        self.cell_cost = cell_cost
+        self.nbr = neighbour_table(self.blocked) if cell_cost is not None else None
+        if cell_cost is not None:
+            self.dtype: type = np.float32
+        else:
+            self.dtype = np.uint16 if h * w <= 65_536 else np.int32  # a path never exceeds C - 1 steps
+        self.pool = np.zeros((max(capacity, 4), h * w), dtype=self.dtype)
+        self._row: OrderedDict[int, int] = OrderedDict()
+        self._free = list(range(self.pool.shape[0] - 1, -1, -1))
+
+    def rows(self, goals: np.ndarray) -> np.ndarray:
+        """``(N,) int64`` goal cells -> ``(N,) int64`` rows of ``pool`` holding their cost-to-go."""
+        out = np.empty(len(goals), dtype=np.int64)
+        wanted = set(int(g) for g in goals)
+        for i, g in enumerate(goals):
+            g = int(g)
+            row = self._row.get(g)
+            if row is None:
+                row = self._allocate(wanted)
+                if self.cell_cost is not None:
+                    self.pool[row] = np.minimum(dijkstra_distances(self.nbr, self.cell_cost, g), 1e30)
+                else:
+                    d = bfs_distances(self.blocked, g // self.width, g % self.width).ravel()
+                    self.pool[row] = np.minimum(d, np.iinfo(self.dtype).max)
+                self._row[g] = row
+            else:
+                self._row.move_to_end(g)
+            out[i] = row
+        return out
+
+    def _allocate(self, keep: set[int]) -> int:
+        if self._free:
+            return self._free.pop()
+        for goal in self._row:
+            if goal not in keep:
+                return self._row.pop(goal)
+        grown = np.zeros((self.pool.shape[0] * 2, self.pool.shape[1]), dtype=self.dtype)
+        grown[: self.pool.shape[0]] = self.pool
+        self._free = list(range(grown.shape[0] - 1, self.pool.shape[0], -1))
+        first_new = self.pool.shape[0]
+        self.pool = grown
+        return first_new
+
+
+_CENTRALITY: dict[tuple[bytes, tuple[int, int], int, int], np.ndarray] = {}
+
+
+def static_centrality(blocked: np.ndarray, samples: int = 128, seed: int = 0) -> np.ndarray:
+    """How often a cell lies on shortest paths between random free cells, scaled to [0, 1]; ``(C,) float64``.
+
+    The static cost of the Follower and of guided PIBT: central corridors cost more, so traffic spreads out.
+    Computed once per map (memoized; the result is read-only).
+    """
+    key = (np.ascontiguousarray(blocked, dtype=np.bool_).tobytes(), blocked.shape, samples, seed)
+    if key not in _CENTRALITY:
+        if len(_CENTRALITY) > 64:
+            _CENTRALITY.clear()
+        value = _centrality(blocked, samples, seed)
+        value.flags.writeable = False
+        _CENTRALITY[key] = value
+    return _CENTRALITY[key]
+
+
+def _centrality(blocked: np.ndarray, samples: int, seed: int) -> np.ndarray:
+    h, w = blocked.shape
+    free = np.flatnonzero(~blocked.ravel())
+    counts = np.zeros(h * w)
+    if len(free) < 2:
+        return counts
+    rng = np.random.default_rng(seed)
+    nbr = neighbour_table(blocked)
+    for _ in range(samples):
+        a, b = rng.choice(free, size=2, replace=False)
+        d = bfs_distances(blocked, int(b) // w, int(b) % w).ravel()
+        if d[a] >= 2**30:
+            continue
+        c = int(a)
+        while c != b:
+            counts[c] += 1
+            options = nbr[c, 1:]
+            options = options[options >= 0]
+            c = int(options[np.argmin(d[options])])
+    top = counts.max()
+    return counts / top if top > 0 else counts
+
+
+@cache
+def map_for(name: str) -> GridMap:
+    """The static map a planner plans on, by the name the fleet's world view gives (bundled maps)."""
+    return named_map(name)
+
+
+def splitmix(seed: int, agent: np.ndarray, step: int) -> np.ndarray:
+    """Per-agent uniform numbers in [0, 1) from (seed, agent, step) alone: ``(N,) float64``.
+
+    Each agent's random choices depend on nothing but its own index, so they stay decentralized.
+    """
+    with np.errstate(over="ignore"):
+        z = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)) ^ (
+            agent.astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
+        )
+        z = z ^ (np.uint64(step + 1) * np.uint64(0x94D049BB133111EB))
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / float(2**53)

@@ -1,0 +1,343 @@
+"""numba kernels of the MAPF planners: PIBT's one-step search and the Follower's weighted A*.
+
+Plain arrays in and out; twins in ``tests/naive/mapf_planners.py``. Cells are row-major indices; ``nbr`` is the
+``(C, 5) int64`` neighbour table in POGEMA action order (stay, up, down, left, right), -1 where blocked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def neighbour_table(blocked):  # pragma: no cover - compiled
+    """``(H, W) bool`` -> ``(H*W, 5) int64`` neighbour cells (slot 0 is the cell itself; -1 where blocked)."""
+    h, w = blocked.shape
+    nbr = np.full((h * w, 5), -1, dtype=np.int64)
+    dr = (0, -1, 1, 0, 0)
+    dc = (0, 0, 0, -1, 1)
+    for r in range(h):
+        for c in range(w):
+            if blocked[r, c]:
+                continue
+            for k in range(5):
+                nr, nc = r + dr[k], c + dc[k]
+                if 0 <= nr < h and 0 <= nc < w and not blocked[nr, nc]:
+                    nbr[r * w + c, k] = nr * w + nc
+    return nbr
+
+
+@njit(cache=True)
+def _pibt(root, pos, order, nbr, slot, occ_now, occ_next, st_agent, st_parent, st_k):  # pragma: no cover - compiled
+    """PIBT's recursive ``funcPIBT(root)`` run on an explicit stack (numba's cache cannot hold recursion)."""
+    top = 0
+    st_agent[0], st_parent[0], st_k[0] = root, -1, 0
+    result = False
+    returning = False
+    while top >= 0:
+        i = st_agent[top]
+        parent = st_parent[top]
+        if returning:
+            returning = False
+            if result:  # the pushed agent found a cell: so did we
+                top -= 1
+                returning = True
+                continue
+        acted = False
+        while st_k[top] < 5:
+            s = order[i, st_k[top]]
+            st_k[top] += 1
+            v = nbr[pos[i], s]
+            if v < 0 or occ_next[v] != -1:
+                continue
+            if parent != -1 and v == pos[parent]:
+                continue  # never swap with the agent that pushed us
+            j = occ_now[v]
+            if j != -1 and j != i and slot[j] != -1 and nbr[pos[j], slot[j]] == pos[i]:
+                continue  # j already moves into our cell: a swap
+            occ_next[v] = i
+            slot[i] = s
+            if j != -1 and j != i and slot[j] == -1:
+                top += 1  # call funcPIBT(j) with us as parent
+                st_agent[top], st_parent[top], st_k[top] = j, i, 0
+            else:
+                result = True
+                top -= 1
+                returning = True
+            acted = True
+            break
+        if acted:
+            continue
+        occ_next[pos[i]] = i  # no cell left: stay
+        slot[i] = 0
+        result = False
+        top -= 1
+        returning = True
+
+
+@njit(cache=True)
+def pibt_step(pos, order, nbr, priority_order, num_cells):  # pragma: no cover - compiled
+    """One PIBT step (priority inheritance with backtracking, Okumura et al. 2022).
+
+    ``pos``: ``(N,) int64`` cells; ``order``: ``(N, 5) int64`` each agent's action slots, most preferred
+    first; ``priority_order``: ``(N,) int64`` agents, highest priority first. Returns ``(N,) int64`` chosen
+    slots (= POGEMA actions); the moves are free of vertex conflicts and swaps.
+    """
+    n = pos.shape[0]
+    occ_now = np.full(num_cells, -1, dtype=np.int64)
+    occ_next = np.full(num_cells, -1, dtype=np.int64)
+    slot = np.full(n, -1, dtype=np.int64)
+    st_agent = np.empty(n + 1, dtype=np.int64)
+    st_parent = np.empty(n + 1, dtype=np.int64)
+    st_k = np.empty(n + 1, dtype=np.int64)
+    for i in range(n):
+        occ_now[pos[i]] = i
+    for m in range(n):
+        i = priority_order[m]
+        if slot[i] == -1:
+            _pibt(i, pos, order, nbr, slot, occ_now, occ_next, st_agent, st_parent, st_k)
+    return slot
+
+
+@njit(cache=True)
+def _push(heap_f, heap_c, size, f, c):  # pragma: no cover - compiled
+    k = size
+    heap_f[k] = f
+    heap_c[k] = c
+    while k > 0:
+        p = (k - 1) // 2
+        if heap_f[p] <= heap_f[k]:
+            break
+        heap_f[p], heap_f[k] = heap_f[k], heap_f[p]
+        heap_c[p], heap_c[k] = heap_c[k], heap_c[p]
+        k = p
+    return size + 1
+
+
+@njit(cache=True)
+def _pop(heap_f, heap_c, size):  # pragma: no cover - compiled
+    c = heap_c[0]
+    size -= 1
+    heap_f[0] = heap_f[size]
+    heap_c[0] = heap_c[size]
+    k = 0
+    while True:
+        a, b, m = 2 * k + 1, 2 * k + 2, k
+        if a < size and heap_f[a] < heap_f[m]:
+            m = a
+        if b < size and heap_f[b] < heap_f[m]:
+            m = b
+        if m == k:
+            break
+        heap_f[m], heap_f[k] = heap_f[k], heap_f[m]
+        heap_c[m], heap_c[k] = heap_c[k], heap_c[m]
+        k = m
+    return c, size
+
+
+@njit(cache=True)
+def follower_plan(
+    agents, pos, goal, hpool, hrow, static, dyn, dyn_steps, vis, nvis, vis_cost, nbr, w_static, w_dyn, h_weight
+):  # pragma: no cover - compiled
+    """A* for each agent in ``agents`` (``(M,) int64``) from ``pos[i]`` to ``goal[i]`` on its own cost map.
+
+    Step cost into cell v: ``1 + w_static * static[v] + w_dyn * dyn[i, v] / max(1, dyn_steps[i])``, plus
+    ``vis_cost[i, k]`` if v is ``vis[i, k]`` (a cell where agent i sees an agent now). The heuristic
+    ``h_weight * hpool[hrow[i]]``, with the exact unit-cost cost-to-go in ``hpool``: ``h_weight = 1`` keeps A*
+    optimal, larger values trade optimality (cost within that factor) for speed. Shapes: ``pos``, ``goal``,
+    ``hrow``, ``dyn_steps``, ``nvis``: ``(N,)``; ``hpool``: ``(K, C)``; ``static``: ``(C,) float64``;
+    ``dyn``: ``(N, C) float32``; ``vis``: ``(N, V) int64``; ``vis_cost``: ``(N, V) float64``.
+    Returns ``(M, 2) float64``: the first action (0..4) of an optimal path (0 at the goal or if unreachable)
+    and the path's cost.
+    """
+    out = np.zeros((agents.shape[0], 2))
+    _astar_chunk(
+        agents,
+        0,
+        agents.shape[0],
+        pos,
+        goal,
+        hpool,
+        hrow,
+        static,
+        dyn,
+        dyn_steps,
+        vis,
+        nvis,
+        vis_cost,
+        nbr,
+        w_static,
+        w_dyn,
+        h_weight,
+        out,
+    )
+    return out
+
+
+@njit(cache=True)
+def _astar_chunk(
+    agents,
+    lo,
+    hi,
+    pos,
+    goal,
+    hpool,
+    hrow,
+    static,
+    dyn,
+    dyn_steps,
+    vis,
+    nvis,
+    vis_cost,
+    nbr,
+    w_static,
+    w_dyn,
+    h_weight,
+    out,
+):  # pragma: no cover - compiled
+    """``follower_plan`` for ``agents[lo:hi]``, writing ``out[lo:hi]`` (scratch arrays shared by the chunk)."""
+    c_total = nbr.shape[0]
+    g = np.zeros(c_total)
+    parent = np.full(c_total, -1, dtype=np.int64)
+    seen = np.zeros(c_total, dtype=np.int64)
+    closed = np.zeros(c_total, dtype=np.int64)
+    mark = np.zeros(c_total, dtype=np.int64)
+    mark_cost = np.zeros(c_total)
+    heap_f = np.empty(4 * c_total + 8)
+    heap_c = np.empty(4 * c_total + 8, dtype=np.int64)
+    for m in range(lo, hi):
+        i = agents[m]
+        tick = m - lo + 1
+        for k in range(nvis[i]):
+            mark[vis[i, k]] = tick
+            mark_cost[vis[i, k]] = vis_cost[i, k]
+        start, target = pos[i], goal[i]
+        h = hpool[hrow[i]]
+        inv = 1.0 / max(1, dyn_steps[i])
+        g[start] = 0.0
+        seen[start] = tick
+        parent[start] = -1
+        size = _push(heap_f, heap_c, 0, h_weight * h[start], start)
+        while size > 0:
+            c, size = _pop(heap_f, heap_c, size)
+            if closed[c] == tick:
+                continue
+            closed[c] = tick
+            if c == target:
+                break
+            for k in range(1, 5):
+                v = nbr[c, k]
+                if v < 0:
+                    continue
+                step = 1.0 + w_static * static[v] + w_dyn * dyn[i, v] * inv
+                if mark[v] == tick:
+                    step += mark_cost[v]
+                ng = g[c] + step
+                if seen[v] != tick or ng < g[v]:
+                    seen[v] = tick
+                    g[v] = ng
+                    parent[v] = c
+                    size = _push(heap_f, heap_c, size, ng + h_weight * h[v], v)
+        if closed[target] != tick or start == target:
+            out[m, 0] = 0.0
+            out[m, 1] = 0.0 if start == target else -1.0
+            continue
+        c = target
+        while parent[c] != start:
+            c = parent[c]
+        for k in range(1, 5):
+            if nbr[start, k] == c:
+                out[m, 0] = k
+        out[m, 1] = g[target]
+
+
+@njit(cache=True)
+def pibt_configure(pos, order, nbr, priority_order, num_cells, fixed_agents, fixed_slots):  # pragma: no cover
+    """LaCAM's successor generator: PIBT with some agents' moves fixed by constraints.
+
+    ``fixed_agents``/``fixed_slots``: ``(K,) int64`` agents and their forced action slots. Returns
+    ``(N,) int64`` slots, or all -1 if the constraints admit no conflict-free configuration this way.
+    """
+    n = pos.shape[0]
+    occ_now = np.full(num_cells, -1, dtype=np.int64)
+    occ_next = np.full(num_cells, -1, dtype=np.int64)
+    slot = np.full(n, -1, dtype=np.int64)
+    fail = np.full(n, -1, dtype=np.int64)
+    st_agent = np.empty(n + 1, dtype=np.int64)
+    st_parent = np.empty(n + 1, dtype=np.int64)
+    st_k = np.empty(n + 1, dtype=np.int64)
+    for i in range(n):
+        occ_now[pos[i]] = i
+    for m in range(fixed_agents.shape[0]):
+        i = fixed_agents[m]
+        v = nbr[pos[i], fixed_slots[m]]
+        if v < 0 or occ_next[v] != -1:
+            return fail
+        j = occ_now[v]
+        if j != -1 and j != i and slot[j] != -1 and nbr[pos[j], slot[j]] == pos[i]:
+            return fail
+        occ_next[v] = i
+        slot[i] = fixed_slots[m]
+    for m in range(n):
+        i = priority_order[m]
+        if slot[i] == -1:
+            _pibt(i, pos, order, nbr, slot, occ_now, occ_next, st_agent, st_parent, st_k)
+    count = np.zeros(num_cells, dtype=np.int64)
+    for i in range(n):
+        v = nbr[pos[i], slot[i]]
+        count[v] += 1
+        if count[v] > 1:
+            return fail
+        j = occ_now[v]
+        if j != -1 and j != i and nbr[pos[j], slot[j]] == pos[i]:
+            return fail
+    return slot
+
+
+@njit(cache=True)
+def seen_before(vis, nvis, last_vis, last_nvis, num_cells):  # pragma: no cover - compiled
+    """Which cells an agent sees occupied now it also saw occupied last step (agents standing still).
+
+    ``vis``: ``(N, V) int64`` / ``nvis``: ``(N,)`` this step's views; ``last_vis``/``last_nvis`` the previous
+    step's. Returns ``(N, V) bool``.
+    """
+    n, v = vis.shape
+    out = np.zeros((n, v), dtype=np.bool_)
+    stamp = np.full(num_cells, -1, dtype=np.int64)
+    for i in range(n):
+        for k in range(last_nvis[i]):
+            stamp[last_vis[i, k]] = i
+        for k in range(nvis[i]):
+            out[i, k] = stamp[vis[i, k]] == i
+    return out
+
+
+@njit(cache=True)
+def dijkstra_distances(nbr, cell_cost, goal):  # pragma: no cover - compiled
+    """Exact cost-to-go to ``goal`` when entering cell v costs ``cell_cost[v]`` (``(C,) float64``, >= 1).
+
+    Returns ``(C,) float64`` (``inf`` where the goal cannot be reached). Moves are symmetric, so a search from
+    the goal gives every cell's cost to reach it.
+    """
+    c_total = nbr.shape[0]
+    dist = np.full(c_total, np.inf)
+    done = np.zeros(c_total, dtype=np.bool_)
+    heap_f = np.empty(4 * c_total + 8)
+    heap_c = np.empty(4 * c_total + 8, dtype=np.int64)
+    dist[goal] = 0.0
+    size = _push(heap_f, heap_c, 0, 0.0, goal)
+    while size > 0:
+        c, size = _pop(heap_f, heap_c, size)
+        if done[c]:
+            continue
+        done[c] = True
+        for k in range(1, 5):
+            v = nbr[c, k]
+            if v < 0:
+                continue
+            nd = dist[c] + cell_cost[c]  # the reverse move v -> c enters c
+            if nd < dist[v]:
+                dist[v] = nd
+                size = _push(heap_f, heap_c, size, nd, v)
+    return dist

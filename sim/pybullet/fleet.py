@@ -1,0 +1,174 @@
+"""PyBulletFleet: a grid task (or MAPF world) run in 3D physics behind the same Fleet contract.
+
+The wrapped grid fleet stays the logical model: same legal actions, same observations, same metrics.
+Each step the commands are validated by it, executed physically by the task's adapter (motion
+primitives in PyBullet), and only the commands that physics carried out are applied to the logical
+model; a vetoed command becomes a wait plus a ``physics_failure`` / ``too_heavy`` event. Observations
+gain each robot's (optionally noisy) odometry and the world's simulated time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from robots.commands import Command
+from robots.errors import FleetClosedError, NotResetError
+from robots.fleet import Observation, RobotObservation, StepResult
+from robots.ids import RobotId
+from sim.pybullet._adapter import TaskAdapter
+from sim.pybullet._boxlift import BoxLiftAdapter
+from sim.pybullet._boxnet import BoxNet1Adapter, BoxNet2Adapter
+from sim.pybullet._mapf import MapfAdapter
+from sim.pybullet._warehouse import WarehouseAdapter
+from sim.pybullet.config import STATIC_TASKS, PyBulletSettings
+from sim.pybullet.layout import Scene
+from sim.pybullet.motion import Executor
+from sim.pybullet.world import PhysicsWorld
+
+log = logging.getLogger(__name__)
+
+ADAPTERS: dict[str, type[TaskAdapter]] = {
+    "boxnet1": BoxNet1Adapter,
+    "boxnet2": BoxNet2Adapter,
+    "warehouse": WarehouseAdapter,
+    "boxlift": BoxLiftAdapter,
+    "mapf_lifelong": MapfAdapter,
+}
+FRAME_PERIOD = 0.1  # seconds of simulated time between recorded frames
+
+
+class PyBulletFleet:
+    """The PyBullet backend of the Fleet protocol (``inner`` is a GridFleet or a MapfFleet)."""
+
+    def __init__(self, inner: Any, task: str, settings: PyBulletSettings | None = None) -> None:
+        if task not in ADAPTERS:
+            raise ValueError(f"the pybullet backend has no motion for task {task!r}; known: {', '.join(ADAPTERS)}")
+        self.inner = inner
+        self.task_name = task
+        self.settings = settings or PyBulletSettings()
+        kind = self.settings.kind_for(task)
+        if kind == "panda" and task not in STATIC_TASKS:
+            raise ValueError(f"robot kind 'panda' is a fixed arm: it serves {' and '.join(STATIC_TASKS)}, not {task}")
+        s = self.settings
+        self.world = PhysicsWorld(s.mode == "kinematic", s.physics_hz, kind, s.urdf)
+        self.executor = Executor(self.world, contact_every=s.contact_every)
+        self.executor.on_tick = self._tick
+        self.adapter: TaskAdapter = ADAPTERS[task](self.world, self.executor, s.cell_size, s.step_timeout)
+        self.record_frames = False
+        self.frames: list[Scene] = []
+        self.images: dict[RobotId, np.ndarray] = {}
+        self._next_frame = 0.0
+        self._seed: int | None = None
+        self._final: StepResult | None = None
+        self._closed = False
+        self._rng = np.random.default_rng(0)
+        self.contacts = 0
+
+    @property
+    def robot_ids(self) -> tuple[RobotId, ...]:
+        return self.inner.robot_ids
+
+    def reset(self, seed: int) -> Observation:
+        if self._closed:
+            raise FleetClosedError()
+        obs = self.inner.reset(seed)
+        self._build(obs)
+        self._seed, self._final, self.contacts = seed, None, 0
+        self._rng = np.random.default_rng(seed)
+        self.frames, self._next_frame = [], 0.0
+        self._tick()
+        self._render(0)
+        return self._augment(obs)
+
+    def _build(self, obs: Observation) -> None:
+        self.world.reset()
+        s = self.settings
+        self.adapter = type(self.adapter)(self.world, self.executor, s.cell_size, s.step_timeout)
+        self.adapter.build(obs.world, getattr(self.inner, "task", self.inner))
+        self.executor.reset()
+
+    def rebuild(self) -> Observation:
+        """Lay the physical world out again from the logical state (after a task's ``set_state``)."""
+        obs = self.inner.observe()
+        self._build(obs)
+        return self._augment(obs)
+
+    def _tick(self) -> None:
+        if self.record_frames and self.world.t + 1e-9 >= self._next_frame:
+            self.frames.append(self.adapter.scene())
+            self._next_frame = self.world.t + FRAME_PERIOD
+
+    def take_frames(self) -> list[Scene]:
+        """Scenes sampled since the last call (every 0.1 s of simulated time, when ``record_frames``)."""
+        out, self.frames = self.frames, []
+        return out
+
+    def _render(self, step: int) -> None:
+        cam = self.settings.camera
+        if cam is None or step % cam.every:
+            return
+        self.images = {
+            RobotId(r): self.world.camera(r, cam.width, cam.height, cam.fov_deg) for r in self.inner.robot_ids
+        }
+
+    def _augment(self, obs: Observation) -> Observation:
+        noise = self.settings.odometry_noise
+        robots: dict[RobotId, RobotObservation] = {}
+        for rid, ro in obs.robots.items():
+            x, y, _, yaw = self.world.pose(self.world.robots[rid])
+            if noise > 0:
+                x, y, yaw = np.array([x, y, yaw]) + self._rng.normal(0.0, noise, 3)
+            odom = [round(float(x), 4), round(float(y), 4), round(float(yaw), 4)]
+            robots[rid] = dataclasses.replace(ro, data={**ro.data, "odometry": odom})
+        world = {**obs.world, "sim_time": round(self.world.t, 4), "cell_size": self.settings.cell_size}
+        return dataclasses.replace(obs, robots=robots, world=world)
+
+    def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
+        if self._closed:
+            raise FleetClosedError()
+        if self._seed is None:
+            raise NotResetError()
+        if self._final is not None:
+            return self._final
+        checked = self._validate(commands)
+        vetoed, events = self.adapter.before(checked)
+        result = self.inner.step({r: c for r, c in checked.items() if r not in vetoed})
+        result, more = self.adapter.after(result, self.inner)
+        if self.record_frames:  # the pose at the end of the step, exactly
+            self._next_frame = self.world.t + FRAME_PERIOD
+            self.frames.append(self.adapter.scene())
+        contacts = sum(1 for e in (*events, *more) if e.kind == "contact") // 2
+        self.contacts += contacts
+        self._render(int(result.metrics["steps"]))
+        metrics = {**result.metrics, "sim_time": round(self.world.t, 4), "contacts": self.contacts}
+        final = StepResult(
+            observation=self._augment(result.observation),
+            events=(*result.events, *events, *more),
+            done=result.done,
+            failure_reason=result.failure_reason,
+            metrics=metrics,
+        )
+        if final.done:
+            self._final = final
+        return final
+
+    def _validate(self, commands: Mapping[RobotId, Command]) -> dict[RobotId, Command]:
+        if hasattr(self.inner, "validate"):
+            return self.inner.validate(commands)
+        self.inner.actions_of(commands)  # MAPF: raises on unknown robots and foreign commands
+        return dict(commands)
+
+    def close(self) -> None:
+        if not self._closed:
+            self.world.close()
+        self._closed = True
+
+
+def make_pybullet_fleet(inner: Any, task: str, settings: PyBulletSettings | None) -> PyBulletFleet:
+    """The scenario's entry point (``world.backend: pybullet``)."""
+    return PyBulletFleet(inner, task, settings)

@@ -1,0 +1,110 @@
+"""Write an episode to MCAP with ROS 2 message schemas, so it opens in Foxglove.
+
+Topics: ``/<robot>/pose`` (``geometry_msgs/PoseStamped``, frame ``world``), ``/boxes`` and ``/targets``
+(``visualization_msgs/MarkerArray``, every box / pad as a CUBE, DELETEALL first so removed items vanish),
+``/<robot>/camera/image_raw`` (``sensor_msgs/Image``, rgb8) when cameras are on, ``/plan`` and
+``/metrics`` (``std_msgs/String`` with JSON) once per task step, ``/episode`` (JSON: scenario, seed).
+Times are simulated seconds since the episode started.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mcap_ros2.writer import Writer
+
+from sim.pybullet.layout import Item, Scene
+from sim.record.schemas import msgdef, schema_name
+
+TYPES = (
+    "geometry_msgs/PoseStamped",
+    "visualization_msgs/MarkerArray",
+    "sensor_msgs/Image",
+    "std_msgs/String",
+)
+
+
+def _stamp(t: float) -> dict[str, int]:
+    ns = int(round(t * 1e9))
+    return {"sec": ns // 1_000_000_000, "nanosec": ns % 1_000_000_000}
+
+
+def _header(t: float) -> dict[str, Any]:
+    return {"stamp": _stamp(t), "frame_id": "world"}
+
+
+def _quat(yaw: float) -> dict[str, float]:
+    return {"x": 0.0, "y": 0.0, "z": math.sin(yaw / 2), "w": math.cos(yaw / 2)}
+
+
+class EpisodeWriter:
+    """One MCAP file; ``t`` arguments are simulated seconds (written as nanosecond log times)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = path.open("wb")
+        self._writer = Writer(self._file)
+        self._schemas = {name: self._writer.register_msgdef(schema_name(name), msgdef(name)) for name in TYPES}
+        self._seq = 0
+
+    def _write(self, topic: str, kind: str, message: dict[str, Any], t: float) -> None:
+        ns = int(round(t * 1e9))
+        self._seq += 1
+        self._writer.write_message(
+            topic, self._schemas[kind], message, log_time=ns, publish_time=ns, sequence=self._seq
+        )
+
+    def scene(self, scene: Scene) -> None:
+        t = scene.t
+        for robot, (x, y, z, yaw) in scene.robots.items():
+            pose = {"position": {"x": x, "y": y, "z": z}, "orientation": _quat(yaw)}
+            self._write(f"/{robot}/pose", "geometry_msgs/PoseStamped", {"header": _header(t), "pose": pose}, t)
+        self._write("/boxes", "visualization_msgs/MarkerArray", self._markers(scene.boxes, "boxes", t), t)
+        self._write("/targets", "visualization_msgs/MarkerArray", self._markers(scene.targets, "targets", t), t)
+
+    def _markers(self, items: list[Item], ns: str, t: float) -> dict[str, Any]:
+        markers = [{"header": _header(t), "ns": ns, "id": 0, "action": 3}]  # DELETEALL
+        for k, item in enumerate(items):
+            r, g, b, a = item.rgba
+            markers.append(
+                {
+                    "header": _header(t),
+                    "ns": ns,
+                    "id": k + 1,
+                    "type": 1,  # CUBE
+                    "action": 0,
+                    "pose": {"position": dict(zip("xyz", item.pos, strict=True)), "orientation": _quat(0.0)},
+                    "scale": dict(zip("xyz", item.size, strict=True)),
+                    "color": {"r": r, "g": g, "b": b, "a": a},
+                    "text": item.key,
+                    "frame_locked": False,
+                }
+            )
+        return {"markers": markers}
+
+    def image(self, robot: str, rgb: np.ndarray, t: float) -> None:
+        h, w, _ = rgb.shape
+        msg = {
+            "header": _header(t),
+            "height": h,
+            "width": w,
+            "encoding": "rgb8",
+            "is_bigendian": 0,
+            "step": 3 * w,
+            "data": rgb.astype(np.uint8).tobytes(),
+        }
+        self._write(f"/{robot}/camera/image_raw", "sensor_msgs/Image", msg, t)
+
+    def text(self, topic: str, data: Any, t: float) -> None:
+        self._write(topic, "std_msgs/String", {"data": json.dumps(data, sort_keys=True, default=str)}, t)
+
+    def close(self) -> None:
+        if self._file.closed:
+            return
+        self._writer.finish()
+        self._file.close()

@@ -1,0 +1,45 @@
+"""Scripted chat models for the LLM planner tests (test doubles, not language models)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from planners.llm.client import ChatReply, Message
+
+
+class ScriptedChat:
+    """Replies from a list (or a function of the messages); records every call with fixed usage."""
+
+    def __init__(self, replies: list[str | Exception] | Callable[[list[Message], dict[str, Any] | None], str]) -> None:
+        self.replies = replies
+        self.calls: list[tuple[list[Message], dict[str, Any] | None]] = []
+
+    def complete(
+        self, messages: list[Message], schema: dict[str, Any] | None = None, user: str | None = None
+    ) -> ChatReply:
+        self.calls.append((messages, schema))
+        if callable(self.replies):
+            text = self.replies(messages, schema)
+        else:
+            if not self.replies:
+                raise AssertionError("the scripted model ran out of replies")
+            item = self.replies.pop(0)
+            if isinstance(item, Exception):
+                raise item
+            text = item
+        return ChatReply(
+            text=text, prompt_tokens=100 + len(self.calls), completion_tokens=10, latency_s=0.001, retries=0
+        )
+
+    def roles(self) -> list[str]:
+        """The system prompt's first words of each call: who was asked."""
+        out = []
+        for messages, _ in self.calls:
+            system = messages[0]["content"]
+            out.append(
+                "central"
+                if system.startswith("You are the central planner")
+                else system.split(" in a robot team")[0].removeprefix("You are ")
+            )
+        return out

@@ -1,0 +1,259 @@
+"""The four LLM frameworks: control flow, re-prompts, shield, loop guard, history, token accounting."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from planners.base import PlanningFailed, make_planner
+from planners.llm import LLMSettings
+from planners.llm.client import ContextTooLong
+from robots.commands import MoveBoxToCell, MoveBoxToTarget
+from robots.ids import GridCell, RobotId
+from sim.grid import BoxLift, BoxNet1, BoxNet2, GridFleet, Warehouse
+from sim.runner import run_episode
+from tests.fake_chat import ScriptedChat
+
+SMALLEST = [(BoxNet1, (2, 2)), (BoxNet2, (2, 2)), (Warehouse, (4,)), (BoxLift, (4, 10))]
+
+
+def _planner(framework: str, task: str, client: ScriptedChat, **settings):
+    return make_planner(framework, task, {"llm": LLMSettings(backend="openai", **settings), "client": client})
+
+
+def _boxnet1_world():
+    """2x2 grid: a red box in (0,0) with its target in (0,1); a blue box in (1,1) with its target there."""
+    task = BoxNet1(2, 2)
+    fleet = GridFleet(task)
+    fleet.reset(0)
+    task.set_state(
+        boxes={GridCell(0, 0): ["red"], GridCell(1, 1): ["blue"]},
+        targets={GridCell(0, 1): ["red"], GridCell(1, 1): ["blue"]},
+    )
+    return fleet, fleet.observe()
+
+
+@pytest.mark.parametrize("framework", ["cmas", "dmas", "hmas1", "hmas2"])
+@pytest.mark.parametrize(("task_cls", "args"), SMALLEST, ids=[c.name for c, _ in SMALLEST])
+def test_every_framework_solves_the_smallest_size_with_the_oracle_model(framework, task_cls, args):
+    planner = make_planner(framework, task_cls.name, {"llm": LLMSettings(backend="oracle")})
+    record = run_episode(GridFleet(task_cls(*args)), planner, seed=0)
+    assert record.success, record
+    m = record.extra
+    assert m["llm_calls"] >= record.steps and m["prompt_tokens"] > 0 and m["completion_tokens"] > 0
+    assert m["framework"] == framework and m["hints"] == "off" and m["llm_backend"] == "oracle"
+    if framework == "hmas2":
+        assert m["llm_calls"] > record.steps  # the robots' checks are calls too
+
+
+def test_cmas_one_call_returns_the_joint_plan():
+    fleet, obs = _boxnet1_world()
+    chat = ScriptedChat(
+        ['```json\n{"robot_0": "move(box_red, square[0.5, 1.5])", "robot_3": "move(box_blue, target_blue)"}\n``` done']
+    )
+    planner = _planner("cmas", "boxnet1", chat)
+    planner.reset(obs, 0)
+    plan = planner.plan(obs)
+    assert plan == {
+        RobotId("robot_0"): MoveBoxToCell("red", GridCell(0, 1)),
+        RobotId("robot_3"): MoveBoxToTarget("blue"),
+    }
+    assert chat.roles() == ["central"]
+    schema = chat.calls[0][1]
+    assert (
+        schema["title"] == "joint_plan" and schema["properties"]["robot_3"]["enum"][0] == "move(box_blue, target_blue)"
+    )
+    user = chat.calls[0][0][1]["content"]
+    assert "robot_0: move(box_red, target" not in user and "move(box_red, square[0.5, 1.5])" in user
+
+
+def test_dmas_stops_on_the_first_execute():
+    fleet, obs = _boxnet1_world()
+    proceed = json.dumps({"action": "wait", "decision": "PROCEED", "plan": {}})
+    execute = json.dumps(
+        {
+            "action": "move(box_blue, target_blue)",
+            "decision": "EXECUTE",
+            "plan": {"robot_0": "move(box_red, square[0.5, 1.5])"},
+        }
+    )
+    chat = ScriptedChat([proceed, execute, proceed, proceed])
+    planner = _planner("dmas", "boxnet1", chat)
+    planner.reset(obs, 0)
+    plan = planner.plan(obs)
+    # robot_0 speaks, then robot_3 (the only robots with actions); robot_3's EXECUTE ends the dialogue at once
+    assert chat.roles() == ["robot_0", "robot_3"]
+    assert plan == {
+        RobotId("robot_0"): MoveBoxToCell("red", GridCell(0, 1)),
+        RobotId("robot_3"): MoveBoxToTarget("blue"),
+    }
+    assert len(chat.replies) == 2, "no robot may speak after EXECUTE"
+
+
+def test_dmas_without_execute_after_four_rounds_is_a_noop():
+    fleet, obs = _boxnet1_world()
+    proceed = json.dumps({"action": "wait", "decision": "PROCEED", "plan": {"robot_3": "move(box_blue, target_blue)"}})
+    chat = ScriptedChat([proceed] * 8)
+    planner = _planner("dmas", "boxnet1", chat)
+    planner.reset(obs, 0)
+    assert planner.plan(obs) == {}
+    assert len(chat.calls) == 8  # 4 rounds x 2 speakers
+
+
+def test_hmas1_dialogue_starts_from_the_central_plan():
+    fleet, obs = _boxnet1_world()
+    central = json.dumps({"robot_0": "move(box_red, square[0.5, 1.5])", "robot_3": "wait"})
+    turn = json.dumps(
+        {
+            "action": "move(box_red, square[0.5, 1.5])",
+            "decision": "EXECUTE",
+            "plan": {"robot_0": "move(box_red, square[0.5, 1.5])"},
+        }
+    )
+    chat = ScriptedChat([central, turn])
+    planner = _planner("hmas1", "boxnet1", chat)
+    planner.reset(obs, 0)
+    plan = planner.plan(obs)
+    assert chat.roles() == ["central", "robot_0"]  # only robots in the central plan talk
+    assert "Current proposal:" in chat.calls[1][0][1]["content"]
+    assert plan == {RobotId("robot_0"): MoveBoxToCell("red", GridCell(0, 1))}
+
+
+def test_hmas2_revises_after_an_objection():
+    fleet, obs = _boxnet1_world()
+    first = json.dumps({"robot_0": "move(box_red, square[1.5, 0.5])", "robot_3": "move(box_blue, target_blue)"})
+    revised = json.dumps({"robot_0": "move(box_red, square[0.5, 1.5])", "robot_3": "move(box_blue, target_blue)"})
+    agree = json.dumps({"agree": True, "objection": ""})
+    object_ = json.dumps({"agree": False, "objection": "move the red box right, towards its target"})
+    chat = ScriptedChat([first, object_, agree, revised, agree, agree])
+    planner = _planner("hmas2", "boxnet1", chat)
+    planner.reset(obs, 0)
+    plan = planner.plan(obs)
+    assert chat.roles() == ["central", "robot_0", "robot_3", "central", "robot_0", "robot_3"]
+    assert "move the red box right" in chat.calls[3][0][1]["content"]  # the objection reached the planner
+    assert plan[RobotId("robot_0")] == MoveBoxToCell("red", GridCell(0, 1))
+
+
+def test_hmas2_stops_after_three_feedback_rounds():
+    fleet, obs = _boxnet1_world()
+    plan_text = json.dumps({"robot_0": "move(box_red, square[0.5, 1.5])"})
+    no = json.dumps({"agree": False, "objection": "I never agree"})
+    chat = ScriptedChat([plan_text, no, plan_text, no, plan_text, no, plan_text])
+    planner = _planner("hmas2", "boxnet1", chat)
+    planner.reset(obs, 0)
+    plan = planner.plan(obs)
+    assert chat.roles().count("central") == 4 and len(chat.replies) == 0  # plan, 3 revisions, then it runs
+    assert plan == {RobotId("robot_0"): MoveBoxToCell("red", GridCell(0, 1))}
+
+
+def test_illegal_action_feedback_names_robot_text_and_choices_then_syntax_failure():
+    fleet, obs = _boxnet1_world()
+    bad = json.dumps({"robot_0": "move(box_red, square[1.5, 1.5])"})
+    chat = ScriptedChat([bad] * 7)
+    planner = _planner("cmas", "boxnet1", chat)
+    planner.reset(obs, 0)
+    with pytest.raises(PlanningFailed) as info:
+        planner.plan(obs)
+    assert info.value.reason == "syntax"
+    assert len(chat.calls) == 7  # the first try and 6 re-prompts
+    feedback = chat.calls[1][0][-1]["content"]
+    assert "robot_0 said 'move(box_red, square[1.5, 1.5])', which is not one of its actions" in feedback
+    assert "move(box_red, square[0.5, 1.5])" in feedback and "wait" in feedback
+    assert planner.metrics()["reprompts"] == 6
+
+
+def test_syntax_failure_ends_the_episode_cleanly():
+    fleet, _ = _boxnet1_world()
+    planner = _planner("cmas", "boxnet1", ScriptedChat(lambda m, s: "I think robot_0 should move"))
+    record = run_episode(GridFleet(BoxNet1(2, 2)), planner, seed=0)
+    assert not record.success and record.failure_reason == "syntax" and record.steps == 0
+    assert record.extra["llm_calls"] == 7
+
+
+def test_shield_rejects_a_colliding_plan_and_feeds_the_conflict_back():
+    task = BoxNet2(2, 2)
+    fleet = GridFleet(task)
+    fleet.reset(0)
+    from robots.ids import GridCorner
+
+    task.set_state({"red": GridCorner(0, 0), "blue": GridCorner(1, 1)}, {GridCell(1, 1): ["red", "blue"]})
+    obs = fleet.observe()
+    collide = json.dumps({"robot_0": "move(box_red, position[1.0, 1.0])"})
+    safe = json.dumps({"robot_0": "move(box_red, position[1.0, 0.0])"})
+    chat = ScriptedChat([collide, safe])
+    planner = _planner("cmas", "boxnet2", chat)
+    planner.reset(obs, 0)
+    plan = planner.plan(obs)
+    assert "box_blue and box_red would collide at position[1.0, 1.0]" in chat.calls[1][0][-1]["content"]
+    assert planner.metrics()["shield_rejections"] == 1
+    assert not fleet.step(plan).done
+
+
+def test_loop_guard_flags_an_exact_undo_once():
+    fleet, obs = _boxnet1_world()
+    there = json.dumps({"robot_0": "move(box_red, square[1.5, 0.5])"})
+    back = json.dumps({"robot_2": "move(box_red, square[0.5, 0.5])"})
+    chat = ScriptedChat([there, back, back])
+    planner = _planner("cmas", "boxnet1", chat)
+    planner.reset(obs, 0)
+    result = fleet.step(planner.plan(obs))
+    planner.observe_result(result)
+    plan = planner.plan(result.observation)
+    assert "exactly undoes the previous step" in chat.calls[2][0][-1]["content"]
+    assert plan == {RobotId("robot_2"): MoveBoxToCell("red", GridCell(0, 0))}  # flagged once, then it stands
+    assert planner.metrics()["loop_flags"] == 1
+
+
+def test_context_length_error_shrinks_history_and_retries():
+    fleet, obs = _boxnet1_world()
+    ok = json.dumps({"robot_3": "move(box_blue, target_blue)"})
+    chat = ScriptedChat([ContextTooLong("prompt too long"), ok])
+    planner = _planner("cmas", "boxnet1", chat, history_tokens=800)
+    planner.reset(obs, 0)
+    assert planner.plan(obs) == {RobotId("robot_3"): MoveBoxToTarget("blue")}
+    assert planner.session.history.budget == 400
+
+
+def test_token_counts_add_up_across_calls():
+    planner = make_planner("hmas2", "boxnet1", {"llm": LLMSettings(backend="oracle")})
+    record = run_episode(GridFleet(BoxNet1(2, 4)), planner, seed=1)
+    calls = planner.call_log()
+    assert record.extra["llm_calls"] == len(calls)
+    assert record.extra["prompt_tokens"] == sum(c["prompt_tokens"] for c in calls)
+    assert record.extra["completion_tokens"] == sum(c["completion_tokens"] for c in calls)
+    # the oracle server reports usage = characters // 4 + 1 of what it received
+    first = calls[0]
+    assert first["prompt_tokens"] == sum(len(m["content"]) for m in first["messages"]) // 4 + 1
+
+
+@pytest.mark.parametrize("mode", ["none", "state_action", "dialogue", "compressed"])
+def test_history_modes(mode):
+    planner = make_planner("cmas", "boxnet1", {"llm": LLMSettings(backend="oracle", history=mode, history_tokens=300)})
+    record = run_episode(GridFleet(BoxNet1(2, 2)), planner, seed=0)
+    assert record.success
+    roles = [c["role"] for c in planner.call_log()]
+    assert roles.count("summary") == (record.steps if mode == "compressed" else 0)
+    last_prompt = planner.call_log()[-2 if mode == "compressed" else -1]["messages"][1]["content"]
+    if mode == "none":
+        assert "History" not in last_prompt
+    elif record.steps > 1:
+        assert "History (oldest first):" in last_prompt
+    if mode == "state_action":
+        history = last_prompt.split("History (oldest first):\n")[1].split("\nState:")[0]
+        assert len(history) <= 4 * 300 + 200  # newest entries kept within the token budget
+
+
+def test_hints_rank_the_best_action_first_and_are_reported():
+    fleet, obs = _boxnet1_world()
+    chat = ScriptedChat([json.dumps({"robot_3": "move(box_blue, target_blue)"})])
+    planner = _planner("cmas", "boxnet1", chat, hints=True)
+    planner.reset(obs, 0)
+    planner.plan(obs)
+    user = chat.calls[0][0][1]["content"]
+    assert (
+        "robot_0: move(box_red, square[0.5, 1.5]) [box 0 from target_red (closer)]; move(box_red, square[1.5, 0.5])"
+        in user
+    )
+    assert "robot_3: move(box_blue, target_blue) [delivers]" in user
+    assert planner.metrics()["hints"] == "on"

@@ -1,0 +1,169 @@
+"""Every MAPF numba kernel against its plain-Python twin (tests/naive), also with NUMBA_DISABLE_JIT=1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from naive import mapf_planners as naive_plan
+from naive import mapf_world as naive_world
+
+from planners.mapf import _kernels as plan_k
+from sim.grid.mapf import _kernels as world_k
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@st.composite
+def instances(draw, max_side: int = 7, max_agents: int = 10):
+    """A small random map, agents on distinct free cells and random actions."""
+    h = draw(st.integers(2, max_side))
+    w = draw(st.integers(2, max_side))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    blocked = rng.random((h, w)) < draw(st.sampled_from([0.0, 0.15, 0.3]))
+    free = np.flatnonzero(~blocked.ravel())
+    if len(free) == 0:
+        blocked[0, 0] = False
+        free = np.array([0])
+    n = draw(st.integers(1, min(max_agents, len(free))))
+    cells = rng.choice(free, size=n, replace=False)
+    actions = rng.integers(0, 5, n).astype(np.int64)
+    return blocked, cells // w, cells % w, actions, rng
+
+
+@settings(max_examples=300, deadline=None)
+@given(instances())
+def test_soft_resolve_matches_pogema_twin(inst):
+    blocked, rows, cols, actions, _ = inst
+    got = world_k.soft_resolve(rows, cols, actions, blocked)
+    assert np.array_equal(got, naive_world.soft_resolve(rows, cols, actions, blocked))
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances())
+def test_bfs_components_and_neighbours_match_twins(inst):
+    blocked, rows, cols, _, _ = inst
+    assert np.array_equal(
+        world_k.bfs_distances(blocked, rows[0], cols[0]), naive_world.bfs_distances(blocked, rows[0], cols[0])
+    )
+    assert np.array_equal(world_k.components(blocked), naive_world.components(blocked))
+    assert np.array_equal(plan_k.neighbour_table(blocked), naive_plan.neighbour_table(blocked))
+    h, w = blocked.shape
+    for radius in (1, 2, 5):
+        got = world_k.visible_agents(rows, cols, h, w, radius)
+        want = naive_world.visible_agents(rows, cols, h, w, radius)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(instances(max_agents=14), st.integers(0, 3))
+def test_pibt_kernels_match_recursive_twin(inst, fixed):
+    blocked, rows, cols, _, rng = inst
+    h, w = blocked.shape
+    nbr = plan_k.neighbour_table(blocked)
+    pos = (rows * w + cols).astype(np.int64)
+    n = len(pos)
+    order = np.argsort(rng.random((n, 5)), axis=1).astype(np.int64)
+    prio = rng.permutation(n).astype(np.int64)
+    got = plan_k.pibt_step(pos, order, nbr, prio, h * w)
+    assert np.array_equal(got, naive_plan.pibt_step(pos, order, nbr, prio, h * w))
+    k = min(fixed, n)
+    agents = rng.choice(n, size=k, replace=False).astype(np.int64)
+    slots = rng.integers(0, 5, k).astype(np.int64)
+    got = plan_k.pibt_configure(pos, order, nbr, prio, h * w, agents, slots)
+    assert np.array_equal(got, naive_plan.pibt_configure(pos, order, nbr, prio, h * w, agents, slots))
+
+
+@settings(max_examples=80, deadline=None)
+@given(instances(max_agents=6))
+def test_follower_astar_matches_dijkstra_twin(inst):
+    blocked, rows, cols, _, rng = inst
+    h, w = blocked.shape
+    nbr = plan_k.neighbour_table(blocked)
+    pos = (rows * w + cols).astype(np.int64)
+    n = len(pos)
+    free = np.flatnonzero(~blocked.ravel())
+    goal = rng.choice(free, size=n).astype(np.int64)
+    hpool = np.stack([world_k.bfs_distances(blocked, g // w, g % w).ravel() for g in goal]).astype(np.int32)
+    static = rng.random(h * w)
+    dyn = rng.integers(0, 4, (n, h * w)).astype(np.float32)
+    steps = rng.integers(1, 5, n).astype(np.int64)
+    vis = np.tile(pos, (n, 1))
+    nvis = np.full(n, n, dtype=np.int64)
+    ws, wd = 0.7, 1.5
+    vis_cost = rng.random((n, n)) * 4.0
+    out = plan_k.follower_plan(
+        np.arange(n), pos, goal, hpool, np.arange(n), static, dyn, steps, vis, nvis, vis_cost, nbr, ws, wd, 1.0
+    )
+    for i in range(n):
+        cost = ws * static + wd * dyn[i].astype(np.float64) / steps[i]
+        cost[pos] += vis_cost[i]  # every agent is in view here
+        want = naive_plan.astar_cost(pos[i], goal[i], nbr, cost)
+        assert out[i, 1] == pytest.approx(want, abs=1e-6)
+        a = int(out[i, 0])
+        if want > 0:  # the first step lies on an optimal path
+            v = nbr[pos[i], a]
+            assert a != 0 and v >= 0
+            assert 1.0 + cost[v] + naive_plan.astar_cost(v, goal[i], nbr, cost) == pytest.approx(want, abs=1e-6)
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="already running without the JIT")
+def test_kernel_twins_also_hold_without_jit():
+    """The same comparisons with numba's JIT off (coverage of the kernels' Python source)."""
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-x",
+            "-p",
+            "no:cacheprovider",
+            __file__,
+            "-k",
+            "not without_jit",
+            "--hypothesis-seed=0",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances(max_agents=12), instances(max_agents=12))
+def test_seen_before_matches_twin(now, before):
+    blocked, rows, cols, _, _ = now
+    h, w = blocked.shape
+    vis, nvis = world_k.visible_agents(rows, cols, h, w, 2)
+    r2, c2 = before[1] % h, before[2] % w
+    last, last_n = world_k.visible_agents(r2, c2, h, w, 3)
+    n = min(len(vis), len(last))
+    args = (vis[:n], nvis[:n], last[:n], last_n[:n], h * w)
+    assert np.array_equal(plan_k.seen_before(*args), naive_plan.seen_before(*args))
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances(max_agents=3))
+def test_dijkstra_cost_to_go_matches_twin(inst):
+    blocked, rows, cols, _, rng = inst
+    w = blocked.shape[1]
+    nbr = plan_k.neighbour_table(blocked)
+    cost = 1.0 + rng.random(nbr.shape[0]) * 3.0
+    goal = int(rows[0] * w + cols[0])
+    got = plan_k.dijkstra_distances(nbr, cost, goal)
+    want = naive_plan.dijkstra_distances(nbr, cost, goal)
+    finite = np.isfinite(want)
+    assert np.array_equal(np.isfinite(got), finite) and np.allclose(got[finite], want[finite])

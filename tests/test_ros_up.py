@@ -1,0 +1,181 @@
+"""Multi-process tests: ``fleetmind up`` starts world, planner and one agent process per robot, in an isolated
+network namespace (``unshare -n``, loopback only) where the machine allows it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _isolated() -> list[str]:
+    """``unshare -n`` with loopback up (root), else nothing: unique domain ids still keep runs apart."""
+    if shutil.which("unshare") and shutil.which("ip") and os.geteuid() == 0:
+        probe = subprocess.run(["unshare", "-n", "ip", "link", "set", "lo", "up"], capture_output=True)
+        if probe.returncode == 0:
+            return ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
+    return []
+
+
+def _env(ros_env: Path, domain: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
+        "ROS_DOMAIN_ID": str(domain),
+        "ROS_LOG_DIR": str(ros_env / "ros_log"),
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def test_fleetmind_up_dmas_completes_over_ros_and_records_an_mcap_bag(ros_env):
+    from rosbags.rosbag2 import Reader
+    from rosbags.typesys import Stores, get_typestore
+
+    bag = ros_env / "bag"
+    cmd = [str(BIN / "fleetmind"), "up", "scenarios/boxnet1_2x2.yaml", "--planner", "dmas", "--llm", "oracle"]
+    cmd += ["--timeout", "90", "--record", str(bag), "--log-dir", str(ros_env / "logs")]
+    proc = subprocess.run(
+        _isolated() + cmd,
+        cwd=ROOT,
+        env=_env(ros_env, 150 + os.getpid() % 40),
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "boxnet1_2x2 over ROS 2 | planner dmas | success True, steps 7" in proc.stdout
+    assert "7 processes" in proc.stdout
+    typestore = get_typestore(Stores.ROS2_JAZZY)
+    meta = yaml.safe_load((bag / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
+    assert meta["storage_identifier"] == "mcap"
+    assert (bag / meta["relative_file_paths"][0]).read_bytes()[:8] == b"\x89MCAP0\r\n"
+    with Reader(bag) as reader:
+        types = {c.topic: c.msgtype for c in reader.connections}
+        counts = {c.topic: c.msgcount for c in reader.connections}
+        states, dialogue, odom = [], [], []
+        for conn, _, raw in reader.messages():
+            if conn.topic == "/fleet/state":
+                states.append(json.loads(typestore.deserialize_cdr(raw, conn.msgtype).data))
+            elif conn.topic == "/fleet/dialogue":
+                dialogue.append(json.loads(typestore.deserialize_cdr(raw, conn.msgtype).data))
+            elif conn.topic == "/robot_1/odom":
+                odom.append(typestore.deserialize_cdr(raw, conn.msgtype))
+    assert types["/fleet/state"] == "std_msgs/msg/String"
+    assert types["/robot_1/odom"] == "nav_msgs/msg/Odometry"
+    assert types["/fleet/markers"] == "visualization_msgs/msg/MarkerArray"
+    assert types["/diagnostics"] == "diagnostic_msgs/msg/DiagnosticArray"
+    assert {s["step"] for s in states} == set(range(8)) and states[-1]["done"] and states[-1]["success"]
+    for r in range(4):  # one command per robot per step, nothing else
+        assert counts[f"/robot_{r}/command"] == 7
+    kinds = [d["kind"] for d in dialogue]
+    assert kinds.count("open") == 7 and kinds.count("turn") == 7  # the oracle's first speaker says EXECUTE
+    assert {d["robot"] for d in dialogue if d["kind"] == "turn"} <= {f"robot_{r}" for r in range(4)}
+    assert odom and (odom[-1].pose.pose.position.x, odom[-1].pose.pose.position.y) == (1.5, 0.5)
+    assert counts["/diagnostics"] >= 4
+
+
+_DRIVER = """
+import json, os, signal, sys, time
+from pathlib import Path
+from sim.up import UpConfig, up
+killed = {}
+def kill_agent(state, procs):
+    if state["step"] >= 2 and not killed:
+        p = next(p for p in procs if p.spec.fqn == "/robot_1/agent")
+        os.kill(p.popen.pid, signal.SIGKILL)
+        killed.update(step=state["step"], at=time.monotonic())
+config = UpConfig("scenarios/boxnet1_2x2.yaml", planner="hmas2", timeout_s=100, heartbeat_timeout_s=1.5,
+                  log_dir=Path(sys.argv[1]))
+r = up(config, report=lambda line: None, on_state=kill_agent)
+print(json.dumps({"ran": r.ran, "success": r.success, "steps": r.steps, "failure": r.failure_reason,
+                  "dropped": r.dropped, "died": r.died, "killed_at_step": killed.get("step")}))
+"""
+
+
+def test_killing_an_agent_process_mid_episode_drops_it_and_the_rest_replan(ros_env):
+    logs = ros_env / "logs"
+    proc = subprocess.run(
+        [*_isolated(), sys.executable, "-c", _DRIVER, str(logs)],
+        cwd=ROOT,
+        env=_env(ros_env, 190 + os.getpid() % 40),
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["killed_at_step"] is not None and out["killed_at_step"] >= 2
+    assert out["ran"], out
+    assert list(out["dropped"]) == ["robot_1"]
+    assert any(d.startswith("/robot_1/agent") and d.endswith("exited with code -9") for d in out["died"]), out
+    assert out["steps"] > out["killed_at_step"]  # the episode went on without robot_1
+    assert out["success"] or out["failure"] == "step_limit", out
+    found = re.search(r"robot_1 dropped: heartbeat ([0-9.]+)s old", (logs / "planner.log").read_text())
+    assert found and 1.5 <= float(found.group(1)) <= 1.5 + 1.0  # the timeout plus health-tick latency under load
+    world_log = (logs / "world.log").read_text()
+    assert "done: success" in world_log
+
+
+@pytest.mark.parametrize("args, message", [(["--planner", "nope"], "unknown planner 'nope'")])
+def test_fleetmind_up_rejects_bad_input(args, message):
+    proc = subprocess.run(
+        [str(BIN / "fleetmind"), "up", "scenarios/boxnet1_2x2.yaml", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and message in proc.stderr
+
+
+def _marked(mark: str) -> list[int]:
+    """Pids of live processes whose environment carries ``mark``."""
+    pids = []
+    for env in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if mark.encode() in env.read_bytes():
+                pids.append(int(env.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_ctrl_c_stops_every_process(ros_env):
+    import signal
+    import time
+    import uuid
+
+    mark = f"FLEETMIND_TEST_MARK={uuid.uuid4().hex}"
+    env = {**_env(ros_env, 130 + os.getpid() % 20), mark.split("=")[0]: mark.split("=")[1]}
+    logs = ros_env / "logs"
+    cmd = [str(BIN / "fleetmind"), "up", "boxnet1_2x2", "--planner", "dmas", "--llm", "oracle", "--log-dir", str(logs)]
+    proc = subprocess.Popen(_isolated() + cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "started" not in _read(logs / "world.log"):
+            time.sleep(0.1)
+        assert len(_marked(mark)) >= 7, "fleetmind up and its six processes should be running"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and b"interrupted; every process was stopped" in err
+    assert _marked(mark) == []
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
