@@ -199,3 +199,41 @@ def test_quadrotors_fly_a_boxnet_step_on_rotor_thrust() -> None:
 )
 def test_dynamic_mode_conforms(task: str, make: Callable[[], GridTask], robot: str) -> None:
     check_fleet(lambda: _fleet(task, make, mode="dynamic", robot=robot))
+
+
+def test_panda_arms_serve_boxnet_and_refuse_to_drive() -> None:
+    """pybullet_data's Panda as a fixed BoxNet robot: its grasp point carries the box, its base stays."""
+    fleet = _fleet("boxnet1", lambda: BoxNet1(2, 2), robot="panda")
+    obs = fleet.reset(0)
+    result = fleet.step(make_oracle("boxnet1").plan(obs))
+    assert result.metrics["boxes_left"] == 11 and not [e for e in result.events if e.kind == "physics_failure"]
+    for rid, body in fleet.world.robots.items():
+        x, y, z, _ = fleet.world.pose(body)
+        assert (x, y) == pytest.approx(fleet.adapter.homes[rid][:2]) and z < 0.1  # bolted to the floor
+    fleet.close()
+    with pytest.raises(
+        ValueError, match="robot kind 'panda' is a fixed arm: it serves boxnet1 and boxnet2, not warehouse"
+    ):
+        _fleet("warehouse", lambda: Warehouse(4), robot="panda")
+
+
+def test_dynamic_lift_rises_only_when_the_team_force_beats_the_weight() -> None:
+    task = BoxLift(2, 1)
+    fleet = make_pybullet_fleet(GridFleet(task), "boxlift", PyBulletSettings(mode="dynamic"))
+    fleet.reset(0)
+    r0, r1 = task.robot_ids
+    task.set_state({r0: 2.0, r1: 1.5}, {0: (3.0, 3.5)})
+    fleet.rebuild()
+    world, p = fleet.world, fleet.world.p
+    assert world.mass("box_0") == pytest.approx(3.5)
+    half = fleet.adapter.meta["box_0"].size[2] / 2
+    result = fleet.step({r0: Lift(0)})  # 2.0 x g x 1.005 N against 3.5 kg: stays down (the rule agrees)
+    assert task.volume and world.item_pose("box_0")[2] == pytest.approx(half, abs=0.01)
+    assert [e.kind for e in result.events if e.robot == r0] == ["too_heavy"]
+    p.changeDynamics(world.items["box_0"], -1, mass=3.6, physicsClientId=world.cid)
+    result = fleet.step({r0: Lift(0), r1: Lift(0)})  # heavier in physics than in the task: vetoed
+    assert task.volume and any(e.kind == "too_heavy" and "did not rise" in e.detail for e in result.events)
+    p.changeDynamics(world.items["box_0"], -1, mass=3.5, physicsClientId=world.cid)
+    result = fleet.step({r0: Lift(0), r1: Lift(0)})  # 3.5 x g x 1.005 N against 3.5 kg: it rises
+    assert result.success and "box_0" not in world.items
+    fleet.close()

@@ -13,7 +13,8 @@ from sim.pybullet.world import PhysicsWorld
 ARM_JOINTS: tuple[int, ...] = tuple(range(7))
 EE_LINK = 11  # panda_grasptarget
 REST: tuple[float, ...] = (0.0, -0.2, 0.0, -2.2, 0.0, 2.0, 0.8)
-HAND_Z = 0.13  # grasp point height while moving: just above a 0.1 m box
+HAND_Z = 0.13  # grasp point height at a box: just above a 0.1 m box
+TRAVEL_Z = 0.3  # grasp point height in between: above the other boxes, with a carried box below
 SPEED = 0.5  # m/s of the grasp point
 MIN_RADIUS = 0.3  # the grasp point stays this far from the base (closer is out of the arm's reach)
 LOWER = [-2.9, -1.76, -2.9, -3.07, -2.9, -0.02, -2.9]
@@ -49,15 +50,24 @@ class Arms:
         body = self.world.robots[robot]
         down = p.getQuaternionFromEuler([math.pi, 0.0, 0.0])
         q = p.calculateInverseKinematics(
-            body, EE_LINK, target, down, lowerLimits=LOWER, upperLimits=UPPER, jointRanges=RANGES,
-            restPoses=REST, maxNumIterations=30, physicsClientId=c,
+            body,
+            EE_LINK,
+            target,
+            down,
+            lowerLimits=LOWER,
+            upperLimits=UPPER,
+            jointRanges=RANGES,
+            restPoses=REST,
+            maxNumIterations=30,
+            physicsClientId=c,
         )  # null-space IK keeps the arm near its rest pose
         if kinematic:
             for j in ARM_JOINTS:
                 p.resetJointState(body, j, q[j], physicsClientId=c)
         else:
-            p.setJointMotorControlArray(body, ARM_JOINTS, p.POSITION_CONTROL, targetPositions=q[:7],
-                                        forces=[200.0] * 7, physicsClientId=c)
+            p.setJointMotorControlArray(
+                body, ARM_JOINTS, p.POSITION_CONTROL, targetPositions=q[:7], forces=[200.0] * 7, physicsClientId=c
+            )
 
     def move(self, robot: str, x: float, y: float) -> bool:
         """Move the grasp point one tick towards ``(x, y)`` (the base position means: back to rest)."""
@@ -70,12 +80,18 @@ class Arms:
         hx, hy, hz = self.hand[robot]
         dist = math.hypot(x - hx, y - hy)
         step = SPEED * self.world.dt
-        if dist <= step:
+        # lift to TRAVEL_Z first, cross over the other boxes, come down to HAND_Z over the target
+        want_z = HAND_Z if dist <= step else TRAVEL_Z
+        if abs(hz - want_z) > 1e-9:
+            nz = hz + max(-step, min(step, want_z - hz))
+            self.hand[robot] = (hx, hy, nz)
+        elif dist <= step:
             self.hand[robot] = (x, y, HAND_Z)
         else:
-            self.hand[robot] = (hx + (x - hx) * step / dist, hy + (y - hy) * step / dist, HAND_Z)
+            self.hand[robot] = (hx + (x - hx) * step / dist, hy + (y - hy) * step / dist, TRAVEL_Z)
         self._solve(robot, self.hand[robot], self.world.kinematic)
-        if dist > step:
+        hx, hy, hz = self.hand[robot]
+        if math.hypot(x - hx, y - hy) > 1e-9 or abs(hz - HAND_Z) > 1e-9:
             return False
         if self.world.kinematic:
             return True

@@ -22,8 +22,8 @@ class Frame:
 
     t: float
     robots: dict[str, tuple[float, float, float]] = field(default_factory=dict)
-    boxes: list[tuple[float, float, float, float, tuple[float, float, float, float]]] = field(default_factory=list)
-    targets: list[tuple[float, float, float, float, tuple[float, float, float, float]]] = field(default_factory=list)
+    boxes: list[tuple[float, float, float, float, tuple[float, float, float, float]]] | None = None
+    targets: list[tuple[float, float, float, float, tuple[float, float, float, float]]] | None = None
 
 
 @dataclass
@@ -94,6 +94,12 @@ def read_recording(path: str | Path) -> Recording:
                 images += 1
     except (McapError, ValueError, OSError, EOFError) as exc:
         raise RecordingError(f"{path}: not a readable MCAP recording: {exc}") from None
+    boxes: list[Any] = []
+    targets: list[Any] = []
+    for _, f in sorted(frames.items()):  # markers are written when they change: carry them forward
+        boxes = f.boxes if f.boxes is not None else boxes
+        targets = f.targets if f.targets is not None else targets
+        f.boxes, f.targets = boxes, targets
     ordered = [f for _, f in sorted(frames.items()) if f.robots]
     if not ordered:
         raise RecordingError(f"{path}: the recording holds no robot poses")

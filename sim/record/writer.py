@@ -1,7 +1,8 @@
 """Write an episode to MCAP with ROS 2 message schemas, so it opens in Foxglove.
 
 Topics: ``/<robot>/pose`` (``geometry_msgs/PoseStamped``, frame ``world``), ``/boxes`` and ``/targets``
-(``visualization_msgs/MarkerArray``, every box / pad as a CUBE, DELETEALL first so removed items vanish),
+(``visualization_msgs/MarkerArray``, every box / pad as a CUBE, DELETEALL first so removed items vanish;
+written when they change),
 ``/<robot>/camera/image_raw`` (``sensor_msgs/Image``, rgb8) when cameras are on, ``/plan`` and
 ``/metrics`` (``std_msgs/String`` with JSON) once per task step, ``/episode`` (JSON: scenario, seed).
 Times are simulated seconds since the episode started.
@@ -51,6 +52,7 @@ class EpisodeWriter:
         self._writer = Writer(self._file)
         self._schemas = {name: self._writer.register_msgdef(schema_name(name), msgdef(name)) for name in TYPES}
         self._seq = 0
+        self._last: dict[str, tuple[Any, ...]] = {}
 
     def _write(self, topic: str, kind: str, message: dict[str, Any], t: float) -> None:
         ns = int(round(t * 1e9))
@@ -64,8 +66,11 @@ class EpisodeWriter:
         for robot, (x, y, z, yaw) in scene.robots.items():
             pose = {"position": {"x": x, "y": y, "z": z}, "orientation": _quat(yaw)}
             self._write(f"/{robot}/pose", "geometry_msgs/PoseStamped", {"header": _header(t), "pose": pose}, t)
-        self._write("/boxes", "visualization_msgs/MarkerArray", self._markers(scene.boxes, "boxes", t), t)
-        self._write("/targets", "visualization_msgs/MarkerArray", self._markers(scene.targets, "targets", t), t)
+        for topic, items in (("/boxes", scene.boxes), ("/targets", scene.targets)):
+            key = tuple((i.key, tuple(round(v, 4) for v in i.pos), i.count) for i in items)
+            if self._last.get(topic) != key:  # markers only when something changed (Foxglove keeps the last)
+                self._last[topic] = key
+                self._write(topic, "visualization_msgs/MarkerArray", self._markers(items, topic[1:], t), t)
 
     def _markers(self, items: list[Item], ns: str, t: float) -> dict[str, Any]:
         markers = [{"header": _header(t), "ns": ns, "id": 0, "action": 3}]  # DELETEALL
