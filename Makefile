@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(BIN)/fleetmind demo --out $(DEMO_OUT)
 
 test: $(STAMP) toolchain
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 # Cross compiler for the firmware's Cortex-M port (Debian's gcc-arm-none-eabi); its test skips with a

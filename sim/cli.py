@@ -193,7 +193,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     obs_text = scenario.make_fleet().reset(0).text
     print("  start:\n    " + obs_text.replace("\n", "\n    "))
     result = run(
-        RunConfig(scenario=scenario, planner=args.planner, seed=0, episodes=1, out=out, llm=settings), on_step=show
+        RunConfig(scenario=scenario, planner=args.planner, seed=0, episodes=1, out=out, llm=settings, record=out),
+        on_step=show,
     )
     ep = result.episodes[0]
     print(
@@ -203,6 +204,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"model time {ep.extra.get('llm_seconds')} s"
     )
     print(f"  metrics: {out / 'metrics.json'}; prompts and replies: {out / 'episodes'}/seed_0.llm.jsonl")
+    from sim.record.replay import read_recording, write_gif
+
+    mcap = out / f"{scenario.name}_seed0.mcap"
+    gif = write_gif(read_recording(mcap), out / "replay.gif")
+    print(f"  recording (opens in Foxglove): {mcap}; top-down replay: {gif}")
     scenario = load_scenario(DEFAULT_SCENARIO)
     args.planner, args.seed, args.episodes, args.quiet, args.llm = "oracle", 0, 10, True, None
     args.out = args.out / "oracle"

@@ -161,6 +161,7 @@ def _write_json(path: Path, data: Any) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2)
         f.write("\n")
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for everyone who can read the folder
     os.replace(tmp, path)
 
 

@@ -283,7 +283,8 @@ def test_bench_llm_quick_writes_a_row_per_framework_and_task(tmp_path, capsys):
     assert main(["bench", "llm", "--quick", "--llm", "oracle", "--seeds", "1", "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "llm.json").read_text())
     cells = {(r["framework"], r["task"]) for r in data["rows"]}
-    assert cells == {(f, t) for f in ("cmas", "dmas", "hmas1", "hmas2") for t in ("boxnet1", "boxnet2", "warehouse", "boxlift")}
+    tasks = ("boxnet1", "boxnet2", "warehouse", "boxlift")
+    assert cells == {(f, t) for f in ("cmas", "dmas", "hmas1", "hmas2") for t in tasks}
     for r in data["rows"]:
         assert r["success_rate"] == 1.0 and r["hints"] == "off" and r["llm_calls_per_episode"] >= r["mean_steps"]
         assert 0 < r["prompt_ratio_vs_reference"] < 1.0
