@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         vehicle.running = False
 
     signal.signal(signal.SIGTERM, stop)
-    print("READY", flush=True)
+    sys.stdout.write("READY\n")  # start-up handshake line read by the test that spawned this process
+    sys.stdout.flush()
     vehicle.run()
     return 0
 

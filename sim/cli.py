@@ -48,13 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=_positive, default=2, help="CPU threads (default: 2)")
     bench = sub.add_parser("bench", help="benchmarks")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True, parser_class=_Parser)
-    from planners.llm.bench import add_arguments
+    from planners.llm.bench_cli import add_arguments
 
     add_arguments(bench_sub.add_parser("llm", help="LLM frameworks x tasks x sizes x seeds (paper Table I)"))
     from sim.record.cli import add_arguments as add_replay_arguments
 
     add_replay_arguments(sub.add_parser("replay", help="draw a recorded episode (.mcap) as a top-down GIF"))
-    from sim.up import add_arguments as add_up_arguments
+    from sim.up_cli import add_arguments as add_up_arguments
 
     add_up_arguments(sub.add_parser("up", help="start a scenario's ROS 2 nodes as processes (no `ros2 launch`)"))
     return p
@@ -248,11 +248,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_replay(args)
         if args.command == "up":
-            from sim.up import run_from_args as run_up
+            from sim.up_cli import run_from_args as run_up
 
             return run_up(args)
         if args.command == "bench":
-            from planners.llm.bench import run_from_args
+            from planners.llm.bench_cli import run_from_args
 
             return run_from_args(args)
         return cmd_run(load_scenario(args.scenario), args)

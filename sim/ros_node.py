@@ -270,7 +270,7 @@ def run_node(node_cls: type[Node], argv: list[str] | None = None) -> int:
         node = node_cls()
         rclpy.spin(node)
     except rc.ParameterError as exc:
-        print(f"{node_cls.__name__}: {exc}", file=sys.stderr)
+        logging.getLogger(node_cls.__name__).error("%s", exc)  # one line: which parameter and why
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
