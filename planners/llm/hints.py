@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from planners.oracle.boxnet1 import manhattan
+from planners.oracle.boxnet2 import corner_distance
 from robots.commands import (
     Command,
     EnterTarget,
@@ -28,16 +30,6 @@ Hint = tuple[Command, str, float]
 """(command, note, score): lower score is better."""
 
 
-def _manhattan(a: tuple[int, int], b: tuple[int, int]) -> int:
-    return abs(a[0] - b[0]) + abs(a[1] - b[1])
-
-
-def _corner_dist(k: tuple[int, int], cell: tuple[int, int]) -> int:
-    dr = max(cell[0] - k[0], 0, k[0] - (cell[0] + 1))
-    dc = max(cell[1] - k[1], 0, k[1] - (cell[1] + 1))
-    return max(dr, dc)
-
-
 def _boxnet1(
     robot: RobotId, cmd: Command, w: Mapping[str, Any], undo: set[tuple[str, tuple, tuple]]
 ) -> tuple[str, float]:
@@ -49,8 +41,8 @@ def _boxnet1(
     if not targets:
         return "no target left for this colour", 50.0
     to = (cmd.cell.row, cmd.cell.col)
-    before = min(_manhattan(here, t) for t in targets)
-    after = min(_manhattan(to, t) for t in targets)
+    before = min(manhattan(here, t) for t in targets)
+    after = min(manhattan(to, t) for t in targets)
     note = f"box {after} from target_{cmd.colour}" + (" (closer)" if after < before else " (farther)")
     score = float(after - before) * 10 + after
     if (cmd.colour, to, here) in undo:
@@ -72,7 +64,7 @@ def _boxnet2(
         return "COLLISION: corner taken", 1000.0
     if target is None:
         return "no target", 50.0
-    before, after = _corner_dist(src, target), _corner_dist(to, target)
+    before, after = corner_distance(src, target), corner_distance(to, target)
     note = f"box {after} from target_{cmd.colour}" + (" (closer)" if after < before else "")
     score = float(after - before) * 10 + after
     if (cmd.colour, to, src) in undo:

@@ -18,19 +18,20 @@ from robots.ids import GridCell, RobotId
 Cell = tuple[int, int]
 
 
-def _dist(a: Cell, b: Cell) -> int:
+def manhattan(a: Cell, b: Cell) -> int:
+    """4-connected distance between two cells."""
     return abs(a[0] - b[0]) + abs(a[1] - b[1])
 
 
 def match_boxes(boxes: list[Cell], targets: list[Cell]) -> list[Cell]:
     """Target for each box minimising the summed Manhattan distance (exact up to 7 boxes, greedy beyond)."""
     if len(boxes) <= 7 and len(targets) <= 7:
-        best = min(permutations(targets, len(boxes)), key=lambda p: (sum(map(_dist, boxes, p)), p))
+        best = min(permutations(targets, len(boxes)), key=lambda p: (sum(map(manhattan, boxes, p)), p))
         return list(best)
     free = list(targets)
     out = []
     for b in boxes:
-        t = min(free, key=lambda t: (_dist(b, t), t))
+        t = min(free, key=lambda t: (manhattan(b, t), t))
         free.remove(t)
         out.append(t)
     return out
@@ -56,7 +57,7 @@ class BoxNet1Oracle(Planner):
         for colour, (boxes, targets) in sorted(by_colour.items()):
             if boxes and targets:
                 for b, t in zip(boxes, match_boxes(boxes, targets), strict=True):
-                    jobs.append((_dist(b, t), colour, b, t))
+                    jobs.append((manhattan(b, t), colour, b, t))
         jobs.sort(key=lambda j: (-j[0], j[1], j[2]))
         plan: dict[RobotId, Command] = {}
         for dist, colour, box, target in jobs:
@@ -71,7 +72,7 @@ class BoxNet1Oracle(Planner):
                 for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1))
                 if 0 <= box[0] + dr < rows and 0 <= box[1] + dc < cols
             ]
-            closer = [s for s in steps if _dist(s, target) < dist]
+            closer = [s for s in steps if manhattan(s, target) < dist]
             nxt = min(closer, key=lambda s: (load.get(s, 0), s))
             load[nxt] = load.get(nxt, 0) + 1
             plan[robot] = MoveBoxToCell(colour, GridCell(*nxt))

@@ -18,7 +18,7 @@ from robots.ids import GridCorner, RobotId
 Pt = tuple[int, int]
 
 
-def _target_dist(k: Pt, cell: Pt) -> int:
+def corner_distance(k: Pt, cell: Pt) -> int:
     """King-move distance from corner ``k`` to the nearest corner of ``cell``."""
     dr = max(cell[0] - k[0], 0, k[0] - (cell[0] + 1))
     dc = max(cell[1] - k[1], 0, k[1] - (cell[1] + 1))
@@ -46,7 +46,7 @@ class BoxNet2Oracle(Planner):
         done: set[str] = set()
 
         def dist(colour: str, k: Pt) -> int:
-            return _target_dist(k, target[colour])
+            return corner_distance(k, target[colour])
 
         # 1. deliveries free corners for everyone else
         for colour, k in sorted(boxes.items()):
