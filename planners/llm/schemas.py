@@ -46,10 +46,11 @@ def turn_schema(observation: Observation, robot: RobotId, robots: Sequence[Robot
     }
 
 
+# maxLength keeps a rambling small model from running out of tokens inside the string (a cut-off reply).
 CHECK_SCHEMA: dict[str, Any] = {
     "title": "plan_check",
     "type": "object",
-    "properties": {"agree": {"type": "boolean"}, "objection": {"type": "string"}},
+    "properties": {"agree": {"type": "boolean"}, "objection": {"type": "string", "maxLength": 160}},
     "required": ["agree", "objection"],
     "additionalProperties": False,
 }
