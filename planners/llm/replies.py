@@ -57,7 +57,7 @@ def extract_json(text: str) -> Any:
                     return json.loads(text[start : i + 1])
                 except json.JSONDecodeError as exc:
                     raise ReplyError("syntax", [f"invalid JSON ({exc.msg} at char {exc.pos})"]) from None
-    raise ReplyError("syntax", ["the JSON object is cut off (unbalanced braces); reply with a shorter, complete object"])
+    raise ReplyError("syntax", ["the JSON object is cut off (unbalanced braces); reply with a shorter, whole object"])
 
 
 def validate_plan(observation: Observation, raw: Any) -> dict[RobotId, Command]:
