@@ -23,6 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hints", default=None, help="comma list of on/off (default: the backend's default)")
     p.add_argument("--out", type=Path, default=Path("runs/bench_llm"), help="output folder")
 
+
 def run_from_args(args: argparse.Namespace) -> int:
     frameworks = [f for f in args.frameworks.split(",") if f]
     tasks = [t for t in args.tasks.split(",") if t]
