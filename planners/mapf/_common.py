@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections import OrderedDict
 from functools import cache
+from typing import Any
 
 import numpy as np
 
+from planners.base import Planner
 from planners.mapf._kernels import dijkstra_distances, neighbour_table
+from robots.fleet import Observation
 from sim.grid.mapf._kernels import bfs_distances
-from sim.grid.mapf.maps import GridMap, named_map
+from sim.grid.mapf.maps import GridMap, named_map, parse_string_map
 
 
 class DistanceCache:
@@ -128,3 +132,29 @@ def splitmix(seed: int, agent: np.ndarray, step: int) -> np.ndarray:
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         z = z ^ (z >> np.uint64(31))
     return (z >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+class MapPlanner(Planner):
+    """Base of the MAPF planners: builds the planner's core from the observed static map on first use and
+    again whenever the map changes; ``reset`` drops it so each episode starts from its own seed."""
+
+    def __init__(self, task: str = "mapf_lifelong") -> None:
+        self.task = task
+        self.core: Any = None
+        self._grid_text: str | None = None
+        self._seed = 0
+
+    def reset(self, observation: Observation, seed: int) -> None:
+        self._seed = seed
+        self.core = None
+
+    @abstractmethod
+    def make_core(self, blocked: np.ndarray, num_agents: int, seed: int) -> Any:
+        """The planner's core for an obstacle map ``(H, W) bool``."""
+
+    def core_for(self, observation: Observation) -> Any:
+        text = observation.world["grid"]  # the static map only
+        if self.core is None or text != self._grid_text:
+            self.core = self.make_core(parse_string_map(text).obstacles, len(observation.robot_ids), self._seed)
+            self._grid_text = text
+        return self.core

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from planners.base import Planner
-from planners.mapf._common import DistanceCache, splitmix, static_centrality
+from planners.mapf._common import DistanceCache, MapPlanner, splitmix, static_centrality
 from planners.mapf._kernels import follower_plan, neighbour_table, seen_before
 from robots.commands import Command
 from robots.fleet import Observation
 from robots.ids import RobotId
 from sim.grid.mapf._kernels import visible_agents
 from sim.grid.mapf.fleet import command_of
-from sim.grid.mapf.maps import parse_string_map
 
 
 def visible_lists(
@@ -160,30 +158,19 @@ class FollowerCore:
             self.evade[i] -= 1
 
 
-class FollowerPlanner(Planner):
+class FollowerPlanner(MapPlanner):
     """The ``follower`` planner: decentralized; reads each robot's own observation (cell, goal, agents seen)
     and the static map only."""
 
     name = "follower"
 
-    def __init__(self, task: str = "mapf_lifelong") -> None:
-        self.task = task
-        self.core: FollowerCore | None = None
-        self._grid_text: str | None = None
-        self._seed = 0
-
-    def reset(self, observation: Observation, seed: int) -> None:
-        self._seed = seed
-        self.core = None
+    def make_core(self, blocked: np.ndarray, num_agents: int, seed: int) -> FollowerCore:
+        return FollowerCore(blocked, num_agents, seed)
 
     def plan(self, observation: Observation) -> dict[RobotId, Command]:
-        text = observation.world["grid"]  # the static map only
         ids = observation.robot_ids
-        if self.core is None or text != self._grid_text:
-            grid = parse_string_map(text)
-            self.core = FollowerCore(grid.obstacles, len(ids), self._seed)
-            self._grid_text = text
-        width = self.core.blocked.shape[1]
+        core: FollowerCore = self.core_for(observation)
+        width = core.blocked.shape[1]
         views = [observation.robots[rid].data for rid in ids]
         pos = np.array([v["cell"][0] * width + v["cell"][1] for v in views], dtype=np.int64)
         goal = np.array([v["goal"][0] * width + v["goal"][1] for v in views], dtype=np.int64)
@@ -192,5 +179,5 @@ class FollowerPlanner(Planner):
         for i, v in enumerate(views):
             for k, (r, c) in enumerate(v["agents"]):
                 vis[i, k] = r * width + c
-        acts = self.core.actions(pos, goal, vis, nvis)
+        acts = core.actions(pos, goal, vis, nvis)
         return {rid: command_of(int(a)) for rid, a in zip(ids, acts, strict=True) if a != 0}

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from planners.base import Planner
-from planners.mapf._common import DistanceCache, static_centrality
+from planners.mapf._common import DistanceCache, MapPlanner, static_centrality
 from planners.mapf._kernels import neighbour_table, pibt_step
 from robots.commands import Command
 from robots.fleet import Observation
 from robots.ids import RobotId
 from sim.grid.mapf.fleet import command_of
-from sim.grid.mapf.maps import parse_string_map
 
 
 class PibtCore:
@@ -63,31 +61,20 @@ class PibtCore:
         return pibt_step(pos.astype(np.int64), order, self.nbr, priority_order, self.num_cells)
 
 
-class PibtPlanner(Planner):
+class PibtPlanner(MapPlanner):
     """The ``pibt`` planner: central PIBT over the fleet's global positions and goals."""
 
     name = "pibt"
 
-    def __init__(self, task: str = "mapf_lifelong") -> None:
-        self.task = task
-        self.core: PibtCore | None = None
-        self._grid_text: str | None = None
-        self._seed = 0
-
-    def reset(self, observation: Observation, seed: int) -> None:
-        self._seed = seed
-        self.core = None
+    def make_core(self, blocked: np.ndarray, num_agents: int, seed: int) -> PibtCore:
+        return PibtCore(blocked, num_agents, seed)
 
     def plan(self, observation: Observation) -> dict[RobotId, Command]:
         world = observation.world
-        text = world["grid"]
         ids = observation.robot_ids
-        if self.core is None or text != self._grid_text:
-            grid = parse_string_map(text)
-            self.core = PibtCore(grid.obstacles, len(ids), self._seed)
-            self._grid_text = text
+        core: PibtCore = self.core_for(observation)
         width = int(world["shape"][1])
         pos = np.array(world["positions"], dtype=np.int64)
         goal = np.array(world["goals"], dtype=np.int64)
-        acts = self.core.actions(pos[:, 0] * width + pos[:, 1], goal[:, 0] * width + goal[:, 1])
+        acts = core.actions(pos[:, 0] * width + pos[:, 1], goal[:, 0] * width + goal[:, 1])
         return {rid: command_of(int(a)) for rid, a in zip(ids, acts, strict=True) if a != 0}
