@@ -99,7 +99,9 @@ def node_graph(
             params = {"scenario": where, "framework": framework, "robot": r} | llm_params
             nodes.append(NodeSpec("agent", "agent", "fleetmind_agent", f"/{r}", params, robot=r))
     if record is not None:
-        nodes.append(NodeSpec("recorder", "recorder", "fleetmind_recorder", "", {"path": str(record), "robots": ids}))
+        others = [n.fqn for n in nodes]  # the recorder joins the world's start gate once it has heard them all
+        params = {"path": str(record), "robots": ids, "expect_nodes": others}
+        nodes.append(NodeSpec("recorder", "recorder", "fleetmind_recorder", "", params))
     if not real:
         listeners = sum(n.role in ("planner", "agent", "recorder") for n in nodes) + watchers
         nodes[0].parameters["min_subscribers"] = listeners

@@ -21,6 +21,11 @@ class RecorderParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     path: str = Field("", min_length=1, description="Output folder of the rosbag2 (must not exist yet).")
     robots: list[str] = Field(default_factory=list, description="Robots whose odom/task_state/command to record.")
+    expect_nodes: list[str] = Field(
+        default_factory=list,
+        description="Fully qualified nodes to discover before joining the world's start gate (the node graph).",
+    )
+    discovery_timeout_s: float = Field(30.0, gt=0, description="Join the start gate anyway after this long.")
 
 
 def fleet_topics(robots: list[str]) -> list[tuple[str, str, bool]]:
@@ -63,13 +68,45 @@ class RecorderNode(Node):
             raise rc.ParameterError(f"parameter path: cannot write a bag at {self.params.path}: {exc}") from None
         self.counts: dict[str, int] = {}
         robots = self.params.robots or []
+        self._subs: list[tuple[str, Any]] = []
+        self._state: tuple[Any, Any] | None = None
         for topic, ros_type, latched in fleet_topics(robots):
             conn = self.writer.add_connection(topic, ros_type, typestore=typestore)
+            if topic == rc.STATE_TOPIC:
+                self._state = (conn, ros_type)  # subscribed last: it is what the world's start gate counts
+                continue
             qos = rc.latched_qos(50) if latched else 50
-            self.create_subscription(
+            sub = self.create_subscription(
                 _msg_class(ros_type), topic, lambda data, c=conn, t=topic: self.write(c, t, data), qos, raw=True
             )
+            self._subs.append((topic, sub))
         self.get_logger().info(f"recording {len(fleet_topics(robots))} topics to {self.params.path} (MCAP)")
+        self._since = rc.now_s()
+        self._gate = self.create_timer(0.1, self._join_when_discovered)
+
+    def _discovered(self) -> bool:
+        """Every expected node is in the graph and every publisher the graph shows on a recorded topic is
+        matched, so a short episode cannot finish before the recorder hears its publishers."""
+        names = {f"{ns.rstrip('/')}/{n}" for n, ns in self.get_node_names_and_namespaces()}
+        if not set(self.params.expect_nodes) <= names:
+            return False
+        return all(sub.get_publisher_count() >= self.count_publishers(topic) for topic, sub in self._subs)
+
+    def _join_when_discovered(self) -> None:
+        if not self._discovered():
+            if rc.now_s() - self._since < self.params.discovery_timeout_s:
+                return
+            self.get_logger().warning("not every node was discovered in time; recording what can be heard")
+        self.destroy_timer(self._gate)
+        assert self._state is not None
+        conn, ros_type = self._state
+        self.create_subscription(
+            _msg_class(ros_type),
+            rc.STATE_TOPIC,
+            lambda data: self.write(conn, rc.STATE_TOPIC, data),
+            rc.latched_qos(50),
+            raw=True,
+        )
 
     def write(self, connection: Any, topic: str, data: bytes) -> None:
         self.writer.write(connection, self.get_clock().now().nanoseconds, data)
