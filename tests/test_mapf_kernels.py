@@ -62,23 +62,48 @@ def test_bfs_components_and_neighbours_match_twins(inst):
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
 
 
-@settings(max_examples=200, deadline=None)
-@given(instances(max_agents=14), st.integers(0, 3))
-def test_pibt_kernels_match_recursive_twin(inst, fixed):
+@settings(max_examples=300, deadline=None)
+@given(instances(max_agents=14), st.integers(0, 3), st.booleans())
+def test_pibt_kernels_match_recursive_twin(inst, fixed, swap):
     blocked, rows, cols, _, rng = inst
     h, w = blocked.shape
     nbr = plan_k.neighbour_table(blocked)
     pos = (rows * w + cols).astype(np.int64)
     n = len(pos)
-    order = np.argsort(rng.random((n, 5)), axis=1).astype(np.int64)
+    free = np.flatnonzero(~blocked.ravel())
+    goal = rng.choice(free, size=n).astype(np.int64)
+    dist = np.stack([world_k.bfs_distances(blocked, g // w, g % w).ravel() for g in goal]).astype(np.float64)
+    drow = np.arange(n, dtype=np.int64)
+    noise = rng.random((n, 5)) * 0.9
+    order = plan_k.pibt_preferences(pos, nbr, dist, drow, noise, 0.5)
+    assert np.array_equal(order, naive_plan.pibt_preferences(pos, nbr, dist, drow, noise, 0.5))
     prio = rng.permutation(n).astype(np.int64)
-    got = plan_k.pibt_step(pos, order, nbr, prio, h * w)
-    assert np.array_equal(got, naive_plan.pibt_step(pos, order, nbr, prio, h * w))
+    tail = (goal, dist, drow, swap)
+    got = plan_k.pibt_step(pos, order, nbr, prio, h * w, *tail)
+    assert np.array_equal(got, naive_plan.pibt_step(pos, order, nbr, prio, h * w, *tail))
     k = min(fixed, n)
     agents = rng.choice(n, size=k, replace=False).astype(np.int64)
     slots = rng.integers(0, 5, k).astype(np.int64)
-    got = plan_k.pibt_configure(pos, order, nbr, prio, h * w, agents, slots)
-    assert np.array_equal(got, naive_plan.pibt_configure(pos, order, nbr, prio, h * w, agents, slots))
+    got = plan_k.pibt_configure(pos, order, nbr, prio, h * w, agents, slots, *tail)
+    assert np.array_equal(got, naive_plan.pibt_configure(pos, order, nbr, prio, h * w, agents, slots, *tail))
+
+
+def test_pibt_swap_passes_head_on_in_a_corridor():
+    """Two agents head-on in a dead-end corridor with a branch behind one of them: with the swap the one that
+    meets the other walks back, pulling it along, instead of pushing it deeper into the dead end."""
+    blocked = np.array([[False] * 6, [True, False, True, True, True, True]])  # a pocket below cell (0, 1)
+    w = 6
+    nbr = plan_k.neighbour_table(blocked)
+    pos = np.array([2, 3], dtype=np.int64)  # agent 0 at (0,2) wants (0,5); agent 1 at (0,3) wants (0,0)
+    goal = np.array([5, 0], dtype=np.int64)
+    dist = np.stack([world_k.bfs_distances(blocked, g // w, g % w).ravel() for g in goal]).astype(np.float64)
+    drow = np.arange(2, dtype=np.int64)
+    order = plan_k.pibt_preferences(pos, nbr, dist, drow, np.zeros((2, 5)), 0.5)
+    prio = np.array([0, 1], dtype=np.int64)
+    plain = plan_k.pibt_step(pos, order, nbr, prio, 2 * w, goal, dist, drow, False)
+    swapped = plan_k.pibt_step(pos, order, nbr, prio, 2 * w, goal, dist, drow, True)
+    assert nbr[pos[1], plain[1]] == 4, "plain PIBT pushes agent 1 deeper into the dead end"
+    assert nbr[pos[0], swapped[0]] == 1 and nbr[pos[1], swapped[1]] == 2, "swap: 0 walks back, 1 follows"
 
 
 @settings(max_examples=80, deadline=None)

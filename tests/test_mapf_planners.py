@@ -40,6 +40,13 @@ def _run(world: MapfWorld, planner: str, steps: int, seed: int = 0) -> tuple[np.
     return np.array(traj), reverted, reached
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _compiled_kernels():
+    """Compile (or load) LaCAM's kernels before the timed one-shot tests: a fresh numba cache costs seconds."""
+    grid = parse_string_map("...\n...")
+    lacam_star(grid.obstacles, np.array([[0, 0], [1, 2]]), np.array([[1, 2], [0, 0]]), time_limit=60.0)
+
+
 small_maps = st.tuples(
     st.integers(3, 9), st.integers(3, 9), st.sampled_from([0.0, 0.1, 0.25]), st.integers(0, 10_000), st.integers(1, 12)
 )

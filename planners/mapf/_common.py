@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections import OrderedDict
 from functools import cache
 from typing import Any
 
@@ -33,41 +32,48 @@ class DistanceCache:
         else:
             self.dtype = np.uint16 if h * w <= 65_536 else np.int32  # a path never exceeds C - 1 steps
         self.pool = np.zeros((max(capacity, 4), h * w), dtype=self.dtype)
-        self._row: OrderedDict[int, int] = OrderedDict()
-        self._free = list(range(self.pool.shape[0] - 1, -1, -1))
+        self._row_of = np.full(h * w, -1, dtype=np.int64)  # goal cell -> its row, -1 if not cached
+        self._goal_of = np.full(self.pool.shape[0], -1, dtype=np.int64)  # row -> its goal cell, -1 if free
+        self._used = np.zeros(self.pool.shape[0], dtype=np.int64)  # row -> last call that asked for it
+        self._calls = 0
 
     def rows(self, goals: np.ndarray) -> np.ndarray:
         """``(N,) int64`` goal cells -> ``(N,) int64`` rows of ``pool`` holding their cost-to-go."""
-        out = np.empty(len(goals), dtype=np.int64)
-        wanted = set(int(g) for g in goals)
-        for i, g in enumerate(goals):
-            g = int(g)
-            row = self._row.get(g)
-            if row is None:
-                row = self._allocate(wanted)
+        goals = np.asarray(goals, dtype=np.int64)
+        self._calls += 1
+        out = self._row_of[goals]
+        missing = out < 0
+        if missing.any():
+            for g in np.unique(goals[missing]).tolist():
+                row = self._allocate(goals)
                 if self.cell_cost is not None:
                     self.pool[row] = np.minimum(dijkstra_distances(self.nbr, self.cell_cost, g), 1e30)
                 else:
                     d = bfs_distances(self.blocked, g // self.width, g % self.width).ravel()
                     self.pool[row] = np.minimum(d, np.iinfo(self.dtype).max)
-                self._row[g] = row
-            else:
-                self._row.move_to_end(g)
-            out[i] = row
+                self._row_of[g] = row
+                self._goal_of[row] = g
+            out = self._row_of[goals]
+        self._used[out] = self._calls
         return out
 
-    def _allocate(self, keep: set[int]) -> int:
-        if self._free:
-            return self._free.pop()
-        for goal in self._row:
-            if goal not in keep:
-                return self._row.pop(goal)
-        grown = np.zeros((self.pool.shape[0] * 2, self.pool.shape[1]), dtype=self.dtype)
-        grown[: self.pool.shape[0]] = self.pool
-        self._free = list(range(grown.shape[0] - 1, self.pool.shape[0], -1))
-        first_new = self.pool.shape[0]
-        self.pool = grown
-        return first_new
+    def _allocate(self, keep: np.ndarray) -> int:
+        """A free row, else the least recently used row whose goal is not in ``keep``, else a grown pool."""
+        free = np.flatnonzero(self._goal_of < 0)
+        if len(free):
+            return int(free[0])
+        age = self._used.copy()
+        age[self._row_of[keep][self._row_of[keep] >= 0]] = np.iinfo(np.int64).max  # rows in use now stay
+        row = int(np.argmin(age))
+        if age[row] == np.iinfo(np.int64).max:
+            size = self.pool.shape[0]
+            self.pool = np.concatenate([self.pool, np.zeros_like(self.pool)])
+            self._goal_of = np.concatenate([self._goal_of, np.full(size, -1, dtype=np.int64)])
+            self._used = np.concatenate([self._used, np.zeros(size, dtype=np.int64)])
+            return size
+        self._row_of[self._goal_of[row]] = -1
+        self._goal_of[row] = -1
+        return row
 
 
 _CENTRALITY: dict[tuple[bytes, tuple[int, int], int, int], np.ndarray] = {}

@@ -1,4 +1,4 @@
-"""numba kernels of the MAPF planners: PIBT's one-step search and the Follower's weighted A*.
+"""numba kernels of the MAPF planners: PIBT's one-step search (with LaCAM3's swap) and the Follower's weighted A*.
 
 Plain arrays in and out; twins in ``tests/naive/mapf_planners.py``. Cells are row-major indices; ``nbr`` is the
 ``(C, 5) int64`` neighbour table in POGEMA action order (stay, up, down, left, right), -1 where blocked.
@@ -29,39 +29,138 @@ def neighbour_table(blocked):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _pibt(root, pos, order, nbr, slot, occ_now, occ_next, st_agent, st_parent, st_k):  # pragma: no cover - compiled
-    """PIBT's recursive ``funcPIBT(root)`` run on an explicit stack (numba's cache cannot hold recursion)."""
+def _degree_left(c, pusher, nbr, occ_now, goal):  # pragma: no cover - compiled
+    """Cells a pulled agent at ``c`` could still move on to: ``c``'s neighbours except ``pusher`` and dead ends
+    held by an agent resting on its goal there. Returns (count, the last such cell)."""
+    n = 0
+    last = -1
+    for k in range(1, 5):
+        u = nbr[c, k]
+        if u < 0 or u == pusher:
+            continue
+        a = occ_now[u]
+        if a != -1 and goal[a] == u:
+            deg = 0
+            for q in range(1, 5):
+                if nbr[u, q] >= 0:
+                    deg += 1
+            if deg == 1:
+                continue
+        n += 1
+        last = u
+    return n, last
+
+
+@njit(cache=True)
+def _swap_required(pusher, puller, v_pusher, v_puller, nbr, occ_now, goal, dist, drow):  # pragma: no cover
+    """Would ``pusher`` (at ``v_pusher``) pushing ``puller`` (at ``v_puller``) down a corridor towards the
+    pusher's goal end with the two still facing each other (no branch on the way lets them pass)?"""
+    dp = dist[drow[pusher]]
+    dq = dist[drow[puller]]
+    origin = v_pusher
+    for _ in range(nbr.shape[0]):
+        if not dp[v_puller] < dp[v_pusher]:
+            break
+        n, nxt = _degree_left(v_puller, v_pusher, nbr, occ_now, goal)
+        if n >= 2:
+            return False  # a branch ahead: plain pushing lets them pass
+        if n <= 0:
+            break
+        v_pusher, v_puller = v_puller, nxt
+        if v_puller == origin:
+            break
+    return dq[v_pusher] < dq[v_puller] and (dp[v_pusher] == 0 or dp[v_puller] < dp[v_pusher])
+
+
+@njit(cache=True)
+def _swap_possible(v_pusher, v_puller, nbr, occ_now, goal):  # pragma: no cover - compiled
+    """Is there a branch behind ``v_puller`` (walking away from ``v_pusher``) where two agents can swap?"""
+    origin = v_pusher
+    for _ in range(nbr.shape[0]):
+        if v_puller == origin:
+            return False
+        n, nxt = _degree_left(v_puller, v_pusher, nbr, occ_now, goal)
+        if n >= 2:
+            return True
+        if n <= 0:
+            return False
+        v_pusher, v_puller = v_puller, nxt
+    return False
+
+
+@njit(cache=True)
+def _swap_partner(i, first, pos, nxt, nbr, occ_now, goal, dist, drow):  # pragma: no cover - compiled
+    """The agent ``i`` should pull along (walk away from, so they can swap at the next branch), or -1."""
+    if first == pos[i]:
+        return -1
+    j = occ_now[first]
+    if (
+        j != -1
+        and nxt[j] == -1
+        and _swap_required(i, j, pos[i], pos[j], nbr, occ_now, goal, dist, drow)
+        and _swap_possible(pos[j], pos[i], nbr, occ_now, goal)
+    ):
+        return j
+    for k in range(1, 5):  # clearing the way: an agent beside us that must come through where we want to go
+        u = nbr[pos[i], k]
+        if u < 0:
+            continue
+        a = occ_now[u]
+        if a == -1 or a == i or first == pos[a]:
+            continue
+        if _swap_required(a, i, pos[i], first, nbr, occ_now, goal, dist, drow) and _swap_possible(
+            first, pos[i], nbr, occ_now, goal
+        ):
+            return a
+    return -1
+
+
+@njit(cache=True)
+def _pibt(
+    root, pos, order, nbr, nxt, occ_now, occ_next, goal, dist, drow, swap, st_agent, st_t, st_swap
+):  # pragma: no cover - compiled
+    """PIBT's recursive ``funcPIBT(root)`` on an explicit stack (numba's cache cannot hold recursion), with
+    LaCAM3's swap: an agent that meets another head-on in a corridor walks away from it, pulling it along,
+    until a branch lets them pass."""
     top = 0
-    st_agent[0], st_parent[0], st_k[0] = root, -1, 0
+    st_agent[0], st_t[0], st_swap[0] = root, 0, -2  # -2: swap partner not looked up yet
     result = False
     returning = False
     while top >= 0:
         i = st_agent[top]
-        parent = st_parent[top]
         if returning:
             returning = False
             if result:  # the pushed agent found a cell: so did we
+                _pull(i, st_t[top] - 1, st_swap[top], pos, nxt, occ_next)
                 top -= 1
                 returning = True
                 continue
+        nvalid = 0
+        for s in range(5):
+            if nbr[pos[i], order[i, s]] >= 0:
+                nvalid += 1
+        if st_swap[top] == -2:
+            st_swap[top] = -1
+            if swap:
+                st_swap[top] = _swap_partner(i, nbr[pos[i], order[i, 0]], pos, nxt, nbr, occ_now, goal, dist, drow)
         acted = False
-        while st_k[top] < 5:
-            s = order[i, st_k[top]]
-            st_k[top] += 1
+        while st_t[top] < 5:
+            t = st_t[top]
+            st_t[top] += 1
+            s = order[i, t] if st_swap[top] == -1 else order[i, nvalid - 1 - t] if t < nvalid else order[i, t]
             v = nbr[pos[i], s]
             if v < 0 or occ_next[v] != -1:
                 continue
-            if parent != -1 and v == pos[parent]:
-                continue  # never swap with the agent that pushed us
             j = occ_now[v]
-            if j != -1 and j != i and slot[j] != -1 and nbr[pos[j], slot[j]] == pos[i]:
+            if j != -1 and j != i and nxt[j] == pos[i]:
                 continue  # j already moves into our cell: a swap
             occ_next[v] = i
-            slot[i] = s
-            if j != -1 and j != i and slot[j] == -1:
-                top += 1  # call funcPIBT(j) with us as parent
-                st_agent[top], st_parent[top], st_k[top] = j, i, 0
+            nxt[i] = v
+            if j != -1 and j != i and nxt[j] == -1:
+                top += 1  # call funcPIBT(j)
+                st_agent[top], st_t[top], st_swap[top] = j, 0, -2
             else:
+                _pull(i, t, st_swap[top], pos, nxt, occ_next)
                 result = True
                 top -= 1
                 returning = True
@@ -70,34 +169,101 @@ def _pibt(root, pos, order, nbr, slot, occ_now, occ_next, st_agent, st_parent, s
         if acted:
             continue
         occ_next[pos[i]] = i  # no cell left: stay
-        slot[i] = 0
+        nxt[i] = pos[i]
         result = False
         top -= 1
         returning = True
 
 
 @njit(cache=True)
-def pibt_step(pos, order, nbr, priority_order, num_cells):  # pragma: no cover - compiled
-    """One PIBT step (priority inheritance with backtracking, Okumura et al. 2022).
+def _pull(i, t, partner, pos, nxt, occ_next):  # pragma: no cover - compiled
+    """After ``i`` secured its first choice while walking away: its swap partner follows into its cell."""
+    if t == 0 and partner >= 0 and nxt[partner] == -1 and occ_next[pos[i]] == -1:
+        nxt[partner] = pos[i]
+        occ_next[pos[i]] = partner
 
-    ``pos``: ``(N,) int64`` cells; ``order``: ``(N, 5) int64`` each agent's action slots, most preferred
-    first; ``priority_order``: ``(N,) int64`` agents, highest priority first. Returns ``(N,) int64`` chosen
-    slots (= POGEMA actions); the moves are free of vertex conflicts and swaps.
+
+@njit(cache=True)
+def pibt_configure(
+    pos, order, nbr, priority_order, num_cells, fixed_agents, fixed_slots, goal, dist, drow, swap
+):  # pragma: no cover - compiled
+    """One PIBT step (priority inheritance with backtracking, Okumura et al. 2022), with some agents' moves
+    fixed by constraints (LaCAM's successor generator) and optionally LaCAM3's swap.
+
+    ``pos``/``goal``: ``(N,) int64`` cells; ``order``: ``(N, 5) int64`` each agent's action slots, most
+    preferred first, blocked slots last; ``priority_order``: ``(N,) int64`` agents, highest priority first;
+    ``fixed_agents``/``fixed_slots``: ``(K,) int64`` agents and their forced slots; ``dist``: ``(R, C)`` cost-to-go
+    rows, ``drow``: ``(N,) int64`` each agent's row (read only when ``swap``). Returns ``(N,) int64`` chosen
+    slots (= POGEMA actions) free of vertex conflicts and swaps, or all -1 if the constraints admit none.
     """
     n = pos.shape[0]
     occ_now = np.full(num_cells, -1, dtype=np.int64)
     occ_next = np.full(num_cells, -1, dtype=np.int64)
-    slot = np.full(n, -1, dtype=np.int64)
+    nxt = np.full(n, -1, dtype=np.int64)
+    fail = np.full(n, -1, dtype=np.int64)
     st_agent = np.empty(n + 1, dtype=np.int64)
-    st_parent = np.empty(n + 1, dtype=np.int64)
-    st_k = np.empty(n + 1, dtype=np.int64)
+    st_t = np.empty(n + 1, dtype=np.int64)
+    st_swap = np.empty(n + 1, dtype=np.int64)
     for i in range(n):
         occ_now[pos[i]] = i
+    for m in range(fixed_agents.shape[0]):
+        i = fixed_agents[m]
+        v = nbr[pos[i], fixed_slots[m]]
+        if v < 0 or occ_next[v] != -1:
+            return fail
+        j = occ_now[v]
+        if j != -1 and j != i and nxt[j] == pos[i]:
+            return fail
+        occ_next[v] = i
+        nxt[i] = v
     for m in range(n):
         i = priority_order[m]
-        if slot[i] == -1:
-            _pibt(i, pos, order, nbr, slot, occ_now, occ_next, st_agent, st_parent, st_k)
+        if nxt[i] == -1:
+            _pibt(i, pos, order, nbr, nxt, occ_now, occ_next, goal, dist, drow, swap, st_agent, st_t, st_swap)
+    slot = np.full(n, -1, dtype=np.int64)
+    count = np.zeros(num_cells, dtype=np.int64)
+    for i in range(n):
+        v = nxt[i]
+        count[v] += 1
+        if count[v] > 1:
+            return fail
+        j = occ_now[v]
+        if j != -1 and j != i and nxt[j] == pos[i]:
+            return fail
+        for s in range(5):
+            if nbr[pos[i], s] == v:
+                slot[i] = s
     return slot
+
+
+@njit(cache=True)
+def pibt_step(pos, order, nbr, priority_order, num_cells, goal, dist, drow, swap):  # pragma: no cover - compiled
+    """:func:`pibt_configure` without constraints: one conflict-free PIBT step for every agent."""
+    empty = np.zeros(0, dtype=np.int64)
+    return pibt_configure(pos, order, nbr, priority_order, num_cells, empty, empty, goal, dist, drow, swap)
+
+
+@njit(cache=True)
+def pibt_preferences(pos, nbr, dist, drow, noise, w_occupied):  # pragma: no cover - compiled
+    """``(N, 5) int64`` action slots per agent, best first: by cost-to-go of the cell (``dist[drow[i]]``), then
+    ``w_occupied`` for a cell some agent holds now, then ``noise`` (``(N, 5)``, the caller's seeded tie-breaker,
+    added as is); blocked slots last."""
+    n = pos.shape[0]
+    occupied = np.zeros(nbr.shape[0], dtype=np.bool_)
+    for i in range(n):
+        occupied[pos[i]] = True
+    out = np.empty((n, 5), dtype=np.int64)
+    key = np.empty(5)
+    for i in range(n):
+        row = dist[drow[i]]
+        for s in range(5):
+            v = nbr[pos[i], s]
+            if v < 0:
+                key[s] = np.inf
+            else:
+                key[s] = float(row[v]) + noise[i, s] + (w_occupied if occupied[v] else 0.0)
+        out[i] = np.argsort(key, kind="mergesort")
+    return out
 
 
 @njit(cache=True)
@@ -250,49 +416,6 @@ def _astar_chunk(
             if nbr[start, k] == c:
                 out[m, 0] = k
         out[m, 1] = g[target]
-
-
-@njit(cache=True)
-def pibt_configure(pos, order, nbr, priority_order, num_cells, fixed_agents, fixed_slots):  # pragma: no cover
-    """LaCAM's successor generator: PIBT with some agents' moves fixed by constraints.
-
-    ``fixed_agents``/``fixed_slots``: ``(K,) int64`` agents and their forced action slots. Returns
-    ``(N,) int64`` slots, or all -1 if the constraints admit no conflict-free configuration this way.
-    """
-    n = pos.shape[0]
-    occ_now = np.full(num_cells, -1, dtype=np.int64)
-    occ_next = np.full(num_cells, -1, dtype=np.int64)
-    slot = np.full(n, -1, dtype=np.int64)
-    fail = np.full(n, -1, dtype=np.int64)
-    st_agent = np.empty(n + 1, dtype=np.int64)
-    st_parent = np.empty(n + 1, dtype=np.int64)
-    st_k = np.empty(n + 1, dtype=np.int64)
-    for i in range(n):
-        occ_now[pos[i]] = i
-    for m in range(fixed_agents.shape[0]):
-        i = fixed_agents[m]
-        v = nbr[pos[i], fixed_slots[m]]
-        if v < 0 or occ_next[v] != -1:
-            return fail
-        j = occ_now[v]
-        if j != -1 and j != i and slot[j] != -1 and nbr[pos[j], slot[j]] == pos[i]:
-            return fail
-        occ_next[v] = i
-        slot[i] = fixed_slots[m]
-    for m in range(n):
-        i = priority_order[m]
-        if slot[i] == -1:
-            _pibt(i, pos, order, nbr, slot, occ_now, occ_next, st_agent, st_parent, st_k)
-    count = np.zeros(num_cells, dtype=np.int64)
-    for i in range(n):
-        v = nbr[pos[i], slot[i]]
-        count[v] += 1
-        if count[v] > 1:
-            return fail
-        j = occ_now[v]
-        if j != -1 and j != i and nbr[pos[j], slot[j]] == pos[i]:
-            return fail
-    return slot
 
 
 @njit(cache=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from planners.mapf._common import DistanceCache
-from planners.mapf._kernels import neighbour_table, pibt_configure
+from planners.mapf._kernels import neighbour_table, pibt_configure, pibt_preferences
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,10 @@ def lacam_star(
     seed: int = 0,
     anytime: bool = True,
     node_limit: int = 2_000_000,
+    swap: bool = True,
 ) -> LacamResult:
-    """Solve one-shot MAPF. ``starts``/``goals``: ``(N, 2) int`` (row, col); ``blocked``: ``(H, W) bool``."""
+    """Solve one-shot MAPF. ``starts``/``goals``: ``(N, 2) int`` (row, col); ``blocked``: ``(H, W) bool``;
+    ``swap``: PIBT with LaCAM3's swap as the successor generator (off: plain PIBT)."""
     t0 = time.perf_counter()
     blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
     h, w = blocked.shape
@@ -65,7 +67,7 @@ def lacam_star(
     cache = DistanceCache(blocked, capacity=n + 4)
     rows = cache.rows(goal)
     dist = cache.pool[rows].astype(np.int64)  # (N, C)
-    agents = np.arange(n)
+    agents = np.arange(n, dtype=np.int64)
     rng = np.random.default_rng(seed)
     goal_key = goal.tobytes()
 
@@ -122,6 +124,10 @@ def lacam_star(
             num_cells,
             np.array(who, dtype=np.int64),
             np.array(where, dtype=np.int64),
+            goal,
+            dist,
+            agents,
+            swap,
         )
         if slot[0] < 0:
             continue
@@ -158,12 +164,9 @@ def lacam_star(
 
 
 def _preferences(cfg: np.ndarray, dist: np.ndarray, nbr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``(N, 5) int64`` action slots per agent: nearest to the goal first, random ties."""
-    nb = nbr[cfg]
-    d = np.take_along_axis(dist, np.maximum(nb, 0), axis=1).astype(np.float64)
-    key = d + rng.random(nb.shape) * 0.5
-    key[nb < 0] = np.inf
-    return np.argsort(key, axis=1).astype(np.int64)
+    """``(N, 5) int64`` action slots per agent: nearest to the goal first, then free cells, then random ties."""
+    agents = np.arange(len(cfg), dtype=np.int64)
+    return pibt_preferences(cfg, nbr, dist, agents, rng.random((len(cfg), 5)) * 0.25, 0.5)
 
 
 def _relax(node: _Node, known: _Node, edge_cost) -> None:  # noqa: ANN001 - local callable

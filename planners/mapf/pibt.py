@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from planners.mapf._common import DistanceCache, MapPlanner, static_centrality
-from planners.mapf._kernels import neighbour_table, pibt_step
+from planners.mapf._kernels import neighbour_table, pibt_preferences, pibt_step
 from robots.commands import Command
 from robots.fleet import Observation
 from robots.ids import RobotId
@@ -23,7 +23,15 @@ class PibtCore:
     and drop back to a small seeded tie-breaker when it gets a new goal or rests on it. Candidate moves: nearest
     to the goal first; among equally near cells a seeded random order that favours cells nobody occupies now."""
 
-    def __init__(self, blocked: np.ndarray, num_agents: int, seed: int = 0, w_static: float = 2.0) -> None:
+    def __init__(
+        self,
+        blocked: np.ndarray,
+        num_agents: int,
+        seed: int = 0,
+        w_static: float = 2.0,
+        swap: bool = True,
+        w_occupied: float = 0.5,
+    ) -> None:
         self.blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
         self.nbr = neighbour_table(self.blocked)
         self.num_cells = self.nbr.shape[0]
@@ -32,6 +40,8 @@ class PibtCore:
         cell_cost = 1.0 + w_static * static_centrality(self.blocked) if w_static > 0 else None
         self.cache = DistanceCache(self.blocked, capacity=num_agents + 64, cell_cost=cell_cost)
         self.num_agents = num_agents
+        self.swap = swap
+        self.w_occupied = w_occupied
         self.reset(seed)
 
     def reset(self, seed: int) -> None:
@@ -40,25 +50,23 @@ class PibtCore:
         self.priority = self.eps.copy()
         self.last_goal = np.full(self.num_agents, -1, dtype=np.int64)
 
-    def preferences(self, pos: np.ndarray, goal: np.ndarray) -> np.ndarray:
-        """``(N, 5) int64``: each agent's action slots, most preferred first."""
+    def preferences(self, pos: np.ndarray, goal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(N, 5) int64`` each agent's action slots, most preferred first, and its cost-to-go row."""
         rows = self.cache.rows(goal)
-        nb = self.nbr[pos]  # (N, 5)
-        dist = self.cache.pool[rows[:, None], np.maximum(nb, 0)].astype(np.float64)
-        occupied = np.zeros(self.num_cells, dtype=np.float64)
-        occupied[pos] = 1.0
-        key = dist * 4.0 + occupied[np.maximum(nb, 0)] * 2.0 + self.rng.random(nb.shape) * 3.9
-        key[nb < 0] = np.inf
-        return np.argsort(key, axis=1, kind="stable").astype(np.int64)
+        # nearest to the goal first; among equally near cells a seeded random order favouring free cells
+        noise = self.rng.random((len(pos), 5)) * 0.975
+        return pibt_preferences(pos, self.nbr, self.cache.pool, rows, noise, self.w_occupied), rows
 
     def actions(self, pos: np.ndarray, goal: np.ndarray) -> np.ndarray:
         """``pos``, ``goal``: ``(N,) int64`` cells -> ``(N,) int64`` POGEMA actions, conflict-free."""
+        pos = np.asarray(pos, dtype=np.int64)
+        goal = np.asarray(goal, dtype=np.int64)
         rest = (goal != self.last_goal) | (pos == goal)  # a new goal, or resting on it (one-shot)
         self.priority = np.where(rest, self.eps, self.priority + 1.0)
         self.last_goal = goal.copy()
-        order = self.preferences(pos, goal)
+        order, rows = self.preferences(pos, goal)
         priority_order = np.argsort(-self.priority, kind="stable").astype(np.int64)
-        return pibt_step(pos.astype(np.int64), order, self.nbr, priority_order, self.num_cells)
+        return pibt_step(pos, order, self.nbr, priority_order, self.num_cells, goal, self.cache.pool, rows, self.swap)
 
 
 class PibtPlanner(MapPlanner):

@@ -1,4 +1,5 @@
-"""Twins of ``planners.mapf._kernels``: PIBT as the paper writes it (recursion) and A* with ``heapq``."""
+"""Twins of ``planners.mapf._kernels``: PIBT (with LaCAM3's swap) as the papers write it (recursion) and A* with
+``heapq``."""
 
 from __future__ import annotations
 
@@ -23,59 +24,141 @@ def neighbour_table(blocked) -> np.ndarray:
     return nbr
 
 
-def _pibt(i, parent, pos, order, nbr, slot, occ_now, occ_next) -> bool:
-    for s in order[i]:
-        v = nbr[pos[i], s]
-        if v < 0 or v in occ_next:
-            continue
-        if parent is not None and v == pos[parent]:
-            continue
-        j = occ_now.get(v)
-        if j is not None and j != i and slot[j] is not None and nbr[pos[j], slot[j]] == pos[i]:
-            continue
-        occ_next[v] = i
-        slot[i] = s
-        if j is not None and j != i and slot[j] is None and not _pibt(j, i, pos, order, nbr, slot, occ_now, occ_next):
-            continue
-        return True
-    occ_next[pos[i]] = i
-    slot[i] = 0
-    return False
+class _Pibt:
+    """PIBT as the paper writes it (recursion), with LaCAM3's swap, on dicts and lists."""
+
+    def __init__(self, pos, order, nbr, goal, dist, drow, swap) -> None:
+        self.pos, self.order, self.nbr, self.goal = pos, order, nbr, goal
+        self.dist, self.drow, self.swap = dist, drow, swap
+        self.occ_now = {int(p): i for i, p in enumerate(pos)}
+        self.occ_next: dict[int, int] = {}
+        self.nxt: list[int | None] = [None] * len(pos)
+
+    def d(self, agent, cell) -> float:
+        return self.dist[self.drow[agent]][cell]
+
+    def neighbours(self, c) -> list[int]:
+        return [int(u) for u in self.nbr[c, 1:] if u >= 0]
+
+    def left(self, c, pusher) -> list[int]:
+        """Where an agent pulled into ``c`` could go on: not back, not into a dead end whose agent rests there."""
+        out = []
+        for u in self.neighbours(c):
+            a = self.occ_now.get(u)
+            if u == pusher or (len(self.neighbours(u)) == 1 and a is not None and self.goal[a] == u):
+                continue
+            out.append(u)
+        return out
+
+    def swap_required(self, pusher, puller, v_pusher, v_puller) -> bool:
+        while self.d(pusher, v_puller) < self.d(pusher, v_pusher):
+            options = self.left(v_puller, v_pusher)
+            if len(options) >= 2:
+                return False
+            if not options:
+                break
+            v_pusher, v_puller = v_puller, options[-1]
+        return self.d(puller, v_pusher) < self.d(puller, v_puller) and (
+            self.d(pusher, v_pusher) == 0 or self.d(pusher, v_puller) < self.d(pusher, v_pusher)
+        )
+
+    def swap_possible(self, v_pusher, v_puller) -> bool:
+        origin = v_pusher
+        while v_puller != origin:
+            options = self.left(v_puller, v_pusher)
+            if len(options) >= 2:
+                return True
+            if not options:
+                return False
+            v_pusher, v_puller = v_puller, options[-1]
+        return False
+
+    def partner(self, i, first) -> int | None:
+        pos = self.pos
+        if first == pos[i]:
+            return None
+        j = self.occ_now.get(first)
+        if (
+            j is not None
+            and self.nxt[j] is None
+            and self.swap_required(i, j, pos[i], pos[j])
+            and self.swap_possible(pos[j], pos[i])
+        ):
+            return j
+        for u in self.neighbours(pos[i]):
+            a = self.occ_now.get(u)
+            if a is None or first == pos[a]:
+                continue
+            if self.swap_required(a, i, pos[i], first) and self.swap_possible(first, pos[i]):
+                return a
+        return None
+
+    def run(self, i) -> bool:
+        pos, nbr = self.pos, self.nbr
+        cands = [int(nbr[pos[i], s]) for s in self.order[i] if nbr[pos[i], s] >= 0]
+        partner = self.partner(i, cands[0]) if self.swap else None
+        if partner is not None:
+            cands.reverse()
+        for k, v in enumerate(cands):
+            if v in self.occ_next:
+                continue
+            j = self.occ_now.get(v)
+            if j is not None and j != i and self.nxt[j] == pos[i]:
+                continue
+            self.occ_next[v] = i
+            self.nxt[i] = v
+            if j is not None and j != i and self.nxt[j] is None and not self.run(j):
+                continue
+            if k == 0 and partner is not None and self.nxt[partner] is None and pos[i] not in self.occ_next:
+                self.nxt[partner] = int(pos[i])
+                self.occ_next[int(pos[i])] = partner
+            return True
+        self.occ_next[int(pos[i])] = i
+        self.nxt[i] = int(pos[i])
+        return False
 
 
-def pibt_configure(pos, order, nbr, priority_order, num_cells, fixed_agents, fixed_slots) -> np.ndarray:
+def pibt_configure(
+    pos, order, nbr, priority_order, num_cells, fixed_agents, fixed_slots, goal, dist, drow, swap
+) -> np.ndarray:
     n = len(pos)
-    occ_now = {int(p): i for i, p in enumerate(pos)}
-    occ_next: dict[int, int] = {}
-    slot: list[int | None] = [None] * n
+    p = _Pibt(pos, order, nbr, goal, dist, drow, swap)
     fail = np.full(n, -1, dtype=np.int64)
     for i, s in zip(fixed_agents, fixed_slots, strict=True):
-        v = nbr[pos[i], s]
-        j = occ_now.get(int(v))
-        if (
-            v < 0
-            or v in occ_next
-            or (j is not None and j != i and slot[j] is not None and nbr[pos[j], slot[j]] == pos[i])
-        ):
+        v = int(nbr[pos[i], s])
+        j = p.occ_now.get(v)
+        if v < 0 or v in p.occ_next or (j is not None and j != i and p.nxt[j] == pos[i]):
             return fail
-        occ_next[int(v)] = int(i)
-        slot[i] = int(s)
+        p.occ_next[v] = int(i)
+        p.nxt[i] = v
     for i in priority_order:
-        if slot[i] is None:
-            _pibt(int(i), None, pos, order, nbr, slot, occ_now, occ_next)
-    targets = [int(nbr[pos[i], slot[i]]) for i in range(n)]
-    if len(set(targets)) < n:
+        if p.nxt[i] is None:
+            p.run(int(i))
+    if len(set(p.nxt)) < n:
         return fail
     for i in range(n):
-        j = occ_now.get(targets[i])
-        if j is not None and j != i and targets[j] == pos[i]:
+        j = p.occ_now.get(p.nxt[i])
+        if j is not None and j != i and p.nxt[j] == pos[i]:
             return fail
-    return np.array(slot, dtype=np.int64)
+    return np.array([list(nbr[pos[i]]).index(p.nxt[i]) for i in range(n)], dtype=np.int64)
 
 
-def pibt_step(pos, order, nbr, priority_order, num_cells) -> np.ndarray:
+def pibt_step(pos, order, nbr, priority_order, num_cells, goal, dist, drow, swap) -> np.ndarray:
     empty = np.zeros(0, dtype=np.int64)
-    return pibt_configure(pos, order, nbr, priority_order, num_cells, empty, empty)
+    return pibt_configure(pos, order, nbr, priority_order, num_cells, empty, empty, goal, dist, drow, swap)
+
+
+def pibt_preferences(pos, nbr, dist, drow, noise, w_occupied) -> np.ndarray:
+    occupied = set(int(p) for p in pos)
+    out = []
+    for i, p in enumerate(pos):
+        keys = []
+        for s in range(5):
+            v = int(nbr[p, s])
+            key = np.inf if v < 0 else float(dist[drow[i]][v]) + noise[i, s] + (w_occupied if v in occupied else 0.0)
+            keys.append((key, s))
+        out.append([s for _, s in sorted(keys)])
+    return np.array(out, dtype=np.int64)
 
 
 def astar_cost(start, goal, nbr, cell_cost) -> float:
