@@ -9,17 +9,19 @@ from typing import Any
 import numpy as np
 
 from planners.base import Planner
-from planners.mapf._kernels import dijkstra_distances, neighbour_table
+from planners.mapf._kernels import dijkstra_rows, neighbour_table
 from robots.fleet import Observation
 from sim.grid.mapf._kernels import bfs_distances
 from sim.grid.mapf.maps import GridMap, named_map, parse_string_map
+
+_SCALE = 64.0  # cost units per step in the integer Dijkstra
 
 
 class DistanceCache:
     """Exact cost-to-go per goal cell, kept as rows of ``pool`` (``(K, C)``): unit-cost BFS (uint16 on maps up to
     256x256, int32 beyond; unreachable cells hold the dtype's maximum), or with ``cell_cost`` (``(C,)``, >= 1,
-    the cost of entering each cell) Dijkstra in float32. Rows of goals no agent uses are evicted least
-    recently used first."""
+    the cost of entering each cell) Dijkstra in float32 on costs rounded down to 1/64 step. Rows of goals no
+    agent uses are evicted least recently used first."""
 
     def __init__(self, blocked: np.ndarray, capacity: int, cell_cost: np.ndarray | None = None) -> None:
         self.blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
@@ -27,6 +29,9 @@ class DistanceCache:
         self.width = w
         self.cell_cost = cell_cost
         self.nbr = neighbour_table(self.blocked) if cell_cost is not None else None
+        # Dijkstra runs on integer costs (1/64 steps, rounded down: never above the true cost-to-go, so the
+        # Follower's A* heuristic stays consistent)
+        self.icost = np.floor(np.asarray(cell_cost) * _SCALE).astype(np.int64) if cell_cost is not None else None
         if cell_cost is not None:
             self.dtype: type = np.float32
         else:
@@ -44,36 +49,42 @@ class DistanceCache:
         out = self._row_of[goals]
         missing = out < 0
         if missing.any():
-            for g in np.unique(goals[missing]).tolist():
-                row = self._allocate(goals)
-                if self.cell_cost is not None:
-                    self.pool[row] = np.minimum(dijkstra_distances(self.nbr, self.cell_cost, g), 1e30)
-                else:
+            new_goals = np.unique(goals[missing])
+            new_rows = self._allocate(len(new_goals), goals)
+            if self.icost is not None:
+                dijkstra_rows(self.nbr, self.icost, new_goals, new_rows, self.pool, _SCALE)
+            else:
+                top = np.iinfo(self.dtype).max
+                for g, row in zip(new_goals.tolist(), new_rows.tolist(), strict=True):
                     d = bfs_distances(self.blocked, g // self.width, g % self.width).ravel()
-                    self.pool[row] = np.minimum(d, np.iinfo(self.dtype).max)
-                self._row_of[g] = row
-                self._goal_of[row] = g
+                    self.pool[row] = np.minimum(d, top)
+            self._row_of[new_goals] = new_rows
+            self._goal_of[new_rows] = new_goals
             out = self._row_of[goals]
         self._used[out] = self._calls
         return out
 
-    def _allocate(self, keep: np.ndarray) -> int:
-        """A free row, else the least recently used row whose goal is not in ``keep``, else a grown pool."""
+    def _allocate(self, count: int, keep: np.ndarray) -> np.ndarray:
+        """``count`` rows: free ones first, then the least recently used rows whose goal is not in ``keep``; the
+        pool doubles when that is not enough."""
         free = np.flatnonzero(self._goal_of < 0)
-        if len(free):
-            return int(free[0])
-        age = self._used.copy()
-        age[self._row_of[keep][self._row_of[keep] >= 0]] = np.iinfo(np.int64).max  # rows in use now stay
-        row = int(np.argmin(age))
-        if age[row] == np.iinfo(np.int64).max:
+        if len(free) < count:
+            never = np.iinfo(np.int64).max
+            age = np.where(self._goal_of < 0, never, self._used)
+            held = self._row_of[keep]
+            age[held[held >= 0]] = never  # rows in use now stay
+            oldest = np.argsort(age, kind="stable")[: count - len(free)]
+            oldest = oldest[age[oldest] < never]
+            self._row_of[self._goal_of[oldest]] = -1
+            self._goal_of[oldest] = -1
+            free = np.concatenate([free, oldest])
+        while len(free) < count:
             size = self.pool.shape[0]
             self.pool = np.concatenate([self.pool, np.zeros_like(self.pool)])
             self._goal_of = np.concatenate([self._goal_of, np.full(size, -1, dtype=np.int64)])
             self._used = np.concatenate([self._used, np.zeros(size, dtype=np.int64)])
-            return size
-        self._row_of[self._goal_of[row]] = -1
-        self._goal_of[row] = -1
-        return row
+            free = np.concatenate([free, np.arange(size, 2 * size)])
+        return free[:count]
 
 
 _CENTRALITY: dict[tuple[bytes, tuple[int, int], int, int], np.ndarray] = {}

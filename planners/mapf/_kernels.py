@@ -437,30 +437,50 @@ def seen_before(vis, nvis, last_vis, last_nvis, num_cells):  # pragma: no cover 
 
 
 @njit(cache=True)
-def dijkstra_distances(nbr, cell_cost, goal):  # pragma: no cover - compiled
-    """Exact cost-to-go to ``goal`` when entering cell v costs ``cell_cost[v]`` (``(C,) float64``, >= 1).
+def dijkstra_distances(nbr, icost, goal, out, scale):  # pragma: no cover - compiled
+    """Exact cost-to-go to ``goal`` when entering cell v costs ``icost[v]`` (``(C,) int64``, >= 1): Dijkstra with a
+    bucket queue (Dial's algorithm; costs are small integers, so no heap).
 
-    Returns ``(C,) float64`` (``inf`` where the goal cannot be reached). Moves are symmetric, so a search from
-    the goal gives every cell's cost to reach it.
+    Writes ``out`` (``(C,)`` float row): the cost-to-go divided by ``scale``, ``1e30`` where the goal cannot be
+    reached. Moves are symmetric, so a search from the goal gives every cell's cost to reach it.
     """
     c_total = nbr.shape[0]
-    dist = np.full(c_total, np.inf)
-    done = np.zeros(c_total, dtype=np.bool_)
-    heap_f = np.empty(4 * c_total + 8)
-    heap_c = np.empty(4 * c_total + 8, dtype=np.int64)
-    dist[goal] = 0.0
-    size = _push(heap_f, heap_c, 0, 0.0, goal)
-    while size > 0:
-        c, size = _pop(heap_f, heap_c, size)
-        if done[c]:
-            continue
-        done[c] = True
-        for k in range(1, 5):
-            v = nbr[c, k]
-            if v < 0:
-                continue
-            nd = dist[c] + cell_cost[c]  # the reverse move v -> c enters c
-            if nd < dist[v]:
-                dist[v] = nd
-                size = _push(heap_f, heap_c, size, nd, v)
-    return dist
+    span = 1
+    for c in range(c_total):
+        if icost[c] + 1 > span:
+            span = icost[c] + 1  # buckets in flight never lie further apart than one step's cost
+    dist = np.full(c_total, np.iinfo(np.int64).max)
+    head = np.full(span, -1, dtype=np.int64)  # each bucket: a linked list of queue entries
+    e_cell = np.empty(4 * c_total + 1, dtype=np.int64)
+    e_next = np.empty(4 * c_total + 1, dtype=np.int64)
+    dist[goal] = 0
+    e_cell[0], e_next[0], head[0] = goal, -1, 0
+    entries, pending, cur = 1, 1, 0
+    while pending > 0:
+        b = cur % span
+        while head[b] != -1:
+            e = head[b]
+            head[b] = e_next[e]
+            pending -= 1
+            c = e_cell[e]
+            if dist[c] != cur:
+                continue  # a stale entry: c was reached cheaper since
+            nd = cur + icost[c]  # the reverse move v -> c enters c
+            for k in range(1, 5):
+                v = nbr[c, k]
+                if v >= 0 and nd < dist[v]:
+                    dist[v] = nd
+                    e_cell[entries], e_next[entries] = v, head[nd % span]
+                    head[nd % span] = entries
+                    entries += 1
+                    pending += 1
+        cur += 1
+    for c in range(c_total):
+        out[c] = 1e30 if dist[c] == np.iinfo(np.int64).max else dist[c] / scale
+
+
+@njit(cache=True)
+def dijkstra_rows(nbr, icost, goals, rows, pool, scale):  # pragma: no cover - compiled
+    """:func:`dijkstra_distances` for each ``goals[m]`` into ``pool[rows[m]]``."""
+    for m in range(goals.shape[0]):
+        dijkstra_distances(nbr, icost, goals[m], pool[rows[m]], scale)

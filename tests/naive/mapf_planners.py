@@ -190,16 +190,16 @@ def seen_before(vis, nvis, last_vis, last_nvis, num_cells) -> np.ndarray:
     return out
 
 
-def dijkstra_distances(nbr, cell_cost, goal: int) -> np.ndarray:
-    """Cost-to-go by brute force: Bellman-Ford style relaxation until nothing changes."""
-    dist = np.full(len(nbr), np.inf)
-    dist[goal] = 0.0
+def dijkstra_distances(nbr, icost, goal: int, out, scale) -> None:
+    """Cost-to-go by brute force: Bellman-Ford style relaxation on the integer costs until nothing changes."""
+    dist: list[float] = [np.inf] * len(nbr)
+    dist[goal] = 0
     changed = True
     while changed:
         changed = False
         for u in range(len(nbr)):
             for v in nbr[u, 1:]:
-                if v >= 0 and dist[v] + cell_cost[v] < dist[u] - 1e-12:
-                    dist[u] = dist[v] + cell_cost[v]
+                if v >= 0 and dist[v] + icost[v] < dist[u]:
+                    dist[u] = dist[v] + icost[v]
                     changed = True
-    return dist
+    out[:] = [1e30 if d == np.inf else d / scale for d in dist]
