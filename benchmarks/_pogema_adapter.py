@@ -2,10 +2,10 @@
 
     .venv-pogema/bin/python benchmarks/_pogema_adapter.py MAP AGENTS SEED STEPS PLANNER
 
-PLANNER is ``pogema_astar`` (pogema's own ``BatchAStarAgent``) or ``follower``/``pibt`` (ours, through this thin
-adapter: POGEMA's positions and goals in, POGEMA actions out), or ``semantics`` (random actions through POGEMA and
-through our soft-collision kernel; counts the steps where the resulting positions differ). Prints one JSON line:
-avg_throughput (POGEMA's own metric wrapper), planning seconds and episode seconds.
+PLANNER is ``pogema_astar`` (pogema's own ``BatchAStarAgent``) or ``follower``/``pibt``/``pibt_flow`` (ours, through
+this thin adapter: POGEMA's positions and goals in, POGEMA actions out), or ``semantics`` (random actions through
+POGEMA and through our soft-collision kernel; counts the steps where the resulting positions differ). Prints one
+JSON line: avg_throughput (POGEMA's own metric wrapper), planning seconds and episode seconds.
 """
 
 from __future__ import annotations
@@ -72,9 +72,9 @@ def main() -> int:
     if planner == "pogema_astar":
         agent = BatchAStarAgent()
     else:
-        from planners.mapf import FollowerCore, PibtCore, visible_lists
+        from planners.mapf import lifelong_core, visible_lists
 
-        core = FollowerCore(blocked, agents, seed) if planner == "follower" else PibtCore(blocked, agents, seed)
+        core = lifelong_core(planner, blocked, agents, seed)
         pos = np.array(base.get_agents_xy(ignore_borders=True), dtype=np.int64)
         cells = pos[:, 0] * width + pos[:, 1]
         if planner == "follower":  # warm-up: compile or load the numba kernels outside the timing

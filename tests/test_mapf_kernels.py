@@ -107,6 +107,41 @@ def test_pibt_swap_passes_head_on_in_a_corridor():
 
 
 @settings(max_examples=80, deadline=None)
+@given(instances(max_agents=8), st.sampled_from([0.0, 1.0, 3.0]), st.integers(1, 6))
+def test_flow_replan_finds_optimal_flow_aware_paths_and_keeps_the_flow_counts(inst, w_flow, window):
+    """One agent at a time: its cost is the optimum of the flow-aware costs (the twin's Dijkstra on the flow the
+    other agents' paths make), its stored path is a walk from its cell, and ``flow`` always equals the moves of
+    all stored paths."""
+    blocked, rows, cols, _, rng = inst
+    h, w = blocked.shape
+    nbr = plan_k.neighbour_table(blocked)
+    pos = (rows * w + cols).astype(np.int64)
+    n = len(pos)
+    free = np.flatnonzero(~blocked.ravel())
+    goal = rng.choice(free, size=n).astype(np.int64)
+    cell_cost = 1.0 + rng.integers(0, 4, h * w) / 4.0
+    hpool = np.empty((n, h * w), dtype=np.float32)
+    for i in range(n):  # the cost-to-go on cell_cost alone: an admissible, consistent heuristic
+        plan_k.dijkstra_distances(nbr, np.round(cell_cost * 64).astype(np.int64), int(goal[i]), hpool[i], 64.0)
+    paths = np.zeros((n, window + 1), dtype=np.int64)
+    head = np.zeros(n, dtype=np.int64)
+    length = np.zeros(n, dtype=np.int64)
+    flow = np.zeros((h * w, 5), dtype=np.int64)
+    for i in list(range(n)) * 2:  # the second round replaces paths: old moves must leave the flow
+        before = flow - naive_plan.flow_counts(paths[i : i + 1], head[i : i + 1], length[i : i + 1], nbr)
+        want = naive_plan.flow_path_cost(int(pos[i]), int(goal[i]), cell_cost, before, nbr, w_flow)
+        args = (pos, goal, hpool, np.arange(n), cell_cost, flow, nbr, w_flow, paths, head, length)
+        got = plan_k.flow_replan(np.array([i], dtype=np.int64), *args)[0]
+        assert got == pytest.approx(want, abs=1e-6)
+        assert paths[i, 0] == pos[i] and head[i] == 0
+        for t in range(length[i] - 1):
+            assert paths[i, t + 1] in nbr[paths[i, t], 1:]
+        if want >= 0 and length[i] - 1 < window:
+            assert paths[i, length[i] - 1] == goal[i]
+        assert np.array_equal(flow, naive_plan.flow_counts(paths, head, length, nbr))
+
+
+@settings(max_examples=80, deadline=None)
 @given(instances(max_agents=6))
 def test_follower_astar_matches_dijkstra_twin(inst):
     blocked, rows, cols, _, rng = inst

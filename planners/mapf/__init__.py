@@ -1,20 +1,37 @@
-"""MAPF planners (numba): Follower-style decentralized lifelong planner, PIBT, LaCAM* (one-shot)."""
+"""MAPF planners (numba): Follower-style decentralized lifelong planner, PIBT (plain and traffic-flow guided),
+LaCAM* (one-shot)."""
+
+import numpy as np
 
 from planners.base import PLANNERS, register_planner
 from planners.mapf.follower import FollowerCore, FollowerPlanner, visible_lists
 from planners.mapf.lacam import LacamResult, lacam_star
-from planners.mapf.pibt import PibtCore, PibtPlanner
+from planners.mapf.pibt import PibtCore, PibtFlowPlanner, PibtPlanner
 
-for _name, _cls in (("follower", FollowerPlanner), ("pibt", PibtPlanner)):
+LIFELONG = {"follower": FollowerPlanner, "pibt": PibtPlanner, "pibt_flow": PibtFlowPlanner}
+for _name, _cls in LIFELONG.items():
     if _name not in PLANNERS:
         register_planner(_name, _cls)
 
+
+def lifelong_core(name: str, blocked: np.ndarray, num_agents: int, seed: int = 0) -> FollowerCore | PibtCore:
+    """The array core of the lifelong planner ``name`` (``follower``, ``pibt``, ``pibt_flow``), as its planner
+    builds it; benchmarks drive cores directly. Follower cores take ``actions(pos, goal, vis, nvis)``, PIBT
+    cores ``actions(pos, goal)``."""
+    if name not in LIFELONG:
+        raise ValueError(f"unknown lifelong planner {name!r}; choose one of {', '.join(LIFELONG)}")
+    return LIFELONG[name]().make_core(np.ascontiguousarray(blocked, dtype=np.bool_), num_agents, seed)
+
+
 __all__ = [
+    "LIFELONG",
     "FollowerCore",
     "FollowerPlanner",
     "LacamResult",
     "PibtCore",
+    "PibtFlowPlanner",
     "PibtPlanner",
     "lacam_star",
+    "lifelong_core",
     "visible_lists",
 ]

@@ -484,3 +484,85 @@ def dijkstra_rows(nbr, icost, goals, rows, pool, scale):  # pragma: no cover - c
     """:func:`dijkstra_distances` for each ``goals[m]`` into ``pool[rows[m]]``."""
     for m in range(goals.shape[0]):
         dijkstra_distances(nbr, icost, goals[m], pool[rows[m]], scale)
+
+
+@njit(cache=True)
+def _slot_of(nbr, u, v):  # pragma: no cover - compiled
+    """The action slot that moves from cell ``u`` to its neighbour ``v`` (0 if ``v`` is ``u`` or not adjacent)."""
+    for k in range(1, 5):
+        if nbr[u, k] == v:
+            return k
+    return 0
+
+
+@njit(cache=True)
+def flow_replan(
+    agents, pos, goal, hpool, hrow, cell_cost, flow, nbr, w_flow, paths, head, length
+):  # pragma: no cover - compiled
+    """Re-plan ``agents``' paths on traffic-flow costs, keeping ``flow`` the count of planned moves.
+
+    ``flow``: ``(C, 5) int64``, ``flow[u, k]`` = planned moves out of u through slot k over all agents' stored
+    paths. ``paths``: ``(N, W + 1) int64`` cells, the agent's planned cell at ``head[i]`` and its next moves up
+    to ``length[i] - 1``. For each agent: its remaining moves leave ``flow``; A* from ``pos[i]`` to ``goal[i]``
+    where entering v from u costs ``cell_cost[v] + w_flow * flow[v, slot v->u]`` (agents planning to come the
+    other way: opposing flows make lanes), heuristic ``hpool[hrow[i]]`` (the cost-to-go on ``cell_cost``
+    alone, so A* stays optimal); its first W moves are stored and join ``flow``. Returns each agent's path cost
+    (``(M,) float64``; -1 if the goal cannot be reached, and then it plans to stay).
+    """
+    c_total = nbr.shape[0]
+    window = paths.shape[1] - 1
+    g = np.zeros(c_total)
+    parent = np.full(c_total, -1, dtype=np.int64)
+    seen = np.zeros(c_total, dtype=np.int64)
+    closed = np.zeros(c_total, dtype=np.int64)
+    heap_f = np.empty(4 * c_total + 8)
+    heap_c = np.empty(4 * c_total + 8, dtype=np.int64)
+    trail = np.empty(c_total, dtype=np.int64)
+    rev = (0, 2, 1, 4, 3)
+    costs = np.full(agents.shape[0], -1.0)
+    for m in range(agents.shape[0]):
+        i = agents[m]
+        for t in range(head[i], length[i] - 1):
+            flow[paths[i, t], _slot_of(nbr, paths[i, t], paths[i, t + 1])] -= 1
+        start, target = pos[i], goal[i]
+        h = hpool[hrow[i]]
+        tick = m + 1
+        g[start] = 0.0
+        seen[start] = tick
+        parent[start] = -1
+        size = _push(heap_f, heap_c, 0, h[start], start)
+        while size > 0:
+            c, size = _pop(heap_f, heap_c, size)
+            if closed[c] == tick:
+                continue
+            closed[c] = tick
+            if c == target:
+                break
+            for k in range(1, 5):
+                v = nbr[c, k]
+                if v < 0:
+                    continue
+                ng = g[c] + cell_cost[v] + w_flow * flow[v, rev[k]]
+                if seen[v] != tick or ng < g[v]:
+                    seen[v] = tick
+                    g[v] = ng
+                    parent[v] = c
+                    size = _push(heap_f, heap_c, size, ng + h[v], v)
+        paths[i, 0] = start
+        head[i] = 0
+        length[i] = 1
+        if closed[target] != tick:
+            continue  # unreachable: plan to stay
+        costs[m] = g[target]
+        steps = 0
+        c = target
+        while c != start:
+            trail[steps] = c
+            steps += 1
+            c = parent[c]
+        kept = min(steps, window)
+        for t in range(kept):
+            paths[i, t + 1] = trail[steps - 1 - t]
+            flow[paths[i, t], _slot_of(nbr, paths[i, t], paths[i, t + 1])] += 1
+        length[i] = kept + 1
+    return costs

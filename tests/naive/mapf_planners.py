@@ -203,3 +203,38 @@ def dijkstra_distances(nbr, icost, goal: int, out, scale) -> None:
                     dist[u] = dist[v] + icost[v]
                     changed = True
     out[:] = [1e30 if d == np.inf else d / scale for d in dist]
+
+
+def flow_path_cost(start: int, goal: int, cell_cost, flow, nbr, w_flow: float) -> float:
+    """Optimal cost from ``start`` to ``goal`` when entering v from u costs ``cell_cost[v] + w_flow * flow[v, slot
+    v->u]`` (plain Dijkstra with ``heapq``); -1 if unreachable."""
+    best = {start: 0.0}
+    queue = [(0.0, start)]
+    done = set()
+    while queue:
+        d, u = heapq.heappop(queue)
+        if u in done:
+            continue
+        done.add(u)
+        if u == goal:
+            return d
+        for k in range(1, 5):
+            v = int(nbr[u, k])
+            if v < 0:
+                continue
+            back = [s for s in range(1, 5) if nbr[v, s] == u][0]
+            nd = d + cell_cost[v] + w_flow * flow[v, back]
+            if nd < best.get(v, np.inf):
+                best[v] = nd
+                heapq.heappush(queue, (nd, v))
+    return -1.0
+
+
+def flow_counts(paths, head, length, nbr) -> np.ndarray:
+    """``(C, 5)`` planned moves per cell and slot, counted from the stored paths."""
+    flow = np.zeros((len(nbr), 5), dtype=np.int64)
+    for i in range(len(paths)):
+        for t in range(head[i], length[i] - 1):
+            u, v = int(paths[i, t]), int(paths[i, t + 1])
+            flow[u, [s for s in range(1, 5) if nbr[u, s] == v][0]] += 1
+    return flow
