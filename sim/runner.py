@@ -85,7 +85,7 @@ class RunResult:
         return sum(e.steps for e in self.episodes) / len(self.episodes) if self.episodes else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "scenario": self.scenario,
             "planner": self.planner,
             "episodes": [e.to_json() for e in self.episodes],
@@ -93,6 +93,13 @@ class RunResult:
             "mean_steps": self.mean_steps,
             "complete": self.complete,
         }
+        # the task's own per-episode figures (avg_throughput, CSR, ...) also as their mean over the episodes
+        shared = set.intersection(*(set(e.extra) for e in self.episodes)) if self.episodes else set()
+        for key in sorted(shared - set(out)):
+            values = [e.extra[key] for e in self.episodes]
+            if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+                out[key] = sum(values) / len(values)
+        return out
 
 
 @dataclass(frozen=True)
