@@ -107,8 +107,8 @@ def test_pibt_swap_passes_head_on_in_a_corridor():
 
 
 @settings(max_examples=80, deadline=None)
-@given(instances(max_agents=8), st.sampled_from([0.0, 1.0, 3.0]), st.integers(1, 6))
-def test_flow_replan_finds_optimal_flow_aware_paths_and_keeps_the_flow_counts(inst, w_flow, window):
+@given(instances(max_agents=8), st.sampled_from([0.0, 1.0, 3.0]), st.sampled_from([0.0, 0.25]), st.integers(1, 6))
+def test_flow_replan_finds_optimal_flow_aware_paths_and_keeps_the_flow_counts(inst, w_flow, w_load, window):
     """One agent at a time: its cost is the optimum of the flow-aware costs (the twin's Dijkstra on the flow the
     other agents' paths make), its stored path is a walk from its cell, and ``flow`` always equals the moves of
     all stored paths."""
@@ -129,8 +129,8 @@ def test_flow_replan_finds_optimal_flow_aware_paths_and_keeps_the_flow_counts(in
     flow = np.zeros((h * w, 5), dtype=np.int64)
     for i in list(range(n)) * 2:  # the second round replaces paths: old moves must leave the flow
         before = flow - naive_plan.flow_counts(paths[i : i + 1], head[i : i + 1], length[i : i + 1], nbr)
-        want = naive_plan.flow_path_cost(int(pos[i]), int(goal[i]), cell_cost, before, nbr, w_flow)
-        args = (pos, goal, hpool, np.arange(n), cell_cost, flow, nbr, w_flow, paths, head, length)
+        want = naive_plan.flow_path_cost(int(pos[i]), int(goal[i]), cell_cost, before, nbr, w_flow, w_load)
+        args = (pos, goal, hpool, np.arange(n), cell_cost, flow, nbr, w_flow, w_load, paths, head, length)
         got = plan_k.flow_replan(np.array([i], dtype=np.int64), *args)[0]
         assert got == pytest.approx(want, abs=1e-6)
         assert paths[i, 0] == pos[i] and head[i] == 0

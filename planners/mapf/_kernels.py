@@ -497,16 +497,17 @@ def _slot_of(nbr, u, v):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def flow_replan(
-    agents, pos, goal, hpool, hrow, cell_cost, flow, nbr, w_flow, paths, head, length
+    agents, pos, goal, hpool, hrow, cell_cost, flow, nbr, w_flow, w_load, paths, head, length
 ):  # pragma: no cover - compiled
     """Re-plan ``agents``' paths on traffic-flow costs, keeping ``flow`` the count of planned moves.
 
     ``flow``: ``(C, 5) int64``, ``flow[u, k]`` = planned moves out of u through slot k over all agents' stored
     paths. ``paths``: ``(N, W + 1) int64`` cells, the agent's planned cell at ``head[i]`` and its next moves up
     to ``length[i] - 1``. For each agent: its remaining moves leave ``flow``; A* from ``pos[i]`` to ``goal[i]``
-    where entering v from u costs ``cell_cost[v] + w_flow * flow[v, slot v->u]`` (agents planning to come the
-    other way: opposing flows make lanes), heuristic ``hpool[hrow[i]]`` (the cost-to-go on ``cell_cost``
-    alone, so A* stays optimal); its first W moves are stored and join ``flow``. Returns each agent's path cost
+    where entering v from u costs ``cell_cost[v] + w_flow * flow[v, slot v->u] + w_load * (planned moves into v)``
+    (agents planning to come the other way: opposing flows make lanes; busy cells spread traffic), heuristic
+    ``hpool[hrow[i]]`` (the cost-to-go on ``cell_cost`` alone, so A* stays optimal); its first W moves are stored
+    and join ``flow``. Returns each agent's path cost
     (``(M,) float64``; -1 if the goal cannot be reached, and then it plans to stay).
     """
     c_total = nbr.shape[0]
@@ -543,6 +544,13 @@ def flow_replan(
                 if v < 0:
                     continue
                 ng = g[c] + cell_cost[v] + w_flow * flow[v, rev[k]]
+                if w_load > 0:  # every planned move into v: busy cells cost more, wide corridors fill evenly
+                    load = 0
+                    for q in range(1, 5):
+                        u = nbr[v, q]
+                        if u >= 0:
+                            load += flow[u, rev[q]]
+                    ng += w_load * load
                 if seen[v] != tick or ng < g[v]:
                     seen[v] = tick
                     g[v] = ng

@@ -38,8 +38,10 @@ class PibtCore:
         swap: bool = True,
         w_occupied: float = 0.5,
         w_flow: float = 0.0,
+        w_load: float = 0.1,
         flow_window: int = 32,
         replan_wait: int = 3,
+        replan_every: int = 0,
     ) -> None:
         self.blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
         self.nbr = neighbour_table(self.blocked)
@@ -51,7 +53,8 @@ class PibtCore:
         self.num_agents = num_agents
         self.swap = swap
         self.w_occupied = w_occupied
-        self.w_flow, self.flow_window, self.replan_wait = w_flow, flow_window, replan_wait
+        self.w_flow, self.w_load, self.flow_window = w_flow, w_load, flow_window
+        self.replan_wait, self.replan_every = replan_wait, replan_every
         # the cost A* pays for entering each cell: the one the cached cost-to-go was computed on (consistent)
         self.cell_cost = self.cache.icost / 64.0 if self.cache.icost is not None else np.ones(self.num_cells)
         self.reset(seed)
@@ -70,6 +73,7 @@ class PibtCore:
             self.plan_goal = np.full(n, -1, dtype=np.int64)
             self.intended = np.full(n, -1, dtype=np.int64)  # the cell each agent was steered to last step
             self.waited = np.zeros(n, dtype=np.int64)
+            self.t = 0
 
     def preferences(self, pos: np.ndarray, goal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(N, 5) int64`` each agent's action slots, most preferred first, and its cost-to-go row."""
@@ -110,6 +114,9 @@ class PibtCore:
             | (self.waited >= self.replan_wait)
             | ((self.head >= self.length - 1) & (pos != goal))
         )
+        if self.replan_every > 0:  # a staggered refresh: plans follow the flows as they change
+            replan |= (idx + self.t) % self.replan_every == 0
+        self.t += 1
         agents = np.flatnonzero(replan).astype(np.int64)
         if len(agents):
             flow_replan(
@@ -122,6 +129,7 @@ class PibtCore:
                 self.flow,
                 self.nbr,
                 self.w_flow,
+                self.w_load,
                 self.paths,
                 self.head,
                 self.length,

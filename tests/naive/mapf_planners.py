@@ -205,9 +205,9 @@ def dijkstra_distances(nbr, icost, goal: int, out, scale) -> None:
     out[:] = [1e30 if d == np.inf else d / scale for d in dist]
 
 
-def flow_path_cost(start: int, goal: int, cell_cost, flow, nbr, w_flow: float) -> float:
+def flow_path_cost(start: int, goal: int, cell_cost, flow, nbr, w_flow: float, w_load: float) -> float:
     """Optimal cost from ``start`` to ``goal`` when entering v from u costs ``cell_cost[v] + w_flow * flow[v, slot
-    v->u]`` (plain Dijkstra with ``heapq``); -1 if unreachable."""
+    v->u] + w_load * (planned moves into v)`` (plain Dijkstra with ``heapq``); -1 if unreachable."""
     best = {start: 0.0}
     queue = [(0.0, start)]
     done = set()
@@ -223,7 +223,8 @@ def flow_path_cost(start: int, goal: int, cell_cost, flow, nbr, w_flow: float) -
             if v < 0:
                 continue
             back = [s for s in range(1, 5) if nbr[v, s] == u][0]
-            nd = d + cell_cost[v] + w_flow * flow[v, back]
+            into_v = sum(flow[x, s] for x in range(len(nbr)) for s in range(1, 5) if nbr[x, s] == v)
+            nd = d + cell_cost[v] + w_flow * flow[v, back] + w_load * into_v
             if nd < best.get(v, np.inf):
                 best[v] = nd
                 heapq.heappush(queue, (nd, v))
