@@ -141,39 +141,6 @@ def test_flow_replan_finds_optimal_flow_aware_paths_and_keeps_the_flow_counts(in
         assert np.array_equal(flow, naive_plan.flow_counts(paths, head, length, nbr))
 
 
-@settings(max_examples=80, deadline=None)
-@given(instances(max_agents=6))
-def test_follower_astar_matches_dijkstra_twin(inst):
-    blocked, rows, cols, _, rng = inst
-    h, w = blocked.shape
-    nbr = plan_k.neighbour_table(blocked)
-    pos = (rows * w + cols).astype(np.int64)
-    n = len(pos)
-    free = np.flatnonzero(~blocked.ravel())
-    goal = rng.choice(free, size=n).astype(np.int64)
-    hpool = np.stack([world_k.bfs_distances(blocked, g // w, g % w).ravel() for g in goal]).astype(np.int32)
-    static = rng.random(h * w)
-    dyn = rng.integers(0, 4, (n, h * w)).astype(np.float32)
-    steps = rng.integers(1, 5, n).astype(np.int64)
-    vis = np.tile(pos, (n, 1))
-    nvis = np.full(n, n, dtype=np.int64)
-    ws, wd = 0.7, 1.5
-    vis_cost = rng.random((n, n)) * 4.0
-    out = plan_k.follower_plan(
-        np.arange(n), pos, goal, hpool, np.arange(n), static, dyn, steps, vis, nvis, vis_cost, nbr, ws, wd, 1.0
-    )
-    for i in range(n):
-        cost = ws * static + wd * dyn[i].astype(np.float64) / steps[i]
-        cost[pos] += vis_cost[i]  # every agent is in view here
-        want = naive_plan.astar_cost(pos[i], goal[i], nbr, cost)
-        assert out[i, 1] == pytest.approx(want, abs=1e-6)
-        a = int(out[i, 0])
-        if want > 0:  # the first step lies on an optimal path
-            v = nbr[pos[i], a]
-            assert a != 0 and v >= 0
-            assert 1.0 + cost[v] + naive_plan.astar_cost(v, goal[i], nbr, cost) == pytest.approx(want, abs=1e-6)
-
-
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="already running without the JIT")
 def test_kernel_twins_also_hold_without_jit():
     """The same comparisons with numba's JIT off (coverage of the kernels' Python source)."""
@@ -200,19 +167,6 @@ def test_kernel_twins_also_hold_without_jit():
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout
-
-
-@settings(max_examples=60, deadline=None)
-@given(instances(max_agents=12), instances(max_agents=12))
-def test_seen_before_matches_twin(now, before):
-    blocked, rows, cols, _, _ = now
-    h, w = blocked.shape
-    vis, nvis = world_k.visible_agents(rows, cols, h, w, 2)
-    r2, c2 = before[1] % h, before[2] % w
-    last, last_n = world_k.visible_agents(r2, c2, h, w, 3)
-    n = min(len(vis), len(last))
-    args = (vis[:n], nvis[:n], last[:n], last_n[:n], h * w)
-    assert np.array_equal(plan_k.seen_before(*args), naive_plan.seen_before(*args))
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,5 +1,5 @@
-"""Twins of ``planners.mapf._kernels``: PIBT (with LaCAM3's swap) as the papers write it (recursion) and A* with
-``heapq``."""
+"""Twins of ``planners.mapf._kernels``: PIBT (with LaCAM3's swap) as the papers write it (recursion), Bellman-Ford
+cost-to-go, and Dijkstra with ``heapq`` for the traffic-flow A*."""
 
 from __future__ import annotations
 
@@ -159,35 +159,6 @@ def pibt_preferences(pos, nbr, dist, drow, noise, w_occupied) -> np.ndarray:
             keys.append((key, s))
         out.append([s for _, s in sorted(keys)])
     return np.array(out, dtype=np.int64)
-
-
-def astar_cost(start, goal, nbr, cell_cost) -> float:
-    """Cheapest path cost from ``start`` to ``goal`` with step cost ``1 + cell_cost[v]`` (Dijkstra)."""
-    best = {int(start): 0.0}
-    heap = [(0.0, int(start))]
-    while heap:
-        g, c = heapq.heappop(heap)
-        if c == goal:
-            return g
-        if g > best[c]:
-            continue
-        for v in nbr[c, 1:]:
-            if v < 0:
-                continue
-            ng = g + 1.0 + cell_cost[v]
-            if ng < best.get(int(v), np.inf):
-                best[int(v)] = ng
-                heapq.heappush(heap, (ng, int(v)))
-    return -1.0
-
-
-def seen_before(vis, nvis, last_vis, last_nvis, num_cells) -> np.ndarray:
-    out = np.zeros(vis.shape, dtype=bool)
-    for i in range(len(vis)):
-        before = set(last_vis[i, : last_nvis[i]].tolist())
-        for k in range(nvis[i]):
-            out[i, k] = int(vis[i, k]) in before
-    return out
 
 
 def dijkstra_distances(nbr, icost, goal: int, out, scale) -> None:
