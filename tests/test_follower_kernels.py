@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from naive import assert_twins_hold_without_jit
 from naive import follower_planners as naive_follower
 
 from planners.mapf import _follower_kernels as fk
 from planners.mapf._kernels import neighbour_table
 from planners.mapf.follower import lane_costs, retreat_table
 from sim.grid.mapf import _kernels as world_k
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @st.composite
@@ -96,15 +92,4 @@ def test_retreat_table_on_a_corridor_with_a_pocket():
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="already running without the JIT")
 def test_follower_kernel_twins_also_hold_without_jit():
     """The same comparisons with numba's JIT off (coverage of the kernels' Python source)."""
-    env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__, "-k", "not without_jit"]
-        + ["--hypothesis-seed=0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert " passed" in done.stdout
+    assert_twins_hold_without_jit(__file__)
