@@ -2,10 +2,10 @@
 
     .venv-pogema/bin/python benchmarks/_pogema_adapter.py MAP AGENTS SEED STEPS PLANNER
 
-PLANNER is ``pogema_astar`` (pogema's own ``BatchAStarAgent``) or ``follower``/``pibt``/``pibt_flow`` (ours, through
-this thin adapter: POGEMA's positions and goals in, POGEMA actions out), or ``semantics`` (random actions through
-POGEMA and through our soft-collision kernel; counts the steps where the resulting positions differ). Prints one
-JSON line: avg_throughput (POGEMA's own metric wrapper), planning seconds and episode seconds.
+PLANNER is ``pogema_astar`` (pogema's own ``BatchAStarAgent``), one of ours (``follower``, ``pibt``, ``pibt_flow``,
+``pibt_lns``, through this thin adapter: POGEMA's positions and goals in, POGEMA actions out), or ``semantics``
+(random actions through POGEMA and through our soft-collision kernel; counts the steps where the resulting positions
+differ). Prints one JSON line: avg_throughput (POGEMA's own metric wrapper), planning seconds and episode seconds.
 """
 
 from __future__ import annotations

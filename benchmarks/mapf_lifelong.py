@@ -28,7 +28,7 @@ from planners.mapf import lifelong_core, visible_lists  # noqa: E402
 from sim.grid.mapf import MapfWorld, map_names, named_map  # noqa: E402
 from sim.grid.mapf._kernels import bfs_distances  # noqa: E402
 
-PLANNERS = ("follower", "pibt", "pibt_flow")
+PLANNERS = ("follower", "pibt", "pibt_flow", "pibt_lns")
 # POGEMA benchmark anchors (mean avg_throughput) to compare with; see issue 4.
 ANCHORS = {
     ("wfi_warehouse", 192): ("Follower", 3.94),
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="warehouse 64/192 and pico_* 64 only")
     p.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
     p.add_argument("--steps", type=int, default=256, help="episode length (default 256)")
-    p.add_argument("--planners", default=",".join(PLANNERS), help="comma-separated: follower,pibt,pibt_flow")
+    p.add_argument("--planners", default=",".join(PLANNERS), help="comma-separated: follower,pibt,pibt_flow,pibt_lns")
     args = p.parse_args(argv)
     planners = [x for x in args.planners.split(",") if x]
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-pogema"
 PINS = ["pogema==1.4.0", "gymnasium==0.28.1", "numpy<=1.26.4", "pydantic<=1.9.1", "numba==0.60.0", "PyYAML==6.0.2"]
-OURS = ("follower", "pibt", "pibt_flow")
+OURS = ("follower", "pibt", "pibt_flow", "pibt_lns")
 
 
 def ensure_venv() -> Path:

@@ -6,17 +6,22 @@ import numpy as np
 from planners.base import PLANNERS, register_planner
 from planners.mapf.follower import FollowerCore, FollowerPlanner, visible_lists
 from planners.mapf.lacam import LacamResult, lacam_star
-from planners.mapf.pibt import PibtCore, PibtFlowPlanner, PibtPlanner
+from planners.mapf.pibt import PibtCore, PibtFlowPlanner, PibtLnsPlanner, PibtPlanner
 
-LIFELONG = {"follower": FollowerPlanner, "pibt": PibtPlanner, "pibt_flow": PibtFlowPlanner}
+LIFELONG = {
+    "follower": FollowerPlanner,
+    "pibt": PibtPlanner,
+    "pibt_flow": PibtFlowPlanner,
+    "pibt_lns": PibtLnsPlanner,
+}
 for _name, _cls in LIFELONG.items():
     if _name not in PLANNERS:
         register_planner(_name, _cls)
 
 
 def lifelong_core(name: str, blocked: np.ndarray, num_agents: int, seed: int = 0) -> FollowerCore | PibtCore:
-    """The array core of the lifelong planner ``name`` (``follower``, ``pibt``, ``pibt_flow``), as its planner
-    builds it; benchmarks drive cores directly. Follower cores take ``actions(pos, goal, vis, nvis)``, PIBT
+    """The array core of the lifelong planner ``name`` (``follower``, ``pibt``, ``pibt_flow``, ``pibt_lns``), as its
+    planner builds it; benchmarks drive cores directly. Follower cores take ``actions(pos, goal, vis, nvis)``, PIBT
     cores ``actions(pos, goal)``."""
     if name not in LIFELONG:
         raise ValueError(f"unknown lifelong planner {name!r}; choose one of {', '.join(LIFELONG)}")
@@ -30,6 +35,7 @@ __all__ = [
     "LacamResult",
     "PibtCore",
     "PibtFlowPlanner",
+    "PibtLnsPlanner",
     "PibtPlanner",
     "lacam_star",
     "lifelong_core",

@@ -8,6 +8,13 @@ opposite way, so opposing streams settle into separate lanes and corridors; PIBT
 path cell first. It costs a few A* searches per step and lifts throughput most where traffic meets head-on
 (wfi_warehouse at 192 agents: about 5.9 instead of 4.8 goals per step).
 
+``pibt_lns`` looks a few steps ahead (in the spirit of windowed PIBT-LNS, Jiang et al. 2024): each step it rolls
+``pibt_flow``'s moves out with PIBT into a joint plan for the next ``lns_window`` steps (or keeps the last plan
+shifted by a step when that is cheaper), improves the plan by large neighbourhood search (``lns_iters`` times:
+re-plan a late agent and its ``lns_group`` - 1 nearest neighbours with space-time A* around everybody else, keep
+it if their summed window cost drops), and moves by the plan's first step. Agents wait at a corridor's mouth instead
+of entering it head-on: on dense 20x20 random maps at 64 agents about 3.8 instead of 3.4 goals per step.
+
 :class:`PibtCore` works on arrays (benchmarks call it directly); :class:`PibtPlanner` adapts it to the
 Planner interface, reading the global ``world`` view of a :class:`sim.grid.mapf.MapfFleet` observation.
 """
@@ -18,6 +25,7 @@ import numpy as np
 
 from planners.mapf._common import DistanceCache, MapPlanner, static_centrality
 from planners.mapf._kernels import flow_replan, neighbour_table, pibt_preferences, pibt_step
+from planners.mapf._lns_kernels import lns_improve, window_cost
 from robots.commands import Command
 from robots.fleet import Observation
 from robots.ids import RobotId
@@ -41,7 +49,9 @@ class PibtCore:
         w_load: float = 0.1,
         flow_window: int = 32,
         replan_wait: int = 3,
-        replan_every: int = 0,
+        lns_iters: int = 0,
+        lns_window: int = 4,
+        lns_group: int = 12,
     ) -> None:
         self.blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
         self.nbr = neighbour_table(self.blocked)
@@ -54,7 +64,8 @@ class PibtCore:
         self.swap = swap
         self.w_occupied = w_occupied
         self.w_flow, self.w_load, self.flow_window = w_flow, w_load, flow_window
-        self.replan_wait, self.replan_every = replan_wait, replan_every
+        self.replan_wait = replan_wait
+        self.lns_iters, self.lns_window, self.lns_group = lns_iters, lns_window, lns_group
         # the cost A* pays for entering each cell: the one the cached cost-to-go was computed on (consistent)
         self.cell_cost = self.cache.icost / 64.0 if self.cache.icost is not None else np.ones(self.num_cells)
         self.reset(seed)
@@ -65,6 +76,8 @@ class PibtCore:
         self.eps = self.rng.random(n) * 1e-3
         self.priority = self.eps.copy()
         self.last_goal = np.full(n, -1, dtype=np.int64)
+        self.seed, self.steps = seed, 0
+        self.plan: np.ndarray | None = None  # LNS: the joint window plan of the last step
         if self.w_flow > 0:  # traffic-flow guidance: each agent's planned moves over the next window
             self.flow = np.zeros((self.num_cells, 5), dtype=np.int64)
             self.paths = np.zeros((n, self.flow_window + 1), dtype=np.int64)
@@ -73,7 +86,6 @@ class PibtCore:
             self.plan_goal = np.full(n, -1, dtype=np.int64)
             self.intended = np.full(n, -1, dtype=np.int64)  # the cell each agent was steered to last step
             self.waited = np.zeros(n, dtype=np.int64)
-            self.t = 0
 
     def preferences(self, pos: np.ndarray, goal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(N, 5) int64`` each agent's action slots, most preferred first, and its cost-to-go row."""
@@ -93,7 +105,41 @@ class PibtCore:
         self.last_goal = goal.copy()
         order, rows = self.preferences(pos, goal)
         priority_order = np.argsort(-self.priority, kind="stable").astype(np.int64)
-        return pibt_step(pos, order, self.nbr, priority_order, self.num_cells, goal, self.cache.pool, rows, self.swap)
+        slots = pibt_step(pos, order, self.nbr, priority_order, self.num_cells, goal, self.cache.pool, rows, self.swap)
+        self.steps += 1
+        if self.lns_iters <= 0:
+            return slots
+        plan = self.window_plan(pos, goal, rows, slots)
+        return np.argmax(self.nbr[pos] == plan[1][:, None], axis=1).astype(np.int64)
+
+    def window_plan(self, pos: np.ndarray, goal: np.ndarray, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """LNS (``lns_iters > 0``, in the spirit of windowed PIBT-LNS): a joint plan for the next ``lns_window``
+        steps, started from this step's PIBT moves rolled out with PIBT (or from the last plan shifted by one step,
+        when that is cheaper), then improved by :func:`lns_improve`. Returns the ``(H + 1, N)`` plan; row 1 is what
+        the agents do now."""
+        horizon, n = self.lns_window, self.num_agents
+        pool = self.cache.pool
+        plan = np.empty((horizon + 1, n), dtype=np.int64)
+        plan[0] = pos
+        cells, priority, arrived = pos, self.priority.copy(), pos == goal
+        for t in range(horizon):
+            if t > 0:
+                noise = self.rng.random((n, 5)) * 0.975
+                order = pibt_preferences(cells, self.nbr, pool, rows, noise, self.w_occupied)
+                ranked = np.argsort(-priority, kind="stable").astype(np.int64)
+                slots = pibt_step(cells, order, self.nbr, ranked, self.num_cells, goal, pool, rows, self.swap)
+            cells = self.nbr[cells, slots]
+            plan[t + 1] = cells
+            arrived |= cells == goal
+            priority = np.where(arrived, self.eps, priority + 1.0)
+        if self.plan is not None and np.array_equal(self.plan[1], pos):  # warm start: last step's plan, shifted
+            shifted = np.concatenate([self.plan[1:], self.plan[-1:]])
+            if window_costs(shifted, goal, pool, rows).sum() < window_costs(plan, goal, pool, rows).sum():
+                plan = shifted
+        seed = (self.seed * 1_000_003 + self.steps) % (2**31)
+        lns_improve(plan, goal, pool, rows, self.nbr, self.blocked.shape[1], self.lns_iters, self.lns_group, seed)
+        self.plan = plan
+        return plan
 
     def follow_plans(self, pos: np.ndarray, goal: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Traffic-flow guidance (``w_flow > 0``): advance each agent along its planned path, re-plan those that
@@ -114,9 +160,7 @@ class PibtCore:
             | (self.waited >= self.replan_wait)
             | ((self.head >= self.length - 1) & (pos != goal))
         )
-        if self.replan_every > 0:  # a staggered refresh: plans follow the flows as they change
-            replan |= (idx + self.t) % self.replan_every == 0
-        self.t += 1
+
         agents = np.flatnonzero(replan).astype(np.int64)
         if len(agents):
             flow_replan(
@@ -146,9 +190,10 @@ class PibtPlanner(MapPlanner):
 
     name = "pibt"
     w_flow = 0.0
+    lns_iters = 0
 
     def make_core(self, blocked: np.ndarray, num_agents: int, seed: int) -> PibtCore:
-        return PibtCore(blocked, num_agents, seed, w_flow=self.w_flow)
+        return PibtCore(blocked, num_agents, seed, w_flow=self.w_flow, lns_iters=self.lns_iters)
 
     def plan(self, observation: Observation) -> dict[RobotId, Command]:
         world = observation.world
@@ -166,3 +211,16 @@ class PibtFlowPlanner(PibtPlanner):
 
     name = "pibt_flow"
     w_flow = 1.0
+
+
+class PibtLnsPlanner(PibtPlanner):
+    """The ``pibt_lns`` planner: ``pibt_flow`` whose moves come from a 4-step joint plan improved by LNS."""
+
+    name = "pibt_lns"
+    w_flow = 1.0
+    lns_iters = 300
+
+
+def window_costs(plan: np.ndarray, goal: np.ndarray, pool: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``(N,) float64`` each agent's window cost in ``plan`` (``(H + 1, N)``): see :func:`window_cost`."""
+    return np.array([window_cost(plan[:, i], goal[i], pool[rows[i]]) for i in range(plan.shape[1])])
