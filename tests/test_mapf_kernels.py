@@ -156,3 +156,10 @@ def test_dijkstra_cost_to_go_matches_twin(inst):
     plan_k.dijkstra_distances(nbr, icost, goal, got, 64.0)
     naive_plan.dijkstra_distances(nbr, icost, goal, want, 64.0)
     assert np.array_equal(got, want)
+    goals = (rows * w + cols).astype(np.int64)  # the batched form fills the rows it is given
+    pool = np.zeros((len(goals) + 2, nbr.shape[0]), dtype=np.float32)
+    plan_k.dijkstra_rows(nbr, icost, goals, np.arange(2, len(goals) + 2), pool, 64.0)
+    for k, g in enumerate(goals):
+        naive_plan.dijkstra_distances(nbr, icost, int(g), want, 64.0)
+        assert np.array_equal(pool[k + 2], want)
+    assert not pool[:2].any()
