@@ -316,3 +316,25 @@ def test_windowed_lns_lifts_throughput_on_a_dense_random_map():
         results[planner] = reached / 256
     assert results["pibt_lns"] > 3.75  # 3.93 measured for seed 0
     assert results["pibt_lns"] > results["pibt_flow"] + 0.15  # pibt_flow: 3.60
+
+
+@pytest.mark.parametrize("guided", [False, True])
+def test_distance_cache_rows_stay_right_through_eviction_and_growth(guided):
+    """Rows are the goal's cost-to-go however often goals change: rows no goal uses now are recycled, and one call
+    asking for more goals than the pool holds grows it."""
+    from planners.mapf._common import DistanceCache
+    from sim.grid.mapf._kernels import bfs_distances
+
+    grid = named_map("pico_s00_od20_na32")
+    w = grid.shape[1]
+    cache = DistanceCache(grid.obstacles, capacity=4, cell_cost=np.ones(grid.shape[0] * w) if guided else None)
+    free = grid.free_cells
+    rng = np.random.default_rng(0)
+    for size in (3, 4, 9, 2, 12, 5):  # 9 and 12 goals at once exceed the 4 rows
+        goals = rng.choice(free, size=size, replace=False).astype(np.int64)
+        rows = cache.rows(goals)
+        assert len(set(rows.tolist())) == size
+        for g, r in zip(goals, rows, strict=True):
+            want = bfs_distances(grid.obstacles, g // w, g % w).ravel()[free]
+            assert np.array_equal(cache.pool[r][free].astype(np.int64), want)
+    assert cache.pool.shape[0] >= 12
