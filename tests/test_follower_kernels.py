@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from naive import assert_twins_hold_without_jit
+from naive import assert_twins_hold_without_jit, random_grid
 from naive import follower_planners as naive_follower
 
 from planners.mapf import _follower_kernels as fk
@@ -20,14 +20,8 @@ from sim.grid.mapf import _kernels as world_k
 @st.composite
 def views(draw, max_side: int = 8, max_agents: int = 8):
     """A small random map, agents on distinct free cells, goals, each agent's view and random memories."""
-    h = draw(st.integers(2, max_side))
-    w = draw(st.integers(2, max_side))
-    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
-    blocked = rng.random((h, w)) < draw(st.sampled_from([0.0, 0.15, 0.3]))
-    free = np.flatnonzero(~blocked.ravel())
-    if len(free) == 0:
-        blocked[0, 0] = False
-        free = np.array([0])
+    blocked, free, rng = random_grid(draw, max_side)
+    h, w = blocked.shape
     n = draw(st.integers(1, min(max_agents, len(free))))
     pos = rng.choice(free, size=n, replace=False).astype(np.int64)
     goal = rng.choice(free, size=n).astype(np.int64)

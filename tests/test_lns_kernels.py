@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from naive import assert_twins_hold_without_jit
+from naive import assert_twins_hold_without_jit, random_grid
 from naive import lns_planners as naive_lns
 
 from planners.mapf import _lns_kernels as lk
@@ -20,13 +20,8 @@ from sim.grid.mapf._kernels import bfs_distances
 @st.composite
 def windows(draw, max_side: int = 7, max_agents: int = 8):
     """A small random map, agents on distinct cells, goals, and a conflict-free joint plan (PIBT rolled out)."""
-    h, w = draw(st.integers(2, max_side)), draw(st.integers(2, max_side))
-    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
-    blocked = rng.random((h, w)) < draw(st.sampled_from([0.0, 0.15, 0.3]))
-    free = np.flatnonzero(~blocked.ravel())
-    if len(free) == 0:
-        blocked[0, 0] = False
-        free = np.array([0])
+    blocked, free, rng = random_grid(draw, max_side)
+    h, w = blocked.shape
     n = draw(st.integers(1, min(max_agents, len(free))))
     horizon = draw(st.integers(1, 5))
     nbr = neighbour_table(blocked)

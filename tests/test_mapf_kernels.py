@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from naive import assert_twins_hold_without_jit
+from naive import assert_twins_hold_without_jit, random_grid
 from naive import mapf_planners as naive_plan
 from naive import mapf_world as naive_world
 
@@ -19,15 +19,8 @@ from sim.grid.mapf import _kernels as world_k
 @st.composite
 def instances(draw, max_side: int = 7, max_agents: int = 10):
     """A small random map, agents on distinct free cells and random actions."""
-    h = draw(st.integers(2, max_side))
-    w = draw(st.integers(2, max_side))
-    seed = draw(st.integers(0, 2**31 - 1))
-    rng = np.random.default_rng(seed)
-    blocked = rng.random((h, w)) < draw(st.sampled_from([0.0, 0.15, 0.3]))
-    free = np.flatnonzero(~blocked.ravel())
-    if len(free) == 0:
-        blocked[0, 0] = False
-        free = np.array([0])
+    blocked, free, rng = random_grid(draw, max_side)
+    w = blocked.shape[1]
     n = draw(st.integers(1, min(max_agents, len(free))))
     cells = rng.choice(free, size=n, replace=False)
     actions = rng.integers(0, 5, n).astype(np.int64)

@@ -283,37 +283,30 @@ def test_lacam_star_anytime_never_worsens_and_proves_small_optimum():
     assert best.cost >= 15
 
 
+def _throughput(map_name: str, agents: int, planner: str) -> float:
+    """avg_throughput of one 256-step episode (seed 0); the centralized planners' moves are never reverted."""
+    world = MapfWorld(named_map(map_name), agents)
+    world.reset(0)
+    _, reverted, reached = _run(world, planner, 256)
+    assert reverted == 0, f"{planner}'s joint move must be conflict-free, so the world never reverts it"
+    return reached / 256
+
+
 def test_guided_pibt_beats_the_published_warehouse_anchor_on_one_seed():
     """POGEMA benchmark anchor: Follower 3.94 avg_throughput on wfi_warehouse with 192 agents."""
-    world = MapfWorld(named_map("wfi_warehouse"), 192)
-    world.reset(0)
-    _, reverted, reached = _run(world, "pibt", 256)
-    assert reverted == 0
-    assert reached / 256 > 4.5  # 5.00 measured for seed 0
+    assert _throughput("wfi_warehouse", 192, "pibt") > 4.5  # 5.00 measured for seed 0
 
 
 def test_traffic_flow_guidance_lifts_warehouse_throughput():
     """Opposing streams settle into lanes: pibt_flow clearly beats plain guided PIBT on the same instance."""
-    results = {}
-    for planner in ("pibt", "pibt_flow"):
-        world = MapfWorld(named_map("wfi_warehouse"), 192)
-        world.reset(0)
-        _, reverted, reached = _run(world, planner, 256)
-        assert reverted == 0
-        results[planner] = reached / 256
+    results = {p: _throughput("wfi_warehouse", 192, p) for p in ("pibt", "pibt_flow")}
     assert results["pibt_flow"] > 5.6  # 6.05 measured for seed 0
     assert results["pibt_flow"] > results["pibt"] + 0.5  # pibt: 5.00
 
 
 def test_windowed_lns_lifts_throughput_on_a_dense_random_map():
     """64 agents on a 20x20 map with 20% obstacles: the LNS-improved 4-step joint plans beat pibt_flow's moves."""
-    results = {}
-    for planner in ("pibt_flow", "pibt_lns"):
-        world = MapfWorld(named_map("pico_s00_od20_na32"), 64)
-        world.reset(0)
-        _, reverted, reached = _run(world, planner, 256)
-        assert reverted == 0, "the LNS plan must stay conflict-free, so the world never reverts it"
-        results[planner] = reached / 256
+    results = {p: _throughput("pico_s00_od20_na32", 64, p) for p in ("pibt_flow", "pibt_lns")}
     assert results["pibt_lns"] > 3.75  # 3.93 measured for seed 0
     assert results["pibt_lns"] > results["pibt_flow"] + 0.15  # pibt_flow: 3.60
 

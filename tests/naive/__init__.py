@@ -5,6 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+from hypothesis import strategies as st
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -23,3 +26,16 @@ def assert_twins_hold_without_jit(test_file: str) -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout
+
+
+def random_grid(draw, max_side: int) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
+    """For ``st.composite`` strategies of the kernel tests: a random map of 2..``max_side`` rows and columns (0, 15 or
+    30% obstacles, at least one free cell), its free cells and a generator seeded from the draw."""
+    h, w = draw(st.integers(2, max_side)), draw(st.integers(2, max_side))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    blocked = rng.random((h, w)) < draw(st.sampled_from([0.0, 0.15, 0.3]))
+    free = np.flatnonzero(~blocked.ravel())
+    if len(free) == 0:
+        blocked[0, 0] = False
+        free = np.array([0])
+    return blocked, free, rng
