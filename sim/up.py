@@ -168,9 +168,13 @@ def up(
                     result.steps = int(state["metrics"].get("steps", state["step"]))
                     result.failure_reason = state["failure_reason"]
             if result.ran:
-                linger = time.monotonic() + (1.0 if config.record else 0.0)  # let the recorder take the last messages
+                # let the recorder take the last messages, and a roster the planner sent just before its final state
+                # arrive (each spin runs one callback, so it can come after the state)
+                linger = time.monotonic() + (1.0 if config.record else 0.5)
                 while time.monotonic() < linger:
                     executor.spin_once(timeout_sec=0.1)
+                while rosters:
+                    result.dropped = dict(rosters.pop(0).get("dropped", {}))
                 break
             for p in procs:
                 code = p.popen.poll()

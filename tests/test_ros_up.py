@@ -91,7 +91,8 @@ from pathlib import Path
 from sim.up import UpConfig, up
 killed = {}
 def kill_agent(state, procs):
-    if state["step"] >= 2 and not killed:
+    if state["step"] >= 1 and not killed:  # early: under load the monitor sees states late, and robot_1 must
+        # still have boxes to move when its heartbeat goes stale, or the episode ends before anyone drops it
         p = next(p for p in procs if p.spec.fqn == "/robot_1/agent")
         os.kill(p.popen.pid, signal.SIGKILL)
         killed.update(step=state["step"], at=time.monotonic())
@@ -115,9 +116,9 @@ def test_killing_an_agent_process_mid_episode_drops_it_and_the_rest_replan(ros_e
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out["killed_at_step"] is not None and out["killed_at_step"] >= 2
+    assert out["killed_at_step"] is not None and out["killed_at_step"] >= 1
     assert out["ran"], out
-    assert list(out["dropped"]) == ["robot_1"]
+    assert list(out["dropped"]) == ["robot_1"], out
     assert any(d.startswith("/robot_1/agent") and d.endswith("exited with code -9") for d in out["died"]), out
     assert out["steps"] > out["killed_at_step"]  # the episode went on without robot_1
     assert out["success"] or out["failure"] == "step_limit", out
