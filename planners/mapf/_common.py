@@ -32,6 +32,8 @@ class DistanceCache:
         # Dijkstra runs on integer costs (1/64 steps, rounded down: never above the true cost-to-go, so the
         # Follower's A* heuristic stays consistent)
         self.icost = np.floor(np.asarray(cell_cost) * _SCALE).astype(np.int64) if cell_cost is not None else None
+        # the cost of entering each cell that the rows hold exactly (A* on it with these rows stays consistent)
+        self.entry_cost = self.icost / _SCALE if self.icost is not None else np.ones(h * w)
         if cell_cost is not None:
             self.dtype: type = np.float32
         else:

@@ -35,7 +35,9 @@ from sim.grid.mapf.fleet import command_of
 class PibtCore:
     """Lifelong PIBT with static guidance. Priorities grow by one each step an agent has not reached its goal
     and drop back to a small seeded tie-breaker when it gets a new goal or rests on it. Candidate moves: nearest
-    to the goal first; among equally near cells a seeded random order that favours cells nobody occupies now."""
+    to the goal first; among equally near cells a seeded random order that favours cells nobody occupies now.
+    ``w_flow > 0`` adds traffic-flow guidance (``pibt_flow``), ``lns_iters > 0`` the windowed LNS (``pibt_lns``);
+    see the module doc."""
 
     def __init__(
         self,
@@ -66,8 +68,6 @@ class PibtCore:
         self.w_flow, self.w_load, self.flow_window = w_flow, w_load, flow_window
         self.replan_wait = replan_wait
         self.lns_iters, self.lns_window, self.lns_group = lns_iters, lns_window, lns_group
-        # the cost A* pays for entering each cell: the one the cached cost-to-go was computed on (consistent)
-        self.cell_cost = self.cache.icost / 64.0 if self.cache.icost is not None else np.ones(self.num_cells)
         self.reset(seed)
 
     def reset(self, seed: int) -> None:
@@ -160,7 +160,6 @@ class PibtCore:
             | (self.waited >= self.replan_wait)
             | ((self.head >= self.length - 1) & (pos != goal))
         )
-
         agents = np.flatnonzero(replan).astype(np.int64)
         if len(agents):
             flow_replan(
@@ -169,7 +168,7 @@ class PibtCore:
                 goal,
                 self.cache.pool,
                 rows,
-                self.cell_cost,
+                self.cache.entry_cost,
                 self.flow,
                 self.nbr,
                 self.w_flow,
