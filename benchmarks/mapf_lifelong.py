@@ -36,6 +36,7 @@ ANCHORS = {
     ("pico_*", 64): ("RHCR", 3.82),
     ("mazes_*", 64): ("RHCR", 2.59),
     ("den520d", 256): ("RHCR (MovingAI 64x64)", 5.13),
+    ("Paris_1", 256): ("RHCR (MovingAI 64x64)", 5.13),
 }
 
 
@@ -99,6 +100,7 @@ def grid_of(quick: bool) -> list[tuple[str, list[str], list[int], list[int]]]:
         ("pico_*", pico, [8, 16, 32, 64], list(range(10))),
         ("mazes_*", mazes, [8, 16, 32, 64], list(range(10))),
         ("den520d", ["den520d"], [64, 128, 192, 256], list(range(10))),
+        ("Paris_1", ["Paris_1_256c4"], [64, 128, 192, 256], list(range(10))),
     ]
 
 
@@ -108,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
     p.add_argument("--steps", type=int, default=256, help="episode length (default 256)")
     p.add_argument("--planners", default=",".join(PLANNERS), help="comma-separated: follower,pibt,pibt_flow,pibt_lns")
+    p.add_argument("--only", default="", help="comma-separated map groups to run, e.g. den520d,Paris_1 (default: all)")
     args = p.parse_args(argv)
     planners = [x for x in args.planners.split(",") if x]
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -118,7 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     header = f"{'map':<14} {'agents':>6} {'planner':<9} {'episodes':>8} {'avg_throughput':>14} {'s/episode':>10}"
     print(header + f" {'planning s':>10} {'free flow':>9}  anchor")
-    for label, maps, counts, seeds in grid_of(args.quick):
+    groups = grid_of(args.quick)
+    only = [x for x in args.only.split(",") if x]
+    unknown = sorted(set(only) - {g[0] for g in groups})
+    if unknown:
+        p.error(f"--only: unknown map group(s) {', '.join(unknown)}; choose from {', '.join(g[0] for g in groups)}")
+    for label, maps, counts, seeds in groups:
+        if only and label not in only:
+            continue
         for agents in counts:
             ceiling = float(np.mean([free_flow(m, agents, s, args.steps) for m in maps for s in seeds]))
             for planner in planners:
