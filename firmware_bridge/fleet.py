@@ -23,8 +23,8 @@ from firmware_bridge.link import RobotLink
 from firmware_bridge.monitor import CommandWatchdog
 from firmware_bridge.transport import RateLimiter, ReconnectingTransport, SerialTransport, Transport, UdpTransport
 from robots.commands import Command, SetVelocity, Wait
-from robots.errors import FleetClosedError, IllegalCommandError, NotResetError, UnknownRobotError
-from robots.fleet import Observation, RobotEvent, RobotObservation, StepResult
+from robots.errors import FleetClosedError, IllegalCommandError, UnknownRobotError
+from robots.fleet import Observation, RobotEvent, RobotObservation, StepResult, final_step
 from robots.ids import RobotId, robot_id
 
 log = logging.getLogger(__name__)
@@ -190,12 +190,8 @@ class FirmwareFleet:
         return out
 
     def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
-        if self._closed:
-            raise FleetClosedError()
-        if not self._reset:
-            raise NotResetError()
-        if self._final is not None:
-            return self._final
+        if (final := final_step(self._closed, self._reset, self._final)) is not None:
+            return final
         targets = self.validate(commands)
         now = time.monotonic()
         for rid in targets:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from robots.commands import Command
+from robots.errors import FleetClosedError, NotResetError
 from robots.ids import RobotId
 
 
@@ -86,3 +87,14 @@ class Fleet(Protocol):
     def step(self, commands: Mapping[RobotId, Command]) -> StepResult: ...
 
     def close(self) -> None: ...
+
+
+def final_step(closed: bool, was_reset: bool, final: StepResult | None) -> StepResult | None:
+    """The rules every backend's ``step`` opens with: a closed fleet raises :class:`FleetClosedError`, one never
+    reset raises :class:`NotResetError`, and once the episode has ended ``step`` gives its final result again
+    (returned here; ``None``: go on and step)."""
+    if closed:
+        raise FleetClosedError()
+    if not was_reset:
+        raise NotResetError()
+    return final

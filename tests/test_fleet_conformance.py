@@ -10,8 +10,8 @@ import pytest
 
 from robots.commands import Command, EnterTrack, Lift, MoveBoxToCell, MoveBoxToCorner, Wait
 from robots.conformance import check_fleet
-from robots.errors import FleetClosedError, IllegalCommandError, NotResetError, UnknownRobotError
-from robots.fleet import Fleet, Observation, RobotObservation, StepResult
+from robots.errors import FleetClosedError, IllegalCommandError, UnknownRobotError
+from robots.fleet import Fleet, Observation, RobotObservation, StepResult, final_step
 from robots.ids import GridCell, GridCorner, RobotId, robot_ids
 from sim.grid import BoxLift, BoxNet1, BoxNet2, GridFleet, GridTask, Warehouse
 
@@ -98,12 +98,8 @@ class ToyFleet:
                 raise IllegalCommandError(rid, command, "robots can only wait")
 
     def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
-        if self._closed:
-            raise FleetClosedError()
-        if self._seed is None:
-            raise NotResetError()
-        if self._final is not None:
-            return self._final
+        if (final := final_step(self._closed, self._seed is not None, self._final)) is not None:
+            return final
         self._validate(commands)
         self._steps += 1
         done = self._steps >= self.limit

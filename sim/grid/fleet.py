@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from robots.commands import Command, Wait
-from robots.errors import FleetClosedError, IllegalCommandError, NotResetError, UnknownRobotError
-from robots.fleet import Observation, RobotEvent, RobotObservation, StepResult
+from robots.errors import FleetClosedError, IllegalCommandError, UnknownRobotError
+from robots.fleet import Observation, RobotEvent, RobotObservation, StepResult, final_step
 from robots.ids import RobotId
 from sim.grid._task import GridTask
 
@@ -76,13 +76,9 @@ class GridFleet:
         return checked
 
     def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
-        if self._closed:
-            raise FleetClosedError()
-        if self._seed is None:
-            raise NotResetError()
-        if self._final is not None:
+        if (final := final_step(self._closed, self._seed is not None, self._final)) is not None:
             log.debug("step() after the episode ended: returning the final result")
-            return self._final
+            return final
         checked = self.validate(commands)
         events, failure = self.task.apply(checked)
         self._steps += 1

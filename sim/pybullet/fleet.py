@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from robots.commands import Command
-from robots.errors import FleetClosedError, NotResetError
-from robots.fleet import Observation, RobotObservation, StepResult
+from robots.errors import FleetClosedError
+from robots.fleet import Observation, RobotObservation, StepResult, final_step
 from robots.ids import RobotId
 from sim.pybullet._adapter import TaskAdapter
 from sim.pybullet._boxlift import BoxLiftAdapter
@@ -129,12 +129,8 @@ class PyBulletFleet:
         return dataclasses.replace(obs, robots=robots, world=world)
 
     def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
-        if self._closed:
-            raise FleetClosedError()
-        if self._seed is None:
-            raise NotResetError()
-        if self._final is not None:
-            return self._final
+        if (final := final_step(self._closed, self._seed is not None, self._final)) is not None:
+            return final
         checked = self._validate(commands)
         vetoed, events = self.adapter.before(checked)
         result = self.inner.step({r: c for r, c in checked.items() if r not in vetoed})

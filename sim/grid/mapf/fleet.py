@@ -15,8 +15,8 @@ from typing import Any, Literal
 import numpy as np
 
 from robots.commands import Command, GridStep, Wait
-from robots.errors import FleetClosedError, IllegalCommandError, NotResetError, UnknownRobotError
-from robots.fleet import Observation, RobotEvent, RobotObservation, StepResult
+from robots.errors import FleetClosedError, IllegalCommandError, UnknownRobotError
+from robots.fleet import Observation, RobotEvent, RobotObservation, StepResult, final_step
 from robots.ids import RobotId, robot_ids
 from sim.grid.mapf.maps import GridMap
 from sim.grid.mapf.metrics import MetricSet, lifelong_metrics, one_shot_metrics
@@ -111,12 +111,8 @@ class MapfFleet:
         return actions
 
     def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
-        if self._closed:
-            raise FleetClosedError()
-        if self._seed is None:
-            raise NotResetError()
-        if self._final is not None:
-            return self._final
+        if (final := final_step(self._closed, self._seed is not None, self._final)) is not None:
+            return final
         actions = self.actions_of(commands)
         info = self.world.step(actions)
         self._steps += 1
