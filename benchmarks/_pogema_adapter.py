@@ -1,11 +1,15 @@
-"""Runs INSIDE the pogema venv (pogema 1.4.0, numpy 1.26, pydantic 1): one instance, one planner, in POGEMA.
+"""Runs INSIDE the pogema venv (pogema 1.4.0, numpy 1.26, pydantic 1): one planner on POGEMA instances, in POGEMA.
 
     .venv-pogema/bin/python benchmarks/_pogema_adapter.py MAP AGENTS SEED STEPS PLANNER
+
+MAP is a bundled map name, a generated POGEMA benchmark map (``validation-mazes-seed-000``), or a prefix ending in
+``*`` (``validation-mazes-*``: every such map, one episode each, as the POGEMA benchmark runs them).
 
 PLANNER is ``pogema_astar`` (pogema's own ``BatchAStarAgent``), one of ours (``follower``, ``pibt``, ``pibt_flow``,
 ``pibt_lns``, through this thin adapter: POGEMA's positions and goals in, POGEMA actions out), or ``semantics``
 (random actions through POGEMA and through our soft-collision kernel; counts the steps where the resulting positions
-differ). Prints one JSON line: avg_throughput (POGEMA's own metric wrapper), planning seconds and episode seconds.
+differ). Prints one JSON line: avg_throughput (POGEMA's own metric wrapper; the mean over the maps), planning and
+episode seconds (summed over the maps), episodes.
 """
 
 from __future__ import annotations
@@ -39,20 +43,51 @@ def check_semantics(env, base, blocked: np.ndarray, agents: int, seed: int, step
     return {"steps": steps, "mismatching_steps": mismatches}
 
 
+def load_maps() -> dict[str, str]:
+    """The bundled learn-to-follow maps plus, once generated, the POGEMA benchmark's validation maps."""
+    import yaml
+
+    maps = yaml.safe_load((ROOT / "sim/grid/mapf/maps/test-maps.yaml").read_text())
+    from _pogema import BENCHMARK_MAPS  # this script's folder is on sys.path
+
+    if BENCHMARK_MAPS.exists():
+        maps.update(yaml.safe_load(BENCHMARK_MAPS.read_text()))
+    return maps
+
+
 def main() -> int:
-    map_name, agents, seed, steps, planner = (
+    spec, agents, seed, steps, planner = (
         sys.argv[1],
         int(sys.argv[2]),
         int(sys.argv[3]),
         int(sys.argv[4]),
         sys.argv[5],
     )
-    import yaml
+    maps = load_maps()
+    names = sorted(n for n in maps if n.startswith(spec[:-1])) if spec.endswith("*") else [spec]
+    missing = [n for n in names if n not in maps]
+    if not names or missing:
+        raise SystemExit(f"unknown map {spec!r}: not bundled and not in the generated POGEMA benchmark maps")
+    runs = [episode(maps[n], agents, seed, steps, planner) for n in names]
+    if planner == "semantics":
+        print(json.dumps({"steps": steps, "mismatching_steps": sum(r["mismatching_steps"] for r in runs)}))
+        return 0
+    summary = {
+        "avg_throughput": float(np.mean([r["avg_throughput"] for r in runs])),
+        "planning_s": sum(r["planning_s"] for r in runs),
+        "episode_s": sum(r["episode_s"] for r in runs),
+        "episodes": len(runs),
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+def episode(grid: str, agents: int, seed: int, steps: int, planner: str) -> dict:
+    """One POGEMA episode on a string map with ``planner``: throughput by POGEMA's metric, seconds."""
     from pogema import BatchAStarAgent, GridConfig, pogema_v0
 
-    maps = yaml.safe_load((ROOT / "sim/grid/mapf/maps/test-maps.yaml").read_text())
     config = GridConfig(
-        map=maps[map_name],
+        map=grid,
         num_agents=agents,
         seed=seed,
         on_target="restart",
@@ -67,8 +102,7 @@ def main() -> int:
     blocked = np.array(base.get_obstacles(ignore_borders=True), dtype=bool)
     width = blocked.shape[1]
     if planner == "semantics":
-        print(json.dumps(check_semantics(env, base, blocked, agents, seed, steps)))
-        return 0
+        return check_semantics(env, base, blocked, agents, seed, steps)
     if planner == "pogema_astar":
         agent = BatchAStarAgent()
     else:
@@ -105,8 +139,7 @@ def main() -> int:
         if all(terminated) or all(truncated):
             break
     wall = time.perf_counter() - t0
-    print(json.dumps({"avg_throughput": metrics.get("avg_throughput"), "planning_s": planning, "episode_s": wall}))
-    return 0
+    return {"avg_throughput": metrics.get("avg_throughput"), "planning_s": planning, "episode_s": wall}
 
 
 if __name__ == "__main__":

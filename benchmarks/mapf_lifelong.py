@@ -3,9 +3,16 @@
     .venv/bin/python benchmarks/mapf_lifelong.py --quick --out runs/bench      # < 10 minutes on 2 cores
     .venv/bin/python benchmarks/mapf_lifelong.py --out runs/bench              # the full grid of issue 4
 
-Runs the world core (POGEMA 1.4 soft collisions, ``on_target=restart``) with each planner's array core; the
-episode is ``--steps`` steps (256) and ``avg_throughput`` = goals reached / steps. ``free flow`` is the same
-instances' ceiling (every agent alone on the map, on shortest paths): an anchor above it was measured elsewhere.
+Runs the world core (POGEMA 1.4 soft collisions, ``on_target=restart``) with each planner's array core;
+``avg_throughput`` = goals reached / steps. ``free flow`` is the same instances' ceiling (every agent alone on the
+map, on shortest paths). Map sets, each with the POGEMA benchmark's episode length unless ``--steps`` is given:
+
+- ``wfi_warehouse``, ``pico_*`` (random 20x20), ``mazes_*`` (65x65), ``den520d``, ``Paris_1``: the bundled
+  learn-to-follow maps, 10 seeds each, 256 steps;
+- ``validation-random`` (256 steps) and ``validation-mazes`` (128 steps): the POGEMA benchmark's own 128 random and
+  128 maze maps, seed 0 each, as it ran RHCR for the anchors. pogema-toolbox generates them in the pogema venv
+  (``benchmarks/_pogema.py``, made on first use from the registry); without it these sets are skipped.
+
 Prints every figure, the machine and a timestamp, and writes ``OUT/mapf_lifelong.json``.
 """
 
@@ -16,34 +23,40 @@ import datetime as dt
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _pogema import ANCHORS, VENV, benchmark_maps  # noqa: E402  (this script's folder)
+
 from planners.mapf import lifelong_core, visible_lists  # noqa: E402
-from sim.grid.mapf import MapfWorld, map_names, named_map  # noqa: E402
+from sim.grid.mapf import GridMap, MapfWorld, map_names, named_map  # noqa: E402
 from sim.grid.mapf._kernels import bfs_distances  # noqa: E402
+from sim.grid.mapf.maps import parse_string_map  # noqa: E402
 
 PLANNERS = ("follower", "pibt", "pibt_flow", "pibt_lns")
-# POGEMA benchmark anchors (mean avg_throughput) to compare with; see issue 4.
-ANCHORS = {
-    ("wfi_warehouse", 192): ("Follower", 3.94),
-    ("wfi_warehouse", 128): ("RHCR", 3.49),
-    ("pico_*", 64): ("RHCR", 3.82),
-    ("mazes_*", 64): ("RHCR", 2.59),
-    ("den520d", 256): ("RHCR (MovingAI 64x64)", 5.13),
-    ("Paris_1", 256): ("RHCR (MovingAI 64x64)", 5.13),
-}
 
 
-def free_flow(map_name: str, agents: int, seed: int, steps: int) -> float:
+@dataclass(frozen=True)
+class MapSet:
+    """One row group: its maps, agent counts, seeds and episode length."""
+
+    label: str
+    maps: list[GridMap]
+    agents: list[int]
+    seeds: list[int]
+    steps: int
+
+
+def free_flow(grid: GridMap, agents: int, seed: int, steps: int) -> float:
     """The instance's throughput ceiling: every agent alone on the map, on shortest paths, with the same goal
     sequence (each goal is reached exactly, so the world's seeded goal draws repeat). No planner can beat it."""
-    grid = named_map(map_name)
     world = MapfWorld(grid, agents)
     world.reset(seed)
     w = world.width
@@ -64,9 +77,8 @@ def free_flow(map_name: str, agents: int, seed: int, steps: int) -> float:
     return reached / steps
 
 
-def episode(map_name: str, agents: int, planner: str, seed: int, steps: int) -> tuple[float, float, float]:
+def episode(grid: GridMap, agents: int, planner: str, seed: int, steps: int) -> tuple[float, float, float]:
     """One lifelong episode: (avg_throughput, wall seconds, planning seconds)."""
-    grid = named_map(map_name)
     t0 = time.perf_counter()
     world = MapfWorld(grid, agents)
     world.reset(seed)
@@ -85,82 +97,113 @@ def episode(map_name: str, agents: int, planner: str, seed: int, steps: int) -> 
     return reached / steps, time.perf_counter() - t0, planning
 
 
-def grid_of(quick: bool) -> list[tuple[str, list[str], list[int], list[int]]]:
-    """(label, maps, agent counts, seeds) per row group."""
+def pogema_sets(quick: bool) -> list[MapSet]:
+    """The POGEMA benchmark's validation random and maze sets, or none (saying why) when they cannot be generated."""
+    try:
+        maps = benchmark_maps()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"skipping validation-random and validation-mazes: generating them in {VENV} failed ({exc})", flush=True)
+        return []
+    counts = [64] if quick else [8, 16, 24, 32, 48, 64]
+    sets = []
+    for label, steps in (("validation-random", 256), ("validation-mazes", 128)):
+        grids = [parse_string_map(m, n) for n, m in sorted(maps.items()) if n.startswith(label + "-seed-")]
+        sets.append(MapSet(label, grids, counts, [0], steps))
+    return sets
+
+
+def grid_of(quick: bool, only: list[str]) -> list[MapSet]:
+    """The row groups to run (all of them, or those named in ``only``)."""
     names = map_names()
-    pico = [n for n in names if n.startswith("pico_")]
-    mazes = [n for n in names if n.startswith("test-mazes-")]
+    pico = [named_map(n) for n in names if n.startswith("pico_")]
+    mazes = [named_map(n) for n in names if n.startswith("test-mazes-")]
+    warehouse = [named_map("wfi_warehouse")]
+    ten = list(range(10))
     if quick:
-        return [
-            ("wfi_warehouse", ["wfi_warehouse"], [64, 192], list(range(10))),
-            ("pico_*", pico, [64], [0, 1]),
+        sets = [MapSet("wfi_warehouse", warehouse, [64, 192], ten, 256), MapSet("pico_*", pico, [64], [0, 1], 256)]
+    else:
+        sets = [
+            MapSet("wfi_warehouse", warehouse, [32, 64, 96, 128, 160, 192], ten, 256),
+            MapSet("pico_*", pico, [8, 16, 32, 64], ten, 256),
+            MapSet("mazes_*", mazes, [8, 16, 32, 64], ten, 256),
+            MapSet("den520d", [named_map("den520d")], [64, 128, 192, 256], ten, 256),
+            MapSet("Paris_1", [named_map("Paris_1_256c4")], [64, 128, 192, 256], ten, 256),
         ]
-    return [
-        ("wfi_warehouse", ["wfi_warehouse"], [32, 64, 96, 128, 160, 192], list(range(10))),
-        ("pico_*", pico, [8, 16, 32, 64], list(range(10))),
-        ("mazes_*", mazes, [8, 16, 32, 64], list(range(10))),
-        ("den520d", ["den520d"], [64, 128, 192, 256], list(range(10))),
-        ("Paris_1", ["Paris_1_256c4"], [64, 128, 192, 256], list(range(10))),
-    ]
+    if not only or {"validation-random", "validation-mazes"} & set(only):
+        sets += pogema_sets(quick)
+    return [m for m in sets if not only or m.label in only]
+
+
+GROUPS = ("wfi_warehouse", "pico_*", "mazes_*", "den520d", "Paris_1", "validation-random", "validation-mazes")
+
+
+def anchor_note(label: str, agents: int, thr: float, ceiling: float) -> tuple[dict | None, str]:
+    """The published anchor for this row, if any, as a JSON field and a printed note."""
+    if (label, agents) not in ANCHORS:
+        return None, ""
+    who, value, elsewhere = ANCHORS[label, agents]
+    if elsewhere:
+        field = {"planner": who, "avg_throughput": value, "measured_on": elsewhere, "comparable": False}
+        return field, f"{who} {value} was measured on {elsewhere}, not shipped here: no verdict"
+    field = {"planner": who, "avg_throughput": value, "beaten": thr > value, "comparable": True}
+    note = f"{who} {value}: {'beaten' if thr > value else 'not beaten'}"
+    if value > ceiling:
+        note += " (anchor above this map set's free-flow ceiling)"
+    return field, note
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="warehouse 64/192 and pico_* 64 only")
+    p.add_argument("--quick", action="store_true", help="warehouse 64/192, pico_* 64, validation-random/-mazes 64 only")
     p.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
-    p.add_argument("--steps", type=int, default=256, help="episode length (default 256)")
+    p.add_argument("--steps", type=int, default=None, help="episode length for every set (default: each set's own)")
     p.add_argument("--planners", default=",".join(PLANNERS), help="comma-separated: follower,pibt,pibt_flow,pibt_lns")
-    p.add_argument("--only", default="", help="comma-separated map groups to run, e.g. den520d,Paris_1 (default: all)")
+    p.add_argument("--only", default="", help=f"comma-separated map sets to run, from {', '.join(GROUPS)}")
     args = p.parse_args(argv)
     planners = [x for x in args.planners.split(",") if x]
+    if bad := sorted(set(planners) - set(PLANNERS)):
+        p.error(f"--planners: unknown {', '.join(bad)}; choose from {', '.join(PLANNERS)}")
+    only = [x for x in args.only.split(",") if x]
+    if bad := sorted(set(only) - set(GROUPS)):
+        p.error(f"--only: unknown map set(s) {', '.join(bad)}; choose from {', '.join(GROUPS)}")
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     machine = f"{platform.platform()} | {platform.processor() or platform.machine()} | {os.cpu_count()} CPUs"
     print(f"mapf_lifelong benchmark | {stamp} | {machine} | python {platform.python_version()}")
     for planner in planners:  # warm the numba kernels (cache=True loads them)
-        episode("pico_s00_od20_na32", 8, planner, 0, 2)
+        episode(named_map("pico_s00_od20_na32"), 8, planner, 0, 2)
     rows = []
-    header = f"{'map':<14} {'agents':>6} {'planner':<9} {'episodes':>8} {'avg_throughput':>14} {'s/episode':>10}"
-    print(header + f" {'planning s':>10} {'free flow':>9}  anchor")
-    groups = grid_of(args.quick)
-    only = [x for x in args.only.split(",") if x]
-    unknown = sorted(set(only) - {g[0] for g in groups})
-    if unknown:
-        p.error(f"--only: unknown map group(s) {', '.join(unknown)}; choose from {', '.join(g[0] for g in groups)}")
-    for label, maps, counts, seeds in groups:
-        if only and label not in only:
-            continue
-        for agents in counts:
-            ceiling = float(np.mean([free_flow(m, agents, s, args.steps) for m in maps for s in seeds]))
+    header = f"{'map':<17} {'agents':>6} {'planner':<9} {'episodes':>8} {'steps':>5} {'avg_throughput':>14}"
+    print(header + f" {'s/episode':>10} {'planning s':>10} {'free flow':>9}  anchor")
+    for ms in grid_of(args.quick, only):
+        steps = args.steps or ms.steps
+        for agents in ms.agents:
+            ceiling = float(np.mean([free_flow(m, agents, s, steps) for m in ms.maps for s in ms.seeds]))
             for planner in planners:
-                results = [episode(m, agents, planner, s, args.steps) for m in maps for s in seeds]
+                results = [episode(m, agents, planner, s, steps) for m in ms.maps for s in ms.seeds]
                 thr = float(np.mean([r[0] for r in results]))
                 wall = float(np.mean([r[1] for r in results]))
                 plan = float(np.mean([r[2] for r in results]))
                 row = {
-                    "map": label,
+                    "map": ms.label,
                     "agents": agents,
                     "planner": planner,
-                    "seeds": seeds,
-                    "maps": len(maps),
+                    "seeds": ms.seeds,
+                    "maps": len(ms.maps),
                     "episodes": len(results),
-                    "steps": args.steps,
+                    "steps": steps,
                     "avg_throughput": round(thr, 4),
                     "avg_throughput_std": round(float(np.std([r[0] for r in results])), 4),
                     "seconds_per_episode": round(wall, 4),
                     "planning_seconds_per_episode": round(plan, 4),
                     "free_flow_throughput": round(ceiling, 4),
                 }
-                note = ""
-                if (label, agents) in ANCHORS:
-                    who, value = ANCHORS[label, agents]
-                    row["anchor"] = {"planner": who, "avg_throughput": value, "beaten": thr > value}
-                    note = f"{who} {value}: {'beaten' if thr > value else 'not beaten'}"
-                    if value > ceiling:
-                        note += " (anchor above this map set's free-flow ceiling: it was measured on other maps)"
+                field, note = anchor_note(ms.label, agents, thr, ceiling)
+                if field:
+                    row["anchor"] = field
                 rows.append(row)
                 print(
-                    f"{label:<14} {agents:>6} {planner:<9} {len(results):>8} {thr:>14.3f} {wall:>10.3f} {plan:>10.3f}"
-                    f" {ceiling:>9.3f}  {note}",
+                    f"{ms.label:<17} {agents:>6} {planner:<9} {len(results):>8} {steps:>5} {thr:>14.3f} {wall:>10.3f}"
+                    f" {plan:>10.3f} {ceiling:>9.3f}  {note}",
                     flush=True,
                 )
     args.out.mkdir(parents=True, exist_ok=True)

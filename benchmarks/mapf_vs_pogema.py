@@ -2,12 +2,13 @@
 
     .venv/bin/python benchmarks/mapf_vs_pogema.py --quick --out runs/bench
 
-pogema pins pydantic 1 and numpy < 2, so this script makes its own venv (``.venv-pogema/``, git-ignored) with
-pogema==1.4.0, gymnasium==0.28.1, numpy<=1.26.4, pydantic<=1.9.1 (plus numba 0.60 and PyYAML for our side)
-and runs every episode there, in POGEMA's own environment, through ``benchmarks/_pogema_adapter.py``: the same
-map, agents and seed are measured both ways. Writes ``OUT/mapf_vs_pogema.json`` with throughput, planning
-seconds and the speed ratio (pogema seconds / ours), plus a semantics check per instance: random joint actions
-stepped through POGEMA and through our soft-collision kernel must give the same positions.
+pogema pins pydantic 1 and numpy < 2, so this script makes its own venv (``.venv-pogema/``, git-ignored; see
+``benchmarks/_pogema.py``) and runs every episode there, in POGEMA's own environment, through
+``benchmarks/_pogema_adapter.py``: the same map, agents and seed are measured both ways. ``validation-mazes-*``
+(and, in the full run, ``validation-random-*``) are the POGEMA benchmark's own 128-map sets with seed 0: the very
+instances its RHCR anchors were measured on. Writes ``OUT/mapf_vs_pogema.json`` with throughput, planning seconds
+and the speed ratio (pogema seconds / ours), plus a semantics check per instance: random joint actions stepped
+through POGEMA and through our soft-collision kernel must give the same positions.
 """
 
 from __future__ import annotations
@@ -21,23 +22,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV = ROOT / ".venv-pogema"
-PINS = ["pogema==1.4.0", "gymnasium==0.28.1", "numpy<=1.26.4", "pydantic<=1.9.1", "numba==0.60.0", "PyYAML==6.0.2"]
+from _pogema import ANCHORS, ROOT, VENV, benchmark_maps, ensure_venv  # noqa: E402  (this script's folder)
+
 OURS = ("follower", "pibt", "pibt_flow", "pibt_lns")
-
-
-def ensure_venv() -> Path:
-    """The pogema venv's python, created on first use."""
-    python = VENV / "bin" / "python"
-    marker = VENV / ".fleetmind-pins"
-    if python.exists() and marker.exists() and marker.read_text() == "\n".join(PINS):
-        return python
-    print(f"creating {VENV} with {' '.join(PINS)} ...", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", *PINS], check=True)
-    marker.write_text("\n".join(PINS))
-    return python
 
 
 def run_one(python: Path, map_name: str, agents: int, seed: int, steps: int, planner: str, timeout: float) -> dict:
@@ -71,32 +58,42 @@ def main(argv: list[str] | None = None) -> int:
     machine = f"{platform.platform()} | {platform.processor() or platform.machine()} | {os.cpu_count()} CPUs"
     print(f"mapf_vs_pogema | {stamp} | {machine}")
     python = ensure_venv()
+    benchmark_maps()  # the POGEMA benchmark's validation maps, generated once in the pogema venv
+    # (map or map set, agents, seeds, steps); a set ends in '*': one episode per map, as the POGEMA benchmark runs it
     if args.quick:
-        instances = [("pico_s00_od20_na32", 32, [0]), ("wfi_warehouse", 64, [0]), ("room-64-64-8", 256, [0])]
+        instances = [
+            ("pico_s00_od20_na32", 32, [0], args.steps),
+            ("wfi_warehouse", 64, [0], args.steps),
+            ("room-64-64-8", 256, [0], args.steps),
+            ("validation-mazes-*", 64, [0], 128),
+        ]
     else:
         instances = [
-            ("pico_s00_od20_na32", 64, list(range(3))),
-            ("wfi_warehouse", 64, list(range(3))),
-            ("wfi_warehouse", 192, list(range(3))),
-            ("room-64-64-8", 256, list(range(3))),
-            ("den520d", 256, list(range(3))),
+            ("pico_s00_od20_na32", 64, list(range(3)), args.steps),
+            ("wfi_warehouse", 64, list(range(3)), args.steps),
+            ("wfi_warehouse", 192, list(range(3)), args.steps),
+            ("room-64-64-8", 256, list(range(3)), args.steps),
+            ("den520d", 256, list(range(3)), args.steps),
+            ("validation-random-*", 64, [0], 256),
+            ("validation-mazes-*", 64, [0], 128),
         ]
     rows = []
-    print(
-        f"{'map':<20} {'agents':>6} {'seed':>4} {'planner':<13} {'avg_throughput':>14} {'planning s':>11} "
-        f"{'episode s':>10} {'speed-up':>9}"
-    )
     semantics = []
-    for map_name, agents, seeds in instances:
-        check = run_one(python, map_name, agents, seeds[0], args.steps, "semantics", args.timeout)
+    for map_name, agents, seeds, steps in instances:
+        check = run_one(python, map_name, agents, seeds[0], steps, "semantics", args.timeout)
         semantics.append({"map": map_name, "agents": agents, "seed": seeds[0], **check})
         print(f"semantics check {map_name} {agents} agents: {check}")
-    for map_name, agents, seeds in instances:
+    print(
+        f"{'map':<20} {'agents':>6} {'seed':>4} {'planner':<13} {'avg_throughput':>14} {'planning s':>11} "
+        f"{'episode s':>10} {'speed-up':>9}  anchor"
+    )
+    for map_name, agents, seeds, steps in instances:
+        who, value, elsewhere = ANCHORS.get((map_name.removesuffix("-*"), agents), (None, None, "-"))
         for seed in seeds:
-            peer = run_one(python, map_name, agents, seed, args.steps, "pogema_astar", args.timeout)
+            peer = run_one(python, map_name, agents, seed, steps, "pogema_astar", args.timeout)
             results = {"pogema_astar": peer}
             for ours in OURS:
-                results[ours] = run_one(python, map_name, agents, seed, args.steps, ours, args.timeout)
+                results[ours] = run_one(python, map_name, agents, seed, steps, ours, args.timeout)
             for name, r in results.items():
                 ratio = None
                 if name != "pogema_astar" and "error" not in r and "error" not in peer and r["planning_s"] > 0:
@@ -105,18 +102,23 @@ def main(argv: list[str] | None = None) -> int:
                     "map": map_name,
                     "agents": agents,
                     "seed": seed,
-                    "steps": args.steps,
+                    "steps": steps,
                     "planner": name,
                     **r,
                     "speed_ratio_vs_pogema_astar": ratio,
                 }
-                rows.append(row)
                 if "error" in r:
+                    rows.append(row)
                     print(f"{map_name:<20} {agents:>6} {seed:>4} {name:<13} ERROR {r['error']}")
                     continue
+                note = ""
+                if elsewhere is None:  # the anchor's own instances: same maps, agents, seed and steps
+                    row["anchor"] = {"planner": who, "avg_throughput": value, "beaten": r["avg_throughput"] > value}
+                    note = f"{who} {value}: {'beaten' if r['avg_throughput'] > value else 'not beaten'}"
+                rows.append(row)
                 print(
                     f"{map_name:<20} {agents:>6} {seed:>4} {name:<13} {r['avg_throughput']:>14.3f} "
-                    f"{r['planning_s']:>11.3f} {r['episode_s']:>10.3f} {(f'{ratio:.0f}x' if ratio else ''):>9}",
+                    f"{r['planning_s']:>11.3f} {r['episode_s']:>10.3f} {(f'{ratio:.0f}x' if ratio else ''):>9}  {note}",
                     flush=True,
                 )
     args.out.mkdir(parents=True, exist_ok=True)
