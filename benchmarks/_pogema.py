@@ -7,6 +7,7 @@ only its map generators are used, and they need numpy and PyYAML alone.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,9 @@ VENV = ROOT / ".venv-pogema"
 PINS = ["pogema==1.4.0", "gymnasium==0.28.1", "numpy<=1.26.4", "pydantic<=1.9.1", "numba==0.60.0", "PyYAML==6.0.2"]
 NO_DEPS = ["pogema-toolbox==0.1.1"]
 BENCHMARK_MAPS = VENV / "pogema-benchmark-maps.yaml"
+SHARED_MAPS = ROOT.parent / "shared" / "maps"
+CITY_TILE = re.compile(r"^(Berlin_1|Boston_0|London_2|Milan_0|Moscow_0|NewYork_1|Paris_1|Paris_2)_256_(0\d|1[0-5])$")
+CITY_TILES = 128
 
 # Published anchors of issue 4 (POGEMA benchmark, lifelong, mean avg_throughput): (map set, agents) -> (who, value,
 # the maps they were measured on, or None when those are this map set).
@@ -26,6 +30,7 @@ ANCHORS: dict[tuple[str, int], tuple[str, float, str | None]] = {
     ("wfi_warehouse", 128): ("RHCR", 3.49, None),
     ("validation-random", 64): ("RHCR", 3.82, None),
     ("validation-mazes", 64): ("RHCR", 2.59, None),
+    ("city-tiles", 256): ("RHCR", 5.13, None),
     ("den520d", 256): ("RHCR", 5.13, "the 128 64x64 city tiles Berlin_1_256_00 ... Paris_2_256_15"),
     ("Paris_1", 256): ("RHCR", 5.13, "the 128 64x64 city tiles Berlin_1_256_00 ... Paris_2_256_15"),
 }
@@ -57,3 +62,16 @@ def benchmark_maps() -> dict[str, str]:
         tmp.replace(BENCHMARK_MAPS)
     data = yaml.safe_load(BENCHMARK_MAPS.read_text(encoding="utf-8"))
     return {str(k): str(v) for k, v in data.items()}
+
+
+def city_tiles(path: Path | None = None) -> dict[str, str]:
+    """The POGEMA benchmark's MovingAI set: 64x64 tiles ``Berlin_1_256_00`` ... ``Paris_2_256_15`` (128) of eight
+    MovingAI street maps, as string maps, from a YAML file of string maps (``path``) or from any YAML file under
+    ``../shared/maps``. No registry package ships them, so without such a file this is empty."""
+    files = [path] if path else sorted(SHARED_MAPS.rglob("*.yaml")) if SHARED_MAPS.is_dir() else []
+    tiles: dict[str, str] = {}
+    for f in files:
+        data = yaml.safe_load(f.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            tiles.update({str(k): str(v) for k, v in data.items() if CITY_TILE.match(str(k))})
+    return tiles

@@ -11,7 +11,10 @@ map, on shortest paths). Map sets, each with the POGEMA benchmark's episode leng
   learn-to-follow maps, 10 seeds each, 256 steps;
 - ``validation-random`` (256 steps) and ``validation-mazes`` (128 steps): the POGEMA benchmark's own 128 random and
   128 maze maps, seed 0 each, as it ran RHCR for the anchors. pogema-toolbox generates them in the pogema venv
-  (``benchmarks/_pogema.py``, made on first use from the registry); without it these sets are skipped.
+  (``benchmarks/_pogema.py``, made on first use from the registry); without it these sets are skipped;
+- ``city-tiles``: the POGEMA benchmark's MovingAI set (128 64x64 tiles of eight street maps, seed 0, 256 steps),
+  where its MovingAI anchor was measured. No registry package ships them: the set runs when a YAML file of string
+  maps holding them lies under ``../shared/maps`` or is given with ``--tiles``.
 
 Prints every figure, the machine and a timestamp, and writes ``OUT/mapf_lifelong.json``.
 """
@@ -33,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _pogema import ANCHORS, VENV, benchmark_maps  # noqa: E402  (this script's folder)
+from _pogema import ANCHORS, CITY_TILES, VENV, benchmark_maps, city_tiles  # noqa: E402  (this script's folder)
 
 from planners.mapf import lifelong_core, visible_lists  # noqa: E402
 from sim.grid.mapf import GridMap, MapfWorld, map_names, named_map  # noqa: E402
@@ -112,7 +115,20 @@ def pogema_sets(quick: bool) -> list[MapSet]:
     return sets
 
 
-def grid_of(quick: bool, only: list[str]) -> list[MapSet]:
+def tiles_set(quick: bool, path: Path | None) -> list[MapSet]:
+    """The POGEMA benchmark's MovingAI city tiles at 64-256 agents (256 in quick mode), seed 0, 256 steps: where
+    the MovingAI anchor was measured. Only when a YAML file holds them (``--tiles`` or under ../shared/maps)."""
+    tiles = city_tiles(path)
+    if not tiles:
+        print("no city tiles (Berlin_1_256_00 ...) under ../shared/maps or --tiles: the MovingAI anchor is skipped")
+        return []
+    if len(tiles) < CITY_TILES:
+        print(f"city tiles: {len(tiles)} of {CITY_TILES}; the MovingAI anchor needs all of them for a verdict")
+    grids = [parse_string_map(m, n) for n, m in sorted(tiles.items())]
+    return [MapSet("city-tiles", grids, [256] if quick else [64, 128, 192, 256], [0], 256)]
+
+
+def grid_of(quick: bool, only: list[str], tiles: Path | None = None) -> list[MapSet]:
     """The row groups to run (all of them, or those named in ``only``)."""
     names = map_names()
     pico = [named_map(n) for n in names if n.startswith("pico_")]
@@ -131,20 +147,33 @@ def grid_of(quick: bool, only: list[str]) -> list[MapSet]:
         ]
     if not only or {"validation-random", "validation-mazes"} & set(only):
         sets += pogema_sets(quick)
+    if not only or "city-tiles" in only:
+        sets += tiles_set(quick, tiles)
     return [m for m in sets if not only or m.label in only]
 
 
-GROUPS = ("wfi_warehouse", "pico_*", "mazes_*", "den520d", "Paris_1", "validation-random", "validation-mazes")
+GROUPS = (
+    "wfi_warehouse",
+    "pico_*",
+    "mazes_*",
+    "den520d",
+    "Paris_1",
+    "validation-random",
+    "validation-mazes",
+    "city-tiles",
+)
 
 
-def anchor_note(label: str, agents: int, thr: float, ceiling: float) -> tuple[dict | None, str]:
+def anchor_note(ms: MapSet, agents: int, thr: float, ceiling: float) -> tuple[dict | None, str]:
     """The published anchor for this row, if any, as a JSON field and a printed note."""
-    if (label, agents) not in ANCHORS:
+    if (ms.label, agents) not in ANCHORS:
         return None, ""
-    who, value, elsewhere = ANCHORS[label, agents]
+    who, value, elsewhere = ANCHORS[ms.label, agents]
+    if ms.label == "city-tiles" and len(ms.maps) < CITY_TILES:
+        elsewhere = f"all {CITY_TILES} city tiles ({len(ms.maps)} here)"
     if elsewhere:
         field = {"planner": who, "avg_throughput": value, "measured_on": elsewhere, "comparable": False}
-        return field, f"{who} {value} was measured on {elsewhere}, not shipped here: no verdict"
+        return field, f"{who} {value} was measured on {elsewhere}: no verdict"
     field = {"planner": who, "avg_throughput": value, "beaten": thr > value, "comparable": True}
     note = f"{who} {value}: {'beaten' if thr > value else 'not beaten'}"
     if value > ceiling:
@@ -159,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=None, help="episode length for every set (default: each set's own)")
     p.add_argument("--planners", default=",".join(PLANNERS), help="comma-separated: follower,pibt,pibt_flow,pibt_lns")
     p.add_argument("--only", default="", help=f"comma-separated map sets to run, from {', '.join(GROUPS)}")
+    p.add_argument("--tiles", type=Path, default=None, help="YAML of the POGEMA benchmark's 64x64 city tiles")
     args = p.parse_args(argv)
     planners = [x for x in args.planners.split(",") if x]
     if bad := sorted(set(planners) - set(PLANNERS)):
@@ -174,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     header = f"{'map':<17} {'agents':>6} {'planner':<9} {'episodes':>8} {'steps':>5} {'avg_throughput':>14}"
     print(header + f" {'s/episode':>10} {'planning s':>10} {'free flow':>9}  anchor")
-    for ms in grid_of(args.quick, only):
+    for ms in grid_of(args.quick, only, args.tiles):
         steps = args.steps or ms.steps
         for agents in ms.agents:
             ceiling = float(np.mean([free_flow(m, agents, s, steps) for m in ms.maps for s in ms.seeds]))
@@ -197,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                     "planning_seconds_per_episode": round(plan, 4),
                     "free_flow_throughput": round(ceiling, 4),
                 }
-                field, note = anchor_note(ms.label, agents, thr, ceiling)
+                field, note = anchor_note(ms, agents, thr, ceiling)
                 if field:
                     row["anchor"] = field
                 rows.append(row)
