@@ -91,13 +91,14 @@ from pathlib import Path
 from sim.up import UpConfig, up
 killed = {}
 def kill_agent(state, procs):
-    if state["step"] >= 1 and not killed:  # early: under load the monitor sees states late, and robot_1 must
-        # still have boxes to move when its heartbeat goes stale, or the episode ends before anyone drops it
+    if state["step"] >= 1 and not killed:
         p = next(p for p in procs if p.spec.fqn == "/robot_1/agent")
         os.kill(p.popen.pid, signal.SIGKILL)
         killed.update(step=state["step"], at=time.monotonic())
+# seed 12: robot_1 has a box to move in every step up to the last (6), so whenever the monitor (late under load)
+# kills it, HMAS-2 still asks it to check a plan and waits for it until the heartbeat goes stale and it is dropped
 config = UpConfig("scenarios/boxnet1_2x2.yaml", planner="hmas2", timeout_s=180, heartbeat_timeout_s=1.5,
-                  log_dir=Path(sys.argv[1]))
+                  seed=12, log_dir=Path(sys.argv[1]))
 r = up(config, report=lambda line: None, on_state=kill_agent)
 print(json.dumps({"ran": r.ran, "success": r.success, "steps": r.steps, "failure": r.failure_reason,
                   "dropped": r.dropped, "died": r.died, "killed_at_step": killed.get("step")}))
