@@ -138,7 +138,8 @@ def up(
     monitor = rclpy.create_node("fleetmind_up", context=context)
     states: list[dict[str, Any]] = []
     rosters: list[dict[str, Any]] = []
-    monitor.create_subscription(String, rc.STATE_TOPIC, lambda m: states.append(json.loads(m.data)), rc.latched_qos())
+    # deep reader queue: the monitor sees every state, even when it spins late and several arrive at once
+    monitor.create_subscription(String, rc.STATE_TOPIC, lambda m: states.append(json.loads(m.data)), rc.latched_qos(64))
     monitor.create_subscription(String, rc.ROSTER_TOPIC, lambda m: rosters.append(json.loads(m.data)), rc.latched_qos())
     from rclpy.executors import SingleThreadedExecutor
 
