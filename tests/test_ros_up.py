@@ -154,6 +154,11 @@ def _marked(mark: str) -> list[int]:
     return pids
 
 
+_DEFAULT_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
 def test_ctrl_c_stops_every_process(ros_env):
     import signal
     import time
@@ -163,15 +168,15 @@ def test_ctrl_c_stops_every_process(ros_env):
     env = {**_env(ros_env, 130 + os.getpid() % 20), mark.split("=")[0]: mark.split("=")[1]}
     logs = ros_env / "logs"
     cmd = [str(BIN / "fleetmind"), "up", "boxnet1_2x2", "--planner", "dmas", "--llm", "oracle", "--log-dir", str(logs)]
+    # as from a terminal: SIGINT at its default even when this run inherited it ignored (a background job, nohup),
+    # which every child would inherit too, so that Ctrl-C never reached fleetmind up
+    cmd = [sys.executable, "-c", _DEFAULT_SIGINT, *cmd]
     proc = subprocess.Popen(_isolated() + cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        # Ctrl-C while its processes start up: waiting for the world's "started" log line raced the episode, which
-        # the oracle finishes in well under a second (the line can reach the log file only when the episode ends)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(_marked(mark)) < 7:
-            time.sleep(0.05)
+        while time.monotonic() < deadline and "started" not in _read(logs / "world.log"):
+            time.sleep(0.1)
         assert len(_marked(mark)) >= 7, "fleetmind up and its six processes should be running"
-        time.sleep(0.5)  # past the spawn loop; far from the episode's end (the agents alone take seconds to start)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:
@@ -179,3 +184,10 @@ def test_ctrl_c_stops_every_process(ros_env):
             proc.kill()
     assert proc.returncode == 130 and b"interrupted; every process was stopped" in err
     assert _marked(mark) == []
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
