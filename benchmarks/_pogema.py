@@ -71,7 +71,11 @@ def city_tiles(path: Path | None = None) -> dict[str, str]:
     files = [path] if path else sorted(SHARED_MAPS.rglob("*.yaml")) if SHARED_MAPS.is_dir() else []
     tiles: dict[str, str] = {}
     for f in files:
-        data = yaml.safe_load(f.read_text(encoding="utf-8"))
+        try:
+            data = yaml.safe_load(f.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            print(f"city tiles: skipping {f}: {exc}")
+            continue
         if isinstance(data, dict):
             tiles.update({str(k): str(v) for k, v in data.items() if CITY_TILE.match(str(k))})
     return tiles

@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _pogema import ANCHORS, ROOT, VENV, benchmark_maps, ensure_venv  # noqa: E402  (this script's folder)
+from _pogema import ANCHORS, ROOT, VENV, benchmark_maps, ensure_venv  # this script's folder is on sys.path
 
 OURS = ("follower", "pibt", "pibt_flow", "pibt_lns")
 
