@@ -164,13 +164,15 @@ GROUPS = (
 )
 
 
-def anchor_note(ms: MapSet, agents: int, thr: float, ceiling: float) -> tuple[dict | None, str]:
+def anchor_note(ms: MapSet, agents: int, steps: int, thr: float, ceiling: float) -> tuple[dict | None, str]:
     """The published anchor for this row, if any, as a JSON field and a printed note."""
     if (ms.label, agents) not in ANCHORS:
         return None, ""
     who, value, elsewhere = ANCHORS[ms.label, agents]
     if ms.label == "city-tiles" and len(ms.maps) < CITY_TILES:
         elsewhere = f"all {CITY_TILES} city tiles ({len(ms.maps)} here)"
+    if steps != ms.steps:
+        elsewhere = f"{ms.steps}-step episodes"
     if elsewhere:
         field = {"planner": who, "avg_throughput": value, "measured_on": elsewhere, "comparable": False}
         return field, f"{who} {value} was measured on {elsewhere}: no verdict"
@@ -227,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
                     "planning_seconds_per_episode": round(plan, 4),
                     "free_flow_throughput": round(ceiling, 4),
                 }
-                field, note = anchor_note(ms, agents, thr, ceiling)
+                field, note = anchor_note(ms, agents, steps, thr, ceiling)
                 if field:
                     row["anchor"] = field
                 rows.append(row)
