@@ -5,6 +5,22 @@ from glob import glob
 from setuptools import find_packages, setup
 
 PACKAGE = "fleetmind"
+# The repository keeps the top-level folders its users asked for; all of them install under ONE package, fleetmind.
+FOLDERS = ("robots", "tasks", "sim", "planners", "firmware_bridge")
+
+
+def _packages() -> tuple[list[str], dict[str, str]]:
+    """Every package under fleetmind/ and under each folder of FOLDERS (as fleetmind.<folder>.*), and where each lives."""
+    packages = [PACKAGE] + [f"{PACKAGE}.{p}" for p in find_packages(PACKAGE)]
+    package_dir = {PACKAGE: PACKAGE}
+    for folder in FOLDERS:
+        packages.append(f"{PACKAGE}.{folder}")
+        packages += [f"{PACKAGE}.{folder}.{p}" for p in find_packages(folder)]
+        package_dir[f"{PACKAGE}.{folder}"] = folder
+    return packages, package_dir
+
+
+PACKAGES, PACKAGE_DIR = _packages()
 
 
 def _share(folder: str) -> tuple[str, list[str]]:
@@ -18,12 +34,13 @@ setup(
     description="Multi-robot LLM planning and hardware control stack",
     license="Apache-2.0",
     python_requires=">=3.10,<3.12",
-    packages=find_packages(include=["robots*", "planners*", "sim*", "firmware_bridge*"]),
+    packages=PACKAGES,
+    package_dir=PACKAGE_DIR,
     package_data={
         "": ["py.typed", "*.md"],
-        "sim.grid.mapf": ["maps/*"],  # MAPF maps (MIT, learn-to-follow)
-        "firmware_bridge": ["firmware/*.c", "firmware/*.h", "firmware/*.ld", "firmware/Makefile"],
-        "robots": ["urdf/*.urdf"],  # PyBullet robots: diff drive, lifter, quadrotor
+        "fleetmind.tasks.mapf_lifelong": ["maps/*"],  # MAPF maps (MIT, learn-to-follow)
+        "fleetmind.firmware_bridge": ["firmware/*.c", "firmware/*.h", "firmware/*.ld", "firmware/Makefile"],
+        "fleetmind.robots": ["urdf/*.urdf"],  # PyBullet robots: diff drive, lifter, quadrotor
     },
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
@@ -46,12 +63,12 @@ setup(
     zip_safe=True,
     entry_points={
         "console_scripts": [
-            "fleetmind = sim.cli:main",
-            "fleetmind_world = sim.ros_node:main",
-            "fleetmind_planner = planners.ros_node:main",
-            "fleetmind_agent = planners.llm.ros_agent:main",
-            "fleetmind_recorder = sim.ros_recorder:main",
-            "fleetmind_bridge = firmware_bridge.ros_node:main",
+            "fleetmind = fleetmind.cli:main",
+            "fleetmind_world = fleetmind.ros.world_node:main",
+            "fleetmind_planner = fleetmind.ros.planner_node:main",
+            "fleetmind_agent = fleetmind.ros.agent_node:main",
+            "fleetmind_recorder = fleetmind.ros.recorder_node:main",
+            "fleetmind_bridge = fleetmind.ros.bridge_node:main",
         ],
     },
 )

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 def check_semantics(env, base, blocked: np.ndarray, agents: int, seed: int, steps: int) -> dict:  # noqa: ANN001
     """Random joint actions through POGEMA and through our ``soft_resolve``: count steps where they differ."""
-    from sim.grid.mapf._kernels import DC, DR, soft_resolve
+    from fleetmind.tasks.mapf_lifelong._kernels import DC, DR, soft_resolve
 
     rng = np.random.default_rng(seed)
     mismatches = 0
@@ -47,7 +47,7 @@ def load_maps() -> dict[str, str]:
     """The bundled learn-to-follow maps plus, once generated, the POGEMA benchmark's validation maps."""
     import yaml
 
-    maps = yaml.safe_load((ROOT / "sim/grid/mapf/maps/test-maps.yaml").read_text())
+    maps = yaml.safe_load((ROOT / "tasks/mapf_lifelong/maps/test-maps.yaml").read_text())
     from _pogema import BENCHMARK_MAPS  # this script's folder is on sys.path
 
     if BENCHMARK_MAPS.exists():
@@ -106,7 +106,7 @@ def episode(grid: str, agents: int, seed: int, steps: int, planner: str) -> dict
     if planner == "pogema_astar":
         agent = BatchAStarAgent()
     else:
-        from planners.mapf import lifelong_core, visible_lists
+        from fleetmind.planners.mapf import lifelong_core, visible_lists
 
         core = lifelong_core(planner, blocked, agents, seed)
         pos = np.array(base.get_agents_xy(ignore_borders=True), dtype=np.int64)

@@ -21,8 +21,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from firmware_bridge.fuzz import FORGED_KINDS, host_decode, judge, make_stream
-from firmware_bridge.sitl import build_sitl
+from fleetmind.testing.fuzz import FORGED_KINDS, host_decode, judge, make_stream
+from fleetmind.testing.sitl import build_sitl
 
 KEY = bytes(range(32))
 CHUNK = 100_000

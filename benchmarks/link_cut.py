@@ -21,10 +21,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from firmware_bridge.link import RobotLink
-from firmware_bridge.messages import Arm, SetVelocity
-from firmware_bridge.sitl import Sitl, build_sitl
-from firmware_bridge.transport import SerialTransport, UdpTransport
+from fleetmind.firmware_bridge.link import RobotLink
+from fleetmind.firmware_bridge.messages import Arm, SetVelocity
+from fleetmind.firmware_bridge.transport import SerialTransport, UdpTransport
+
+from fleetmind.testing.sitl import Sitl, build_sitl
 
 KEY = bytes(range(32))
 

@@ -37,11 +37,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _pogema import ANCHORS, CITY_TILES, VENV, benchmark_maps, city_tiles  # noqa: E402  (this script's folder)
-
-from planners.mapf import lifelong_core, visible_lists  # noqa: E402
-from sim.grid.mapf import GridMap, MapfWorld, map_names, named_map  # noqa: E402
-from sim.grid.mapf._kernels import bfs_distances  # noqa: E402
-from sim.grid.mapf.maps import parse_string_map  # noqa: E402
+from fleetmind.planners.mapf import lifelong_core, visible_lists  # noqa: E402
+from fleetmind.tasks.mapf_lifelong._kernels import bfs_distances  # noqa: E402
+from fleetmind.tasks.mapf_lifelong.maps import (  # noqa: E402
+    GridMap,
+    map_names,
+    named_map,
+    parse_string_map,  # noqa: E402
+)
+from fleetmind.tasks.mapf_lifelong.world import MapfWorld  # noqa: E402
 
 PLANNERS = ("follower", "pibt", "pibt_flow", "pibt_lns")
 

@@ -26,9 +26,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from planners.mapf import PibtCore, lacam_star  # noqa: E402
-from sim.grid.mapf import GridMap, MapfWorld, check_paths, random_map  # noqa: E402
-from sim.grid.mapf._kernels import components  # noqa: E402
+from fleetmind.planners.mapf import PibtCore, lacam_star  # noqa: E402
+from fleetmind.tasks.mapf_lifelong._kernels import components  # noqa: E402
+from fleetmind.tasks.mapf_lifelong.maps import GridMap, random_map  # noqa: E402
+from fleetmind.tasks.mapf_lifelong.validate import check_paths  # noqa: E402
+from fleetmind.tasks.mapf_lifelong.world import MapfWorld  # noqa: E402
 
 
 def largest_component(grid: GridMap) -> GridMap:

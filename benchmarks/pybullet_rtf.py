@@ -1,7 +1,7 @@
 """Real-time factor of the PyBullet backend: 16, 64 and 256 diff-drive robots, kinematic and dynamic.
 
 Each robot drives back and forth between random waypoints in its own 1.5 m square (the motion layer
-every task uses: ``sim.pybullet.motion.Executor``), robot-robot contacts checked every 4 ticks, physics
+every task uses: ``fleetmind.sim.pybullet.motion.Executor``), robot-robot contacts checked every 4 ticks, physics
 at 240 Hz. RTF = simulated seconds / wall-clock seconds. Targets (issue 5): 16 robots >= 10x real time
 kinematic and >= 2x dynamic.
 
@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.pybullet.motion import Drive, Executor, Script  # noqa: E402
-from sim.pybullet.world import PhysicsWorld  # noqa: E402
+from fleetmind.sim.pybullet.motion import Drive, Executor, Script  # noqa: E402
+from fleetmind.sim.pybullet.world import PhysicsWorld  # noqa: E402
 
 SPACING = 1.5
 

@@ -13,9 +13,8 @@ from enum import Enum
 
 import crc
 from cobs import cobs
-
-from firmware_bridge import auth
-from firmware_bridge.messages import MESSAGE_TYPES, PROTOCOL_VERSION, Message, MsgType
+from fleetmind.firmware_bridge import auth
+from fleetmind.firmware_bridge.messages import MESSAGE_TYPES, PROTOCOL_VERSION, Message, MsgType
 
 HEADER = struct.Struct("<BBBBHII")
 HEADER_LEN = HEADER.size  # 14

@@ -1,4 +1,4 @@
-"""FirmwareFleet: real robots (or the SITL) behind the :class:`robots.fleet.Fleet` protocol.
+"""FirmwareFleet: real robots (or the SITL) behind the :class:`fleetmind.robots.fleet.Fleet` protocol.
 
 A step streams each robot's velocity command at ``send_rate`` for ``step_period`` seconds while reading
 telemetry; between steps nothing is sent, so the firmware's own 200 ms watchdog stops the robots if the
@@ -16,16 +16,22 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
-from firmware_bridge import messages as wire
-from firmware_bridge.auth import load_key
-from firmware_bridge.config import FirmwareFleetConfig, RobotLinkConfig
-from firmware_bridge.link import RobotLink
-from firmware_bridge.monitor import CommandWatchdog
-from firmware_bridge.transport import RateLimiter, ReconnectingTransport, SerialTransport, Transport, UdpTransport
-from robots.commands import Command, SetVelocity, Wait
-from robots.errors import FleetClosedError, IllegalCommandError, UnknownRobotError
-from robots.fleet import Observation, RobotEvent, RobotObservation, StepResult, final_step
-from robots.ids import RobotId, robot_id
+from fleetmind.firmware_bridge import messages as wire
+from fleetmind.firmware_bridge.auth import load_key
+from fleetmind.firmware_bridge.config import FirmwareFleetConfig, RobotLinkConfig
+from fleetmind.firmware_bridge.link import RobotLink
+from fleetmind.firmware_bridge.monitor import CommandWatchdog
+from fleetmind.firmware_bridge.transport import (
+    RateLimiter,
+    ReconnectingTransport,
+    SerialTransport,
+    Transport,
+    UdpTransport,
+)
+from fleetmind.robots.commands import Command, SetVelocity, Wait
+from fleetmind.robots.errors import FleetClosedError, IllegalCommandError, UnknownRobotError
+from fleetmind.robots.fleet import Observation, RobotEvent, RobotObservation, StepResult, final_step
+from fleetmind.robots.ids import RobotId, robot_id
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from firmware_bridge.auth import ReplayWindow
-from firmware_bridge.codec import Frame, FrameDecoder, encode_frame
-from firmware_bridge.messages import Ack, Heartbeat, Message, Nack, NackReason, Telemetry
-from firmware_bridge.monitor import HeartbeatMonitor
-from firmware_bridge.transport import Transport
+from fleetmind.firmware_bridge.auth import ReplayWindow
+from fleetmind.firmware_bridge.codec import Frame, FrameDecoder, encode_frame
+from fleetmind.firmware_bridge.messages import Ack, Heartbeat, Message, Nack, NackReason, Telemetry
+from fleetmind.firmware_bridge.monitor import HeartbeatMonitor
+from fleetmind.firmware_bridge.transport import Transport
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Wire protocol v1 messages: typed frozen dataclasses, one per message type (see PROTOCOL.md).
 
-Each message knows its type code and its payload layout; :mod:`firmware_bridge.codec` frames them.
+Each message knows its type code and its payload layout; :mod:`fleetmind.firmware_bridge.codec` frames them.
 Units on the Python side are SI (m, m/s, rad, rad/s, V); on the wire they are fixed-point integers.
 """
 

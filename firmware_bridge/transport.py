@@ -1,6 +1,6 @@
 """Byte transports to a robot: serial (pyserial) and UDP, plus reconnect-with-backoff and a rate limiter.
 
-A transport moves bytes only; framing lives in :mod:`firmware_bridge.codec`. ``recv`` waits at most
+A transport moves bytes only; framing lives in :mod:`fleetmind.firmware_bridge.codec`. ``recv`` waits at most
 ``timeout`` seconds and returns ``b""`` when nothing arrived; errors surface as :class:`LinkDown`.
 """
 

@@ -14,8 +14,9 @@ CONFIG = Path(__file__).resolve().parents[1] / "config"
 
 
 def _nodes(context, *args, **kwargs):
-    from planners.llm.config import LLMSettings
-    from sim.node_graph import launch_actions, node_graph
+    from fleetmind.planners.llm.config import LLMSettings
+
+    from fleetmind.ros.graph import launch_actions, node_graph
 
     def arg(name):
         return LaunchConfiguration(name).perform(context)

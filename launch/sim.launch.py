@@ -1,5 +1,5 @@
 """Simulated fleet: world, planner and (for DMAS / HMAS-1 / HMAS-2) one agent per robot, from the graph that
-``sim.node_graph.node_graph`` computes for the scenario (the same graph ``fleetmind up`` starts).
+``fleetmind.ros.graph.node_graph`` computes for the scenario (the same graph ``fleetmind up`` starts).
 
     ros2 launch fleetmind sim.launch.py scenario:=boxnet1_2x2 planner:=hmas2 llm:=oracle record:=/tmp/bag
 """
@@ -14,8 +14,9 @@ CONFIG = Path(__file__).resolve().parents[1] / "config"
 
 
 def _nodes(context, *args, **kwargs):
-    from planners.llm.config import LLMSettings
-    from sim.node_graph import launch_actions, node_graph
+    from fleetmind.planners.llm.config import LLMSettings
+
+    from fleetmind.ros.graph import launch_actions, node_graph
 
     def arg(name):
         return LaunchConfiguration(name).perform(context)

@@ -1,6 +1,6 @@
 """The shared vocabulary: robot ids, poses, commands, specs and the Fleet protocol."""
 
-from robots.commands import (
+from fleetmind.robots.commands import (
     COLOURS,
     Command,
     EnterTarget,
@@ -13,7 +13,7 @@ from robots.commands import (
     TrackMove,
     Wait,
 )
-from robots.errors import (
+from fleetmind.robots.errors import (
     ActionParseError,
     FleetClosedError,
     FleetError,
@@ -21,9 +21,9 @@ from robots.errors import (
     NotResetError,
     UnknownRobotError,
 )
-from robots.fleet import Fleet, Observation, RobotEvent, RobotObservation, StepResult
-from robots.ids import GridCell, GridCorner, Pose2D, Pose3D, RobotId, cell_corners, robot_id, robot_ids
-from robots.spec import Kinematics, RobotSpec
+from fleetmind.robots.fleet import Fleet, Observation, RobotEvent, RobotObservation, StepResult
+from fleetmind.robots.ids import GridCell, GridCorner, Pose2D, Pose3D, RobotId, cell_corners, robot_id, robot_ids
+from fleetmind.robots.spec import Kinematics, RobotSpec
 
 __all__ = [
     "COLOURS",

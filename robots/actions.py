@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from robots.commands import Command
+from fleetmind.robots.commands import Command
 
 _NUM = re.compile(r"(?<![\w.])(\d+)\.0+(?!\d)")
 WAIT_WORDS = frozenset({"wait", "none", "idle", "noop", "stay", ""})

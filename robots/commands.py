@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from robots.ids import GridCell, GridCorner
+from fleetmind.robots.ids import GridCell, GridCorner
 
 COLOURS: tuple[str, ...] = ("blue", "red", "green", "purple", "orange")
 

@@ -1,4 +1,4 @@
-"""Conformance suite for :class:`robots.fleet.Fleet` backends (like PettingZoo's ``parallel_api_test``).
+"""Conformance suite for :class:`fleetmind.robots.fleet.Fleet` backends (like PettingZoo's ``parallel_api_test``).
 
 Every backend's tests call ``check_fleet(factory)``; it raises ``AssertionError`` naming the broken rule.
 """
@@ -9,10 +9,10 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from robots.commands import Command
-from robots.errors import FleetError, IllegalCommandError, UnknownRobotError
-from robots.fleet import Fleet, Observation, StepResult
-from robots.ids import RobotId
+from fleetmind.robots.commands import Command
+from fleetmind.robots.errors import FleetError, IllegalCommandError, UnknownRobotError
+from fleetmind.robots.fleet import Fleet, Observation, StepResult
+from fleetmind.robots.ids import RobotId
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Pure controllers: functions of state in, actuator commands out (no simulator inside).
 
-As in gym-pybullet-drones, the controllers know nothing of PyBullet; ``sim.pybullet`` reads the state
+As in gym-pybullet-drones, the controllers know nothing of PyBullet; ``fleetmind.sim.pybullet`` reads the state
 from physics, calls these functions and applies the result (wheel speeds, rotor forces). Tests drive them
 with small numpy models of the same plants.
 

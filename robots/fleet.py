@@ -2,7 +2,7 @@
 
 Grid worlds, swarms, PyBullet and real robots all expose ``reset(seed) -> Observation``,
 ``step(commands) -> StepResult`` and ``close()``, so a planner runs unchanged on any of them.
-:func:`robots.conformance.check_fleet` checks a backend against this contract.
+:func:`fleetmind.robots.conformance.check_fleet` checks a backend against this contract.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from robots.commands import Command
-from robots.errors import FleetClosedError, NotResetError
-from robots.ids import RobotId
+from fleetmind.robots.commands import Command
+from fleetmind.robots.errors import FleetClosedError, NotResetError
+from fleetmind.robots.ids import RobotId
 
 
 @dataclass(frozen=True)

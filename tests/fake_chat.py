@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from planners.llm.client import ChatReply, Message
+from fleetmind.planners.llm.client import ChatReply, Message
 
 
 class ScriptedChat:

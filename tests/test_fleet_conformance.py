@@ -7,13 +7,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-
-from robots.commands import Command, EnterTrack, Lift, MoveBoxToCell, MoveBoxToCorner, Wait
-from robots.conformance import check_fleet
-from robots.errors import FleetClosedError, IllegalCommandError, UnknownRobotError
-from robots.fleet import Fleet, Observation, RobotObservation, StepResult, final_step
-from robots.ids import GridCell, GridCorner, RobotId, robot_ids
-from sim.grid import BoxLift, BoxNet1, BoxNet2, GridFleet, GridTask, Warehouse
+from fleetmind.robots.commands import Command, EnterTrack, Lift, MoveBoxToCell, MoveBoxToCorner, Wait
+from fleetmind.robots.conformance import check_fleet
+from fleetmind.robots.errors import FleetClosedError, IllegalCommandError, UnknownRobotError
+from fleetmind.robots.fleet import Fleet, Observation, RobotObservation, StepResult, final_step
+from fleetmind.robots.ids import GridCell, GridCorner, RobotId, robot_ids
+from fleetmind.sim.grid.fleet import GridFleet
+from fleetmind.tasks.boxlift.rules import BoxLift
+from fleetmind.tasks.boxnet1.rules import BoxNet1
+from fleetmind.tasks.boxnet2.rules import BoxNet2
+from fleetmind.tasks.grid import GridTask
+from fleetmind.tasks.warehouse.rules import Warehouse
 
 TASKS: list[Any] = [
     pytest.param(lambda: BoxNet1(2, 2), id="boxnet1-2x2"),

@@ -6,15 +6,14 @@ import os
 
 import numpy as np
 import pytest
+from fleetmind.planners.mapf import _follower_kernels as fk
+from fleetmind.planners.mapf._kernels import neighbour_table
+from fleetmind.planners.mapf.follower import lane_costs, retreat_table
+from fleetmind.tasks.mapf_lifelong import _kernels as world_k
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from naive import assert_twins_hold_without_jit, random_grid
 from naive import follower_planners as naive_follower
-
-from planners.mapf import _follower_kernels as fk
-from planners.mapf._kernels import neighbour_table
-from planners.mapf.follower import lane_costs, retreat_table
-from sim.grid.mapf import _kernels as world_k
 
 
 @st.composite

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from cobs import cobs
+from fleetmind.firmware_bridge.codec import build_frame, crc16, encode_frame
+from fleetmind.firmware_bridge.link import RobotLink
+from fleetmind.firmware_bridge.messages import Ack, Arm, ClearEStop, Disarm, EStop, Message, SetVelocity, Status
+from fleetmind.firmware_bridge.transport import UdpTransport
 
-from firmware_bridge.codec import build_frame, crc16, encode_frame
-from firmware_bridge.link import RobotLink
-from firmware_bridge.messages import Ack, Arm, ClearEStop, Disarm, EStop, Message, SetVelocity, Status
-from firmware_bridge.sitl import Sitl, build_sitl
-from firmware_bridge.transport import UdpTransport
+from fleetmind.testing.sitl import Sitl, build_sitl
 
 KEY = bytes(range(32))
 ROBOT = 5

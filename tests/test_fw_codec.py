@@ -7,11 +7,8 @@ import hmac
 
 import pytest
 from cobs import cobs
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from firmware_bridge import auth
-from firmware_bridge.codec import (
+from fleetmind.firmware_bridge import auth
+from fleetmind.firmware_bridge.codec import (
     MAX_ENCODED,
     FrameDecoder,
     FrameError,
@@ -21,7 +18,7 @@ from firmware_bridge.codec import (
     decode_frame,
     encode_frame,
 )
-from firmware_bridge.messages import (
+from fleetmind.firmware_bridge.messages import (
     MESSAGE_TYPES,
     Ack,
     Arm,
@@ -38,6 +35,8 @@ from firmware_bridge.messages import (
     Status,
     Telemetry,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 # robot 2, seq 0x01020304, timestamp 1000 ms. (message, raw frame hex, COBS-encoded wire bytes hex)
 FIXTURES: list[tuple[Message, str, str]] = [

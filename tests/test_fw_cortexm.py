@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware_bridge.sitl import FIRMWARE_DIR
+from fleetmind.testing.sitl import FIRMWARE_DIR
 
 ARM_GCC = shutil.which("arm-none-eabi-gcc")
 

@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
+from fleetmind.firmware_bridge.link import RobotLink
+from fleetmind.firmware_bridge.messages import Arm, SetVelocity
+from fleetmind.firmware_bridge.transport import UdpTransport
 
-from firmware_bridge.faults import FaultRates, FaultyUdpProxy
-from firmware_bridge.link import RobotLink
-from firmware_bridge.messages import Arm, SetVelocity
-from firmware_bridge.sitl import Sitl, build_sitl
-from firmware_bridge.transport import UdpTransport
+from fleetmind.testing.faults import FaultRates, FaultyUdpProxy
+from fleetmind.testing.sitl import Sitl, build_sitl
 
 WAYPOINTS = [(0.5, 0.0), (0.5, 0.5), (0.0, 0.5)]
 

@@ -6,16 +6,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fleetmind.firmware_bridge.config import FirmwareFleetConfig, RobotLinkConfig
+from fleetmind.firmware_bridge.fleet import FirmwareFleet
+from fleetmind.robots.commands import SetVelocity, Wait
+from fleetmind.robots.conformance import check_fleet
+from fleetmind.robots.errors import IllegalCommandError
+from fleetmind.robots.fleet import Fleet
+from fleetmind.robots.ids import RobotId
 from pydantic import ValidationError
 
-from firmware_bridge.config import FirmwareFleetConfig, RobotLinkConfig
-from firmware_bridge.fleet import FirmwareFleet
-from firmware_bridge.sitl import Sitl, build_sitl
-from robots.commands import SetVelocity, Wait
-from robots.conformance import check_fleet
-from robots.errors import IllegalCommandError
-from robots.fleet import Fleet
-from robots.ids import RobotId
+from fleetmind.testing.sitl import Sitl, build_sitl
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from fleetmind.firmware_bridge.codec import FrameDecoder, encode_frame
+from fleetmind.firmware_bridge.messages import SetVelocity
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_bridge.codec import FrameDecoder, encode_frame
-from firmware_bridge.fuzz import FORGED_KINDS, host_decode, judge, make_stream
-from firmware_bridge.messages import SetVelocity
-from firmware_bridge.sitl import build_sitl
+from fleetmind.testing.fuzz import FORGED_KINDS, host_decode, judge, make_stream
+from fleetmind.testing.sitl import build_sitl
 
 KEY = bytes(range(32))
 

@@ -8,16 +8,16 @@ import time
 from pathlib import Path
 
 import pytest
+from fleetmind.firmware_bridge.config import FirmwareFleetConfig, RobotLinkConfig
+from fleetmind.firmware_bridge.fleet import FirmwareFleet
+from fleetmind.firmware_bridge.link import RobotLink
+from fleetmind.firmware_bridge.messages import Ack, Arm, SetVelocity, Status
+from fleetmind.firmware_bridge.transport import SerialTransport, UdpTransport
+from fleetmind.robots.commands import SetVelocity as VelocityCommand
+from fleetmind.robots.errors import IllegalCommandError
+from fleetmind.robots.ids import RobotId
 
-from firmware_bridge.config import FirmwareFleetConfig, RobotLinkConfig
-from firmware_bridge.fleet import FirmwareFleet
-from firmware_bridge.link import RobotLink
-from firmware_bridge.messages import Ack, Arm, SetVelocity, Status
-from firmware_bridge.sitl import Sitl, build_sitl
-from firmware_bridge.transport import SerialTransport, UdpTransport
-from robots.commands import SetVelocity as VelocityCommand
-from robots.errors import IllegalCommandError
-from robots.ids import RobotId
+from fleetmind.testing.sitl import Sitl, build_sitl
 
 KEY = bytes(range(32))
 

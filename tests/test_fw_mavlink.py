@@ -1,4 +1,4 @@
-"""MAVLink backend against the pymavlink vehicle TEST DOUBLE (firmware_bridge/mav_vehicle_double.py):
+"""MAVLink backend against the pymavlink vehicle TEST DOUBLE (fleetmind/testing/vehicle_double.py):
 heartbeats, arm/disarm, offboard velocity and position setpoints at >= 10 Hz, link-loss handling."""
 
 from __future__ import annotations
@@ -12,8 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from firmware_bridge.mavlink import LinkState, MavlinkConfig, MavlinkVehicle, PositionSetpoint, VelocitySetpoint
+from fleetmind.firmware_bridge.mavlink import (
+    LinkState,
+    MavlinkConfig,
+    MavlinkVehicle,
+    PositionSetpoint,
+    VelocitySetpoint,
+)
 
 
 def free_udp_port() -> int:
@@ -27,7 +32,7 @@ def double(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[sub
     port, log = free_udp_port(), tmp_path / "vehicle.log"
     args = ["--port", str(port), "--log", str(log), "--autopilot", request.param]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "firmware_bridge.mav_vehicle_double", *args],
+        [sys.executable, "-m", "fleetmind.testing.vehicle_double", *args],
         stdout=subprocess.PIPE,
         start_new_session=True,
     )

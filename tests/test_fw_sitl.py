@@ -9,10 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from firmware_bridge.codec import encode_frame
-from firmware_bridge.link import RobotLink
-from firmware_bridge.messages import (
+from fleetmind.firmware_bridge.codec import encode_frame
+from fleetmind.firmware_bridge.link import RobotLink
+from fleetmind.firmware_bridge.messages import (
     Ack,
     Arm,
     ClearEStop,
@@ -24,8 +23,9 @@ from firmware_bridge.messages import (
     SetVelocity,
     Status,
 )
-from firmware_bridge.sitl import Sitl, build_sitl
-from firmware_bridge.transport import ReconnectingTransport, SerialTransport, Transport, UdpTransport
+from fleetmind.firmware_bridge.transport import ReconnectingTransport, SerialTransport, Transport, UdpTransport
+
+from fleetmind.testing.sitl import Sitl, build_sitl
 
 KEY = bytes(range(32))
 
@@ -170,7 +170,7 @@ def test_serial_link_reconnects_after_unplug(sitl_binary: Path) -> None:
 
 
 def test_reconnect_backoff_doubles_up_to_its_cap() -> None:
-    from firmware_bridge.transport import LinkDown
+    from fleetmind.firmware_bridge.transport import LinkDown
 
     now = [0.0]
     tries: list[float] = []
@@ -188,8 +188,8 @@ def test_reconnect_backoff_doubles_up_to_its_cap() -> None:
 
 
 def test_rate_limiter_and_heartbeat_monitor() -> None:
-    from firmware_bridge.monitor import CommandWatchdog, HeartbeatMonitor
-    from firmware_bridge.transport import RateLimiter
+    from fleetmind.firmware_bridge.monitor import CommandWatchdog, HeartbeatMonitor
+    from fleetmind.firmware_bridge.transport import RateLimiter
 
     now = [0.0]
     rl = RateLimiter(10.0, burst=2, clock=lambda: now[0])

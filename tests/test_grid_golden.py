@@ -2,7 +2,7 @@
 
 Every test lays out a small world with ``set_state`` (after ``fleet.reset(0)``, which ``step`` requires),
 checks the exact legal action texts, steps, and checks the exact resulting state. The comments give the
-hand-worked reasoning. Grid conventions (``robots.ids``): BoxNet robot ``robot_k`` sits in cell
+hand-worked reasoning. Grid conventions (``fleetmind.robots.ids``): BoxNet robot ``robot_k`` sits in cell
 ``(k // cols, k % cols)`` whose centre is ``square[row + 0.5, col + 0.5]``; cell ``(r, c)`` has the
 corners ``(r, c), (r, c + 1), (r + 1, c), (r + 1, c + 1)``; 4-neighbours are listed up, down, left, right.
 """
@@ -10,8 +10,7 @@ corners ``(r, c), (r, c + 1), (r + 1, c), (r + 1, c + 1)``; 4-neighbours are lis
 from __future__ import annotations
 
 import pytest
-
-from robots.commands import (
+from fleetmind.robots.commands import (
     Command,
     EnterTarget,
     EnterTrack,
@@ -23,12 +22,21 @@ from robots.commands import (
     TrackMove,
     Wait,
 )
-from robots.errors import ActionParseError, FleetClosedError, IllegalCommandError, NotResetError, UnknownRobotError
-from robots.fleet import StepResult
-from robots.ids import GridCell, GridCorner, RobotId, robot_id
-from sim.grid import BoxLift, BoxNet1, BoxNet2, GridFleet, GridTask, Warehouse
-from sim.grid.fleet import events_text
-from sim.grid.warehouse import AT_TARGET, TrackPos
+from fleetmind.robots.errors import (
+    ActionParseError,
+    FleetClosedError,
+    IllegalCommandError,
+    NotResetError,
+    UnknownRobotError,
+)
+from fleetmind.robots.fleet import StepResult
+from fleetmind.robots.ids import GridCell, GridCorner, RobotId, robot_id
+from fleetmind.sim.grid.fleet import GridFleet, events_text
+from fleetmind.tasks.boxlift.rules import BoxLift
+from fleetmind.tasks.boxnet1.rules import BoxNet1
+from fleetmind.tasks.boxnet2.rules import BoxNet2
+from fleetmind.tasks.grid import GridTask
+from fleetmind.tasks.warehouse.rules import AT_TARGET, TrackPos, Warehouse
 
 R0, R1, R2, R3 = (robot_id(k) for k in range(4))
 C = GridCell

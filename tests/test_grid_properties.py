@@ -13,14 +13,17 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fleetmind.robots.commands import COLOURS, Command, Wait
+from fleetmind.robots.fleet import Observation, StepResult
+from fleetmind.robots.ids import GridCorner, RobotId
+from fleetmind.sim.grid.fleet import GridFleet
+from fleetmind.tasks.boxlift.rules import BoxLift
+from fleetmind.tasks.boxnet1.rules import BoxNet1
+from fleetmind.tasks.boxnet2.rules import BoxNet2
+from fleetmind.tasks.grid import GridTask
+from fleetmind.tasks.warehouse.rules import AT_TARGET, Warehouse
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from robots.commands import COLOURS, Command, Wait
-from robots.fleet import Observation, StepResult
-from robots.ids import GridCorner, RobotId
-from sim.grid import BoxLift, BoxNet1, BoxNet2, GridFleet, GridTask, Warehouse
-from sim.grid.warehouse import AT_TARGET
 
 BOXNET_SIZES = ((2, 2), (2, 4), (4, 4), (4, 8))
 WAREHOUSE_ROBOTS = (4, 6, 8, 10)

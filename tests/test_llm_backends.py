@@ -9,20 +9,25 @@ import sys
 from pathlib import Path
 
 import pytest
+from fleetmind.planners.llm.client import LLMError, LLMUnavailable, OpenAIChat
+from fleetmind.planners.llm.config import LLMSettings
+from fleetmind.planners.llm.prompts import state_block
+from fleetmind.planners.llm.replies import ReplyError, extract_json, validate_plan
+from fleetmind.planners.llm.schemas import joint_plan_schema
+from fleetmind.planners.registry import make_planner
+from fleetmind.planners.shield import check_plan
+from fleetmind.robots.commands import EnterTrack, MoveBoxToCorner, PickBox, TrackMove
+from fleetmind.robots.ids import GridCell, GridCorner, RobotId
+from fleetmind.robots.planner import PlanningFailed
+from fleetmind.sim.grid.fleet import GridFleet
+from fleetmind.tasks.boxlift.shield import check_lifter_teams
+from fleetmind.tasks.boxnet1.rules import BoxNet1
+from fleetmind.tasks.boxnet2.rules import BoxNet2
+from fleetmind.tasks.warehouse.rules import TrackPos, Warehouse
 
-from planners.base import PlanningFailed, make_planner
-from planners.llm import LLMSettings
-from planners.llm.client import LLMError, LLMUnavailable, OpenAIChat
-from planners.llm.oracle_server import OracleChatServer
-from planners.llm.prompts import state_block
-from planners.llm.replies import ReplyError, extract_json, validate_plan
-from planners.llm.schemas import joint_plan_schema
-from planners.shield import check_lifter_teams, check_plan
-from robots.commands import EnterTrack, MoveBoxToCorner, PickBox, TrackMove
-from robots.ids import GridCell, GridCorner, RobotId
-from sim.grid import BoxNet1, BoxNet2, GridFleet, Warehouse
-from sim.grid.warehouse import TrackPos
-from sim.runner import run_episode
+from fleetmind.app.llm import planner_options
+from fleetmind.app.runner import run_episode
+from fleetmind.testing.llm_server import OracleChatServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,7 +107,7 @@ def test_connection_refused_is_one_line_naming_the_url():
         _ask(url, _obs())
     message = str(info.value)
     assert message.startswith(f"cannot reach the LLM server at {url}") and "\n" not in message
-    planner = make_planner("cmas", "boxnet1", {"llm": LLMSettings(backend="openai", base_url=url)})
+    planner = make_planner("cmas", "boxnet1", planner_options(LLMSettings(backend="openai", base_url=url)))
     record = run_episode(GridFleet(BoxNet1(2, 2)), planner, seed=0)
     assert record.failure_reason == "llm_unavailable" and not record.success
 
@@ -110,10 +115,10 @@ def test_connection_refused_is_one_line_naming_the_url():
 @pytest.mark.parametrize("fault", ["malformed", "illegal", "truncated"])
 def test_bad_replies_end_in_a_reprompt(server_factory, fault, monkeypatch):
     server = server_factory(faults=True, fault_every=2, fault_kinds=[fault], always_object=False)
-    from planners.llm import backends
+    from fleetmind.app import llm as backends
 
     monkeypatch.setattr(backends, "_oracle_url", lambda faulty: server.base_url)
-    planner = make_planner("cmas", "boxnet1", {"llm": LLMSettings(backend="oracle")})
+    planner = make_planner("cmas", "boxnet1", planner_options(LLMSettings(backend="oracle")))
     record = run_episode(GridFleet(BoxNet1(2, 2)), planner, seed=0)
     assert record.success
     assert server.fault_counts[fault] >= 1
@@ -121,7 +126,7 @@ def test_bad_replies_end_in_a_reprompt(server_factory, fault, monkeypatch):
 
 
 def test_always_objecting_robot_and_every_fault_never_crash_an_episode():
-    planner = make_planner("hmas2", "boxnet1", {"llm": LLMSettings(backend="oracle-faulty")})
+    planner = make_planner("hmas2", "boxnet1", planner_options(LLMSettings(backend="oracle-faulty")))
     record = run_episode(GridFleet(BoxNet1(2, 2)), planner, seed=0)
     assert record.success or record.failure_reason in {"syntax", "llm_error", "step_limit"}
     assert record.extra["reprompts"] > 0
@@ -185,7 +190,7 @@ def test_shield_rejects_every_collision_type():
 
 def test_local_model_really_runs_and_returns_a_plan_that_validates():
     """One real call to the embedded Qwen2.5-Coder-0.5B through llama.cpp's server (installed by make)."""
-    from planners.llm.local import LlamaServer
+    from fleetmind.planners.llm.local import LlamaServer
 
     fleet = GridFleet(BoxNet1(2, 2))
     obs = fleet.reset(0)
@@ -193,7 +198,7 @@ def test_local_model_really_runs_and_returns_a_plan_that_validates():
         planner = make_planner(
             "cmas",
             "boxnet1",
-            {"llm": LLMSettings(backend="openai", base_url=server.base_url, structured=True, hints=True)},
+            planner_options(LLMSettings(backend="openai", base_url=server.base_url, structured=True, hints=True)),
         )
         planner.reset(obs, 0)
         try:
@@ -208,7 +213,7 @@ def test_local_model_really_runs_and_returns_a_plan_that_validates():
 
 @pytest.mark.parametrize("framework", ["cmas", "dmas", "hmas1", "hmas2"])
 def test_cli_llm_oracle_runs(tmp_path, framework):
-    from sim.cli import main
+    from fleetmind.cli import main
 
     out = tmp_path / framework
     assert (
@@ -270,7 +275,7 @@ def test_cli_oracle_faulty_exits_0_without_traceback(tmp_path):
 
 
 def test_cli_rejects_a_bad_llm_option(capsys):
-    from sim.cli import main
+    from fleetmind.cli import main
 
     assert main(["run", "boxnet1_2x2", "--planner", "cmas", "--llm", "gpt9"]) == 2
     err = capsys.readouterr().err
@@ -278,7 +283,7 @@ def test_cli_rejects_a_bad_llm_option(capsys):
 
 
 def test_bench_llm_quick_writes_a_row_per_framework_and_task(tmp_path, capsys):
-    from sim.cli import main
+    from fleetmind.cli import main
 
     assert main(["bench", "llm", "--quick", "--llm", "oracle", "--seeds", "1", "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "llm.json").read_text())

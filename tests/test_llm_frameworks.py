@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
+from fleetmind.planners.llm.client import ContextTooLong
+from fleetmind.planners.llm.config import LLMSettings
+from fleetmind.planners.registry import make_planner
+from fleetmind.robots.commands import MoveBoxToCell, MoveBoxToTarget
+from fleetmind.robots.ids import GridCell, RobotId
+from fleetmind.robots.planner import PlanningFailed
+from fleetmind.sim.grid.fleet import GridFleet
+from fleetmind.tasks.boxlift.rules import BoxLift
+from fleetmind.tasks.boxnet1.rules import BoxNet1
+from fleetmind.tasks.boxnet2.rules import BoxNet2
+from fleetmind.tasks.warehouse.rules import Warehouse
 
-from planners.base import PlanningFailed, make_planner
-from planners.llm import LLMSettings
-from planners.llm.client import ContextTooLong
-from robots.commands import MoveBoxToCell, MoveBoxToTarget
-from robots.ids import GridCell, RobotId
-from sim.grid import BoxLift, BoxNet1, BoxNet2, GridFleet, Warehouse
-from sim.runner import run_episode
+from fleetmind.app.llm import planner_options
+from fleetmind.app.runner import run_episode
 from tests.fake_chat import ScriptedChat
 
 SMALLEST = [(BoxNet1, (2, 2)), (BoxNet2, (2, 2)), (Warehouse, (4,)), (BoxLift, (4, 10))]
@@ -37,7 +43,7 @@ def _boxnet1_world():
 @pytest.mark.parametrize("framework", ["cmas", "dmas", "hmas1", "hmas2"])
 @pytest.mark.parametrize(("task_cls", "args"), SMALLEST, ids=[c.name for c, _ in SMALLEST])
 def test_every_framework_solves_the_smallest_size_with_the_oracle_model(framework, task_cls, args):
-    planner = make_planner(framework, task_cls.name, {"llm": LLMSettings(backend="oracle")})
+    planner = make_planner(framework, task_cls.name, planner_options(LLMSettings(backend="oracle")))
     record = run_episode(GridFleet(task_cls(*args)), planner, seed=0)
     assert record.success, record
     m = record.extra
@@ -175,7 +181,7 @@ def test_shield_rejects_a_colliding_plan_and_feeds_the_conflict_back():
     task = BoxNet2(2, 2)
     fleet = GridFleet(task)
     fleet.reset(0)
-    from robots.ids import GridCorner
+    from fleetmind.robots.ids import GridCorner
 
     task.set_state({"red": GridCorner(0, 0), "blue": GridCorner(1, 1)}, {GridCell(1, 1): ["red", "blue"]})
     obs = fleet.observe()
@@ -216,7 +222,7 @@ def test_context_length_error_shrinks_history_and_retries():
 
 
 def test_token_counts_add_up_across_calls():
-    planner = make_planner("hmas2", "boxnet1", {"llm": LLMSettings(backend="oracle")})
+    planner = make_planner("hmas2", "boxnet1", planner_options(LLMSettings(backend="oracle")))
     record = run_episode(GridFleet(BoxNet1(2, 4)), planner, seed=1)
     calls = planner.call_log()
     assert record.extra["llm_calls"] == len(calls)
@@ -229,7 +235,9 @@ def test_token_counts_add_up_across_calls():
 
 @pytest.mark.parametrize("mode", ["none", "state_action", "dialogue", "compressed"])
 def test_history_modes(mode):
-    planner = make_planner("cmas", "boxnet1", {"llm": LLMSettings(backend="oracle", history=mode, history_tokens=300)})
+    planner = make_planner(
+        "cmas", "boxnet1", planner_options(LLMSettings(backend="oracle", history=mode, history_tokens=300))
+    )
     record = run_episode(GridFleet(BoxNet1(2, 2)), planner, seed=0)
     assert record.success
     roles = [c["role"] for c in planner.call_log()]

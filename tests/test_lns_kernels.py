@@ -6,15 +6,14 @@ import os
 
 import numpy as np
 import pytest
+from fleetmind.planners.mapf import _lns_kernels as lk
+from fleetmind.planners.mapf._kernels import neighbour_table, pibt_preferences, pibt_step
+from fleetmind.tasks.mapf_lifelong._kernels import bfs_distances
+from fleetmind.tasks.mapf_lifelong.validate import check_paths
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from naive import assert_twins_hold_without_jit, random_grid
 from naive import lns_planners as naive_lns
-
-from planners.mapf import _lns_kernels as lk
-from planners.mapf._kernels import neighbour_table, pibt_preferences, pibt_step
-from sim.grid.mapf import check_paths
-from sim.grid.mapf._kernels import bfs_distances
 
 
 @st.composite

@@ -6,14 +6,13 @@ import os
 
 import numpy as np
 import pytest
+from fleetmind.planners.mapf import _kernels as plan_k
+from fleetmind.tasks.mapf_lifelong import _kernels as world_k
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from naive import assert_twins_hold_without_jit, random_grid
 from naive import mapf_planners as naive_plan
 from naive import mapf_world as naive_world
-
-from planners.mapf import _kernels as plan_k
-from sim.grid.mapf import _kernels as world_k
 
 
 @st.composite

@@ -7,15 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fleetmind.planners.mapf import FollowerCore, PibtCore, lacam_star, lifelong_core, visible_lists
+from fleetmind.planners.registry import make_planner
+from fleetmind.robots.fleet import Observation, RobotObservation
+from fleetmind.robots.ids import robot_ids
+from fleetmind.sim.grid.mapf import MapfFleet
+from fleetmind.tasks.mapf_lifelong.maps import named_map, parse_string_map, random_map
+from fleetmind.tasks.mapf_lifelong.validate import check_paths
+from fleetmind.tasks.mapf_lifelong.world import MapfWorld
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planners.base import make_planner
-from planners.mapf import FollowerCore, PibtCore, lacam_star, lifelong_core, visible_lists
-from robots.fleet import Observation, RobotObservation
-from robots.ids import robot_ids
-from sim.cli import main
-from sim.grid.mapf import MapfFleet, MapfWorld, check_paths, named_map, parse_string_map, random_map
+from fleetmind.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 CORRIDOR = "..........\n####.#####"  # a one-wide corridor with a single pocket
@@ -256,8 +259,9 @@ def test_lifelong_warehouse_throughput_floor(planner):
 
 
 def test_registry_matches_the_folder_and_the_scenario_loads():
-    from planners.base import available_planners
-    from sim.scenario import ScenarioError, load_scenario, parse_scenario
+    from fleetmind.planners.registry import available_planners
+
+    from fleetmind.app.scenario import ScenarioError, load_scenario, parse_scenario
 
     lifelong = {p.stem for p in (ROOT / "planners" / "mapf").glob("*.py") if not p.stem.startswith("_")} - {"lacam"}
     assert lifelong == {"follower", "pibt"} and lifelong <= set(available_planners())
@@ -315,8 +319,8 @@ def test_windowed_lns_lifts_throughput_on_a_dense_random_map():
 def test_distance_cache_rows_stay_right_through_eviction_and_growth(guided):
     """Rows are the goal's cost-to-go however often goals change: rows no goal uses now are recycled, and one call
     asking for more goals than the pool holds grows it."""
-    from planners.mapf._common import DistanceCache
-    from sim.grid.mapf._kernels import bfs_distances
+    from fleetmind.planners.mapf._common import DistanceCache
+    from fleetmind.tasks.mapf_lifelong._kernels import bfs_distances
 
     grid = named_map("pico_s00_od20_na32")
     w = grid.shape[1]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from robots.commands import GridStep, Wait
-from robots.conformance import check_fleet
-from robots.ids import robot_id
-from sim.grid.mapf import (
-    MapfFleet,
-    MapfWorld,
-    check_paths,
+from fleetmind.robots.commands import GridStep, Wait
+from fleetmind.robots.conformance import check_fleet
+from fleetmind.robots.ids import robot_id
+from fleetmind.sim.grid.mapf import MapfFleet
+from fleetmind.tasks.mapf_lifelong._kernels import components, soft_resolve
+from fleetmind.tasks.mapf_lifelong.maps import (
     load_movingai,
     map_names,
     maze_map,
@@ -20,8 +18,9 @@ from sim.grid.mapf import (
     random_map,
     warehouse_map,
 )
-from sim.grid.mapf._kernels import components, soft_resolve
-from sim.grid.mapf.metrics import AvgThroughput, MetricSet, SumOfCostsAndMakespan, one_shot_metrics
+from fleetmind.tasks.mapf_lifelong.metrics import AvgThroughput, MetricSet, SumOfCostsAndMakespan, one_shot_metrics
+from fleetmind.tasks.mapf_lifelong.validate import check_paths
+from fleetmind.tasks.mapf_lifelong.world import MapfWorld
 
 WAIT, UP, DOWN, LEFT, RIGHT = range(5)
 
@@ -104,7 +103,7 @@ def test_lifelong_goals_are_seeded_and_refreshed_on_arrival():
     assert np.array_equal(starts, w2.pos) and np.array_equal(goals, w2.goal)
     assert not np.any(np.all(starts == goals, axis=1))
     # walk agent 0 to its goal along a BFS path; the others wait
-    from sim.grid.mapf._kernels import bfs_distances
+    from fleetmind.tasks.mapf_lifelong._kernels import bfs_distances
 
     d = bfs_distances(grid.obstacles, *goals[0])
     reached = 0

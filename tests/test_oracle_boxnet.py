@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from fleetmind.planners.registry import make_planner
+from fleetmind.sim.grid.fleet import GridFleet
+from fleetmind.tasks.boxnet1.rules import BoxNet1
+from fleetmind.tasks.boxnet2.rules import BoxNet2
 
-from planners.base import make_planner
-from sim.grid import BoxNet1, BoxNet2, GridFleet
-from sim.runner import run_episode
+from fleetmind.app.runner import run_episode
 
 SIZES = [(2, 2), (2, 4), (4, 4), (4, 8)]
 
@@ -25,7 +27,7 @@ def test_oracle_solves_paper_sizes(task_cls, rows, cols):
 
 def test_boxnet1_oracle_golden_plan():
     """Hand-worked: 2x2 grid, a red box in (0,0), its target in (1,1): two moves then delivery."""
-    from robots.ids import GridCell
+    from fleetmind.robots.ids import GridCell
 
     task = BoxNet1(2, 2)
     fleet = GridFleet(task)

@@ -1,6 +1,6 @@
 """The Warehouse and BoxLift oracles solve (at least 49 of) seeds 0-49 of every paper size, seeds 0-4 always.
 
-Episodes run in a local loop (not ``sim.runner.run_episode``) so that an illegal command raises
+Episodes run in a local loop (not ``fleetmind.app.runner.run_episode``) so that an illegal command raises
 ``IllegalCommandError`` instead of being recorded, and every command is also checked against the
 robot's legal actions in the observation the planner saw.
 """
@@ -10,17 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-
-from planners.base import Planner
-from planners.oracle._registry import make_oracle
-from planners.oracle.boxlift import BoxLiftOracle
-from planners.oracle.warehouse import WarehouseOracle
-from robots.commands import Wait
-from robots.fleet import Observation
-from robots.ids import RobotId
-from sim.grid import BoxLift, GridFleet, Warehouse
-from sim.grid.boxlift import PAPER_SIZES
-from sim.grid.warehouse import TrackPos
+from fleetmind.planners.oracle import make_oracle
+from fleetmind.robots.commands import Wait
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
+from fleetmind.robots.planner import Planner
+from fleetmind.sim.grid.fleet import GridFleet
+from fleetmind.tasks.boxlift.oracle import BoxLiftOracle
+from fleetmind.tasks.boxlift.rules import PAPER_SIZES, BoxLift
+from fleetmind.tasks.warehouse.oracle import WarehouseOracle
+from fleetmind.tasks.warehouse.rules import TrackPos, Warehouse
 
 WAREHOUSE_ROBOTS = (4, 6, 8, 10)
 SEEDS = range(50)

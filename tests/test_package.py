@@ -7,8 +7,7 @@ import xml.etree.ElementTree as ET
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from planners.oracle import ORACLES
-from sim.grid import TASKS
+from fleetmind.tasks import TASKS, GridTaskPlugin, get_task
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,13 +21,13 @@ def test_package_xml_is_format_3_ament_python_with_ros_deps():
     assert {"rclpy", "std_msgs", "geometry_msgs", "nav_msgs", "sensor_msgs", "diagnostic_msgs"} <= execs
     assert "python3-pytest" in {e.text for e in root.findall("test_depend")}
     assert (ROOT / "resource" / "fleetmind").exists()
-    for pkg in ("robots", "planners", "sim", "firmware_bridge"):
+    for pkg in ("fleetmind", "robots", "tasks", "planners", "sim", "firmware_bridge"):
         assert (ROOT / pkg / "py.typed").exists(), f"{pkg}/py.typed missing"
 
 
 def test_console_script_and_data_files_are_declared():
     scripts = {e.name: e.value for e in entry_points(group="console_scripts")}
-    assert scripts.get("fleetmind") == "sim.cli:main"
+    assert scripts.get("fleetmind") == "fleetmind.cli:main"
     setup = (ROOT / "setup.py").read_text()
     for folder in ("launch", "scenarios", "config"):
         assert f'_share("{folder}")' in setup
@@ -65,7 +64,54 @@ def test_requirements_are_exact_pins_and_never_pypi_launch():
         assert needed in names, f"{needed} is not pinned"
 
 
-def test_every_task_module_is_registered_and_has_an_oracle():
-    modules = {p.stem for p in (ROOT / "sim" / "grid").glob("*.py") if not p.stem.startswith("_")} - {"fleet"}
-    assert set(TASKS) == modules, "sim/grid modules and the task registry differ"
-    assert set(ORACLES) == set(TASKS), "every grid task needs an oracle planner"
+def test_the_task_registry_matches_the_task_folders():
+    folders = {p.parent.name for p in (ROOT / "tasks").glob("*/__init__.py")}
+    assert set(TASKS) == folders, "tasks/ folders and the task registry differ"
+    for name in TASKS:
+        task = get_task(name)
+        assert task.name == name and task.config.model_fields["task"].annotation.__args__ == (name,)
+        if isinstance(task, GridTaskPlugin):
+            assert task.make_oracle().plan, f"{name}: every grid task has an oracle planner"
+            assert task.rules_text and task.paper_sizes, f"{name}: prompt text and paper sizes"
+
+
+def test_the_wheel_installs_one_top_level_package_fleetmind(tmp_path):
+    """Generic names like ``sim`` or ``robots`` never land in a user's site-packages."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("fleetmind-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
+    assert tops == {"fleetmind"}
+    for module in (
+        "robots/fleet.py",
+        "tasks/boxnet1/rules.py",
+        "sim/grid/fleet.py",
+        "planners/registry.py",
+        "firmware_bridge/link.py",
+        "app/runner.py",
+        "ros/world_node.py",
+        "testing/llm_server.py",
+    ):
+        assert f"fleetmind/{module}" in names, module
+    assert "fleetmind/tasks/mapf_lifelong/maps/test-maps.yaml" in names
+    assert "fleetmind/firmware_bridge/firmware/fw_core.c" in names

@@ -9,18 +9,24 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fleetmind.planners.oracle import make_oracle
+from fleetmind.planners.registry import make_planner
+from fleetmind.robots.commands import Command, EnterTrack, Lift, MoveBoxToCell, MoveBoxToCorner
+from fleetmind.robots.conformance import check_fleet
+from fleetmind.robots.ids import GridCell, GridCorner, RobotId
+from fleetmind.sim.grid.fleet import GridFleet
+from fleetmind.sim.grid.mapf import MapfFleet
+from fleetmind.sim.pybullet import PyBulletSettings, make_pybullet_fleet
+from fleetmind.sim.pybullet.config import CameraSettings
+from fleetmind.sim.pybullet.layout import cell_xy
+from fleetmind.tasks.boxlift.rules import BoxLift
+from fleetmind.tasks.boxnet1.rules import BoxNet1
+from fleetmind.tasks.boxnet2.rules import BoxNet2
+from fleetmind.tasks.grid import GridTask
+from fleetmind.tasks.mapf_lifelong.maps import random_map
+from fleetmind.tasks.warehouse.rules import Warehouse
 
-from planners.base import make_planner
-from planners.oracle import make_oracle
-from robots.commands import Command, EnterTrack, Lift, MoveBoxToCell, MoveBoxToCorner
-from robots.conformance import check_fleet
-from robots.ids import GridCell, GridCorner, RobotId
-from sim.grid import BoxLift, BoxNet1, BoxNet2, GridFleet, GridTask, Warehouse
-from sim.grid.mapf import MapfFleet, random_map
-from sim.pybullet import PyBulletSettings, make_pybullet_fleet
-from sim.pybullet.config import CameraSettings
-from sim.pybullet.layout import cell_xy
-from sim.runner import run_episode
+from fleetmind.app.runner import run_episode
 
 TASKS: list[Any] = [
     pytest.param("boxnet1", lambda: BoxNet1(2, 2), MoveBoxToCell("red", GridCell(-1, 0)), id="boxnet1-2x2"),
@@ -163,7 +169,7 @@ def test_dynamic_mode_drives_wheels_and_carries_a_box() -> None:
 def test_a_swap_the_grid_allows_is_a_logged_contact_in_3d() -> None:
     """Two warehouse robots swapping cells on a track pass through each other on the grid; in 3D they
     meet head-on, and the contact comes back as events (the logical step still happens)."""
-    from sim.grid.warehouse import AT_TARGET, TrackPos
+    from fleetmind.tasks.warehouse.rules import AT_TARGET, TrackPos
 
     task = Warehouse(4)
     fleet = make_pybullet_fleet(GridFleet(task), "warehouse", PyBulletSettings())
@@ -171,7 +177,7 @@ def test_a_swap_the_grid_allows_is_a_logged_contact_in_3d() -> None:
     ids = task.robot_ids
     task.set_state({(0.5, 4)}, {ids[0]: TrackPos(0, 1), ids[1]: TrackPos(0, 2), ids[2]: AT_TARGET, ids[3]: AT_TARGET})
     fleet.rebuild()
-    from robots.commands import TrackMove
+    from fleetmind.robots.commands import TrackMove
 
     result = fleet.step({ids[0]: TrackMove("right"), ids[1]: TrackMove("left")})
     contacts = [e for e in result.events if e.kind == "contact"]

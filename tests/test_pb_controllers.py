@@ -6,8 +6,7 @@ import math
 
 import numpy as np
 import pytest
-
-from robots.controllers import (
+from fleetmind.robots.controllers import (
     GRAVITY,
     QuadParams,
     QuadState,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.cli import main
-from sim.scenario import ScenarioError, load_scenario, parse_scenario
+from fleetmind.app.scenario import ScenarioError, load_scenario, parse_scenario
+from fleetmind.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,16 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
+from fleetmind.planners.oracle import make_oracle
+from fleetmind.sim.grid.fleet import GridFleet
+from fleetmind.sim.pybullet.layout import scene_of
+from fleetmind.sim.record import RecordingFleet
+from fleetmind.sim.record.replay import read_recording
+from fleetmind.tasks.warehouse.rules import Warehouse
 from mcap.reader import make_reader
 
-from planners.oracle import make_oracle
-from sim.cli import main
-from sim.grid import GridFleet, Warehouse
-from sim.pybullet.layout import scene_of
-from sim.record import RecordingFleet
-from sim.record.replay import read_recording
-from sim.runner import run_episode
-from sim.scenario import load_scenario, parse_scenario
+from fleetmind.app.runner import run_episode
+from fleetmind.app.scenario import load_scenario, parse_scenario
+from fleetmind.cli import main
 
 
 def test_pybullet_episode_round_trip(tmp_path):

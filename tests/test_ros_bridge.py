@@ -30,8 +30,8 @@ def test_bridge_lifecycle_drives_the_firmware_and_deactivates_on_link_loss(ros):
     from nav_msgs.msg import Odometry
     from rclpy.lifecycle import TransitionCallbackReturn
 
-    from firmware_bridge.ros_node import BridgeNode
-    from firmware_bridge.sitl import Sitl, build_sitl
+    from fleetmind.ros.bridge_node import BridgeNode
+    from fleetmind.testing.sitl import Sitl, build_sitl
     from tests.test_ros_nodes import _listen
 
     binary = build_sitl()
@@ -70,7 +70,7 @@ def test_bridge_lifecycle_drives_the_firmware_and_deactivates_on_link_loss(ros):
 def test_bridge_refuses_to_configure_without_a_link(ros):  # noqa: F811
     from rclpy.lifecycle import TransitionCallbackReturn
 
-    from firmware_bridge.ros_node import BridgeNode
+    from fleetmind.ros.bridge_node import BridgeNode
 
     bridge = ros["make"](BridgeNode, "robot_0", **{"wire_id": 7})
     assert bridge.trigger_configure() == TransitionCallbackReturn.FAILURE

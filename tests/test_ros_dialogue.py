@@ -7,12 +7,11 @@ from __future__ import annotations
 import itertools
 
 import pytest
-
-from planners.llm.frameworks import build_graph
-from planners.llm.ros_dialogue import DialogueState, mask_observation
-from robots.commands import Lift
-from robots.fleet import Observation, RobotObservation
-from robots.ids import RobotId
+from fleetmind.planners.llm.frameworks import build_graph
+from fleetmind.planners.llm.ros_dialogue import DialogueState, mask_observation
+from fleetmind.robots.commands import Lift
+from fleetmind.robots.fleet import Observation, RobotObservation
+from fleetmind.robots.ids import RobotId
 
 OBS = Observation(step=0, robots={}, world={}, text="")
 CENTRAL = {RobotId("robot_0"): Lift(99)}

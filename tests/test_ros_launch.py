@@ -124,7 +124,7 @@ def test_launch_file_starts_installed_executables_with_existing_parameter_files(
 
 
 def test_sim_launch_matches_the_graph_fleetmind_up_starts(stand_ins):
-    from sim.node_graph import node_graph
+    from fleetmind.ros.graph import node_graph
 
     nodes = _expand(ROOT / "launch" / "sim.launch.py", planner="hmas2")
     graph = node_graph("boxnet1_2x2", "hmas2")
@@ -155,9 +155,9 @@ def test_real_launch_has_one_bridge_per_robot_and_no_world(stand_ins):
 
 
 def test_config_files_validate_against_the_node_models():
-    from planners.llm.ros_agent import AgentParams
-    from planners.ros_node import PlannerParams
-    from sim.ros_node import WorldParams
+    from fleetmind.ros.agent_node import AgentParams
+    from fleetmind.ros.planner_node import PlannerParams
+    from fleetmind.ros.world_node import WorldParams
 
     for name, model in (("world", WorldParams), ("planner", PlannerParams), ("agent", AgentParams)):
         params = yaml.safe_load((ROOT / "config" / f"{name}.yaml").read_text())["/**"]["ros__parameters"]

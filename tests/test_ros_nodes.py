@@ -57,9 +57,10 @@ def ros(ros_env, monkeypatch) -> Iterator[dict[str, Any]]:
 
 
 def _baseline_steps(planner: str) -> int:
-    from planners.llm.config import LLMSettings
-    from sim.runner import RunConfig, run
-    from sim.scenario import load_scenario
+    from fleetmind.planners.llm.config import LLMSettings
+
+    from fleetmind.app.runner import RunConfig, run
+    from fleetmind.app.scenario import load_scenario
 
     result = run(RunConfig(scenario=load_scenario(SCENARIO), planner=planner, seed=0, episodes=1, llm=LLMSettings()))
     assert result.episodes[0].success
@@ -80,9 +81,9 @@ def test_world_and_oracle_planner_run_an_episode_over_topics(ros):
     from std_msgs.msg import String
     from visualization_msgs.msg import MarkerArray
 
-    from planners.ros_node import PlannerNode
-    from sim import ros_common as rc
-    from sim.ros_node import WorldNode
+    from fleetmind.ros import common as rc
+    from fleetmind.ros.planner_node import PlannerNode
+    from fleetmind.ros.world_node import WorldNode
 
     odom = _listen(ros, Odometry, "/robot_3/odom")
     markers = _listen(ros, MarkerArray, rc.MARKERS_TOPIC)
@@ -107,7 +108,7 @@ def test_world_and_oracle_planner_run_an_episode_over_topics(ros):
 def test_reset_service_starts_the_next_episode(ros):
     from std_srvs.srv import Trigger
 
-    from sim.ros_node import WorldNode
+    from fleetmind.ros.world_node import WorldNode
 
     world = ros["make"](WorldNode, scenario=SCENARIO, autostart=False)
     assert world.obs is None
@@ -121,9 +122,9 @@ def test_reset_service_starts_the_next_episode(ros):
 
 @pytest.mark.parametrize("framework", ["dmas", "hmas1", "hmas2"])
 def test_agents_reason_in_their_own_nodes(ros, framework):
-    from planners.llm.ros_agent import AgentNode
-    from planners.ros_node import PlannerNode
-    from sim.ros_node import WorldNode
+    from fleetmind.ros.agent_node import AgentNode
+    from fleetmind.ros.planner_node import PlannerNode
+    from fleetmind.ros.world_node import WorldNode
 
     world = ros["make"](WorldNode, scenario=SCENARIO, state_period_s=0.5)
     planner = ros["make"](PlannerNode, scenario=SCENARIO, planner=framework)
@@ -144,9 +145,9 @@ def test_agents_reason_in_their_own_nodes(ros, framework):
 
 
 def test_planner_drops_a_silent_agent_and_the_rest_carry_on(ros):
-    from planners.llm.ros_agent import AgentNode
-    from planners.ros_node import PlannerNode
-    from sim.ros_node import WorldNode
+    from fleetmind.ros.agent_node import AgentNode
+    from fleetmind.ros.planner_node import PlannerNode
+    from fleetmind.ros.world_node import WorldNode
 
     world = ros["make"](WorldNode, scenario=SCENARIO, state_period_s=0.5)
     planner = ros["make"](PlannerNode, scenario=SCENARIO, planner="dmas", heartbeat_timeout_s=1.0)
@@ -168,9 +169,9 @@ def test_planner_drops_a_silent_agent_and_the_rest_carry_on(ros):
 def test_bad_parameters_are_rejected_with_a_reason(ros):
     from rclpy.parameter import Parameter as P
 
-    from planners.ros_node import PlannerNode
-    from sim.ros_common import ParameterError
-    from sim.ros_node import WorldNode
+    from fleetmind.ros.common import ParameterError
+    from fleetmind.ros.planner_node import PlannerNode
+    from fleetmind.ros.world_node import WorldNode
 
     with pytest.raises(ParameterError, match="unknown planner 'nope'"):
         PlannerNode(
@@ -196,10 +197,10 @@ def test_hmas2_objections_go_back_to_the_planner_for_the_framework_s_revision_ro
     ``feedback_rounds`` (3) times, each revision is checked again except the last, and then it runs."""
     from std_msgs.msg import String
 
-    from planners.llm.ros_agent import AgentNode
-    from planners.ros_node import PlannerNode
-    from sim import ros_common as rc
-    from sim.ros_node import WorldNode
+    from fleetmind.ros import common as rc
+    from fleetmind.ros.agent_node import AgentNode
+    from fleetmind.ros.planner_node import PlannerNode
+    from fleetmind.ros.world_node import WorldNode
 
     dialogue = _listen(ros, String, rc.DIALOGUE_TOPIC, rc.latched_qos(50))
     world = ros["make"](WorldNode, scenario=SCENARIO, state_period_s=0.5)
@@ -227,7 +228,7 @@ def test_hmas2_objections_go_back_to_the_planner_for_the_framework_s_revision_ro
 
 
 def test_world_waits_for_its_listeners_before_the_first_step_but_not_forever(ros):
-    from sim.ros_node import WorldNode
+    from fleetmind.ros.world_node import WorldNode
 
     started = time.monotonic()
     world = ros["make"](WorldNode, scenario=SCENARIO, min_subscribers=3, min_subscribers_wait_s=1.0)

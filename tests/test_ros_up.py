@@ -88,7 +88,7 @@ def test_fleetmind_up_dmas_completes_over_ros_and_records_an_mcap_bag(ros_env):
 _DRIVER = """
 import json, os, signal, sys, time
 from pathlib import Path
-from sim.up import UpConfig, up
+from fleetmind.ros.up import UpConfig, up
 killed = {}
 def kill_agent(state, procs):
     if state["step"] >= 1 and not killed:  # step 1: the planner's start-up gate has seen every first heartbeat

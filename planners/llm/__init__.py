@@ -1,30 +1,44 @@
-"""LLM planners: CMAS, DMAS, HMAS-1, HMAS-2 (Chen et al., ICRA 2024) on langgraph over the ``openai`` client."""
+"""LLM planners: CMAS, DMAS, HMAS-1, HMAS-2 (Chen et al., ICRA 2024) on langgraph over the ``openai`` client.
+
+Importing this package imports neither langgraph nor openai: the factories import them when a planner is built.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from planners.base import PLANNERS, Planner, register_planner
-from planners.llm.config import LLMSettings
-from planners.llm.frameworks import FRAMEWORKS
-from planners.llm.planner import LLMPlanner
+from fleetmind.robots.planner import Planner
 
 
 def make_llm_planner(framework: str, task: str, options: Mapping[str, Any]) -> Planner:
-    """``options["llm"]``: an :class:`LLMSettings` (default: the oracle test-double backend);
-    ``options["client"]``: an injected :class:`ChatClient` (tests)."""
+    """``options["llm"]``: an :class:`LLMSettings`; the model is reached through ``options["client"]`` (a
+    :class:`ChatClient`) or ``options["client_factory"]`` (called once, on the first call; the app passes
+    :func:`fleetmind.app.llm.make_client` for the settings' backend)."""
+    from fleetmind.planners.llm.config import LLMSettings
+    from fleetmind.planners.llm.planner import LLMPlanner
+
     settings = options.get("llm") or LLMSettings()
     client = options.get("client")
     if client is not None:
         return LLMPlanner(framework, task, settings, lambda: client)
-    from planners.llm.backends import make_client
+    factory = options.get("client_factory")
+    if factory is None:
+        raise ValueError(f"planner {framework!r} needs options['client'] or options['client_factory']")
+    return LLMPlanner(framework, task, settings, factory)
 
-    return LLMPlanner(framework, task, settings, lambda: make_client(settings))
+
+def make_cmas(task: str, options: Mapping[str, Any]) -> Planner:
+    return make_llm_planner("cmas", task, options)
 
 
-for _fw in FRAMEWORKS:
-    if _fw not in PLANNERS:
-        register_planner(_fw, lambda task, options, _fw=_fw: make_llm_planner(_fw, task, options), takes_options=True)
+def make_dmas(task: str, options: Mapping[str, Any]) -> Planner:
+    return make_llm_planner("dmas", task, options)
 
-__all__ = ["FRAMEWORKS", "LLMPlanner", "LLMSettings", "make_llm_planner"]
+
+def make_hmas1(task: str, options: Mapping[str, Any]) -> Planner:
+    return make_llm_planner("hmas1", task, options)
+
+
+def make_hmas2(task: str, options: Mapping[str, Any]) -> Planner:
+    return make_llm_planner("hmas2", task, options)

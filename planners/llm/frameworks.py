@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypedDict
 
+from fleetmind.robots.commands import Command
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
 from langgraph.graph import END, START, StateGraph
-
-from robots.commands import Command
-from robots.fleet import Observation
-from robots.ids import RobotId
 
 FRAMEWORKS = ("cmas", "dmas", "hmas1", "hmas2")
 

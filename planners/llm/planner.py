@@ -9,17 +9,17 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from planners.base import Planner
-from planners.llm import prompts
-from planners.llm.client import ChatClient, Message
-from planners.llm.config import LLMSettings
-from planners.llm.frameworks import build_graph
-from planners.llm.replies import ReplyError, check_safe, extract_json, validate_plan
-from planners.llm.schemas import CHECK_SCHEMA, acting_robots, joint_plan_schema, turn_schema
-from planners.llm.session import Session
-from robots.commands import Command
-from robots.fleet import Observation, StepResult
-from robots.ids import RobotId
+from fleetmind.planners.llm import prompts
+from fleetmind.planners.llm.client import ChatClient, Message
+from fleetmind.planners.llm.config import LLMSettings
+from fleetmind.planners.llm.frameworks import build_graph
+from fleetmind.planners.llm.replies import ReplyError, check_safe, extract_json, validate_plan
+from fleetmind.planners.llm.schemas import CHECK_SCHEMA, acting_robots, joint_plan_schema, turn_schema
+from fleetmind.planners.llm.session import Session
+from fleetmind.robots.commands import Command
+from fleetmind.robots.fleet import Observation, StepResult
+from fleetmind.robots.ids import RobotId
+from fleetmind.robots.planner import Planner
 
 log = logging.getLogger(__name__)
 _uids = itertools.count()

@@ -1,7 +1,7 @@
 """Prompt layout: compact, one line per robot, the same for every framework and role.
 
 Rules are paraphrased in our own words (not the reference code's text). With hints on, every action
-carries its effect in brackets and the list is sorted best first (see :mod:`planners.llm.hints`).
+carries its effect in brackets and the list is sorted best first (see :mod:`fleetmind.planners.llm.hints`).
 For the scripted oracle backend the world's structured state is appended in a ```state``` block, so
 the test-double server can plan; real models never get that block.
 """
@@ -12,34 +12,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from planners.llm.hints import rank_actions
-from robots.commands import Command
-from robots.fleet import Observation
-from robots.ids import RobotId
-
-RULES = {
-    "boxnet1": (
-        "Robots stand at the centres of grid squares. A robot can move one box of its own square to a "
-        "neighbouring square, or into a same-colour target in its own square (box and target vanish). "
-        "Goal: every box into a target of its colour, in as few steps as possible."
-    ),
-    "boxnet2": (
-        "Boxes sit on square corners, robots at square centres, targets at centres. A robot can move a box "
-        "on a corner of its square to another corner of its square, or into the same-colour target at its "
-        "centre. Two boxes on one corner is a collision and fails the task. Goal: every box into its target."
-    ),
-    "warehouse": (
-        "Robots drive along tracks (columns 0..N, column 0 next to the target area). Boxes wait between "
-        "tracks; an empty-handed robot picks a box 0.5 rows above or below it in its column, carries it to "
-        "column 0 and moves to target to deliver; from the target it can enter any track at column 0. Two "
-        "robots on one track cell is a collision and fails the task. Goal: deliver every box."
-    ),
-    "boxlift": (
-        "Lifters have known capacities (W); boxes have volumes (V) and hidden weights close to their volume. "
-        "Lifters that choose the same box lift it if their capacities add up to its weight; each lifter "
-        "joins one box per step. Failed lifts come back as feedback. Goal: lift every box."
-    ),
-}
+from fleetmind.planners.llm.hints import rank_actions
+from fleetmind.robots.commands import Command
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
+from fleetmind.tasks import get_task
 
 JOINT_REPLY = 'Reply with only a JSON object {"robot_id": "action"}, copying each action text exactly.'
 
@@ -47,7 +24,7 @@ JOINT_REPLY = 'Reply with only a JSON object {"robot_id": "action"}, copying eac
 def central_system(task: str) -> str:
     return (
         "You are the central planner of a robot team. Each step, give each robot one action from its list; "
-        f"robots you leave out wait. {JOINT_REPLY}\nTask: {RULES.get(task, '')}"
+        f"robots you leave out wait. {JOINT_REPLY}\nTask: {get_task(task).rules_text}"
     )
 
 
@@ -57,7 +34,7 @@ def turn_system(task: str, robot: RobotId) -> str:
         "On your turn choose your own action, propose the whole joint plan and say EXECUTE if it should run now "
         'or PROCEED to let the next robot comment. Reply with only JSON {"action": "...", "decision": '
         '"PROCEED" or "EXECUTE", "plan": {"robot_id": "action"}}.\n'
-        f"Task: {RULES.get(task, '')}"
+        f"Task: {get_task(task).rules_text}"
     )
 
 
@@ -66,7 +43,7 @@ def check_system(task: str, robot: RobotId) -> str:
         f"You are {robot} in a robot team. The central planner proposed a joint plan. Check your own part: "
         "agree if it is legal and useful, otherwise object and say which action you should take. Reply with "
         'only JSON {"agree": true or false, "objection": "..."}.\n'
-        f"Task: {RULES.get(task, '')}"
+        f"Task: {get_task(task).rules_text}"
     )
 
 

@@ -6,12 +6,12 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from planners.llm.hints import undoes_previous
-from planners.shield import check_plan
-from robots.actions import WAIT_WORDS, match_action, normalise_action
-from robots.commands import Command
-from robots.fleet import Observation
-from robots.ids import RobotId
+from fleetmind.planners.llm.hints import undoes_previous
+from fleetmind.planners.shield import check_plan
+from fleetmind.robots.actions import WAIT_WORDS, match_action, normalise_action
+from fleetmind.robots.commands import Command
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
 
 
 class ReplyError(Exception):

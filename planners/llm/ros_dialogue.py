@@ -14,12 +14,12 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from planners.llm.client import ChatClient
-from planners.llm.config import LLMSettings
-from planners.llm.planner import LLMPlanner
-from robots.commands import Command
-from robots.fleet import Observation
-from robots.ids import RobotId
+from fleetmind.planners.llm.client import ChatClient
+from fleetmind.planners.llm.config import LLMSettings
+from fleetmind.planners.llm.planner import LLMPlanner
+from fleetmind.robots.commands import Command
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
 
 DIALOGUE_FRAMEWORKS = ("dmas", "hmas1")
 AGENT_FRAMEWORKS = ("dmas", "hmas1", "hmas2")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from robots.fleet import Observation
-from robots.ids import RobotId
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
 
 
 def _actions(observation: Observation, robot: RobotId) -> list[str]:

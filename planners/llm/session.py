@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from planners.base import PlanningFailed
-from planners.llm.client import ChatClient, ContextTooLong, LLMError, LLMUnavailable, Message, estimate_tokens
-from planners.llm.config import LLMSettings
-from planners.llm.replies import ReplyError
+from fleetmind.planners.llm.client import ChatClient, ContextTooLong, LLMError, LLMUnavailable, Message, estimate_tokens
+from fleetmind.planners.llm.config import LLMSettings
+from fleetmind.planners.llm.replies import ReplyError
+from fleetmind.robots.planner import PlanningFailed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

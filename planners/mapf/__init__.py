@@ -1,12 +1,13 @@
 """MAPF planners (numba): Follower-style decentralized lifelong planner, PIBT (plain and traffic-flow guided),
 LaCAM* (one-shot)."""
 
-import numpy as np
+from collections.abc import Mapping
+from typing import Any
 
-from planners.base import PLANNERS, register_planner
-from planners.mapf.follower import FollowerCore, FollowerPlanner, visible_lists
-from planners.mapf.lacam import LacamResult, lacam_star
-from planners.mapf.pibt import PibtCore, PibtFlowPlanner, PibtLnsPlanner, PibtPlanner
+import numpy as np
+from fleetmind.planners.mapf.follower import FollowerCore, FollowerPlanner, visible_lists
+from fleetmind.planners.mapf.lacam import LacamResult, lacam_star
+from fleetmind.planners.mapf.pibt import PibtCore, PibtFlowPlanner, PibtLnsPlanner, PibtPlanner
 
 LIFELONG = {
     "follower": FollowerPlanner,
@@ -14,9 +15,20 @@ LIFELONG = {
     "pibt_flow": PibtFlowPlanner,
     "pibt_lns": PibtLnsPlanner,
 }
-for _name, _cls in LIFELONG.items():
-    if _name not in PLANNERS:
-        register_planner(_name, _cls)
+
+
+def _factory(name: str):
+    def make(task: str, options: Mapping[str, Any] | None = None) -> FollowerPlanner | PibtPlanner:
+        return LIFELONG[name](task)
+
+    make.__name__ = f"make_{name}"
+    return make
+
+
+make_follower = _factory("follower")
+make_pibt = _factory("pibt")
+make_pibt_flow = _factory("pibt_flow")
+make_pibt_lns = _factory("pibt_lns")
 
 
 def lifelong_core(name: str, blocked: np.ndarray, num_agents: int, seed: int = 0) -> FollowerCore | PibtCore:

@@ -7,12 +7,11 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-
-from planners.base import Planner
-from planners.mapf._kernels import dijkstra_rows, neighbour_table
-from robots.fleet import Observation
-from sim.grid.mapf._kernels import bfs_distances
-from sim.grid.mapf.maps import GridMap, named_map, parse_string_map
+from fleetmind.planners.mapf._kernels import dijkstra_rows, neighbour_table
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.planner import Planner
+from fleetmind.tasks.mapf_lifelong._kernels import bfs_distances
+from fleetmind.tasks.mapf_lifelong.maps import GridMap, named_map, parse_string_map
 
 _SCALE = 64.0  # cost units per step in the integer Dijkstra
 

@@ -26,15 +26,14 @@ on den520d and room-64-64-8 (256 agents) and wfi_warehouse (192 agents), seeds 0
 from __future__ import annotations
 
 import numpy as np
-
-from planners.mapf._common import DistanceCache, MapPlanner, splitmix, static_centrality
-from planners.mapf._follower_kernels import follower_paths, still_runs
-from planners.mapf._kernels import neighbour_table
-from robots.commands import Command
-from robots.fleet import Observation
-from robots.ids import RobotId
-from sim.grid.mapf._kernels import visible_agents
-from sim.grid.mapf.fleet import command_of
+from fleetmind.planners.mapf._common import DistanceCache, MapPlanner, splitmix, static_centrality
+from fleetmind.planners.mapf._follower_kernels import follower_paths, still_runs
+from fleetmind.planners.mapf._kernels import neighbour_table
+from fleetmind.robots.commands import Command
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
+from fleetmind.tasks.mapf_lifelong._kernels import visible_agents
+from fleetmind.tasks.mapf_lifelong.actions import command_of
 
 OPPOSITE = (0, 2, 1, 4, 3)
 UNREACHABLE = 99  # retreat distance of a dead end

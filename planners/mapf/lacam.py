@@ -11,9 +11,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from planners.mapf._common import DistanceCache
-from planners.mapf._kernels import neighbour_table, pibt_configure, pibt_preferences
+from fleetmind.planners.mapf._common import DistanceCache
+from fleetmind.planners.mapf._kernels import neighbour_table, pibt_configure, pibt_preferences
 
 log = logging.getLogger(__name__)
 

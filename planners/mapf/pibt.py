@@ -16,20 +16,19 @@ it if their summed window cost drops), and moves by the plan's first step. Agent
 of entering it head-on: on dense 20x20 random maps at 64 agents about 3.8 instead of 3.4 goals per step.
 
 :class:`PibtCore` works on arrays (benchmarks call it directly); :class:`PibtPlanner` adapts it to the
-Planner interface, reading the global ``world`` view of a :class:`sim.grid.mapf.MapfFleet` observation.
+Planner interface, reading the global ``world`` view of a :class:`fleetmind.sim.grid.mapf.MapfFleet` observation.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from planners.mapf._common import DistanceCache, MapPlanner, static_centrality
-from planners.mapf._kernels import flow_replan, neighbour_table, pibt_preferences, pibt_step
-from planners.mapf._lns_kernels import lns_improve, window_cost
-from robots.commands import Command
-from robots.fleet import Observation
-from robots.ids import RobotId
-from sim.grid.mapf.fleet import command_of
+from fleetmind.planners.mapf._common import DistanceCache, MapPlanner, static_centrality
+from fleetmind.planners.mapf._kernels import flow_replan, neighbour_table, pibt_preferences, pibt_step
+from fleetmind.planners.mapf._lns_kernels import lns_improve, window_cost
+from fleetmind.robots.commands import Command
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
+from fleetmind.tasks.mapf_lifelong.actions import command_of
 
 
 class PibtCore:

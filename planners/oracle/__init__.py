@@ -1,10 +1,15 @@
-"""Non-LLM oracle planners for the grid tasks: the floor LLM planners are compared to."""
+"""The ``oracle`` planner: each task's own non-LLM oracle (``tasks/<name>/oracle.py``), the floor LLM planners are
+compared to."""
 
-from planners.base import PLANNERS, register_planner
-from planners.oracle import boxlift, boxnet1, boxnet2, warehouse  # noqa: F401  (register)
-from planners.oracle._registry import ORACLES, make_oracle
+from __future__ import annotations
 
-if "oracle" not in PLANNERS:
-    register_planner("oracle", make_oracle)
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["ORACLES", "make_oracle"]
+from fleetmind.robots.planner import Planner
+from fleetmind.tasks import get_task
+
+
+def make_oracle(task: str, options: Mapping[str, Any] | None = None) -> Planner:
+    """The oracle of ``task``; raises ``ValueError`` naming the tasks that have one."""
+    return get_task(task).make_oracle()

@@ -1,10 +1,25 @@
-"""Grid worlds: the four tasks of "Scalable Multi-Robot Collaboration with LLMs" and the grid Fleet backend."""
+"""The grid world backend: the paper tasks' rules (from ``fleetmind.tasks``) run as a Fleet, and lifelong MAPF."""
 
-from sim.grid._task import TASKS, GridTask, normalise_action
-from sim.grid.boxlift import BoxLift
-from sim.grid.boxnet1 import BoxNet1
-from sim.grid.boxnet2 import BoxNet2
-from sim.grid.fleet import GridFleet
-from sim.grid.warehouse import Warehouse
+from __future__ import annotations
 
-__all__ = ["TASKS", "BoxLift", "BoxNet1", "BoxNet2", "GridFleet", "GridTask", "Warehouse", "normalise_action"]
+from typing import Any
+
+from fleetmind.robots.fleet import Fleet
+from fleetmind.sim.grid.fleet import GridFleet
+from fleetmind.tasks import GridTaskPlugin, Task
+from fleetmind.tasks.mapf_lifelong import MapfLifelongTask
+
+
+def make_grid_fleet(task: Task, config: Any) -> Fleet:
+    """The grid-world Fleet of ``task`` for a scenario's ``world`` section (``config``)."""
+    if isinstance(task, GridTaskPlugin):
+        return GridFleet(task.make_rules(config), step_limit=config.step_limit)
+    if isinstance(task, MapfLifelongTask):
+        from fleetmind.sim.grid.mapf import MapfFleet
+        from fleetmind.tasks.mapf_lifelong.maps import named_map
+
+        return MapfFleet(named_map(config.map), config.agents, config.episode_steps, "restart", config.obs_radius)
+    raise ValueError(f"the grid backend cannot run task {task.name!r}")
+
+
+__all__ = ["GridFleet", "make_grid_fleet"]

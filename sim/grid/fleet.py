@@ -1,4 +1,4 @@
-"""GridFleet: runs a :class:`GridTask` as a :class:`robots.fleet.Fleet` (episodes, limits, metrics)."""
+"""GridFleet: runs a :class:`GridTask` as a :class:`fleetmind.robots.fleet.Fleet` (episodes, limits, metrics)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from robots.commands import Command, Wait
-from robots.errors import FleetClosedError, IllegalCommandError, UnknownRobotError
-from robots.fleet import Observation, RobotEvent, RobotObservation, StepResult, final_step
-from robots.ids import RobotId
-from sim.grid._task import GridTask
+from fleetmind.robots.commands import Command, Wait
+from fleetmind.robots.errors import FleetClosedError, IllegalCommandError, UnknownRobotError
+from fleetmind.robots.fleet import Observation, RobotEvent, RobotObservation, StepResult, final_step
+from fleetmind.robots.ids import RobotId
+from fleetmind.tasks.grid import GridTask
 
 log = logging.getLogger(__name__)
 

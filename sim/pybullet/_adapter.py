@@ -6,12 +6,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from robots.commands import Command
-from robots.fleet import RobotEvent, StepResult
-from robots.ids import RobotId
-from sim.pybullet.layout import Item, Scene, scene_of
-from sim.pybullet.motion import Executor, Outcome, Script
-from sim.pybullet.world import PhysicsWorld
+from fleetmind.robots.commands import Command
+from fleetmind.robots.fleet import RobotEvent, StepResult
+from fleetmind.robots.ids import RobotId
+from fleetmind.sim.pybullet.layout import Item, Scene, scene_of
+from fleetmind.sim.pybullet.motion import Executor, Outcome, Script
+from fleetmind.sim.pybullet.world import PhysicsWorld
 
 XY = tuple[float, float]
 
@@ -70,7 +70,7 @@ class TaskAdapter:
         self.world.add_item(item)
 
     def home_steps(self, robot: str) -> list[Any]:
-        from sim.pybullet.motion import Drive
+        from fleetmind.sim.pybullet.motion import Drive
 
         x, y, yaw = self.homes[robot]
         return [Drive(x, y, face=(x + math.cos(yaw), y + math.sin(yaw)))]

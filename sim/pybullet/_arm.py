@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from sim.pybullet.world import PhysicsWorld
+from fleetmind.sim.pybullet.world import PhysicsWorld
 
 ARM_JOINTS: tuple[int, ...] = tuple(range(7))
 EE_LINK = 11  # panda_grasptarget

@@ -14,12 +14,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from robots.commands import Command, Lift
-from robots.fleet import RobotEvent, StepResult
-from robots.ids import RobotId
-from sim.pybullet._adapter import TaskAdapter
-from sim.pybullet.layout import Item, lift_lane_y
-from sim.pybullet.motion import Drive, Script
+from fleetmind.robots.commands import Command, Lift
+from fleetmind.robots.fleet import RobotEvent, StepResult
+from fleetmind.robots.ids import RobotId
+from fleetmind.sim.pybullet._adapter import TaskAdapter
+from fleetmind.sim.pybullet.layout import Item, lift_lane_y
+from fleetmind.sim.pybullet.motion import Drive, Script
 
 G = 9.81
 MARGIN = 1.005

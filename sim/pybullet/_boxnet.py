@@ -8,12 +8,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from robots.commands import COLOURS, Command, MoveBoxToCell, MoveBoxToCorner, MoveBoxToTarget
-from robots.fleet import RobotEvent
-from robots.ids import RobotId
-from sim.pybullet._adapter import XY, TaskAdapter, approach
-from sim.pybullet.layout import cell_xy, corner_xy, pad_xy
-from sim.pybullet.motion import Attach, Deliver, Drive, Release, Script
+from fleetmind.robots.commands import COLOURS, Command, MoveBoxToCell, MoveBoxToCorner, MoveBoxToTarget
+from fleetmind.robots.fleet import RobotEvent
+from fleetmind.robots.ids import RobotId
+from fleetmind.sim.pybullet._adapter import XY, TaskAdapter, approach
+from fleetmind.sim.pybullet.layout import cell_xy, corner_xy, pad_xy
+from fleetmind.sim.pybullet.motion import Attach, Deliver, Drive, Release, Script
 
 
 def _cell_of(x: float, y: float, cell: float) -> tuple[int, int]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from robots.fleet import RobotEvent, StepResult
-from robots.ids import RobotId
-from sim.pybullet._adapter import TaskAdapter
-from sim.pybullet.layout import cell_xy
-from sim.pybullet.motion import Drive, Script
+from fleetmind.robots.fleet import RobotEvent, StepResult
+from fleetmind.robots.ids import RobotId
+from fleetmind.sim.pybullet._adapter import TaskAdapter
+from fleetmind.sim.pybullet.layout import cell_xy
+from fleetmind.sim.pybullet.motion import Drive, Script
 
 
 class MapfAdapter(TaskAdapter):

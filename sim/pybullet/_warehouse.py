@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from robots.commands import Command, EnterTarget, EnterTrack, PickBox, TrackMove
-from robots.fleet import RobotEvent
-from robots.ids import RobotId
-from sim.pybullet._adapter import TaskAdapter, approach
-from sim.pybullet.layout import parking_xy, track_xy
-from sim.pybullet.motion import Attach, Deliver, Drive, Script
+from fleetmind.robots.commands import Command, EnterTarget, EnterTrack, PickBox, TrackMove
+from fleetmind.robots.fleet import RobotEvent
+from fleetmind.robots.ids import RobotId
+from fleetmind.sim.pybullet._adapter import TaskAdapter, approach
+from fleetmind.sim.pybullet.layout import parking_xy, track_xy
+from fleetmind.sim.pybullet.motion import Attach, Deliver, Drive, Script
 
 
 class WarehouseAdapter(TaskAdapter):

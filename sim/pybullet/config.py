@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import fleetmind.robots as robots_package
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ROBOT_KINDS: tuple[str, ...] = ("diff_drive", "lifter", "quadrotor", "husky", "panda")
@@ -12,7 +13,7 @@ ROBOT_KINDS: tuple[str, ...] = ("diff_drive", "lifter", "quadrotor", "husky", "p
 arm, for the BoxNet tasks whose robots never leave their cell)."""
 STATIC_TASKS: tuple[str, ...] = ("boxnet1", "boxnet2")
 
-URDF_DIR = Path(__file__).resolve().parents[2] / "robots" / "urdf"
+URDF_DIR = Path(robots_package.__file__).resolve().parent / "urdf"
 
 
 class CameraSettings(BaseModel):

@@ -15,20 +15,19 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-
-from robots.commands import Command
-from robots.errors import FleetClosedError
-from robots.fleet import Observation, RobotObservation, StepResult, final_step
-from robots.ids import RobotId
-from sim.pybullet._adapter import TaskAdapter
-from sim.pybullet._boxlift import BoxLiftAdapter
-from sim.pybullet._boxnet import BoxNet1Adapter, BoxNet2Adapter
-from sim.pybullet._mapf import MapfAdapter
-from sim.pybullet._warehouse import WarehouseAdapter
-from sim.pybullet.config import STATIC_TASKS, PyBulletSettings
-from sim.pybullet.layout import Scene
-from sim.pybullet.motion import Executor
-from sim.pybullet.world import PhysicsWorld
+from fleetmind.robots.commands import Command
+from fleetmind.robots.errors import FleetClosedError
+from fleetmind.robots.fleet import Observation, RobotObservation, StepResult, final_step
+from fleetmind.robots.ids import RobotId
+from fleetmind.sim.pybullet._adapter import TaskAdapter
+from fleetmind.sim.pybullet._boxlift import BoxLiftAdapter
+from fleetmind.sim.pybullet._boxnet import BoxNet1Adapter, BoxNet2Adapter
+from fleetmind.sim.pybullet._mapf import MapfAdapter
+from fleetmind.sim.pybullet._warehouse import WarehouseAdapter
+from fleetmind.sim.pybullet.config import STATIC_TASKS, PyBulletSettings
+from fleetmind.sim.pybullet.layout import Scene
+from fleetmind.sim.pybullet.motion import Executor
+from fleetmind.sim.pybullet.world import PhysicsWorld
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Where grid things stand in metres: the metric layout of every grid task (pure, no PyBullet).
 
-A grid cell is a square of ``cell`` metres; x runs along columns, y along rows (``robots.ids.cell_to_pose``).
+A grid cell is a square of ``cell`` metres; x runs along columns, y along rows (``fleetmind.robots.ids.cell_to_pose``).
 :func:`scene_of` turns a task's ``observation.world`` into a :class:`Scene` (robot poses, boxes, target
 pads), which the PyBullet backend uses to build its world and the recorder uses to draw grid episodes.
 

@@ -4,7 +4,7 @@ A task step becomes one :class:`Script` per commanded robot; :class:`Executor` r
 step in parallel, tick by tick at the physics rate, until every script has finished or the step's time
 is up. ``kinematic``: robots turn then drive straight at their top speed, poses set directly, carried
 boxes follow their robot. ``dynamic``: wheel motors (or rotor forces) from the pure controllers in
-:mod:`robots.controllers`, carried boxes held by a fixed constraint. Robot-robot contacts are logged.
+:mod:`fleetmind.robots.controllers`, carried boxes held by a fixed constraint. Robot-robot contacts are logged.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from robots.controllers import (
+from fleetmind.robots.controllers import (
     QuadParams,
     QuadState,
     UnicycleGains,
@@ -28,8 +27,8 @@ from robots.controllers import (
     wheel_speeds,
     wrap_angle,
 )
-from sim.pybullet._arm import EE_LINK, Arms
-from sim.pybullet.world import PhysicsWorld
+from fleetmind.sim.pybullet._arm import EE_LINK, Arms
+from fleetmind.sim.pybullet.world import PhysicsWorld
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from sim.pybullet._quiet import import_pybullet, quiet_fds
-from sim.pybullet.config import URDF_DIR
-from sim.pybullet.layout import Item
+from fleetmind.sim.pybullet._quiet import import_pybullet, quiet_fds
+from fleetmind.sim.pybullet.config import URDF_DIR
+from fleetmind.sim.pybullet.layout import Item
 
 log = logging.getLogger(__name__)
 

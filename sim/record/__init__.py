@@ -1,6 +1,6 @@
 """Episode recording to MCAP (ROS 2 message schemas, opens in Foxglove) and top-down GIF replay."""
 
-from sim.record.fleet import RecordingFleet
-from sim.record.writer import EpisodeWriter
+from fleetmind.sim.record.fleet import RecordingFleet
+from fleetmind.sim.record.writer import EpisodeWriter
 
 __all__ = ["EpisodeWriter", "RecordingFleet"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.record.replay import read_recording, write_gif
+from fleetmind.sim.record.replay import read_recording, write_gif
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -2,7 +2,7 @@
 
 Poses come from the backend when it has them (the PyBullet backend samples its scene every 0.1 s of
 simulated time, and camera images when cameras are on); otherwise, as for the grid backend, from the
-task's metric layout (:func:`sim.pybullet.layout.scene_of`), one frame per task step of ``step_seconds``.
+task's metric layout (:func:`fleetmind.sim.pybullet.layout.scene_of`), one frame per task step of ``step_seconds``.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from robots.commands import Command
-from robots.fleet import Fleet, Observation, StepResult
-from robots.ids import RobotId
-from sim.pybullet.layout import scene_of
-from sim.record.writer import EpisodeWriter
+from fleetmind.robots.commands import Command
+from fleetmind.robots.fleet import Fleet, Observation, StepResult
+from fleetmind.robots.ids import RobotId
+from fleetmind.sim.pybullet.layout import scene_of
+from fleetmind.sim.record.writer import EpisodeWriter
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Twins of ``planners.mapf._follower_kernels``: the Follower's windowed A* with ``heapq`` and its view memory with
+"""Twins of ``fleetmind.planners.mapf._follower_kernels``: the Follower's windowed A* with ``heapq`` and its view memory with
 dicts."""
 
 from __future__ import annotations

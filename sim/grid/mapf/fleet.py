@@ -1,8 +1,8 @@
-"""MapfFleet: the MAPF world as a :class:`robots.fleet.Fleet` (lifelong or one-shot, POGEMA semantics).
+"""MapfFleet: the MAPF world as a :class:`fleetmind.robots.fleet.Fleet` (lifelong or one-shot, POGEMA semantics).
 
 Per robot the observation holds only what POGEMA's partial observation gives: its cell, its goal and the
 other agents within the (2R+1)^2 window (``data["agents"]``). ``world`` holds the global state for central
-planners (PIBT). Commands: :class:`robots.commands.GridStep` or :class:`robots.commands.Wait`; a step into an
+planners (PIBT). Commands: :class:`fleetmind.robots.commands.GridStep` or :class:`fleetmind.robots.commands.Wait`; a step into an
 obstacle is legal and reverted to a wait, as in POGEMA.
 """
 
@@ -13,24 +13,16 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
-
-from robots.commands import Command, GridStep, Wait
-from robots.errors import FleetClosedError, IllegalCommandError, UnknownRobotError
-from robots.fleet import Observation, RobotEvent, RobotObservation, StepResult, final_step
-from robots.ids import RobotId, robot_ids
-from sim.grid.mapf.maps import GridMap
-from sim.grid.mapf.metrics import MetricSet, lifelong_metrics, one_shot_metrics
-from sim.grid.mapf.world import ACTIONS, OBS_RADIUS, MapfWorld
+from fleetmind.robots.commands import Command, GridStep, Wait
+from fleetmind.robots.errors import FleetClosedError, IllegalCommandError, UnknownRobotError
+from fleetmind.robots.fleet import Observation, RobotEvent, RobotObservation, StepResult, final_step
+from fleetmind.robots.ids import RobotId, robot_ids
+from fleetmind.tasks.mapf_lifelong.actions import ACTION_OF, STEPS
+from fleetmind.tasks.mapf_lifelong.maps import GridMap
+from fleetmind.tasks.mapf_lifelong.metrics import MetricSet, lifelong_metrics, one_shot_metrics
+from fleetmind.tasks.mapf_lifelong.world import ACTIONS, OBS_RADIUS, MapfWorld
 
 log = logging.getLogger(__name__)
-
-STEPS: tuple[GridStep, ...] = tuple(GridStep(d) for d in ("up", "down", "left", "right"))  # type: ignore[arg-type]
-ACTION_OF: dict[Command, int] = {Wait(): 0, **{s: k + 1 for k, s in enumerate(STEPS)}}
-
-
-def command_of(action: int) -> Command:
-    """POGEMA action 0..4 -> typed command."""
-    return Wait() if action == 0 else STEPS[action - 1]
 
 
 class MapfFleet:

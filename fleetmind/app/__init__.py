@@ -1,0 +1,1 @@
+"""The application: scenario loading, the one run pipeline (runner), LLM backends, benchmarks."""

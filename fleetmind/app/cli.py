@@ -1,0 +1,262 @@
+"""The ``fleetmind`` command: ``list``, ``run``, ``demo``. Each subcommand calls a ``run(config)`` function."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from tqdm import tqdm
+
+from fleetmind.app.runner import EpisodeRecord, RunConfig, RunResult, StepInfo, run
+from fleetmind.app.scenario import Scenario, ScenarioError, list_scenarios, load_scenario
+from fleetmind.planners.llm.config import LLMSettings
+from fleetmind.planners.registry import UnknownPlannerError, available_planners
+
+DEFAULT_SCENARIO = "boxnet1_2x4"
+DEMO_LLM_SCENARIO = "boxnet1_2x2"
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        self.exit(EXIT_BAD_INPUT, f"fleetmind: error: {message} (see `fleetmind {self.prog.split()[-1]} --help`)\n")
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, Any]:
+    """The ``fleetmind`` parser with the app's subcommands, and its subparsers (``fleetmind.cli`` adds ``up``)."""
+    p = _Parser(prog="fleetmind", description="Multi-robot LLM planning: run scenarios, planners and benchmarks.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="list scenarios and planners")
+    r = sub.add_parser("run", help="run a planner on a scenario")
+    r.add_argument("scenario", help="scenario file or name (e.g. scenarios/boxnet1_2x2.yaml or boxnet1_2x2)")
+    _run_options(r)
+    d = sub.add_parser("demo", help=f"an LLM framework on {DEMO_LLM_SCENARIO}, then the oracle on {DEFAULT_SCENARIO}")
+    d.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default: runs/demo)")
+    d.add_argument("--llm", default="local", help="LLM backend of the demo (default: local; oracle is instant)")
+    d.add_argument("--planner", default="cmas", help="LLM framework of the demo (default: cmas)")
+    llm = sub.add_parser("llm", help="the local model server")
+    llm_sub = llm.add_subparsers(dest="llm_command", required=True, parser_class=_Parser)
+    serve = llm_sub.add_parser("serve", help="start llama.cpp's server with the embedded model until Ctrl-C")
+    serve.add_argument("--model", default="qwen2.5-coder-0.5b", help="local model (default: qwen2.5-coder-0.5b)")
+    serve.add_argument("--threads", type=_positive, default=2, help="CPU threads (default: 2)")
+    bench = sub.add_parser("bench", help="benchmarks")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True, parser_class=_Parser)
+    from fleetmind.app.bench_cli import add_arguments
+
+    add_arguments(bench_sub.add_parser("llm", help="LLM frameworks x tasks x sizes x seeds (paper Table I)"))
+    from fleetmind.sim.record.cli import add_arguments as add_replay_arguments
+
+    add_replay_arguments(sub.add_parser("replay", help="draw a recorded episode (.mcap) as a top-down GIF"))
+    return p, sub
+
+
+def _run_options(r: argparse.ArgumentParser) -> None:
+    r.add_argument("--planner", default=None, help="planner name (default: the scenario's run.planner)")
+    r.add_argument("--seed", type=_nonneg, default=None, help="seed of the first episode (default: scenario's, 0)")
+    r.add_argument("--episodes", type=_positive, default=None, help="episodes, seeds N .. N+K-1 (default: scenario's)")
+    r.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<scenario name>)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--backend", choices=["grid", "pybullet"], default=None, help="world backend (default: scenario's)")
+    r.add_argument("--record", action="store_true", help="record every episode to OUT/<scenario>_seed<N>.mcap")
+    add_llm_options(r)
+
+
+def add_llm_options(r: argparse.ArgumentParser) -> None:
+    r.add_argument("--llm", default=None, help="LLM backend: openai, local, oracle, oracle-faulty (LLM planners)")
+    r.add_argument("--model", default=None, help="model name for the openai backend ($FLEETMIND_LLM_MODEL)")
+    r.add_argument("--base-url", default=None, help="OpenAI-compatible URL ($FLEETMIND_LLM_BASE_URL)")
+    r.add_argument("--hints", choices=["on", "off"], default=None, help="action hints (default: on for local)")
+    r.add_argument("--history", default=None, help="history mode: none, state_action, dialogue, compressed")
+
+
+def llm_settings(base: LLMSettings, args: argparse.Namespace) -> LLMSettings:
+    """Command-line overrides on the scenario's run.llm, validated by the same pydantic model."""
+    update = {
+        "backend": getattr(args, "llm", None),
+        "model": getattr(args, "model", None),
+        "base_url": getattr(args, "base_url", None),
+        "history": getattr(args, "history", None),
+        "hints": None if getattr(args, "hints", None) is None else args.hints == "on",
+    }
+    data = {**base.model_dump(), **{k: v for k, v in update.items() if v is not None}}
+    try:
+        return LLMSettings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = {"backend": "llm"}.get(str(err["loc"][0]), str(err["loc"][0]))
+        allowed = err.get("ctx", {}).get("expected")
+        raise ValueError(
+            f"--{where.replace('_', '-')}: {err.get('input')!r} is not allowed"
+            + (f"; allowed values: {allowed}" if allowed else "")
+        ) from None
+
+
+def _nonneg(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _summary(result: RunResult, out: Path) -> str:
+    n = len(result.episodes)
+    ok = sum(e.success for e in result.episodes)
+    failures: dict[str, int] = {}
+    for e in result.episodes:
+        if not e.success:
+            failures[e.failure_reason or "?"] = failures.get(e.failure_reason or "?", 0) + 1
+    why = ", ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
+    lines = [
+        f"{result.scenario} | planner {result.planner} | {n} episode(s): "
+        f"success {ok}/{n} ({result.success_rate:.0%}), mean steps {result.mean_steps:.1f}"
+        + (f" | failures {why}" if why else ""),
+        f"metrics: {out / 'metrics.json'}",
+        f"traces:  {out / 'episodes'}/seed_<N>.jsonl",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_run(scenario: Scenario, args: argparse.Namespace) -> int:
+    out = args.out or Path("runs") / scenario.name
+    if getattr(args, "backend", None):
+        scenario = scenario.with_backend(args.backend)
+    config = RunConfig(
+        scenario=scenario,
+        planner=args.planner,
+        seed=args.seed,
+        episodes=args.episodes,
+        out=out,
+        llm=llm_settings(scenario.run.llm, args),
+        record=out if getattr(args, "record", False) else None,
+    )
+    seeds = config.seeds
+    with tqdm(total=len(seeds), desc=scenario.name, unit="ep", disable=args.quiet or None, file=sys.stderr) as bar:
+
+        def tick(record: EpisodeRecord) -> None:
+            bar.update(1)
+            bar.set_postfix(success=f"{record.success}", steps=record.steps)
+
+        result = run(config, on_episode=tick)
+    print(_summary(result, out))
+    if config.record is not None:
+        print(f"recordings: {out}/{scenario.name}_seed<N>.mcap (fleetmind replay FILE --gif out.gif)")
+    return EXIT_OK
+
+
+def cmd_list() -> int:
+    found = list_scenarios()
+    print(f"scenarios ({len(found)}):")
+    for path, sc in found:
+        if isinstance(sc, ScenarioError):
+            print(f"  {path.stem:<16} INVALID: {sc}")
+        else:
+            print(f"  {sc.name:<16} {sc.world.task:<10} {sc.size:<22} {sc.description}")
+    print(f"planners: {', '.join(available_planners())}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """An LLM framework on the embedded model (hints on) with its dialogue, then the oracle floor."""
+    print(f"fleetmind demo on {platform.node() or 'this machine'} ({platform.machine()}, {os.cpu_count()} cores)")
+    scenario = load_scenario(DEMO_LLM_SCENARIO)
+    settings = scenario.run.llm.model_copy(update={"backend": args.llm, "hints": True})
+    out = args.out / f"{args.planner}_{args.llm}"
+    print(f"{args.planner.upper()} with the {args.llm} model (hints on) on {scenario.description}; seed 0")
+
+    def show(info: StepInfo) -> None:
+        for line in info.dialogue:
+            print(f"    {line}")
+        r = info.result
+        feedback = [f"{e.robot}: {e.detail}" for e in r.events if e.kind not in ("moved",)]
+        print(
+            f"  step {r.metrics['steps']:>2}: boxes left {r.metrics.get('boxes_left')}"
+            + (f"; {'; '.join(feedback)}" if feedback else "")
+        )
+
+    obs_text = scenario.make_fleet().reset(0).text
+    print("  start:\n    " + obs_text.replace("\n", "\n    "))
+    result = run(
+        RunConfig(scenario=scenario, planner=args.planner, seed=0, episodes=1, out=out, llm=settings, record=out),
+        on_step=show,
+    )
+    ep = result.episodes[0]
+    print(
+        f"{args.planner} ({args.llm}, hints on): success {ep.success}, steps {ep.steps}, failure {ep.failure_reason}, "
+        f"LLM calls {ep.extra.get('llm_calls')}, "
+        f"tokens {ep.extra.get('prompt_tokens')}+{ep.extra.get('completion_tokens')}, "
+        f"model time {ep.extra.get('llm_seconds')} s"
+    )
+    print(f"  metrics: {out / 'metrics.json'}; prompts and replies: {out / 'episodes'}/seed_0.llm.jsonl")
+    from fleetmind.sim.record.replay import read_recording, write_gif
+
+    mcap = out / f"{scenario.name}_seed0.mcap"
+    gif = write_gif(read_recording(mcap), out / "replay.gif")
+    print(f"  recording (opens in Foxglove): {mcap}; top-down replay: {gif}")
+    scenario = load_scenario(DEFAULT_SCENARIO)
+    args.planner, args.seed, args.episodes, args.quiet, args.llm = "oracle", 0, 10, True, None
+    args.out = args.out / "oracle"
+    code = cmd_run(scenario, args)
+    print(f"demo outputs are in {args.out.parent}/ (metrics.json, traces and LLM call logs)")
+    return code
+
+
+def cmd_llm(args: argparse.Namespace) -> int:
+    from fleetmind.planners.llm.local import LlamaServer
+
+    with LlamaServer(args.model, threads=args.threads) as server:
+        print(f"llama-server with {args.model} at {server.base_url} (OpenAI-compatible); Ctrl-C stops it", flush=True)
+        print(f"  use it: FLEETMIND_LLM_BASE_URL={server.base_url} fleetmind run SCENARIO --planner cmas --llm openai")
+        try:
+            while server.proc is not None and server.proc.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            print("stopping llama-server")
+    return EXIT_OK
+
+
+def run_command(args: argparse.Namespace, extra: Mapping[str, Callable[[argparse.Namespace], int]]) -> int:
+    """Run the parsed subcommand (``extra``: commands of higher layers, e.g. ``up``); expected failures become one
+    line on stderr (exit 2 for bad input), Ctrl-C exit 130."""
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        if args.command in extra:
+            return extra[args.command](args)
+        if args.command == "list":
+            return cmd_list()
+        if args.command == "demo":
+            return cmd_demo(args)
+        if args.command == "llm":
+            return cmd_llm(args)
+        if args.command == "replay":
+            from fleetmind.sim.record.cli import run_from_args as run_replay
+
+            return run_replay(args)
+        if args.command == "bench":
+            from fleetmind.app.bench_cli import run_from_args
+
+            return run_from_args(args)
+        return cmd_run(load_scenario(args.scenario), args)
+    except (ScenarioError, UnknownPlannerError, ValueError) as exc:
+        print(f"fleetmind: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("fleetmind: interrupted; finished episodes are kept in metrics.json", file=sys.stderr)
+        return 130

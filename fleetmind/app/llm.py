@@ -1,0 +1,75 @@
+"""Chat clients for each ``--llm`` backend (the servers they need start once per process and stop at exit), and the
+options that give an LLM planner its client."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from fleetmind.planners.llm.config import LLMSettings
+
+if TYPE_CHECKING:
+    from fleetmind.planners.llm.client import ChatClient
+
+log = logging.getLogger(__name__)
+_servers: dict[tuple[str, ...], str] = {}
+_lock = threading.Lock()
+
+
+def _oracle_url(faulty: bool) -> str:
+    from fleetmind.testing.llm_server import OracleChatServer
+
+    key = ("oracle", str(faulty))
+    with _lock:
+        if key not in _servers:
+            server = OracleChatServer(faults=faulty)
+            _servers[key] = server.start()
+            atexit.register(server.stop)
+        return _servers[key]
+
+
+def _local_url(settings: LLMSettings) -> str:
+    from fleetmind.planners.llm.local import LlamaServer
+
+    key = ("local", settings.local_model, str(settings.threads), str(settings.context))
+    with _lock:
+        if key not in _servers:
+            server = LlamaServer(settings.local_model, threads=settings.threads, context=settings.context)
+            _servers[key] = server.start()
+        return _servers[key]
+
+
+def make_client(settings: LLMSettings) -> ChatClient:
+    """The chat client of ``settings.backend`` (starting the oracle or llama.cpp server if needed)."""
+    from fleetmind.planners.llm.client import OpenAIChat
+
+    if settings.backend in ("oracle", "oracle-faulty"):
+        base_url, model = _oracle_url(settings.backend == "oracle-faulty"), "oracle"
+        timeout = min(settings.timeout_s, 30.0)
+        backoff = min(settings.backoff_s, 0.05)
+    elif settings.backend == "local":
+        base_url, model = _local_url(settings), settings.local_model
+        timeout, backoff = settings.timeout_s, settings.backoff_s
+    else:
+        base_url, model = settings.resolved_base_url(), settings.resolved_model()
+        timeout, backoff = settings.timeout_s, settings.backoff_s
+    log.info("LLM backend %s at %s (model %s)", settings.backend, base_url, model)
+    return OpenAIChat(
+        base_url,
+        os.environ.get(settings.api_key_env),
+        model,
+        temperature=settings.temperature,
+        max_tokens=settings.max_tokens,
+        timeout_s=timeout,
+        max_retries=settings.max_retries,
+        backoff_s=backoff,
+    )
+
+
+def planner_options(settings: LLMSettings) -> dict[str, Any]:
+    """Options for :func:`fleetmind.planners.registry.make_planner`: the settings and a factory of their client (called
+    only by LLM planners, on their first model call)."""
+    return {"llm": settings, "client_factory": lambda: make_client(settings)}

@@ -1,0 +1,217 @@
+"""Run a planner on a scenario for several episodes and keep every figure (``run(config)``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fleetmind.app.llm import planner_options
+from fleetmind.app.scenario import Scenario
+from fleetmind.planners.llm.config import LLMSettings
+from fleetmind.planners.registry import make_planner
+from fleetmind.robots.commands import Command
+from fleetmind.robots.errors import FleetError
+from fleetmind.robots.fleet import Fleet, StepResult
+from fleetmind.robots.ids import RobotId
+from fleetmind.robots.planner import Planner, PlanningFailed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What ``fleetmind run`` does: a scenario, a planner, seeds ``seed .. seed + episodes - 1``."""
+
+    scenario: Scenario
+    planner: str | None = None  # default: the scenario's run.planner
+    seed: int | None = None
+    episodes: int | None = None
+    out: Path | None = None  # where metrics.json and the episode traces go; None: nowhere
+    llm: LLMSettings | None = None  # default: the scenario's run.llm
+    record: Path | None = None  # write every episode to record/<scenario>_seed<N>.mcap; None: no recording
+
+    @property
+    def llm_settings(self) -> LLMSettings:
+        return self.llm or self.scenario.run.llm
+
+    @property
+    def planner_name(self) -> str:
+        return self.planner or self.scenario.run.planner
+
+    @property
+    def seeds(self) -> range:
+        first = self.scenario.run.seed if self.seed is None else self.seed
+        count = self.scenario.run.episodes if self.episodes is None else self.episodes
+        if first < 0 or count < 1:
+            raise ValueError(f"need seed >= 0 and episodes >= 1, got seed={first}, episodes={count}")
+        return range(first, first + count)
+
+
+@dataclass
+class EpisodeRecord:
+    seed: int
+    success: bool
+    steps: int
+    failure_reason: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "success": self.success,
+            "steps": self.steps,
+            "failure_reason": self.failure_reason,
+            **self.extra,
+        }
+
+
+@dataclass
+class RunResult:
+    scenario: str
+    planner: str
+    episodes: list[EpisodeRecord]
+    complete: bool = True
+
+    @property
+    def success_rate(self) -> float:
+        return sum(e.success for e in self.episodes) / len(self.episodes) if self.episodes else 0.0
+
+    @property
+    def mean_steps(self) -> float:
+        return sum(e.steps for e in self.episodes) / len(self.episodes) if self.episodes else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "scenario": self.scenario,
+            "planner": self.planner,
+            "episodes": [e.to_json() for e in self.episodes],
+            "success_rate": self.success_rate,
+            "mean_steps": self.mean_steps,
+            "complete": self.complete,
+        }
+        # the task's own per-episode figures (avg_throughput, CSR, ...) also as their mean over the episodes
+        shared = set.intersection(*(set(e.extra) for e in self.episodes)) if self.episodes else set()
+        for key in sorted(shared - set(out)):
+            values = [e.extra[key] for e in self.episodes]
+            if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+                out[key] = sum(values) / len(values)
+        return out
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What ``on_step`` callbacks see after every step."""
+
+    seed: int
+    commands: dict[RobotId, Command]
+    dialogue: list[str]
+    result: StepResult
+
+
+def run_episode(
+    fleet: Fleet,
+    planner: Planner,
+    seed: int,
+    trace: list[dict[str, Any]] | None = None,
+    on_step: Callable[[StepInfo], None] | None = None,
+) -> EpisodeRecord:
+    """One episode. A planner that gives up (``PlanningFailed``) or issues an illegal command ends it
+    with a failure reason; neither is a crash."""
+    obs = fleet.reset(seed)
+    planner.reset(obs, seed)
+    if trace is not None:
+        trace.append({"step": 0, "world": obs.text})
+    while True:
+        try:
+            commands = planner.plan(obs)
+        except PlanningFailed as exc:
+            log.warning("seed %d: planner %s gave up at step %d: %s", seed, planner.name, obs.step + 1, exc)
+            if trace is not None:
+                trace.append({"step": obs.step + 1, "planning_failed": str(exc)})
+            return EpisodeRecord(seed, False, obs.step, exc.reason, planner.metrics())
+        try:
+            result = fleet.step(commands)
+        except FleetError as exc:
+            log.warning("seed %d: planner %s issued a bad command: %s", seed, planner.name, exc)
+            if trace is not None:
+                trace.append({"step": obs.step + 1, "error": str(exc)})
+            return EpisodeRecord(seed, False, obs.step, "illegal_command", planner.metrics())
+        planner.observe_result(result)
+        obs = result.observation
+        dialogue = planner.explain()
+        if on_step is not None:
+            on_step(StepInfo(seed, dict(commands), dialogue, result))
+        if trace is not None:
+            trace.append(
+                {
+                    "step": obs.step,
+                    "commands": {r: c.text for r, c in commands.items()},
+                    "dialogue": dialogue,
+                    "events": [asdict(e) for e in result.events],
+                    "metrics": dict(result.metrics),
+                }
+            )
+        if result.done:
+            extra = {k: v for k, v in result.metrics.items() if k not in ("success", "steps", "failure_reason")}
+            extra.update(planner.metrics())
+            return EpisodeRecord(seed, result.success, int(result.metrics["steps"]), result.failure_reason, extra)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write atomically: a crash never leaves a half-written file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for everyone who can read the folder
+    os.replace(tmp, path)
+
+
+def _write_trace(path: Path, trace: Iterable[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for row in trace:
+            f.write(json.dumps(row) + "\n")
+
+
+def run(
+    config: RunConfig,
+    on_episode: Callable[[EpisodeRecord], None] | None = None,
+    on_step: Callable[[StepInfo], None] | None = None,
+) -> RunResult:
+    """Run every episode of ``config``; writes ``out/metrics.json`` (after each episode, so an
+    interrupted run keeps what it finished) and ``out/episodes/seed_<N>.jsonl`` traces."""
+    scenario = config.scenario
+    planner = make_planner(config.planner_name, scenario.world.task, planner_options(config.llm_settings))
+    result = RunResult(scenario=scenario.name, planner=config.planner_name, episodes=[], complete=False)
+    fleet = scenario.make_fleet()
+    if config.record is not None:
+        from fleetmind.sim.record import RecordingFleet
+
+        fleet = RecordingFleet(fleet, config.record, scenario.name)
+    try:
+        for seed in config.seeds:
+            trace: list[dict[str, Any]] | None = [] if config.out else None
+            record = run_episode(fleet, planner, seed, trace, on_step)
+            result.episodes.append(record)
+            if config.out:
+                _write_trace(config.out / "episodes" / f"seed_{seed}.jsonl", trace or [])
+                calls = planner.call_log()
+                if calls:
+                    _write_trace(config.out / "episodes" / f"seed_{seed}.llm.jsonl", calls)
+                _write_json(config.out / "metrics.json", result.to_json())
+            if on_episode:
+                on_episode(record)
+        result.complete = True
+    finally:
+        fleet.close()
+        if config.out and result.episodes:
+            _write_json(config.out / "metrics.json", result.to_json())
+    return result

@@ -1,0 +1,213 @@
+"""Scenario files: a pydantic v2 schema (unknown keys are errors) and a loader with one-line errors.
+
+A scenario names the world (backend + task + size) and how to run it::
+
+    name: boxnet1_2x2
+    description: BoxNet1 on a 2x2 grid (4 robots)
+    world: {backend: grid, task: boxnet1, rows: 2, cols: 2}
+    run: {planner: oracle, seed: 0, episodes: 1}
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from fleetmind.planners.llm.config import LLMSettings
+from fleetmind.robots.fleet import Fleet
+from fleetmind.sim.pybullet.config import CameraSettings, PyBulletSettings
+from fleetmind.tasks import TASKS, Task, get_task
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Backend(_Strict):
+    """The keys every task's ``world`` section has besides its own (which the task's config model holds)."""
+
+    backend: Literal["grid", "pybullet"] = Field("grid", description="World backend that runs the task.")
+    pybullet: PyBulletSettings | None = Field(None, description="3D physics settings (backend: pybullet).")
+
+
+def _world_model(task: Task) -> type[BaseModel]:
+    """``world`` of a scenario for ``task``: the task's config model plus the backend keys."""
+    name = task.config.__name__.removesuffix("Config") + "World"
+    return create_model(name, __base__=(task.config, _Backend), __module__=__name__)
+
+
+WORLDS: dict[str, type[BaseModel]] = {name: _world_model(get_task(name)) for name in TASKS}
+"""Task name -> the model of a scenario's ``world`` section for it."""
+
+World = Annotated[Union[tuple(WORLDS.values())], Field(discriminator="task")]  # type: ignore[valid-type]  # noqa: UP007
+
+
+class RunSettings(_Strict):
+    planner: str = Field("oracle", description="Planner name (`fleetmind list` shows them).")
+    seed: int = Field(0, ge=0, description="Seed of the first episode; episode k uses seed + k.")
+    episodes: int = Field(1, ge=1, le=100_000, description="Number of episodes.")
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="Model and prompt settings of LLM planners.")
+
+
+class Scenario(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Scenario name (also the default output folder).")
+    description: str = Field("", description="One line for `fleetmind list`.")
+    world: World
+    run: RunSettings = Field(default_factory=RunSettings, description="How `fleetmind run` runs it by default.")
+
+    @property
+    def task(self) -> Task:
+        """The plug-in of this scenario's task."""
+        return get_task(self.world.task)
+
+    def make_fleet(self) -> Fleet:
+        """A fresh Fleet backend for this scenario's world."""
+        from fleetmind.sim.grid import make_grid_fleet
+
+        fleet = make_grid_fleet(self.task, self.world)
+        if self.world.backend == "pybullet":
+            from fleetmind.sim.pybullet import make_pybullet_fleet
+
+            return make_pybullet_fleet(fleet, self.world.task, self.world.pybullet)
+        return fleet
+
+    def with_backend(self, backend: str) -> Scenario:
+        """The same scenario on another world backend (``fleetmind run --backend``)."""
+        if backend not in ("grid", "pybullet"):
+            raise ScenarioError(f"--backend: {backend!r} is not allowed; allowed values: 'grid', 'pybullet'")
+        return self.model_copy(update={"world": self.world.model_copy(update={"backend": backend})})
+
+    @property
+    def size(self) -> str:
+        return self.task.size_label(self.world)
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be loaded; ``str()`` is one line naming the file, the key and the fix."""
+
+
+_TAGS = set(TASKS)
+
+
+def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
+    """Field names of the model that holds ``loc`` (walks the discriminated union by the data's ``task``)."""
+    model: Any = Scenario
+    node = data
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            return []
+        if isinstance(node, dict):
+            node = node.get(part)
+        if model is Scenario and part == "world":
+            task = node.get("task") if isinstance(node, dict) else None
+            model = WORLDS.get(task)
+        elif model is Scenario and part == "run":
+            model = RunSettings
+        elif model is RunSettings and part == "llm":
+            model = LLMSettings
+        elif part == "pybullet":
+            model = PyBulletSettings
+        elif model is PyBulletSettings and part == "camera":
+            model = CameraSettings
+        elif part in _TAGS:
+            continue  # pydantic puts the union tag into the location
+        else:
+            return []
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _describe(err: dict[str, Any], data: Any) -> str:
+    loc = tuple(p for p in err["loc"] if p not in _TAGS)
+    where = ".".join(str(p) for p in loc) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(tuple(err["loc"]), data)
+        return f"unknown key {where!r}; allowed keys here: {', '.join(allowed)}"
+    ctx = err.get("ctx", {})
+    if kind == "union_tag_invalid":
+        return f"{where}.task: {ctx.get('tag')!r} is not allowed; allowed values: {ctx.get('expected_tags')}"
+    if kind == "literal_error":
+        return f"{where}: {err.get('input')!r} is not allowed; allowed values: {ctx.get('expected')}"
+    if kind == "union_tag_not_found":
+        allowed = ", ".join(f"'{t}'" for t in TASKS)
+        return f"{where}: missing key 'task'; allowed values: {allowed}"
+    if kind == "missing":
+        return f"{where}: required key is missing"
+    return f"{where}: {err['msg']} (got {err.get('input')!r})"
+
+
+def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
+    """Validate already-loaded YAML data; raises :class:`ScenarioError`."""
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{source}: a scenario must be a mapping of keys (name, world, run), got {type(data).__name__}"
+        )
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = _describe(errors[0], data)
+        more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
+        raise ScenarioError(f"{source}: {first}{more}") from None
+    from fleetmind.planners.registry import available_planners
+
+    known = available_planners()
+    if scenario.run.planner not in known:
+        raise ScenarioError(
+            f"{source}: run.planner: unknown planner {scenario.run.planner!r}; available: {', '.join(known)}"
+        )
+    return scenario
+
+
+def scenario_dirs() -> list[Path]:
+    """Where named scenarios are looked up: the source tree, then the installed ``share/fleetmind``."""
+    dirs = [Path(__file__).resolve().parents[2] / "scenarios", Path(sys.prefix) / "share" / "fleetmind" / "scenarios"]
+    return [d for d in dirs if d.is_dir()]
+
+
+def find_scenario(name_or_path: str | Path) -> Path:
+    """A scenario file by path, or by name (``boxnet1_2x2``) in :func:`scenario_dirs`."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    if path.suffix == "" and path.parent == Path("."):
+        for d in scenario_dirs():
+            candidate = d / f"{path.name}.yaml"
+            if candidate.is_file():
+                return candidate
+    raise ScenarioError(f"scenario file not found: {name_or_path} (`fleetmind list` shows the available scenarios)")
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load and validate a scenario file; every failure is a one-line :class:`ScenarioError`."""
+    path = find_scenario(name_or_path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{path}: invalid YAML{at}: {problem}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc}") from None
+    return parse_scenario(data, str(path))
+
+
+def list_scenarios() -> list[tuple[Path, Scenario | ScenarioError]]:
+    """Every scenario file found, each loaded (or the error that stops it)."""
+    seen: set[str] = set()
+    out: list[tuple[Path, Scenario | ScenarioError]] = []
+    for d in scenario_dirs():
+        for path in sorted(d.glob("*.yaml")):
+            if path.name in seen:
+                continue
+            seen.add(path.name)
+            try:
+                out.append((path, load_scenario(path)))
+            except ScenarioError as exc:
+                out.append((path, exc))
+    return out

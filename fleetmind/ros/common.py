@@ -1,0 +1,265 @@
+"""Shared pieces of the ROS 2 edge: topic names, QoS, JSON codecs, pydantic-backed parameters, heartbeats.
+
+Pure helpers plus thin rclpy glue; no node lives here. Every JSON document on a ``std_msgs/String`` topic
+carries a ``schema`` key (``fleetmind/<kind>/1``); the README's "ROS 2 topics" section documents them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticUndefined
+
+from fleetmind.robots.actions import WAIT_WORDS, match_action, normalise_action
+from fleetmind.robots.commands import Command, Wait
+from fleetmind.robots.fleet import Observation, RobotObservation
+from fleetmind.robots.ids import GridCell, GridCorner, RobotId
+
+log = logging.getLogger(__name__)
+
+# ------------------------------------------------------------------------------------------------ topic names
+STATE_TOPIC = "/fleet/state"  # String, fleetmind/state/1 (transient local: late joiners get the latest)
+MARKERS_TOPIC = "/fleet/markers"  # visualization_msgs/MarkerArray
+PLAN_TOPIC = "/fleet/plan"  # String, fleetmind/plan/1 (joint plans; status "failed" aborts the episode)
+DIALOGUE_TOPIC = "/fleet/dialogue"  # String, fleetmind/dialogue/1 (agents and the central planner)
+ROSTER_TOPIC = "/fleet/roster"  # String, fleetmind/roster/1 (robots the planner considers alive)
+RESET_SERVICE = "/fleet/reset"  # std_srvs/Trigger: start the next episode
+DIAGNOSTICS_TOPIC = "/diagnostics"  # diagnostic_msgs/DiagnosticArray heartbeats (hardware_id = robot)
+ODOM = "odom"  # per robot, in its namespace: nav_msgs/Odometry
+TASK_STATE = "task_state"  # per robot: String, fleetmind/task_state/1
+COMMAND = "command"  # per robot: String, fleetmind/command/1
+FLEET_TOPICS = (STATE_TOPIC, MARKERS_TOPIC, PLAN_TOPIC, DIALOGUE_TOPIC, ROSTER_TOPIC, DIAGNOSTICS_TOPIC)
+
+
+def robot_topic(robot: str, name: str) -> str:
+    return f"/{robot}/{name}"
+
+
+def latched_qos(depth: int = 1) -> Any:
+    """Reliable + transient local: a subscriber that joins late still gets the last ``depth`` messages."""
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+    return QoSProfile(depth=depth, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+# ------------------------------------------------------------------------------------------------ JSON codecs
+def dumps(doc: Mapping[str, Any]) -> str:
+    return json.dumps(doc, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return value.tolist()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON-able: {type(value).__name__}")
+
+
+def _subclasses(cls: type) -> list[type]:
+    out = []
+    for sub in cls.__subclasses__():
+        out.append(sub)
+        out.extend(_subclasses(sub))
+    return out
+
+
+_VALUE_TYPES: dict[str, type] = {"GridCell": GridCell, "GridCorner": GridCorner}
+
+
+def command_types() -> dict[str, type[Command]]:
+    """Every concrete command class by name (``fleetmind.robots.commands`` plus any later subclass)."""
+    return {c.__name__: c for c in _subclasses(Command)}
+
+
+def command_to_json(command: Command) -> dict[str, Any]:
+    """``{"type": "MoveBoxToCell", "colour": "red", "cell": {"type": "GridCell", "row": 0, "col": 1}}``."""
+    out: dict[str, Any] = {"type": type(command).__name__}
+    for f in fields(command):
+        value = getattr(command, f.name)
+        if is_dataclass(value):
+            value = {"type": type(value).__name__, **{g.name: getattr(value, g.name) for g in fields(value)}}
+        out[f.name] = value
+    return out
+
+
+def command_from_json(data: Mapping[str, Any]) -> Command:
+    kinds = command_types()
+    name = data.get("type")
+    if name not in kinds:
+        raise ValueError(f"unknown command type {name!r}")
+    kwargs = {}
+    for key, value in data.items():
+        if key == "type":
+            continue
+        if isinstance(value, Mapping):
+            value = _VALUE_TYPES[str(value["type"])](**{k: v for k, v in value.items() if k != "type"})
+        kwargs[key] = value
+    return kinds[str(name)](**kwargs)
+
+
+def observation_to_json(obs: Observation) -> dict[str, Any]:
+    robots = {
+        r: {"data": dict(o.data), "text": o.text, "legal": [command_to_json(c) for c in o.legal]}
+        for r, o in obs.robots.items()
+    }
+    return {"step": obs.step, "text": obs.text, "world": dict(obs.world), "robots": robots}
+
+
+def observation_from_json(data: Mapping[str, Any]) -> Observation:
+    robots = {
+        RobotId(r): RobotObservation(
+            robot=RobotId(r), data=o["data"], text=o["text"], legal=tuple(command_from_json(c) for c in o["legal"])
+        )
+        for r, o in data["robots"].items()
+    }
+    return Observation(step=int(data["step"]), robots=robots, world=data["world"], text=data["text"])
+
+
+def parse_action(text: str, legal: tuple[Command, ...]) -> Command | None:
+    """Action text to one of ``legal`` (``wait`` words give :class:`Wait`); ``None`` when it matches none."""
+    if normalise_action(text) in WAIT_WORDS:
+        return Wait()
+    return match_action(text, legal)
+
+
+def plan_to_json(plan: Mapping[RobotId, Command]) -> dict[str, str]:
+    return {r: c.text for r, c in plan.items()}
+
+
+def plan_from_json(obs: Observation, data: Mapping[str, str]) -> dict[RobotId, Command]:
+    """A joint plan of action texts back to typed commands (unknown robots and unmatched texts are dropped)."""
+    out: dict[RobotId, Command] = {}
+    for robot, text in data.items():
+        rid = RobotId(robot)
+        if rid in obs.robots:
+            command = parse_action(str(text), obs.robots[rid].legal)
+            if command is not None and not isinstance(command, Wait):
+                out[rid] = command
+    return out
+
+
+def grid_xy(obs: Observation, robot: RobotId, cell_size: float = 1.0) -> tuple[float, float]:
+    """A robot's position in metres: grid cells ``[row, col]`` map to x = col + 0.5, y = row + 0.5 (cells);
+    a ``pose`` ``[x, y, ...]`` in the robot's data is used as is; otherwise the origin."""
+    data = obs.robots[robot].data if robot in obs.robots else {}
+    if isinstance(data.get("pose"), (list, tuple)) and len(data["pose"]) >= 2:
+        return float(data["pose"][0]), float(data["pose"][1])
+    cell = data.get("cell")
+    if cell is None:
+        where = obs.world.get("robots", {})
+        cell = where.get(robot) if isinstance(where, Mapping) else None
+    if isinstance(cell, (list, tuple)) and len(cell) >= 2 and all(isinstance(v, (int, float)) for v in cell[:2]):
+        return (float(cell[1]) + 0.5) * cell_size, (float(cell[0]) + 0.5) * cell_size
+    return 0.0, 0.0
+
+
+# ------------------------------------------------------------------------------------------------ parameters
+M = TypeVar("M", bound=BaseModel)
+
+
+class ParameterError(ValueError):
+    """A parameter value the pydantic model rejects; ``str()`` names the parameter, the reason and the value."""
+
+
+def describe_validation(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "(parameters)"
+    if err["type"] == "extra_forbidden":
+        return f"unknown parameter {where!r}"
+    return f"parameter {where}: {err['msg']} (got {err.get('input')!r})"
+
+
+def _flat_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, Any, str]]:
+    """``(dotted name, default, description)`` of every field, nested models flattened with dots."""
+    out: list[tuple[str, Any, str]] = []
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out.extend(_flat_fields(ann, f"{prefix}{name}."))
+            continue
+        default = field.default if field.default is not PydanticUndefined else None
+        out.append((f"{prefix}{name}", default, field.description or ""))
+    return out
+
+
+def _nest(values: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            continue  # unset: the model's default
+        node = out
+        *parents, leaf = name.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return out
+
+
+def declare_model_parameters(node: Any, model: type[M]) -> M:
+    """Declare one ROS parameter per model field (description included, dynamic typing: pydantic checks
+    types) and validate the values; raises :class:`ParameterError`. Later ``set_parameters`` calls are
+    validated by the same model and refused with the reason."""
+    from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+
+    names = []
+    for name, default, description in _flat_fields(model):
+        node.declare_parameter(name, default, ParameterDescriptor(description=description, dynamic_typing=True))
+        names.append(name)
+
+    def current() -> dict[str, Any]:
+        return {n: node.get_parameter(n).value for n in names}
+
+    try:
+        validated = model.model_validate(_nest(current()))
+    except ValidationError as exc:
+        raise ParameterError(describe_validation(exc)) from None
+
+    def on_set(params: list[Any]) -> Any:
+        values = current()
+        values.update({p.name: p.value for p in params})
+        try:
+            model.model_validate(_nest(values))
+        except ValidationError as exc:
+            return SetParametersResult(successful=False, reason=describe_validation(exc))
+        return SetParametersResult(successful=True)
+
+    node.add_on_set_parameters_callback(on_set)
+    return validated
+
+
+def model_parameters(model: BaseModel) -> dict[str, Any]:
+    """A validated model as flat ``{dotted name: value}`` ROS parameters (``None`` left out)."""
+    flat: dict[str, Any] = {}
+
+    def walk(data: Mapping[str, Any], prefix: str) -> None:
+        for k, v in data.items():
+            if isinstance(v, Mapping):
+                walk(v, f"{prefix}{k}.")
+            elif v is not None:
+                flat[f"{prefix}{k}"] = v
+
+    walk(model.model_dump(), "")
+    return flat
+
+
+# ------------------------------------------------------------------------------------------------ heartbeats
+def heartbeat(node: Any, robot: str, role: str, values: Mapping[str, Any]) -> Any:
+    """A ``DiagnosticArray`` with one OK status: ``name = "<role>/<robot>"``, ``hardware_id = robot``."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+    msg = DiagnosticArray()
+    msg.header.stamp = node.get_clock().now().to_msg()
+    status = DiagnosticStatus(level=DiagnosticStatus.OK, name=f"{role}/{robot}", message="alive", hardware_id=robot)
+    status.values = [KeyValue(key=str(k), value=str(v)) for k, v in values.items()]
+    msg.status = [status]
+    return msg
+
+
+def now_s() -> float:
+    return time.monotonic()

@@ -1,0 +1,57 @@
+"""``fleetmind up`` command line: arguments and the printed summary (the process work is in :mod:`fleetmind.ros.up`)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from fleetmind.ros.up import UpConfig, summary, up
+
+
+def add_arguments(p: Any) -> None:
+    """``fleetmind up`` options (registered by :mod:`fleetmind.cli`)."""
+    from fleetmind.app.cli import add_llm_options
+
+    p.add_argument("scenario", help="scenario file or name (e.g. scenarios/boxnet1_2x2.yaml)")
+    p.add_argument("--planner", default=None, help="planner (default: the scenario's); dmas/hmas1/hmas2 add agents")
+    p.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds (default: 300)")
+    p.add_argument(
+        "--record",
+        type=Path,
+        nargs="?",
+        const=Path("auto"),
+        default=None,
+        help="record the fleet topics as an MCAP rosbag2 in this new folder (default: runs/up/bag-<time>)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="episode seed (default: the scenario's)")
+    p.add_argument("--heartbeat-timeout", type=float, default=2.0, help="drop a silent agent after this (s)")
+    p.add_argument("--log-dir", type=Path, default=Path("runs/up"), help="process logs (default: runs/up)")
+    add_llm_options(p)
+
+
+def run_from_args(args: Any) -> int:
+    from fleetmind.app.cli import llm_settings
+    from fleetmind.app.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    config = UpConfig(
+        scenario=args.scenario,
+        planner=args.planner or scenario.run.planner,
+        llm=llm_settings(scenario.run.llm, args),
+        timeout_s=args.timeout,
+        record=Path(time.strftime("runs/up/bag-%Y%m%d-%H%M%S")) if args.record == Path("auto") else args.record,
+        seed=args.seed,
+        heartbeat_timeout_s=args.heartbeat_timeout,
+        log_dir=args.log_dir,
+    )
+    try:
+        result = up(config)
+    except KeyboardInterrupt:
+        print("fleetmind up: interrupted; every process was stopped", file=sys.stderr)
+        return 130
+    print(summary(config, result))
+    if config.record and result.ran:
+        print(f"rosbag2 (MCAP): {config.record}")
+    return 0 if result.ran else 1

@@ -1,0 +1,207 @@
+"""A scripted OpenAI-compatible chat server that plays every LLM role from the task's oracle planner.
+
+TEST DOUBLE: it is not a language model. It lets every framework run offline, fast and deterministic,
+and it injects faults on demand. It reads the ```state``` block that prompts carry for the oracle
+backends, keeps one oracle planner per episode (keyed by the request's ``user`` field) and answers:
+
+- central planner: the oracle's joint plan;
+- dialogue turn: the speaker's action from the oracle plan, decision EXECUTE;
+- plan check: agree when the robot's part matches the oracle, else object with the oracle's action;
+- summary: a one-line summary.
+
+Faults (``faults=True``, deterministic by request number): malformed JSON, an illegal action, HTTP 429,
+HTTP 500, a slow reply, a truncated reply, and ``robot_0`` objecting to every plan it checks.
+Standard library only (``http.server`` in a thread), bound to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from fleetmind.planners.oracle import make_oracle
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
+from fleetmind.robots.planner import Planner
+
+log = logging.getLogger(__name__)
+
+_STATE = re.compile(r"```state\n(.*?)\n```", re.S)
+_ROBOT = re.compile(r"You are (\w+) in a robot team")
+FAULTS = ("malformed", "illegal", "http429", "http500", "slow", "truncated")
+
+
+class OracleChatServer:
+    """Start with :meth:`start` (returns the ``/v1`` base URL); stop with :meth:`stop`."""
+
+    def __init__(
+        self,
+        faults: bool = False,
+        slow_s: float = 0.2,
+        fault_every: int = 3,
+        fault_kinds: Sequence[str] = FAULTS,
+        always_object: bool | None = None,
+        reject_schema: bool = False,
+    ) -> None:
+        unknown = set(fault_kinds) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {', '.join(FAULTS)}")
+        self.faults = faults
+        self.slow_s = slow_s
+        self.fault_every = fault_every
+        self.always_object = faults if always_object is None else always_object
+        self.reject_schema = reject_schema  # behave like a server without JSON-schema support
+        self.requests = 0
+        self.fault_counts: dict[str, int] = dict.fromkeys(FAULTS, 0)
+        self._fault_cycle = itertools.cycle(list(fault_kinds) or [None])
+        self._oracles: dict[tuple[str, str], Planner] = {}
+        self._plans: dict[tuple[str, int], dict[str, str]] = {}
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    def start(self) -> str:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, fmt: str, *args: Any) -> None:
+                log.debug("oracle server: " + fmt, *args)
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server API
+                if self.path.rstrip("/") in ("/health", "/v1/health"):
+                    self._send(200, {"status": "ok"})
+                elif self.path.rstrip("/") == "/v1/models":
+                    self._send(200, {"object": "list", "data": [{"id": "oracle", "object": "model"}]})
+                else:
+                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                length = int(self.headers.get("content-length", 0))
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except json.JSONDecodeError:
+                    self._send(400, {"error": {"message": "request body is not JSON"}})
+                    return
+                status, payload, headers = server.handle(body)
+                self._send(status, payload, headers)
+
+            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="oracle-chat-server", daemon=True)
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    # ------------------------------------------------------------------ request handling
+    def handle(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self._lock:
+            self.requests += 1
+            n = self.requests
+            fault = next(self._fault_cycle) if self.faults and n % self.fault_every == 0 else None
+        if self.reject_schema and "response_format" in body:
+            return 400, {"error": {"message": "response_format type json_schema is not supported"}}, {}
+        if fault:
+            self.fault_counts[fault] += 1
+        if fault == "http429":
+            return 429, {"error": {"message": "rate limited (injected)", "type": "rate_limit"}}, {"retry-after": "0"}
+        if fault == "http500":
+            return 500, {"error": {"message": "internal error (injected)"}}, {}
+        if fault == "slow":
+            time.sleep(self.slow_s)
+        messages = body.get("messages") or []
+        system = next((m.get("content", "") for m in messages if m.get("role") == "system"), "")
+        user_text = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
+        state = self._state(messages)
+        if "keep the memory" in system:
+            text = "The team is moving boxes towards their targets; keep going."
+        elif state is None:
+            return 400, {"error": {"message": "oracle server: prompt carries no ```state``` block"}}, {}
+        else:
+            text = self._answer(system, user_text, state, str(body.get("user") or "anonymous"), fault)
+        if fault == "malformed":
+            text = text.replace('"', "", 2).replace("}", "", 1)
+        elif fault == "truncated":
+            text = text[: max(1, len(text) // 2)]
+        prompt_chars = sum(len(m.get("content", "")) for m in messages)
+        usage = {"prompt_tokens": prompt_chars // 4 + 1, "completion_tokens": len(text) // 4 + 1}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        finish = "length" if fault == "truncated" else "stop"
+        return (
+            200,
+            {
+                "id": f"oracle-{n}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": "oracle",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+                "usage": usage,
+            },
+            {},
+        )
+
+    @staticmethod
+    def _state(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+        for m in reversed(messages):
+            found = _STATE.search(m.get("content", ""))
+            if found:
+                return json.loads(found.group(1))
+        return None
+
+    def _oracle_plan(self, user: str, state: dict[str, Any]) -> dict[str, str]:
+        world, step = state["world"], int(state["step"])
+        key = (user, step)
+        with self._lock:
+            if key not in self._plans:
+                oracle = self._oracles.setdefault((user, world["task"]), make_oracle(world["task"]))
+                obs = Observation(step=step, robots={}, world=world, text="")
+                self._plans[key] = {r: c.text for r, c in oracle.plan(obs).items()}
+            return self._plans[key]
+
+    def _answer(self, system: str, user_text: str, state: dict[str, Any], user: str, fault: str | None) -> str:
+        plan = dict(self._oracle_plan(user, state))
+        if fault == "illegal" and plan:
+            plan[next(iter(plan))] = "teleport(box_red, moon)"
+        robot = _ROBOT.search(system)
+        if robot is None:  # the central planner
+            return json.dumps(plan)
+        if robot and "talk in turn" in system:
+            me = RobotId(robot.group(1))
+            return json.dumps({"action": plan.get(me, "wait"), "decision": "EXECUTE", "plan": plan})
+        if robot and "proposed a joint plan" in system:
+            me = robot.group(1)
+            if self.always_object and me == "robot_0":
+                return json.dumps({"agree": False, "objection": "I always object (injected fault)"})
+            mine = re.search(r"Your part: (.*)", user_text)
+            said = mine.group(1).strip() if mine else "wait"
+            wanted = plan.get(me, "wait")
+            if said == wanted:
+                return json.dumps({"agree": True, "objection": ""})
+            return json.dumps({"agree": False, "objection": f"I should do {wanted} instead of {said}"})
+        return json.dumps(plan)

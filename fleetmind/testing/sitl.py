@@ -1,0 +1,103 @@
+"""Build and run the C reference firmware as a host program (SITL) for tests and benchmarks."""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import signal
+import subprocess
+from pathlib import Path
+from types import TracebackType
+
+import fleetmind.firmware_bridge as firmware_bridge
+
+log = logging.getLogger(__name__)
+
+FIRMWARE_DIR = Path(firmware_bridge.__file__).resolve().parent / "firmware"
+SITL_BINARY = FIRMWARE_DIR / "build" / "sitl"
+SITL_ASAN_BINARY = FIRMWARE_DIR / "build" / "sitl_asan"
+
+
+def build_sitl(timeout: float = 120.0, sanitize: bool = False) -> Path:
+    """``make -C firmware_bridge/firmware`` (gcc only); returns the SITL binary.
+
+    ``sanitize`` builds ``build/sitl_asan`` instead (AddressSanitizer + UndefinedBehaviorSanitizer).
+    """
+    target = "sanitize" if sanitize else "all"
+    subprocess.run(["make", "-s", "-C", str(FIRMWARE_DIR), target], check=True, timeout=timeout, capture_output=True)
+    return SITL_ASAN_BINARY if sanitize else SITL_BINARY
+
+
+class Sitl:
+    """One SITL process: ``mode`` is ``"pty"`` or ``"udp"`` (bound on 127.0.0.1, ephemeral port).
+
+    Use as a context manager; the process is terminated (then killed) on exit.
+    """
+
+    def __init__(
+        self,
+        mode: str = "pty",
+        robot_id: int = 1,
+        key: bytes | None = None,
+        events: Path | None = None,
+        binary: Path = SITL_BINARY,
+        ready_timeout: float = 5.0,
+    ) -> None:
+        if mode not in ("pty", "udp"):
+            raise ValueError(f"mode must be 'pty' or 'udp', got {mode!r}")
+        args = [str(binary), "--pty"] if mode == "pty" else [str(binary), "--udp", "127.0.0.1:0"]
+        args += ["--robot-id", str(robot_id)]
+        if key:
+            args += ["--key-hex", key.hex()]
+        if events:
+            args += ["--events", str(events)]
+        self.mode = mode
+        self.robot_id = robot_id
+        self.events_path = events
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
+        line = self._read_line(ready_timeout)
+        if not line.startswith("READY "):
+            self.close()
+            raise RuntimeError(f"SITL did not start: {line!r}")
+        fields = dict(part.split("=", 1) for part in line.split()[1:])
+        self.pty: str | None = fields.get("pty")
+        self.udp: tuple[str, int] | None = None
+        if "udp" in fields:
+            host, port = fields["udp"].rsplit(":", 1)
+            self.udp = (host, int(port))
+
+    def _read_line(self, timeout: float) -> str:
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        return self.proc.stdout.readline().decode().strip() if ready else ""
+
+    def events(self) -> list[dict[str, str]]:
+        """Parsed ``EV`` lines of the events file: ``{"kind": "cmd", "t": "1234", "seq": "5", ...}``."""
+        if self.events_path is None or not self.events_path.exists():
+            return []
+        out = []
+        for line in self.events_path.read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == "EV" and line.endswith(tuple("0123456789")):
+                out.append({"kind": parts[1], **dict(p.split("=", 1) for p in parts[2:] if "=" in p)})
+        return out
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=2.0)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+    def __enter__(self) -> Sitl:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

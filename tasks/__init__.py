@@ -1,0 +1,38 @@
+"""Tasks as plug-ins: one sub-package per task, one registry.
+
+``get_task(name)`` imports only that task's package (rules, config, oracle, shield rules, prompt text and hints),
+so loading a scenario imports no planner, numba or ROS code.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from fleetmind.tasks.base import GridTaskPlugin, Task, TaskConfig
+
+TASKS: dict[str, str] = {
+    "boxnet1": "fleetmind.tasks.boxnet1",
+    "boxnet2": "fleetmind.tasks.boxnet2",
+    "warehouse": "fleetmind.tasks.warehouse",
+    "boxlift": "fleetmind.tasks.boxlift",
+    "mapf_lifelong": "fleetmind.tasks.mapf_lifelong",
+}
+"""Task name -> package; each package defines ``TASK``, its :class:`Task`."""
+
+
+class UnknownTaskError(ValueError):
+    pass
+
+
+def task_names() -> list[str]:
+    return list(TASKS)
+
+
+def get_task(name: str) -> Task:
+    """The plug-in of task ``name``; the error lists the tasks there are."""
+    if name not in TASKS:
+        raise UnknownTaskError(f"unknown task {name!r}; tasks: {', '.join(TASKS)}")
+    return importlib.import_module(TASKS[name]).TASK
+
+
+__all__ = ["TASKS", "GridTaskPlugin", "Task", "TaskConfig", "UnknownTaskError", "get_task", "task_names"]

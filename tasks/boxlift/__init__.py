@@ -1,0 +1,58 @@
+"""BoxLift (Chen et al., ICRA 2024): lifters of known capacity team up on boxes of hidden weight."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from fleetmind.robots.commands import Command, Lift
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
+from fleetmind.robots.planner import Planner
+from fleetmind.tasks.base import GridTaskPlugin, TaskConfig, UndoMoves
+from fleetmind.tasks.base import size_pair as _pair
+from fleetmind.tasks.boxlift.rules import BoxLift
+from pydantic import Field
+
+
+class BoxLiftConfig(TaskConfig):
+    task: Literal["boxlift"] = Field(description="BoxLift: lifters team up on boxes of hidden weight.")
+    lifters: int = Field(4, ge=1, le=64, description="Number of lifters (paper: 4, 6, 8, 10).")
+    boxes: int = Field(10, ge=1, le=256, description="Number of boxes (paper: 10, 14, 18, 24).")
+    step_limit: int | None = Field(None, ge=1, le=10_000, description="Override the task's step limit.")
+
+
+class BoxLiftTask(GridTaskPlugin):
+    name = "boxlift"
+    title = "BoxLift"
+    config: ClassVar = BoxLiftConfig
+    paper_sizes = ("4x10", "6x14", "8x18", "10x24")
+    rules_text = (
+        "Lifters have known capacities (W); boxes have volumes (V) and hidden weights close to their volume. "
+        "Lifters that choose the same box lift it if their capacities add up to its weight; each lifter "
+        "joins one box per step. Failed lifts come back as feedback. Goal: lift every box."
+    )
+
+    def size_label(self, config: BoxLiftConfig) -> str:
+        return f"{config.lifters} lifters, {config.boxes} boxes"
+
+    def world_for_size(self, size: str) -> dict[str, Any]:
+        lifters, boxes = _pair(size)
+        return {"task": self.name, "lifters": lifters, "boxes": boxes}
+
+    def make_rules(self, config: BoxLiftConfig) -> BoxLift:
+        return BoxLift(config.lifters, config.boxes)
+
+    def make_oracle(self) -> Planner:
+        from fleetmind.tasks.boxlift.oracle import BoxLiftOracle
+
+        return BoxLiftOracle()
+
+    def hint(self, robot: RobotId, command: Command, world: Mapping[str, Any], undo: UndoMoves) -> tuple[str, float]:
+        if isinstance(command, Lift):
+            volume = world["boxes"][str(command.box)]
+            return f"volume {volume:.1f}", -volume
+        return "", 0.0
+
+
+TASK = BoxLiftTask()

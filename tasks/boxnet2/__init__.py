@@ -1,0 +1,59 @@
+"""BoxNet2 (Chen et al., ICRA 2024): boxes on cell corners, two boxes on one corner collide."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from fleetmind.robots.commands import Command
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
+from fleetmind.robots.planner import Planner
+from fleetmind.tasks.base import GridTaskPlugin, TaskConfig, UndoMoves
+from fleetmind.tasks.base import size_pair as _pair
+from fleetmind.tasks.boxnet2 import hints, shield
+from fleetmind.tasks.boxnet2.rules import BoxNet2
+from pydantic import Field
+
+
+class BoxNet2Config(TaskConfig):
+    task: Literal["boxnet2"] = Field(description="BoxNet2: boxes on corners, must not collide.")
+    rows: int = Field(2, ge=1, le=32, description="Grid rows (paper: 2 or 4).")
+    cols: int = Field(2, ge=1, le=32, description="Grid columns (paper: 2, 4 or 8).")
+    step_limit: int | None = Field(None, ge=1, le=10_000, description="Override the task's step limit.")
+
+
+class BoxNet2Task(GridTaskPlugin):
+    name = "boxnet2"
+    title = "BoxNet2"
+    config: ClassVar = BoxNet2Config
+    paper_sizes = ("2x2", "2x4", "4x4", "4x8")
+    rules_text = (
+        "Boxes sit on square corners, robots at square centres, targets at centres. A robot can move a box "
+        "on a corner of its square to another corner of its square, or into the same-colour target at its "
+        "centre. Two boxes on one corner is a collision and fails the task. Goal: every box into its target."
+    )
+
+    def size_label(self, config: BoxNet2Config) -> str:
+        return f"{config.rows}x{config.cols}"
+
+    def world_for_size(self, size: str) -> dict[str, Any]:
+        rows, cols = _pair(size)
+        return {"task": self.name, "rows": rows, "cols": cols}
+
+    def make_rules(self, config: BoxNet2Config) -> BoxNet2:
+        return BoxNet2(config.rows, config.cols)
+
+    def make_oracle(self) -> Planner:
+        from fleetmind.tasks.boxnet2.oracle import BoxNet2Oracle
+
+        return BoxNet2Oracle()
+
+    def check(self, observation: Observation, plan: Mapping[RobotId, Command], physical: bool = True) -> list[str]:
+        return shield.check(observation, plan)
+
+    def hint(self, robot: RobotId, command: Command, world: Mapping[str, Any], undo: UndoMoves) -> tuple[str, float]:
+        return hints.hint(robot, command, world, undo)
+
+
+TASK = BoxNet2Task()

@@ -1,0 +1,43 @@
+"""Lifelong multi-agent path finding with POGEMA 1.4 semantics (soft collisions, ``on_target=restart``).
+
+The map loaders, the world's pure arrays and kernels, the metrics and the path checker live here, below both the
+grid backend (``fleetmind.sim.grid.mapf``) and the MAPF planners (``fleetmind.planners.mapf``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from fleetmind.tasks.base import Task, TaskConfig
+from pydantic import Field, field_validator
+
+
+class MapfLifelongConfig(TaskConfig):
+    task: Literal["mapf_lifelong"] = Field(description="Lifelong MAPF with POGEMA 1.4 semantics (soft collisions).")
+    map: str = Field(
+        "wfi_warehouse", description="Bundled map name (see fleetmind.tasks.mapf_lifelong.maps.map_names())."
+    )
+    agents: int = Field(64, ge=1, le=10_000, description="Number of agents.")
+    episode_steps: int = Field(256, ge=1, le=100_000, description="Steps per episode (the metric's divisor).")
+    obs_radius: int = Field(5, ge=1, le=64, description="Observation radius R: agents see a (2R+1)^2 window.")
+
+    @field_validator("map")
+    @classmethod
+    def _known_map(cls, value: str) -> str:
+        from fleetmind.tasks.mapf_lifelong.maps import map_names
+
+        if value not in map_names():
+            raise ValueError(f"unknown map {value!r}; e.g. wfi_warehouse, pico_s00_od20_na32, den520d")
+        return value
+
+
+class MapfLifelongTask(Task):
+    name = "mapf_lifelong"
+    title = "Lifelong MAPF"
+    config: ClassVar = MapfLifelongConfig
+
+    def size_label(self, config: MapfLifelongConfig) -> str:
+        return f"{config.agents} agents, {config.map}"
+
+
+TASK = MapfLifelongTask()

@@ -1,0 +1,57 @@
+"""Warehouse (Chen et al., ICRA 2024): robots on tracks bring boxes to the target."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from fleetmind.robots.commands import Command
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
+from fleetmind.robots.planner import Planner
+from fleetmind.tasks.base import GridTaskPlugin, TaskConfig, UndoMoves
+from fleetmind.tasks.warehouse import hints, shield
+from fleetmind.tasks.warehouse.rules import Warehouse
+from pydantic import Field
+
+
+class WarehouseConfig(TaskConfig):
+    task: Literal["warehouse"] = Field(description="Warehouse: robots on tracks bring boxes to the target.")
+    robots: int = Field(4, ge=1, le=64, description="Number of robots (paper: 4, 6, 8, 10).")
+    step_limit: int | None = Field(None, ge=1, le=10_000, description="Override the task's step limit.")
+
+
+class WarehouseTask(GridTaskPlugin):
+    name = "warehouse"
+    title = "Warehouse"
+    config: ClassVar = WarehouseConfig
+    paper_sizes = ("4", "6", "8", "10")
+    rules_text = (
+        "Robots drive along tracks (columns 0..N, column 0 next to the target area). Boxes wait between "
+        "tracks; an empty-handed robot picks a box 0.5 rows above or below it in its column, carries it to "
+        "column 0 and moves to target to deliver; from the target it can enter any track at column 0. Two "
+        "robots on one track cell is a collision and fails the task. Goal: deliver every box."
+    )
+
+    def size_label(self, config: WarehouseConfig) -> str:
+        return f"{config.robots} robots"
+
+    def world_for_size(self, size: str) -> dict[str, Any]:
+        return {"task": self.name, "robots": int(size)}
+
+    def make_rules(self, config: WarehouseConfig) -> Warehouse:
+        return Warehouse(config.robots)
+
+    def make_oracle(self) -> Planner:
+        from fleetmind.tasks.warehouse.oracle import WarehouseOracle
+
+        return WarehouseOracle()
+
+    def check(self, observation: Observation, plan: Mapping[RobotId, Command], physical: bool = True) -> list[str]:
+        return shield.check(observation, plan)
+
+    def hint(self, robot: RobotId, command: Command, world: Mapping[str, Any], undo: UndoMoves) -> tuple[str, float]:
+        return hints.hint(robot, command, world)
+
+
+TASK = WarehouseTask()
