@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fleetmind.firmware_bridge.link import RobotLink
-from fleetmind.firmware_bridge.messages import Arm, SetVelocity
+from fleetmind.firmware_bridge.messages import Arm, SetVelocityMsg
 from fleetmind.firmware_bridge.transport import SerialTransport, UdpTransport
 
 from fleetmind.testing.sitl import Sitl, build_sitl
@@ -33,7 +33,7 @@ KEY = bytes(range(32))
 def one_cut(sitl: Sitl, link: RobotLink) -> None:
     end = time.monotonic() + 0.3
     while time.monotonic() < end:
-        link.send(SetVelocity(0.3, 0.1))
+        link.send(SetVelocityMsg(0.3, 0.1))
         link.poll_for(0.04)
     link.poll_for(0.3)
 

@@ -85,7 +85,7 @@ class FirmwareFleet:
             if not link.sync(self.config.connect_timeout):
                 log.warning("%s: no telemetry within %.1fs", rid, self.config.connect_timeout)
                 continue
-            link.send(wire.SetVelocity(0.0, 0.0))
+            link.send(wire.SetVelocityMsg(0.0, 0.0))
             if link.telemetry is not None and not link.telemetry.status & wire.Status.ESTOP:
                 reply = link.request(wire.Arm(), timeout=0.5)
                 if not isinstance(reply, wire.Ack):
@@ -227,7 +227,7 @@ class FirmwareFleet:
                 if self._watchdogs[rid].expired(now):
                     v, w = 0.0, 0.0
                 if not link.lost and self._limiters[rid].allow():
-                    link.send(wire.SetVelocity(v, w))
+                    link.send(wire.SetVelocityMsg(v, w))
             for link in self.links.values():
                 link.poll(min(left, 0.005))
         for rid, link in self.links.items():
@@ -291,7 +291,7 @@ class FirmwareFleet:
         self._closed = True
         for link in self.links.values():
             try:
-                link.send(wire.SetVelocity(0.0, 0.0))
+                link.send(wire.SetVelocityMsg(0.0, 0.0))
                 link.send(wire.Disarm())
             except OSError as err:  # pragma: no cover - best effort on the way out
                 log.warning("stop on close failed: %s", err)

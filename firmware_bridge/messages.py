@@ -73,7 +73,7 @@ class Message:
 
 
 @dataclass(frozen=True)
-class SetVelocity(Message):
+class SetVelocityMsg(Message):
     """Body velocity: ``v`` m/s forward, ``omega`` rad/s counter-clockwise (wire: int16 mm/s, int16 mrad/s)."""
 
     v: float
@@ -85,7 +85,7 @@ class SetVelocity(Message):
         return self.FORMAT.pack(_fixed(self.v, 1000, "v"), _fixed(self.omega, 1000, "omega"))
 
     @classmethod
-    def unpack(cls, payload: bytes) -> SetVelocity:
+    def unpack(cls, payload: bytes) -> SetVelocityMsg:
         v, w = cls.FORMAT.unpack(payload)
         return cls(v / 1000, w / 1000)
 
@@ -201,7 +201,8 @@ class Nack(Message):
 
 
 MESSAGE_TYPES: dict[MsgType, type[Message]] = {
-    cls.TYPE: cls for cls in (SetVelocity, SetMotors, Arm, Disarm, EStop, ClearEStop, Heartbeat, Telemetry, Ack, Nack)
+    cls.TYPE: cls
+    for cls in (SetVelocityMsg, SetMotors, Arm, Disarm, EStop, ClearEStop, Heartbeat, Telemetry, Ack, Nack)
 }
 """Type code -> message class (the registry the decoder uses; a test checks it covers every MsgType)."""
 

@@ -10,7 +10,7 @@ import pytest
 from cobs import cobs
 from fleetmind.firmware_bridge.codec import build_frame, crc16, encode_frame
 from fleetmind.firmware_bridge.link import RobotLink
-from fleetmind.firmware_bridge.messages import Ack, Arm, ClearEStop, Disarm, EStop, Message, SetVelocity, Status
+from fleetmind.firmware_bridge.messages import Ack, Arm, ClearEStop, Disarm, EStop, Message, SetVelocityMsg, Status
 from fleetmind.firmware_bridge.transport import UdpTransport
 
 from fleetmind.testing.sitl import Sitl, build_sitl
@@ -26,13 +26,13 @@ def sitl_binary() -> Path:
 
 def forged_frames(seq0: int) -> list[bytes]:
     out = []
-    for i, msg in enumerate([SetVelocity(0.8, 0.0), ClearEStop(), Arm(), EStop(), Disarm()] * 20):
+    for i, msg in enumerate([SetVelocityMsg(0.8, 0.0), ClearEStop(), Arm(), EStop(), Disarm()] * 20):
         seq = seq0 + 10 * i
         out.append(encode_frame(msg, ROBOT, seq, 0, None))  # no tag
         out.append(encode_frame(msg, ROBOT, seq + 1, 0, bytes(32)))  # wrong key
         out.append(encode_frame(msg, 0xFFFF, seq + 2, 0, bytes(32)))  # broadcast, wrong key
         out.append(encode_frame(msg, ROBOT + 1, seq + 3, 0, KEY))  # right key, other robot id
-        raw = bytearray(build_frame(SetVelocity(0.1, 0.0), ROBOT, seq + 4, 0, KEY))
+        raw = bytearray(build_frame(SetVelocityMsg(0.1, 0.0), ROBOT, seq + 4, 0, KEY))
         raw[14:16] = (800).to_bytes(2, "little")  # tampered payload, attacker recomputes the CRC
         raw[-2:] = crc16(bytes(raw[:-2])).to_bytes(2, "little")
         out.append(cobs.encode(bytes(raw)) + b"\x00")
@@ -58,7 +58,7 @@ def test_forged_and_replayed_frames_are_never_acted_on(sitl_binary: Path, tmp_pa
         transport.send = tap  # type: ignore[method-assign]
         assert link.sync(2.0) and isinstance(link.request(Arm()), Ack)
         for _ in range(10):
-            link.send(SetVelocity(0.3, 0.0))
+            link.send(SetVelocityMsg(0.3, 0.0))
             link.poll_for(0.04)
         assert isinstance(link.request(Disarm()), Ack)
         link.poll_for(0.3)
@@ -68,7 +68,7 @@ def test_forged_and_replayed_frames_are_never_acted_on(sitl_binary: Path, tmp_pa
         attacker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         attacker.bind(("127.0.0.1", 0))
         forged = forged_frames(link.seq + 1000)
-        replayed = [c for c in captured for _ in range(3)]  # Arm, SetVelocity, Disarm ... each sent again 3x
+        replayed = [c for c in captured for _ in range(3)]  # Arm, SetVelocityMsg, Disarm ... each sent again 3x
         for frame in forged + replayed:
             attacker.sendto(frame, sitl.udp)
             time.sleep(0.0002)
@@ -96,7 +96,7 @@ def test_unkeyed_host_cannot_drive_a_keyed_robot(sitl_binary: Path, tmp_path: Pa
     with Sitl("udp", robot_id=ROBOT, key=KEY, events=tmp_path / "ev.log", binary=sitl_binary) as sitl:
         assert sitl.udp
         link = RobotLink(UdpTransport(*sitl.udp), ROBOT, key=None)
-        msgs: list[Message] = [Arm(), SetVelocity(0.5, 0.0)]
+        msgs: list[Message] = [Arm(), SetVelocityMsg(0.5, 0.0)]
         for msg in msgs * 10:
             link.send(msg)
             link.poll_for(0.01)

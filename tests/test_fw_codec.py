@@ -31,7 +31,7 @@ from fleetmind.firmware_bridge.messages import (
     Nack,
     NackReason,
     SetMotors,
-    SetVelocity,
+    SetVelocityMsg,
     Status,
     Telemetry,
 )
@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 # robot 2, seq 0x01020304, timestamp 1000 ms. (message, raw frame hex, COBS-encoded wire bytes hex)
 FIXTURES: list[tuple[Message, str, str]] = [
     (
-        SetVelocity(0.5, -0.25),
+        SetVelocityMsg(0.5, -0.25),
         "01010004020004030201e8030000f40106ff34e8",
         "0301010304020704030201e8030107f40106ff34e800",
     ),
@@ -106,11 +106,11 @@ def test_fixtures_cover_every_message_type() -> None:
 
 
 def test_keyed_fixture_and_tag_position() -> None:
-    raw = build_frame(SetVelocity(0.5, -0.25), 2, 0x01020304, 1000, KEY)
+    raw = build_frame(SetVelocityMsg(0.5, -0.25), 2, 0x01020304, 1000, KEY)
     assert raw.hex() == KEYED_SETVEL
     assert raw[2] == 0x01  # auth flag
     assert raw[18:26] == auth.tag(KEY, raw[:18])
-    assert decode_frame(raw, KEY).message == SetVelocity(0.5, -0.25)
+    assert decode_frame(raw, KEY).message == SetVelocityMsg(0.5, -0.25)
 
 
 def _fault(raw: bytes, key: bytes | None = None, robot: int | None = None) -> FrameFault:
@@ -146,7 +146,7 @@ def test_stream_decoder_resyncs_and_bounds_its_buffer() -> None:
     good = bytes.fromhex(FIXTURES[0][2])
     dec = FrameDecoder()
     frames = dec.feed(b"\x11" * 500 + b"\x00" + good[:7] + b"\x00" + good + b"\x05\x05\x00" + good)
-    assert [f.message for f in frames] == [SetVelocity(0.5, -0.25)] * 2
+    assert [f.message for f in frames] == [SetVelocityMsg(0.5, -0.25)] * 2
     assert dec.faults[FrameFault.OVERSIZED] == 1 and dec.frames_ok == 2
     assert sum(dec.faults.values()) == 3
     assert len(dec._buf) <= MAX_ENCODED
@@ -173,7 +173,9 @@ def test_key_file(tmp_path) -> None:
 
 
 velocities = st.builds(
-    SetVelocity, st.integers(-32768, 32767).map(lambda x: x / 1000), st.integers(-32768, 32767).map(lambda x: x / 1000)
+    SetVelocityMsg,
+    st.integers(-32768, 32767).map(lambda x: x / 1000),
+    st.integers(-32768, 32767).map(lambda x: x / 1000),
 )
 
 
@@ -186,7 +188,7 @@ velocities = st.builds(
     cuts=st.lists(st.integers(0, 40), max_size=4),
 )
 def test_roundtrip_through_any_chunking(
-    msg: SetVelocity, rid: int, seq: int, key: bytes | None, cuts: list[int]
+    msg: SetVelocityMsg, rid: int, seq: int, key: bytes | None, cuts: list[int]
 ) -> None:
     wire = encode_frame(msg, rid, seq, 5, key) * 2
     dec = FrameDecoder(key)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fleetmind.firmware_bridge.link import RobotLink
-from fleetmind.firmware_bridge.messages import Arm, SetVelocity
+from fleetmind.firmware_bridge.messages import Arm, SetVelocityMsg
 from fleetmind.firmware_bridge.transport import UdpTransport
 
 from fleetmind.testing.faults import FaultRates, FaultyUdpProxy
@@ -35,7 +35,7 @@ def go_to(link: RobotLink, goal: tuple[float, float], sent: dict[int, tuple[int,
             err = math.atan2(math.sin(math.atan2(dy, dx) - t.yaw), math.cos(math.atan2(dy, dx) - t.yaw))
             v = 0.3 * max(0.0, math.cos(err)) if abs(err) < 0.6 else 0.0
             v = min(v, 1.5 * math.hypot(dx, dy))
-            msg = SetVelocity(round(v, 3), round(max(-1.5, min(1.5, 2.5 * err)), 3))
+            msg = SetVelocityMsg(round(v, 3), round(max(-1.5, min(1.5, 2.5 * err)), 3))
             seq = link.send(msg)
             sent[seq] = (round(msg.v * 1000), round(msg.omega * 1000))
         link.poll_for(0.04)
@@ -71,7 +71,7 @@ def test_path_following_under_loss_corruption_and_jitter(sitl_binary: Path, tmp_
             count = link.telemetry_count
             start = time.monotonic()
             for _ in range(25):
-                link.send(SetVelocity(0.2, 0.0))
+                link.send(SetVelocityMsg(0.2, 0.0))
                 link.poll_for(0.04)
             rate = (link.telemetry_count - count) / (time.monotonic() - start)
             assert not link.lost and rate > 45, f"telemetry {rate:.1f} Hz after recovery"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fleetmind.firmware_bridge.codec import FrameDecoder, encode_frame
-from fleetmind.firmware_bridge.messages import SetVelocity
+from fleetmind.firmware_bridge.messages import SetVelocityMsg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -65,7 +65,7 @@ def test_bad_frames_never_actuate(sitl_binary: Path, key: bytes | None, frames: 
 @given(chunks=st.lists(st.binary(min_size=0, max_size=120), min_size=1, max_size=20), key=st.sampled_from([None, KEY]))
 def test_firmware_and_host_survive_arbitrary_bytes(sitl_binary: Path, chunks: list[bytes], key: bytes | None) -> None:
     binary = sitl_binary
-    good = encode_frame(SetVelocity(0.1, 0.0), 3, 1, 0, key)
+    good = encode_frame(SetVelocityMsg(0.1, 0.0), 3, 1, 0, key)
     data = b"\x00".join(chunks) + b"\x00" + good  # the parser must resync after any junk
     acts, _ = run_firmware(binary, data, key)
     assert [a.split()[1] for a in acts] == ["1"]

@@ -11,9 +11,9 @@ import pytest
 from fleetmind.firmware_bridge.config import FirmwareFleetConfig, RobotLinkConfig
 from fleetmind.firmware_bridge.fleet import FirmwareFleet
 from fleetmind.firmware_bridge.link import RobotLink
-from fleetmind.firmware_bridge.messages import Ack, Arm, SetVelocity, Status
+from fleetmind.firmware_bridge.messages import Ack, Arm, SetVelocityMsg, Status
 from fleetmind.firmware_bridge.transport import SerialTransport, UdpTransport
-from fleetmind.robots.commands import SetVelocity as VelocityCommand
+from fleetmind.robots.commands import SetVelocity
 from fleetmind.robots.errors import IllegalCommandError
 from fleetmind.robots.ids import RobotId
 
@@ -48,7 +48,7 @@ def test_sitl_stops_motors_within_200ms_of_last_valid_command(mode: str, sitl_bi
         for _ in range(4):
             end = time.monotonic() + 0.25
             while time.monotonic() < end:
-                link.send(SetVelocity(0.3, 0.2))
+                link.send(SetVelocityMsg(0.3, 0.2))
                 link.poll_for(0.04)
             assert link.telemetry is not None and link.telemetry.v > 0.2
             link.poll_for(0.3)  # the cut: the host goes silent
@@ -103,18 +103,18 @@ def test_fleet_stops_offering_a_lost_robot_and_keeps_the_other(sitl_binary: Path
         obs = fleet.reset(0)
         r0, r1 = RobotId("robot_0"), RobotId("robot_1")
         assert obs.robots[r0].legal and not obs.robots[r0].data["lost"]
-        res = fleet.step({r0: VelocityCommand(0.3, 0.0), r1: VelocityCommand(0.3, 0.0)})
+        res = fleet.step({r0: SetVelocity(0.3, 0.0), r1: SetVelocity(0.3, 0.0)})
         assert not res.done
         sitls[0].proc.send_signal(signal.SIGKILL)
         events = []
         for _ in range(5):
-            res = fleet.step({r1: VelocityCommand(0.3, 0.0)})
+            res = fleet.step({r1: SetVelocity(0.3, 0.0)})
             events += [e for e in res.events if e.robot == r0]
         obs = res.observation
         assert obs.robots[r0].data["lost"] and obs.robots[r0].legal == () and "lost" in obs.robots[r0].text
         assert [e.kind for e in events] == ["lost"]
         assert not obs.robots[r1].data["lost"] and obs.robots[r1].data["x"] > 0.1
         with pytest.raises(IllegalCommandError, match="lost"):
-            fleet.step({r0: VelocityCommand(0.1, 0.0)})
+            fleet.step({r0: SetVelocity(0.1, 0.0)})
     finally:
         fleet.close()

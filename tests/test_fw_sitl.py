@@ -20,7 +20,7 @@ from fleetmind.firmware_bridge.messages import (
     Nack,
     NackReason,
     SetMotors,
-    SetVelocity,
+    SetVelocityMsg,
     Status,
 )
 from fleetmind.firmware_bridge.transport import ReconnectingTransport, SerialTransport, Transport, UdpTransport
@@ -52,7 +52,7 @@ def link(request: pytest.FixtureRequest, sitl_binary: Path, tmp_path: Path) -> I
         transport.close()
 
 
-def drive(link: RobotLink, msg: SetVelocity | SetMotors, seconds: float, rate: float = 25.0) -> None:
+def drive(link: RobotLink, msg: SetVelocityMsg | SetMotors, seconds: float, rate: float = 25.0) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         link.send(msg)
@@ -64,7 +64,7 @@ def test_velocity_commands_move_the_robot_and_telemetry_flows(link: tuple[RobotL
     assert isinstance(lk.request(Arm()), Ack)
     count0 = lk.telemetry_count
     t0 = time.monotonic()
-    drive(lk, SetVelocity(0.4, 0.0), 1.0)
+    drive(lk, SetVelocityMsg(0.4, 0.0), 1.0)
     rate = (lk.telemetry_count - count0) / (time.monotonic() - t0)
     t = lk.telemetry
     assert t is not None
@@ -72,7 +72,7 @@ def test_velocity_commands_move_the_robot_and_telemetry_flows(link: tuple[RobotL
     # 0.4 m/s for 1 s, less the 0.1 s ramp at 2 m/s^2 (0.04 m): about 0.36 m
     assert 0.30 < t.x < 0.42 and abs(t.y) < 0.005
     assert 40 <= rate <= 56, f"telemetry at {rate:.1f} Hz, expected 50"
-    drive(lk, SetVelocity(0.0, 1.0), 0.5)
+    drive(lk, SetVelocityMsg(0.0, 1.0), 0.5)
     assert lk.telemetry is not None and lk.telemetry.omega == pytest.approx(1.0, abs=0.01)
     assert 0.35 < lk.telemetry.yaw < 0.6
     assert lk.telemetry.status & Status.ARMED and lk.telemetry.status & Status.AUTH
@@ -80,7 +80,7 @@ def test_velocity_commands_move_the_robot_and_telemetry_flows(link: tuple[RobotL
 
 def test_motion_needs_arming(link: tuple[RobotLink, Sitl]) -> None:
     lk, _ = link
-    reply = lk.request(SetVelocity(0.5, 0.0))
+    reply = lk.request(SetVelocityMsg(0.5, 0.0))
     assert isinstance(reply, Nack) and reply.reason is NackReason.NOT_ARMED
     lk.poll_for(0.2)
     assert lk.telemetry is not None and lk.telemetry.x == 0.0 and lk.telemetry.v == 0.0
@@ -89,32 +89,32 @@ def test_motion_needs_arming(link: tuple[RobotLink, Sitl]) -> None:
 def test_estop_latches_until_clear_estop(link: tuple[RobotLink, Sitl]) -> None:
     lk, _ = link
     assert isinstance(lk.request(Arm()), Ack)
-    drive(lk, SetVelocity(0.5, 0.0), 0.3)
+    drive(lk, SetVelocityMsg(0.5, 0.0), 0.3)
     assert isinstance(lk.request(EStop()), Ack)
     lk.poll_for(0.05)
     t = lk.telemetry
     assert t is not None and t.v == 0.0 and t.status & Status.ESTOP and not t.status & Status.ARMED
     x_stopped = t.x
-    for msg in (Arm(), SetVelocity(0.5, 0.0)):
+    for msg in (Arm(), SetVelocityMsg(0.5, 0.0)):
         reply = lk.request(msg)
         assert isinstance(reply, Nack) and reply.reason is NackReason.ESTOPPED
     lk.poll_for(0.1)
     assert lk.telemetry is not None and lk.telemetry.x == x_stopped
     assert isinstance(lk.request(ClearEStop()), Ack)
-    reply = lk.request(SetVelocity(0.5, 0.0))  # cleared, but still disarmed
+    reply = lk.request(SetVelocityMsg(0.5, 0.0))  # cleared, but still disarmed
     assert isinstance(reply, Nack) and reply.reason is NackReason.NOT_ARMED
     assert isinstance(lk.request(Arm()), Ack)
-    drive(lk, SetVelocity(0.5, 0.0), 0.3)
+    drive(lk, SetVelocityMsg(0.5, 0.0), 0.3)
     assert lk.telemetry is not None and lk.telemetry.x > x_stopped + 0.05
 
 
 def test_speed_and_acceleration_limits_on_the_mcu(link: tuple[RobotLink, Sitl]) -> None:
     lk, _ = link
     assert isinstance(lk.request(Arm()), Ack)
-    lk.send(SetVelocity(3.0, 5.0))
+    lk.send(SetVelocityMsg(3.0, 5.0))
     lk.poll_for(0.06)
     assert lk.telemetry is not None and lk.telemetry.v <= 0.06 * 2.0 + 0.03  # ramp at 2 m/s^2
-    drive(lk, SetVelocity(3.0, 5.0), 0.8)
+    drive(lk, SetVelocityMsg(3.0, 5.0), 0.8)
     assert lk.telemetry.v == pytest.approx(1.0, abs=0.01)  # FW_MAX_V
     assert lk.telemetry.omega == pytest.approx(2.0, abs=0.01)  # FW_MAX_W
     reply = lk.request(SetMotors(1001, 0))
@@ -131,7 +131,7 @@ def test_set_motors_drives_wheels(link: tuple[RobotLink, Sitl]) -> None:
 
 def test_firmware_decodes_python_frames_bit_exactly(sitl_binary: Path) -> None:
     stream = b"".join(
-        encode_frame(SetVelocity(v / 1000, -v / 2000), 9, seq, 0, KEY)
+        encode_frame(SetVelocityMsg(v / 1000, -v / 2000), 9, seq, 0, KEY)
         for seq, v in enumerate((1, 250, -998, 1000, 32), start=1)
     )
     out = (

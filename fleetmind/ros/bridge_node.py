@@ -131,7 +131,7 @@ class BridgeNode(LifecycleNode):
             self.last_error = f"activate: no telemetry within {self.params.connect_timeout_s}s"
             self.get_logger().error(self.last_error)
             return TransitionCallbackReturn.FAILURE
-        self.link.send(wire.SetVelocity(0.0, 0.0))
+        self.link.send(wire.SetVelocityMsg(0.0, 0.0))
         reply = self.link.request(wire.Arm(), timeout=0.5)
         if not isinstance(reply, wire.Ack):
             self.last_error = f"activate: arm not acknowledged ({reply})"
@@ -174,7 +174,7 @@ class BridgeNode(LifecycleNode):
         v, w, at = self.command
         if time.monotonic() - at > self.params.command_timeout_s:
             v, w = 0.0, 0.0
-        self.link.send(wire.SetVelocity(v, w))
+        self.link.send(wire.SetVelocityMsg(v, w))
         t = self.link.telemetry
         if t is not None:
             self.odom_pub.publish(self._odometry(t))
@@ -210,7 +210,7 @@ class BridgeNode(LifecycleNode):
         if self.link is None:
             return
         try:
-            self.link.send(wire.SetVelocity(0.0, 0.0))
+            self.link.send(wire.SetVelocityMsg(0.0, 0.0))
             self.link.send(wire.Disarm())
         except (LinkDown, OSError) as exc:  # the firmware's own watchdog stops it anyway
             log.warning("%s: stop not sent: %s", self.robot, exc)

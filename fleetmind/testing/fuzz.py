@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from cobs import cobs
 
 from fleetmind.firmware_bridge.codec import FrameDecoder, build_frame, crc16, encode_frame
-from fleetmind.firmware_bridge.messages import SetVelocity
+from fleetmind.firmware_bridge.messages import SetVelocityMsg
 
 CORRUPT_KINDS = ("bitflip", "burst", "truncated", "oversized", "garbage", "reordered")
 FORGED_KINDS = ("untagged", "wrong_key", "tampered", "other_robot")
@@ -48,7 +48,7 @@ def make_stream(n_frames: int, seed: int, robot_id: int, key: bytes | None, legi
     for _ in range(n_frames):
         seq += 1
         v, w = _vel(rng)
-        msg = SetVelocity(v / 1000, w / 1000)
+        msg = SetVelocityMsg(v / 1000, w / 1000)
         if rng.random() < legit_share or not sent:
             frame = encode_frame(msg, robot_id, seq, seq, key)
             legit[seq] = (v, w)
@@ -138,7 +138,7 @@ def host_decode(stream: FuzzStream, robot_id: int, key: bytes | None, chunk: int
             msg = frame.message
             expected = stream.legit.get(frame.header.seq)
             if (
-                not isinstance(msg, SetVelocity)
+                not isinstance(msg, SetVelocityMsg)
                 or expected is None
                 or (round(msg.v * 1000), round(msg.omega * 1000)) != expected
             ):

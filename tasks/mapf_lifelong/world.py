@@ -20,7 +20,7 @@ OBS_RADIUS = 5
 
 
 @dataclass
-class StepInfo:
+class MapfStep:
     """What one step did. ``on_goal``: ``(N,) bool`` agents on their goal after the move (before a lifelong
     goal refresh); ``executed``: ``(N,) int64`` actions after collision resolution."""
 
@@ -96,7 +96,7 @@ class MapfWorld:
                 break
         return divmod(g, self.width)
 
-    def step(self, actions: np.ndarray) -> StepInfo:
+    def step(self, actions: np.ndarray) -> MapfStep:
         """Apply ``(N,) int`` actions under the soft collision rules; in lifelong mode refresh reached goals."""
         acts = np.asarray(actions, dtype=np.int64)
         if acts.shape != (self.num_agents,) or acts.min(initial=0) < 0 or acts.max(initial=0) > 4:
@@ -108,7 +108,7 @@ class MapfWorld:
         if self.on_target == "restart":
             for i in np.flatnonzero(on_goal):
                 self.goal[i] = self.new_goal(int(i))
-        return StepInfo(on_goal=on_goal, executed=executed)
+        return MapfStep(on_goal=on_goal, executed=executed)
 
     def cells(self, xy: np.ndarray) -> np.ndarray:
         """``(N, 2)`` (row, col) -> ``(N,) int64`` row-major cell indices."""
