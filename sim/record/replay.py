@@ -16,7 +16,7 @@ class RecordingError(ValueError):
 
 
 @dataclass
-class Frame:
+class ReplayFrame:
     """Everything drawn at simulated time ``t``: robots ``{name: (x, y, yaw)}``, boxes and targets as
     ``(x, y, sx, sy, rgba)``."""
 
@@ -30,7 +30,7 @@ class Frame:
 class Recording:
     """A recording read back: frames in time order, the per-step metrics and plans, the episode info."""
 
-    frames: list[Frame]
+    frames: list[ReplayFrame]
     metrics: list[dict[str, Any]]
     plans: list[dict[str, Any]]
     episode: dict[str, Any]
@@ -60,7 +60,7 @@ def read_recording(path: str | Path) -> Recording:
     path = Path(path)
     if not path.is_file():
         raise RecordingError(f"recording not found: {path}")
-    frames: dict[int, Frame] = {}
+    frames: dict[int, ReplayFrame] = {}
     metrics: list[dict[str, Any]] = []
     plans: list[dict[str, Any]] = []
     episode: dict[str, Any] = {}
@@ -76,7 +76,7 @@ def read_recording(path: str | Path) -> Recording:
             )
         for _, channel, record, msg in messages:
             topic, ns = channel.topic, record.log_time
-            frame = frames.setdefault(ns, Frame(ns / 1e9))
+            frame = frames.setdefault(ns, ReplayFrame(ns / 1e9))
             if topic.endswith("/pose"):
                 p = msg.pose
                 frame.robots[topic.split("/")[1]] = (p.position.x, p.position.y, _yaw(p.orientation))
