@@ -1,4 +1,4 @@
-"""The shared vocabulary: robot ids, poses, commands, specs and the Fleet protocol."""
+"""The shared vocabulary: robot ids, grid coordinates, commands, errors and the Fleet protocol."""
 
 from fleetmind.robots.commands import (
     COLOURS,
@@ -22,8 +22,7 @@ from fleetmind.robots.errors import (
     UnknownRobotError,
 )
 from fleetmind.robots.fleet import Fleet, Observation, RobotEvent, RobotObservation, StepResult
-from fleetmind.robots.ids import GridCell, GridCorner, Pose2D, Pose3D, RobotId, cell_corners, robot_id, robot_ids
-from fleetmind.robots.spec import Kinematics, RobotSpec
+from fleetmind.robots.ids import GridCell, GridCorner, RobotId, cell_corners, robot_id, robot_ids
 
 __all__ = [
     "COLOURS",
@@ -37,7 +36,6 @@ __all__ = [
     "GridCell",
     "GridCorner",
     "IllegalCommandError",
-    "Kinematics",
     "Lift",
     "MoveBoxToCell",
     "MoveBoxToCorner",
@@ -45,12 +43,9 @@ __all__ = [
     "NotResetError",
     "Observation",
     "PickBox",
-    "Pose2D",
-    "Pose3D",
     "RobotEvent",
     "RobotId",
     "RobotObservation",
-    "RobotSpec",
     "StepResult",
     "TrackMove",
     "UnknownRobotError",

@@ -1,4 +1,4 @@
-"""Robot identifiers and poses: the coordinates every backend and planner share."""
+"""Robot identifiers and grid coordinates (cells, corners): the names every backend and planner share."""
 
 from __future__ import annotations
 
@@ -69,27 +69,3 @@ def cell_corners(cell: GridCell) -> tuple[GridCorner, GridCorner, GridCorner, Gr
     """The four corners of a cell, in the order top-left, top-right, bottom-left, bottom-right."""
     r, c = cell.row, cell.col
     return (GridCorner(r, c), GridCorner(r, c + 1), GridCorner(r + 1, c), GridCorner(r + 1, c + 1))
-
-
-@dataclass(frozen=True)
-class Pose2D:
-    """A metric planar pose: metres and radians, ``yaw`` counter-clockwise from +x."""
-
-    x: float
-    y: float
-    yaw: float = 0.0
-
-
-@dataclass(frozen=True)
-class Pose3D:
-    """A metric pose for flying robots: metres, ``yaw`` in radians."""
-
-    x: float
-    y: float
-    z: float
-    yaw: float = 0.0
-
-
-def cell_to_pose(cell: GridCell, cell_size: float = 1.0) -> Pose2D:
-    """The metric pose of a cell centre (x along columns, y along rows)."""
-    return Pose2D(x=(cell.col + 0.5) * cell_size, y=(cell.row + 0.5) * cell_size)

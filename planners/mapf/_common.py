@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -11,7 +10,7 @@ from fleetmind.planners.mapf._kernels import dijkstra_rows, neighbour_table
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.planner import Planner
 from fleetmind.tasks.mapf_lifelong._kernels import bfs_distances
-from fleetmind.tasks.mapf_lifelong.maps import GridMap, named_map, parse_string_map
+from fleetmind.tasks.mapf_lifelong.maps import parse_string_map
 
 _SCALE = 64.0  # cost units per step in the integer Dijkstra
 
@@ -128,12 +127,6 @@ def _centrality(blocked: np.ndarray, samples: int, seed: int) -> np.ndarray:
             c = int(options[np.argmin(d[options])])
     top = counts.max()
     return counts / top if top > 0 else counts
-
-
-@cache
-def map_for(name: str) -> GridMap:
-    """The static map a planner plans on, by the name the fleet's world view gives (bundled maps)."""
-    return named_map(name)
 
 
 def splitmix(seed: int, agent: np.ndarray, step: int) -> np.ndarray:

@@ -70,9 +70,6 @@ def lacam_star(
     rng = np.random.default_rng(seed)
     goal_key = goal.tobytes()
 
-    def heuristic(cfg: np.ndarray) -> int:
-        return int(dist[agents, cfg].sum())
-
     def make_node(cfg: np.ndarray, parent: _Node | None, g: int) -> _Node:
         d = dist[agents, cfg]
         if parent is None:

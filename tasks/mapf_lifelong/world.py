@@ -113,10 +113,3 @@ class MapfWorld:
     def cells(self, xy: np.ndarray) -> np.ndarray:
         """``(N, 2)`` (row, col) -> ``(N,) int64`` row-major cell indices."""
         return xy[:, 0] * self.width + xy[:, 1]
-
-    def visible(self, agent: int) -> np.ndarray:
-        """Positions ``(K, 2) int64`` of the other agents in ``agent``'s (2R+1)^2 observation window."""
-        d = np.abs(self.pos - self.pos[agent]).max(axis=1)
-        mask = d <= self.obs_radius
-        mask[agent] = False
-        return self.pos[mask]
