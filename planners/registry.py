@@ -9,6 +9,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from fleetmind.robots.errors import BadInputError
 from fleetmind.robots.planner import Planner
 
 OptionsFactory = Callable[[str, Mapping[str, Any]], Planner]
@@ -31,8 +32,8 @@ LLM_PLANNERS: tuple[str, ...] = ("cmas", "dmas", "hmas1", "hmas2")
 """Planners that call a language model (they take ``options["client_factory"]``)."""
 
 
-class UnknownPlannerError(ValueError):
-    pass
+class UnknownPlannerError(BadInputError):
+    """A planner name that is not registered; ``str()`` lists the planners there are."""
 
 
 def available_planners() -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from fleetmind.robots.errors import BadInputError
 from fleetmind.tasks.base import GridTaskPlugin, Task, TaskConfig
 
 TASKS: dict[str, str] = {
@@ -20,8 +21,8 @@ TASKS: dict[str, str] = {
 """Task name -> package; each package defines ``TASK``, its :class:`Task`."""
 
 
-class UnknownTaskError(ValueError):
-    pass
+class UnknownTaskError(BadInputError):
+    """A task name that is not registered; ``str()`` lists the tasks there are."""
 
 
 def task_names() -> list[str]:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fleetmind.robots.commands import Command
+from fleetmind.robots.errors import BadInputError
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
 from fleetmind.robots.planner import Planner
@@ -48,7 +49,7 @@ class Task(ABC):
 
     def make_oracle(self) -> Planner:
         """The task's non-LLM oracle planner."""
-        raise ValueError(f"task {self.name!r} has no oracle planner")
+        raise BadInputError(f"task {self.name!r} has no oracle planner; choose another planner (`fleetmind list`)")
 
     def check(self, observation: Observation, plan: Mapping[RobotId, Command], physical: bool = True) -> list[str]:
         """Shield rules: conflicts of a joint plan, one readable line each (empty: safe). ``physical`` is True on

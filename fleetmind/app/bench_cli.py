@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fleetmind.app.bench import paper_sizes, run_bench, write_tables
 from fleetmind.planners.registry import LLM_PLANNERS as FRAMEWORKS
+from fleetmind.robots.errors import BadInputError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,16 +31,17 @@ def run_from_args(args: argparse.Namespace) -> int:
     sizes_of = paper_sizes()
     for f in frameworks:
         if f not in FRAMEWORKS:
-            raise ValueError(f"--frameworks: unknown framework {f!r}; choose from {', '.join(FRAMEWORKS)}")
+            raise BadInputError(f"--frameworks: unknown framework {f!r}; choose from {', '.join(FRAMEWORKS)}")
     for t in tasks:
         if t not in sizes_of:
-            raise ValueError(f"--tasks: unknown task {t!r}; choose from {', '.join(sizes_of)}")
+            raise BadInputError(f"--tasks: unknown task {t!r}; choose from {', '.join(sizes_of)}")
     chosen = args.sizes.split(",") if args.sizes else None
     sizes = {t: [s for s in sizes_of[t] if chosen is None or s in chosen] for t in tasks}
     if args.quick and not chosen:
         sizes = {t: sizes_of[t][:1] for t in tasks}
     if any(not v for v in sizes.values()):
-        raise ValueError(f"--sizes {args.sizes!r} matches no size of {', '.join(t for t, v in sizes.items() if not v)}")
+        empty = ", ".join(t for t, v in sizes.items() if not v)
+        raise BadInputError(f"--sizes {args.sizes!r} matches no size of {empty}")
     seeds = args.seeds or (2 if args.quick else 5)
     hints = [None] if args.hints is None else [h.strip() == "on" for h in args.hints.split(",")]
     histories = [h for h in args.history.split(",") if h]

@@ -18,11 +18,12 @@ from tqdm import tqdm
 from fleetmind.app.runner import EpisodeRecord, RunConfig, RunResult, StepInfo, run
 from fleetmind.app.scenario import Scenario, ScenarioError, list_scenarios, load_scenario
 from fleetmind.planners.llm.config import LLMSettings
-from fleetmind.planners.registry import UnknownPlannerError, available_planners
+from fleetmind.planners.registry import available_planners
+from fleetmind.robots.errors import BadInputError, ExpectedFailure, describe_validation
 
 DEFAULT_SCENARIO = "boxnet1_2x4"
 DEMO_LLM_SCENARIO = "boxnet1_2x2"
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,13 +92,13 @@ def llm_settings(base: LLMSettings, args: argparse.Namespace) -> LLMSettings:
     try:
         return LLMSettings.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = {"backend": "llm"}.get(str(err["loc"][0]), str(err["loc"][0]))
-        allowed = err.get("ctx", {}).get("expected")
-        raise ValueError(
-            f"--{where.replace('_', '-')}: {err.get('input')!r} is not allowed"
-            + (f"; allowed values: {allowed}" if allowed else "")
-        ) from None
+        raise BadInputError(describe_validation(exc.errors(), noun="option", name=_option)) from None
+
+
+def _option(loc: tuple[Any, ...]) -> str:
+    """An LLMSettings field as the command-line option that sets it: ``backend`` -> ``--llm``."""
+    field = str(loc[0]) if loc else "llm"
+    return "--" + {"backend": "llm"}.get(field, field).replace("_", "-")
 
 
 def _nonneg(text: str) -> int:
@@ -217,8 +218,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_llm(args: argparse.Namespace) -> int:
-    from fleetmind.planners.llm.local import LlamaServer
+    from fleetmind.planners.llm.local import MODELS, LlamaServer
 
+    if args.model not in MODELS:
+        raise BadInputError(f"--model: {args.model!r} is not allowed; allowed values: {', '.join(map(repr, MODELS))}")
     with LlamaServer(args.model, threads=args.threads) as server:
         print(f"llama-server with {args.model} at {server.base_url} (OpenAI-compatible); Ctrl-C stops it", flush=True)
         print(f"  use it: FLEETMIND_LLM_BASE_URL={server.base_url} fleetmind run SCENARIO --planner cmas --llm openai")
@@ -230,9 +233,17 @@ def cmd_llm(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _report(exc: BaseException, code: int) -> int:
+    """``fleetmind: error: <what went wrong>`` as one line on stderr; returns ``code``."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+    print(f"fleetmind: error: {text}", file=sys.stderr)
+    return code
+
+
 def run_command(args: argparse.Namespace, extra: Mapping[str, Callable[[argparse.Namespace], int]]) -> int:
-    """Run the parsed subcommand (``extra``: commands of higher layers, e.g. ``up``); expected failures become one
-    line on stderr (exit 2 for bad input), Ctrl-C exit 130."""
+    """Run the parsed subcommand (``extra``: commands of higher layers, e.g. ``up``). Bad input
+    (:class:`BadInputError`) is one line on stderr and exit 2; an expected failure at run time
+    (:class:`ExpectedFailure`, ``OSError``) one line and exit 1; Ctrl-C exit 130. Anything else is a bug: traceback."""
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -254,9 +265,10 @@ def run_command(args: argparse.Namespace, extra: Mapping[str, Callable[[argparse
 
             return run_from_args(args)
         return cmd_run(load_scenario(args.scenario), args)
-    except (ScenarioError, UnknownPlannerError, ValueError) as exc:
-        print(f"fleetmind: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except BadInputError as exc:  # ScenarioError, UnknownPlannerError, UnknownTaskError, an option's value, ...
+        return _report(exc, EXIT_BAD_INPUT)
+    except (ExpectedFailure, OSError) as exc:  # no local model, a model server that cannot start, a full disk, ...
+        return _report(exc, EXIT_FAILED)
     except KeyboardInterrupt:
         print("fleetmind: interrupted; finished episodes are kept in metrics.json", file=sys.stderr)
         return 130

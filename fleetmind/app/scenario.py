@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from fleetmind.planners.llm.config import LLMSettings
+from fleetmind.robots.errors import BadInputError, describe_validation
 from fleetmind.robots.fleet import Fleet
 from fleetmind.sim.pybullet.config import CameraSettings, PyBulletSettings
 from fleetmind.tasks import TASKS, Task, get_task
@@ -86,7 +87,7 @@ class Scenario(_Strict):
         return self.task.size_label(self.world)
 
 
-class ScenarioError(ValueError):
+class ScenarioError(BadInputError):
     """A scenario that cannot be loaded; ``str()`` is one line naming the file, the key and the fix."""
 
 
@@ -120,26 +121,6 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
     return sorted(model.model_fields) if model is not None else []
 
 
-def _describe(err: dict[str, Any], data: Any) -> str:
-    loc = tuple(p for p in err["loc"] if p not in _TAGS)
-    where = ".".join(str(p) for p in loc) or "(top level)"
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(tuple(err["loc"]), data)
-        return f"unknown key {where!r}; allowed keys here: {', '.join(allowed)}"
-    ctx = err.get("ctx", {})
-    if kind == "union_tag_invalid":
-        return f"{where}.task: {ctx.get('tag')!r} is not allowed; allowed values: {ctx.get('expected_tags')}"
-    if kind == "literal_error":
-        return f"{where}: {err.get('input')!r} is not allowed; allowed values: {ctx.get('expected')}"
-    if kind == "union_tag_not_found":
-        allowed = ", ".join(f"'{t}'" for t in TASKS)
-        return f"{where}: missing key 'task'; allowed values: {allowed}"
-    if kind == "missing":
-        return f"{where}: required key is missing"
-    return f"{where}: {err['msg']} (got {err.get('input')!r})"
-
-
 def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
     """Validate already-loaded YAML data; raises :class:`ScenarioError`."""
     if not isinstance(data, dict):
@@ -149,10 +130,10 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        first = _describe(errors[0], data)
-        more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
-        raise ScenarioError(f"{source}: {first}{more}") from None
+        message = describe_validation(
+            exc.errors(), allowed_keys=lambda loc: _allowed_keys(loc, data), tag_values=list(TASKS), hidden=_TAGS
+        )
+        raise ScenarioError(f"{source}: {message}") from None
     from fleetmind.planners.registry import available_planners
 
     known = available_planners()

@@ -18,6 +18,7 @@ from pydantic_core import PydanticUndefined
 
 from fleetmind.robots.actions import WAIT_WORDS, match_action, normalise_action
 from fleetmind.robots.commands import Command, Wait
+from fleetmind.robots.errors import describe_validation as describe_errors
 from fleetmind.robots.fleet import Observation, RobotObservation
 from fleetmind.robots.ids import GridCell, GridCorner, RobotId
 
@@ -168,11 +169,9 @@ class ParameterError(ValueError):
 
 
 def describe_validation(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "(parameters)"
-    if err["type"] == "extra_forbidden":
-        return f"unknown parameter {where!r}"
-    return f"parameter {where}: {err['msg']} (got {err.get('input')!r})"
+    """One line naming the parameter and the fix (the app's one formatter, with ROS's word for a field)."""
+    text = describe_errors(exc.errors(), noun="parameter", name=lambda loc: ".".join(map(str, loc)) or "(parameters)")
+    return text if text.startswith("unknown parameter") else f"parameter {text}"
 
 
 def _flat_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, Any, str]]:

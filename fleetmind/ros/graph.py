@@ -16,6 +16,7 @@ from fleetmind.app.scenario import find_scenario, load_scenario
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.llm.ros_dialogue import AGENT_FRAMEWORKS
 from fleetmind.planners.registry import UnknownPlannerError, available_planners
+from fleetmind.robots.errors import BadInputError
 from fleetmind.ros.common import model_parameters
 
 EXECUTABLES = ("fleetmind_world", "fleetmind_planner", "fleetmind_agent", "fleetmind_recorder", "fleetmind_bridge")
@@ -82,7 +83,7 @@ def node_graph(
     if robots is not None:
         unknown = sorted(set(robots) - set(ids))
         if unknown:
-            raise ValueError(f"robots {unknown} are not in scenario {sc.name} (robots: {', '.join(ids)})")
+            raise BadInputError(f"robots {unknown} are not in scenario {sc.name} (robots: {', '.join(ids)})")
         ids = [r for r in ids if r in robots]
     where = str(path.resolve())
     llm_params = {f"llm.{k}": v for k, v in model_parameters(settings).items()}

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import openai
+from fleetmind.robots.errors import ExpectedFailure
 
 log = logging.getLogger(__name__)
 
 Message = dict[str, str]
 
 
-class LLMError(Exception):
+class LLMError(ExpectedFailure):
     """An LLM call that failed for good (after retries); ``str()`` is one line."""
 
 

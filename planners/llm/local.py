@@ -19,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleetmind.robots.errors import ExpectedFailure
+
 log = logging.getLogger(__name__)
 
 
@@ -62,7 +64,7 @@ MODELS: dict[str, ModelFile] = {
 }
 
 
-class LocalModelError(RuntimeError):
+class LocalModelError(ExpectedFailure, RuntimeError):
     """The local backend cannot run; ``str()`` says what is missing and how to get it."""
 
 

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fleetmind.robots.errors import BadInputError
+
 log = logging.getLogger(__name__)
 
 
-class RecordingError(ValueError):
+class RecordingError(BadInputError):
     """A file that is not a readable fleetmind recording (one line: the path and why)."""
 
 

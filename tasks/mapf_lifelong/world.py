@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from fleetmind.robots.errors import BadInputError
 from fleetmind.tasks.mapf_lifelong._kernels import DC, DR, components, soft_resolve
 from fleetmind.tasks.mapf_lifelong.maps import GridMap
 
@@ -40,7 +41,9 @@ class MapfWorld:
     ) -> None:
         free = len(grid.free_cells)
         if num_agents < 1 or num_agents > free:
-            raise ValueError(f"map {grid.name} has {free} free cells; cannot place {num_agents} agents")
+            raise BadInputError(
+                f"agents: map {grid.name} has {free} free cells; cannot place {num_agents} agents (use fewer agents)"
+            )
         self.grid = grid
         self.blocked = np.ascontiguousarray(grid.obstacles, dtype=np.bool_)
         self.num_agents = num_agents
