@@ -5,13 +5,17 @@ telemetry; between steps nothing is sent, so the firmware's own 200 ms watchdog 
 planner stalls. Poses are reported relative to where each robot stood at ``reset`` (odometry frame).
 A robot silent for ``heartbeat_timeout`` is marked lost: its observation says so, it has no legal
 commands, and motion commands for it raise :class:`IllegalCommandError`.
+
+Every deadline (step period, command watchdog, robot lost, e-stop resends) runs on the injected ``clock``;
+``open_transport`` opens a robot's byte link (serial or UDP by default). Tests pass a manual clock and
+in-process robot doubles (``fleetmind.testing.robot_double``) and assert the deadlines exactly.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
-import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
@@ -28,6 +32,7 @@ from fleetmind.firmware_bridge.transport import (
     Transport,
     UdpTransport,
 )
+from fleetmind.robots.clock import MONOTONIC, Clock
 from fleetmind.robots.commands import Command, SetVelocity, Wait
 from fleetmind.robots.errors import FleetClosedError, IllegalCommandError, UnknownRobotError
 from fleetmind.robots.fleet import Observation, RobotEvent, RobotObservation, StepResult, final_step
@@ -36,20 +41,26 @@ from fleetmind.robots.ids import RobotId, robot_id
 log = logging.getLogger(__name__)
 
 
-def _transport_factory(cfg: RobotLinkConfig) -> Callable[[], Transport]:
+def open_transport(cfg: RobotLinkConfig) -> Transport:
+    """The robot's serial port or UDP address, as configured (raises :class:`LinkDown` when it cannot)."""
     if cfg.serial_port is not None:
-        port, baud = cfg.serial_port, cfg.baudrate
-        return lambda: SerialTransport(port, baud)
-    host, udp_port = cfg.udp_host, cfg.udp_port
-    assert host is not None and udp_port is not None
-    return lambda: UdpTransport(host, udp_port)
+        return SerialTransport(cfg.serial_port, cfg.baudrate)
+    assert cfg.udp_host is not None and cfg.udp_port is not None
+    return UdpTransport(cfg.udp_host, cfg.udp_port)
 
 
 class FirmwareFleet:
     """The real-robot backend. ``owned`` context managers (e.g. SITL processes) are closed with the fleet."""
 
-    def __init__(self, config: FirmwareFleetConfig, owned: list[AbstractContextManager[Any]] | None = None) -> None:
+    def __init__(
+        self,
+        config: FirmwareFleetConfig,
+        owned: list[AbstractContextManager[Any]] | None = None,
+        clock: Clock = MONOTONIC,
+        open_transport: Callable[[RobotLinkConfig], Transport] = open_transport,
+    ) -> None:
         self.config = config
+        self.clock = clock
         self._owned = list(owned or [])
         self._ids = tuple(robot_id(r.name) for r in config.robots)
         self.links: dict[RobotId, RobotLink] = {}
@@ -57,9 +68,11 @@ class FirmwareFleet:
         self._watchdogs: dict[RobotId, CommandWatchdog] = {}
         for rid, rc in zip(self._ids, config.robots, strict=True):
             key = load_key(rc.key_file) if rc.key_file else None
-            transport = ReconnectingTransport(_transport_factory(rc), backoff_max=config.backoff_max)
-            self.links[rid] = RobotLink(transport, rc.wire_id, key, config.heartbeat_timeout)
-            self._limiters[rid] = RateLimiter(config.send_rate, burst=2)
+            transport = ReconnectingTransport(
+                functools.partial(open_transport, rc), backoff_max=config.backoff_max, clock=clock
+            )
+            self.links[rid] = RobotLink(transport, rc.wire_id, key, config.heartbeat_timeout, clock=clock)
+            self._limiters[rid] = RateLimiter(config.send_rate, burst=2, clock=clock)
             self._watchdogs[rid] = CommandWatchdog(config.command_timeout)
         self._origin: dict[RobotId, tuple[float, float, float]] = {}
         self._was_lost: dict[RobotId, bool] = dict.fromkeys(self._ids, False)
@@ -101,8 +114,8 @@ class FirmwareFleet:
         return self.observe()
 
     def _wait_still(self) -> None:
-        end = time.monotonic() + self.config.connect_timeout
-        while time.monotonic() < end:
+        end = self.clock.now() + self.config.connect_timeout
+        while self.clock.now() < end:
             for link in self.links.values():
                 link.poll(0.01)
             if all(link.telemetry is None or link.lost or self._still(link.telemetry) for link in self.links.values()):
@@ -199,7 +212,7 @@ class FirmwareFleet:
         if (final := final_step(self._closed, self._reset, self._final)) is not None:
             return final
         targets = self.validate(commands)
-        now = time.monotonic()
+        now = self.clock.now()
         for rid in targets:
             self._watchdogs[rid].commanded(now)
         events = self._stream(targets)
@@ -219,9 +232,9 @@ class FirmwareFleet:
     def _stream(self, targets: Mapping[RobotId, tuple[float, float]]) -> list[RobotEvent]:
         """Send each commanded velocity at ``send_rate`` for one step period, reading telemetry meanwhile."""
         events: list[RobotEvent] = []
-        end = time.monotonic() + self.config.step_period
-        while (left := end - time.monotonic()) > 0:
-            now = time.monotonic()
+        end = self.clock.now() + self.config.step_period
+        while (left := end - self.clock.now()) > 0:
+            now = self.clock.now()
             for rid, (v, w) in targets.items():
                 link = self.links[rid]
                 if self._watchdogs[rid].expired(now):
@@ -252,19 +265,19 @@ class FirmwareFleet:
             link.replies.clear()
         pending = {rid: self.links[rid].send(wire.EStop()) for rid in self._ids}
         acked: dict[RobotId, bool] = dict.fromkeys(self._ids, False)
-        end = time.monotonic() + timeout
-        next_resend = time.monotonic() + resend_every
-        while pending and time.monotonic() < end:
+        end = self.clock.now() + timeout
+        next_resend = self.clock.now() + resend_every
+        while pending and self.clock.now() < end:
             for rid in list(pending):
                 link = self.links[rid]
                 link.poll(0.005)
                 if any(isinstance(r, wire.Ack) and r.msg_type == wire.MsgType.ESTOP for r in link.replies):
                     acked[rid] = True
                     del pending[rid]
-            if time.monotonic() >= next_resend:
+            if self.clock.now() >= next_resend:
                 for rid in pending:
                     pending[rid] = self.links[rid].send(wire.EStop())
-                next_resend = time.monotonic() + resend_every
+                next_resend = self.clock.now() + resend_every
         return acked
 
     def clear_estop(self, timeout: float = 0.5) -> dict[RobotId, bool]:
@@ -273,9 +286,9 @@ class FirmwareFleet:
         for rid, link in self.links.items():
             cleared = isinstance(link.request(wire.ClearEStop(), timeout=timeout), wire.Ack)
             out[rid] = cleared and isinstance(link.request(wire.Arm(), timeout=timeout), wire.Ack)
-        end = time.monotonic() + timeout  # wait for telemetry that shows the new state
+        end = self.clock.now() + timeout  # wait for telemetry that shows the new state
         armed = [link for rid, link in self.links.items() if out[rid]]
-        while time.monotonic() < end and not all(self._usable(link) for link in armed):
+        while self.clock.now() < end and not all(self._usable(link) for link in armed):
             for link in armed:
                 link.poll(0.005)
         return out

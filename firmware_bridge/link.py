@@ -1,20 +1,22 @@
 """One robot's link on the host: sequence numbers, framing, verification of what comes back, health.
 
 ``RobotLink`` never spins on its own: callers ``poll(timeout)`` (bounded) to read telemetry and acks.
+Every deadline (robot lost, ``poll_for``, ``sync``, ``request``) and the frame timestamps run on the injected
+``clock`` (:mod:`fleetmind.robots.clock`); with a manual clock and a transport that advances it while it
+waits, the link runs in simulated time (``fleetmind.testing.robot_double``).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
-from collections.abc import Callable
 
 from fleetmind.firmware_bridge.auth import ReplayWindow
 from fleetmind.firmware_bridge.codec import Frame, FrameDecoder, encode_frame
 from fleetmind.firmware_bridge.messages import Ack, Heartbeat, Message, Nack, NackReason, Telemetry
 from fleetmind.firmware_bridge.monitor import HeartbeatMonitor
 from fleetmind.firmware_bridge.transport import Transport
+from fleetmind.robots.clock import MONOTONIC, Clock
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,7 @@ class RobotLink:
         robot_id: int,
         key: bytes | None = None,
         heartbeat_timeout: float = 0.5,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = MONOTONIC,
     ) -> None:
         self.transport = transport
         self.robot_id = robot_id
@@ -43,12 +45,12 @@ class RobotLink:
         self.telemetry_count = 0
         self.replayed = 0
         self.replies: deque[Ack | Nack] = deque(maxlen=256)
-        self._t0 = clock()
+        self._t0 = clock.now()
 
     def send(self, message: Message) -> int:
         """Frame and send one message; returns its sequence number."""
         self.seq += 1
-        ts = int((self.clock() - self._t0) * 1000)
+        ts = int((self.clock.now() - self._t0) * 1000)
         self.transport.send(encode_frame(message, self.robot_id, self.seq, ts, self.key))
         return self.seq
 
@@ -63,7 +65,7 @@ class RobotLink:
                 self.replayed += 1
                 continue
             self.window.mark(seq)
-            now = self.clock()
+            now = self.clock.now()
             self.monitor.seen(now)
             message = frame.message
             if isinstance(message, Telemetry):
@@ -79,19 +81,19 @@ class RobotLink:
 
     def poll_for(self, duration: float) -> None:
         """Poll until ``duration`` seconds have passed."""
-        end = self.clock() + duration
-        while (left := end - self.clock()) > 0:
+        end = self.clock.now() + duration
+        while (left := end - self.clock.now()) > 0:
             self.poll(min(left, 0.02))
 
     @property
     def lost(self) -> bool:
-        return self.monitor.lost(self.clock())
+        return self.monitor.lost(self.clock.now())
 
     def sync(self, timeout: float = 1.0) -> bool:
         """Wait for telemetry, then continue numbering above the robot's last accepted sequence number."""
-        end = self.clock() + timeout
+        end = self.clock.now() + timeout
         count = self.telemetry_count
-        while self.clock() < end:
+        while self.clock.now() < end:
             self.send_heartbeat()
             self.poll(0.05)
             if self.telemetry_count > count and self.telemetry is not None:
@@ -106,8 +108,8 @@ class RobotLink:
         """Send and wait for the Ack/Nack of that sequence number (resending up to ``retries`` times)."""
         for _ in range(retries + 1):
             seq = self.send(message)
-            end = self.clock() + timeout / (retries + 1)
-            while self.clock() < end:
+            end = self.clock.now() + timeout / (retries + 1)
+            while self.clock.now() < end:
                 self.poll(0.01)
                 for reply in self.replies:
                     if reply.seq == seq:

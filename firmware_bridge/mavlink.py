@@ -7,16 +7,18 @@ as PX4 requires > 2 Hz to stay in offboard). Link loss: when the vehicle's heart
 until the vehicle reports it; streaming resumes only after an explicit :meth:`engage`.
 
 No spin lives in this class: callers drive it with ``spin_once(timeout)`` or the bounded ``run_for(seconds)``.
+Every deadline (heartbeat and setpoint schedule, link loss, failsafe resends, ack waits) runs on the injected
+``clock``; tests pair it with the vehicle double on a manual clock (``fleetmind.testing.vehicle_double``).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal
 
+from fleetmind.robots.clock import MONOTONIC, Clock
 from pydantic import BaseModel, ConfigDict, Field
 from pymavlink import mavutil
 from pymavlink.dialects.v20 import common as mav
@@ -74,8 +76,9 @@ class PositionSetpoint:
 
 
 class MavlinkVehicle:
-    def __init__(self, config: MavlinkConfig, connection: Any | None = None) -> None:
+    def __init__(self, config: MavlinkConfig, connection: Any | None = None, clock: Clock = MONOTONIC) -> None:
         self.config = config
+        self.clock = clock
         self.conn = connection or mavutil.mavlink_connection(
             config.url, source_system=config.source_system, source_component=mav.MAV_COMP_ID_ONBOARD_COMPUTER
         )
@@ -94,36 +97,36 @@ class MavlinkVehicle:
         self._next_heartbeat = 0.0
         self._next_setpoint = 0.0
         self._next_failsafe = 0.0
-        self._t0 = time.monotonic()
+        self._t0 = self.clock.now()
 
     @property
     def last_heartbeat(self) -> float | None:
-        """``time.monotonic()`` of the vehicle's last heartbeat."""
+        """``clock.now()`` when the vehicle's last heartbeat arrived."""
         return self._last_heartbeat_rx
 
     # ------------------------------------------------------------------------------------------------ I/O loop
     def spin_once(self, timeout: float = 0.01) -> None:
         """Handle incoming messages for at most ``timeout`` seconds, then send what is due."""
-        end = time.monotonic() + timeout
+        end = self.clock.now() + timeout
         while True:
-            msg = self.conn.recv_match(blocking=True, timeout=max(0.0, min(0.005, end - time.monotonic())))
+            msg = self.conn.recv_match(blocking=True, timeout=max(0.0, min(0.005, end - self.clock.now())))
             if msg is not None:
                 self._handle(msg)
-            if time.monotonic() >= end:
+            if self.clock.now() >= end:
                 break
-        self._service(time.monotonic())
+        self._service(self.clock.now())
 
     def run_for(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            self.spin_once(min(0.01, max(0.0, end - time.monotonic())))
+        end = self.clock.now() + seconds
+        while self.clock.now() < end:
+            self.spin_once(min(0.01, max(0.0, end - self.clock.now())))
 
     def _handle(self, msg: Any) -> None:
         if msg.get_srcSystem() != self.config.target_system:
             return
         kind = msg.get_type()
         if kind == "HEARTBEAT" and msg.type != mav.MAV_TYPE_GCS:
-            self._last_heartbeat_rx = time.monotonic()
+            self._last_heartbeat_rx = self.clock.now()
             self.armed = bool(msg.base_mode & mav.MAV_MODE_FLAG_SAFETY_ARMED)
             self.custom_mode = msg.custom_mode
             if self.state is not LinkState.UP:
@@ -207,16 +210,16 @@ class MavlinkVehicle:
 
     def _await_ack(self, command: int, timeout: float) -> bool:
         self.acks.pop(command, None)
-        end = time.monotonic() + timeout
-        while time.monotonic() < end and command not in self.acks:
+        end = self.clock.now() + timeout
+        while self.clock.now() < end and command not in self.acks:
             self.spin_once(0.01)
         return self.acks.get(command) == mav.MAV_RESULT_ACCEPTED
 
     # ------------------------------------------------------------------------------------------------ commands
     def connect(self, timeout: float = 3.0) -> bool:
         """Send heartbeats until the vehicle's heartbeat arrives."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end and self.state is LinkState.WAITING:
+        end = self.clock.now() + timeout
+        while self.clock.now() < end and self.state is LinkState.WAITING:
             self.spin_once(0.02)
         return self.state is LinkState.UP
 

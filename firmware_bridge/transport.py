@@ -10,11 +10,11 @@ import contextlib
 import logging
 import select
 import socket
-import time
 from collections.abc import Callable
 from typing import Protocol
 
 import serial
+from fleetmind.robots.clock import MONOTONIC, Clock
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ class ReconnectingTransport:
 
     While down, ``send`` drops data and ``recv`` returns ``b""`` (the heartbeat monitor then marks the
     robot lost); every call retries once the backoff delay has passed. ``reconnects`` counts reopenings.
+    Backoff deadlines and the wait of a ``recv`` while down run on ``clock``.
     """
 
     def __init__(
@@ -108,7 +109,7 @@ class ReconnectingTransport:
         factory: Callable[[], Transport],
         backoff_initial: float = 0.05,
         backoff_max: float = 2.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = MONOTONIC,
     ) -> None:
         self._factory = factory
         self._clock = clock
@@ -126,7 +127,7 @@ class ReconnectingTransport:
         return self._inner is not None
 
     def _connect(self) -> None:
-        if self._clock() < self._next_try:
+        if self._clock.now() < self._next_try:
             return
         try:
             self._inner = self._factory()
@@ -134,7 +135,7 @@ class ReconnectingTransport:
             log.info("link up")
         except LinkDown as err:
             self.failures += 1
-            self._next_try = self._clock() + self._delay
+            self._next_try = self._clock.now() + self._delay
             log.warning("link down: %s; retry in %.2fs", err, self._delay)
             self._delay = min(self._delay * 2, self.backoff_max)
 
@@ -145,7 +146,7 @@ class ReconnectingTransport:
                 self._inner.close()
         self._inner = None
         self.reconnects += 1
-        self._next_try = self._clock() + self._delay
+        self._next_try = self._clock.now() + self._delay
 
     def send(self, data: bytes) -> None:
         if self._inner is None:
@@ -160,7 +161,7 @@ class ReconnectingTransport:
         if self._inner is None:
             self._connect()
             if self._inner is None:
-                time.sleep(max(0.0, min(timeout, self._next_try - self._clock())))
+                self._clock.sleep(min(timeout, self._next_try - self._clock.now()))
                 return b""
         try:
             return self._inner.recv(timeout)
@@ -177,17 +178,17 @@ class ReconnectingTransport:
 class RateLimiter:
     """Token bucket: at most ``rate`` events per second with bursts of ``burst``."""
 
-    def __init__(self, rate: float, burst: int = 1, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rate: float, burst: int = 1, clock: Clock = MONOTONIC) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError(f"rate must be > 0 and burst >= 1, got {rate}, {burst}")
         self.rate = rate
         self.burst = burst
         self._clock = clock
         self._tokens = float(burst)
-        self._last = clock()
+        self._last = clock.now()
 
     def allow(self) -> bool:
-        now = self._clock()
+        now = self._clock.now()
         self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
         self._last = now
         if self._tokens >= 1.0:

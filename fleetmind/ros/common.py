@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import fields, is_dataclass
 from typing import Any, TypeVar
 
@@ -262,3 +262,40 @@ def heartbeat(node: Any, robot: str, role: str, values: Mapping[str, Any]) -> An
 
 def now_s() -> float:
     return time.monotonic()
+
+
+class HeartbeatWatch:
+    """Whose heartbeat is overdue. Pure: every call takes ``now`` (seconds on the caller's monotonic clock),
+    so the planner node only wires it to ``/diagnostics`` and its timer, and tests drive it with numbers.
+
+    Start-up: :meth:`startup` returns ``None`` while some robot has never beaten and ``startup_timeout_s``
+    has not passed since ``started``; then the robots that never beat, each with the reason. After that,
+    :meth:`stale` names every robot of ``live`` whose last heartbeat (``started`` if none) is more than
+    ``timeout_s`` old; one exactly ``timeout_s`` old is still fresh.
+    """
+
+    def __init__(self, robots: Iterable[str], timeout_s: float, startup_timeout_s: float, started: float) -> None:
+        self.robots = tuple(robots)
+        self.timeout_s = timeout_s
+        self.startup_timeout_s = startup_timeout_s
+        self.started = started
+        self.last_beat: dict[str, float] = {}
+
+    def beat(self, robot: str, now: float) -> None:
+        """A heartbeat of ``robot`` arrived (robots outside the roster are ignored)."""
+        if robot in self.robots:
+            self.last_beat[robot] = now
+
+    def startup(self, now: float) -> list[tuple[str, str]] | None:
+        missing = [r for r in self.robots if r not in self.last_beat]
+        if missing and now - self.started < self.startup_timeout_s:
+            return None
+        return [(r, f"no heartbeat within startup_timeout_s={self.startup_timeout_s}") for r in missing]
+
+    def stale(self, live: Iterable[str], now: float) -> list[tuple[str, str]]:
+        out = []
+        for r in sorted(live):
+            age = now - self.last_beat.get(r, self.started)
+            if age > self.timeout_s:
+                out.append((r, f"heartbeat {age:.2f}s old (heartbeat_timeout_s={self.timeout_s})"))
+        return out

@@ -85,8 +85,9 @@ class PlannerNode(Node):
         self.planner = self._make_planner(scenario.world.task)
         self.live: set[RobotId] = set(self.robots)
         self.dropped: dict[RobotId, str] = {}
-        self.last_beat: dict[RobotId, float] = {}
-        self.started = rc.now_s()
+        self.heartbeats = rc.HeartbeatWatch(
+            self.robots, self.params.heartbeat_timeout_s, self.params.startup_timeout_s, rc.now_s()
+        )
         self.ready = not self.monitor
         self.state: dict[str, Any] | None = None
         self.obs: Observation | None = None
@@ -134,27 +135,25 @@ class PlannerNode(Node):
         for status in msg.status:
             rid = RobotId(status.hardware_id)
             if rid in self.robots and status.name.startswith(("fleetmind_agent/", "fleetmind_bridge/")):
-                self.last_beat[rid] = rc.now_s()
+                self.heartbeats.beat(rid, rc.now_s())
 
     def health(self) -> None:
         if not self.monitor:
             return
         now = rc.now_s()
         if not self.ready:
-            missing = [r for r in self.robots if r not in self.last_beat]
-            if missing and now - self.started < self.params.startup_timeout_s:
+            silent = self.heartbeats.startup(now)
+            if silent is None:
                 return
-            for r in missing:
-                self.drop(r, f"no heartbeat within startup_timeout_s={self.params.startup_timeout_s}")
+            for r, reason in silent:
+                self.drop(RobotId(r), reason)
             self.ready = True
             self.get_logger().info(f"agents up: {', '.join(sorted(self.live)) or 'none'}")
             self.publish_roster()
             self.maybe_plan()
             return
-        for r in sorted(self.live):
-            age = now - self.last_beat.get(r, self.started)
-            if age > self.params.heartbeat_timeout_s:
-                self.drop(r, f"heartbeat {age:.2f}s old (heartbeat_timeout_s={self.params.heartbeat_timeout_s})")
+        for r, reason in self.heartbeats.stale(self.live, now):
+            self.drop(RobotId(r), reason)
 
     def drop(self, robot: RobotId, reason: str) -> None:
         self.live.discard(robot)

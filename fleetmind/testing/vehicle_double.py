@@ -8,45 +8,65 @@ LOCAL_POSITION_NED at 20 Hz, and PX4's offboard-loss failsafe (no setpoint for 0
 It logs every setpoint and mode change to ``--log`` for the tests to check rates and failsafes.
 
     python -m fleetmind.testing.vehicle_double --port 14600 --log /tmp/vehicle.log
+
+Its behaviour runs on an injected clock. :class:`MavLoopback` pairs a :class:`MavlinkVehicle` with the double
+in one process on a :class:`ManualClock` over an in-memory link: whenever the host waits, simulated time
+passes and the double runs, so rates, link loss and failsafes are asserted exactly, without wall-clock windows.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import math
 import signal
 import sys
-import time
+from collections import deque
 from pathlib import Path
+from typing import Any, TextIO
 
 from pymavlink import mavutil
 from pymavlink.dialects.v20 import common as mav
 
 from fleetmind.firmware_bridge.mavlink import ARDUCOPTER_MODES, POSITION_MASK, PX4_MODES, VELOCITY_MASK
+from fleetmind.robots.clock import MONOTONIC, Clock, ManualClock
 
 log = logging.getLogger("mav_vehicle_double")
 MAX_SPEED = 2.0
 OFFBOARD_LOSS_S = 0.5
+HEARTBEAT_PERIOD_S = 0.2
+POSITION_PERIOD_S = 0.05
+PHYSICS_PERIOD_S = 0.02
 
 
 class VehicleDouble:
-    def __init__(self, port: int, log_path: Path, system_id: int = 1, autopilot: str = "px4") -> None:
+    """The vehicle on connection ``conn`` (a pymavlink connection, or a :class:`MavLoopback` end).
+
+    ``notes`` holds every log line as ``(seconds since start, text)``; ``log`` gets the same lines.
+    """
+
+    def __init__(self, conn: Any, log: TextIO, autopilot: str = "px4", clock: Clock = MONOTONIC) -> None:
         self.modes = PX4_MODES if autopilot == "px4" else ARDUCOPTER_MODES
         self.autopilot = mav.MAV_AUTOPILOT_PX4 if autopilot == "px4" else mav.MAV_AUTOPILOT_ARDUPILOTMEGA
-        self.conn = mavutil.mavlink_connection(f"udpin:127.0.0.1:{port}", source_system=system_id, source_component=1)
-        self.log = log_path.open("w", buffering=1)
+        self.conn = conn
+        self.log = log
+        self.clock = clock
+        self.notes: list[tuple[float, str]] = []
         self.armed = False
         self.mode = self.modes["hold"]
         self.pos = [0.0, 0.0, 0.0]
         self.vel = [0.0, 0.0, 0.0]
         self.target_pos: list[float] | None = None
         self.last_setpoint: float | None = None
-        self.t0 = time.monotonic()
+        self.t0 = clock.now()
+        self._last_physics = self._next_heartbeat = self._next_position = self.t0
         self.running = True
 
     def note(self, text: str) -> None:
-        self.log.write(f"{time.monotonic() - self.t0:.4f} {text}\n")
+        t = self.clock.now() - self.t0
+        self.notes.append((t, text))
+        self.log.write(f"{t:.4f} {text}\n")
 
     def set_mode(self, mode: int, why: str) -> None:
         if mode != self.mode:
@@ -100,26 +120,105 @@ class VehicleDouble:
             self.vel = [v * MAX_SPEED / norm for v in self.vel]
         self.pos = [p + v * dt for p, v in zip(self.pos, self.vel, strict=True)]
 
+    def tick(self, now: float) -> None:
+        """What is due at ``now``: physics at 50 Hz, heartbeat at 5 Hz, LOCAL_POSITION_NED at 20 Hz."""
+        if now - self._last_physics >= PHYSICS_PERIOD_S:
+            self.physics(now, now - self._last_physics)
+            self._last_physics = now
+        if now >= self._next_heartbeat:
+            base = mav.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED | (mav.MAV_MODE_FLAG_SAFETY_ARMED if self.armed else 0)
+            self.conn.mav.heartbeat_send(mav.MAV_TYPE_QUADROTOR, self.autopilot, base, self.mode, mav.MAV_STATE_ACTIVE)
+            self._next_heartbeat = now + HEARTBEAT_PERIOD_S
+        if now >= self._next_position:
+            ms = int((now - self.t0) * 1000)
+            self.conn.mav.local_position_ned_send(ms, *self.pos, *self.vel)
+            self._next_position = now + POSITION_PERIOD_S
+
     def run(self) -> None:
-        last = next_hb = next_pos = time.monotonic()
         while self.running:
             msg = self.conn.recv_match(blocking=True, timeout=0.005)
-            now = time.monotonic()
+            now = self.clock.now()
             if msg is not None and msg.get_type() != "BAD_DATA":
                 self.handle(msg, now)
-            if now - last >= 0.02:
-                self.physics(now, now - last)
-                last = now
-            if now >= next_hb:
-                base = mav.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED | (mav.MAV_MODE_FLAG_SAFETY_ARMED if self.armed else 0)
-                self.conn.mav.heartbeat_send(
-                    mav.MAV_TYPE_QUADROTOR, self.autopilot, base, self.mode, mav.MAV_STATE_ACTIVE
-                )
-                next_hb = now + 0.2
-            if now >= next_pos:
-                ms = int((now - self.t0) * 1000)
-                self.conn.mav.local_position_ned_send(ms, *self.pos, *self.vel)
-                next_pos = now + 0.05
+            self.tick(now)
+
+
+class _Wire:
+    """One direction of the in-memory link: what one end's encoder writes, parsed for the other end.
+
+    ``sent`` keeps every message written, delivered or not, as ``(clock time, message, delivered)``.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.up = True
+        self.sent: list[tuple[float, Any, bool]] = []
+        self._clock = clock
+        self._parser = mav.MAVLink(None)
+        self._pending: deque[Any] = deque()
+
+    def write(self, data: bytes) -> None:
+        for msg in self._parser.parse_buffer(bytes(data)) or []:
+            self.sent.append((self._clock.now(), msg, self.up))
+            if self.up:
+                self._pending.append(msg)
+
+    def pop(self) -> Any:
+        return self._pending.popleft() if self._pending else None
+
+
+class _LoopbackEnd:
+    """One end's connection: the part of pymavlink's connection API that the host and the double use."""
+
+    def __init__(self, loop: MavLoopback, inbox: _Wire, outbox: _Wire, system: int, component: int) -> None:
+        self.mav = mav.MAVLink(outbox, srcSystem=system, srcComponent=component)
+        self._loop = loop
+        self._inbox = inbox
+
+    def recv_match(self, blocking: bool = False, timeout: float | None = None) -> Any:
+        """The next message; when none is waiting and ``blocking``, ``timeout`` s of simulated time pass first."""
+        msg = self._inbox.pop()
+        if msg is None and blocking and timeout:
+            self._loop.advance(timeout)
+            msg = self._inbox.pop()
+        return msg
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class MavLoopback:
+    """A host connection wired to a :class:`VehicleDouble` in process, on a :class:`ManualClock`.
+
+    Pass ``host`` as the ``connection`` of a :class:`MavlinkVehicle` (with ``clock=loop.clock``). Delivery is
+    instant; the double runs every ``step`` s of simulated time while the host waits in ``recv_match``, or
+    when a test calls :meth:`advance`. Faults: ``cut(True)`` drops everything in both directions (the radio
+    goes dark); ``frozen`` stops the double while what the host sends queues up (a stopped process).
+    """
+
+    def __init__(self, autopilot: str = "px4", step: float = 0.005) -> None:
+        self.clock = ManualClock()
+        self.step = step
+        self.frozen = False
+        self.to_vehicle, self.to_host = _Wire(self.clock), _Wire(self.clock)
+        self.host = _LoopbackEnd(self, self.to_host, self.to_vehicle, 255, mav.MAV_COMP_ID_ONBOARD_COMPUTER)
+        end = _LoopbackEnd(self, self.to_vehicle, self.to_host, 1, 1)
+        self.vehicle = VehicleDouble(end, io.StringIO(), autopilot, clock=self.clock)
+        self.vehicle.tick(self.clock.now())
+
+    def cut(self, dark: bool) -> None:
+        self.to_vehicle.up = self.to_host.up = not dark
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` (at least 1 µs) of simulated time pass, running the double every ``step``."""
+        n = max(1, math.ceil(seconds / self.step - 1e-9))
+        dt = max(seconds, 1e-6) / n
+        for _ in range(n):
+            now = self.clock.advance(dt)
+            if self.frozen:
+                continue
+            while (msg := self.to_vehicle.pop()) is not None:
+                self.vehicle.handle(msg, now)
+            self.vehicle.tick(now)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log", type=Path, required=True)
     parser.add_argument("--autopilot", choices=["px4", "ardupilot"], default="px4", help="which mode numbers")
     args = parser.parse_args(argv)
-    vehicle = VehicleDouble(args.port, args.log, autopilot=args.autopilot)
+    conn = mavutil.mavlink_connection(f"udpin:127.0.0.1:{args.port}", source_system=1, source_component=1)
+    vehicle = VehicleDouble(conn, args.log.open("w", buffering=1), autopilot=args.autopilot)
 
     def stop(*_: object) -> None:
         vehicle.running = False

@@ -1,0 +1,174 @@
+"""TEST DOUBLE: one robot's end of wire protocol v1, in process, on a manual clock. Not the firmware.
+
+:class:`RobotDouble` is a :class:`fleetmind.firmware_bridge.transport.Transport`: the host's frames reach it
+through ``send``; ``recv(timeout)`` lets ``timeout`` seconds of simulated time pass (it advances the shared
+:class:`ManualClock`), runs the robot up to then and returns what it sent meanwhile. So a
+:class:`RobotLink`, a :class:`FirmwareFleet` or the ROS bridge run in simulated time, and the host's deadlines
+(robot lost, command watchdog, request timeouts) are tested to the millisecond without wall-clock windows.
+
+What it models (PROTOCOL.md §3-4, simplified): the frame checks of the host decoder (robot id, key), the
+replay window and the stale rule for motion; Ack for every accepted frame; Nack for motion while disarmed
+or e-stopped; Arm / Disarm / EStop (latched) / ClearEStop; SetVelocity applied at once (no ramps, clamped to
+1 m/s and 2 rad/s); the motor watchdog (motors zeroed and ``WATCHDOG`` set ``watchdog`` s after the last
+motion command, checked every tick); telemetry every ``telemetry_period`` s with a unicycle pose.
+Faults: ``powered = False`` (deaf and silent), ``to_host`` / ``to_robot = False`` (one direction of the link
+cut). The C SITL (:mod:`fleetmind.testing.sitl`) stays the reference for the firmware's own behaviour.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from fleetmind.firmware_bridge import messages as wire
+from fleetmind.firmware_bridge.auth import ReplayWindow
+from fleetmind.firmware_bridge.codec import FrameDecoder, encode_frame
+from fleetmind.robots.clock import ManualClock
+
+MAX_V = 1.0
+MAX_OMEGA = 2.0
+MOTION = (wire.MsgType.SET_VELOCITY, wire.MsgType.SET_MOTORS)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One frame the robot accepted: clock time, sequence number, message."""
+
+    t: float
+    seq: int
+    message: wire.Message
+
+
+class RobotDouble:
+    def __init__(
+        self,
+        clock: ManualClock,
+        robot_id: int,
+        key: bytes | None = None,
+        telemetry_period: float = 0.02,
+        watchdog: float = 0.2,
+    ) -> None:
+        self.clock = clock
+        self.robot_id = robot_id
+        self.key = key
+        self.telemetry_period = telemetry_period
+        self.watchdog = watchdog
+        self.powered = True
+        self.to_host = True
+        self.to_robot = True
+        self.armed = False
+        self.estop = False
+        self.watchdog_tripped = False
+        self.x = self.y = self.yaw = 0.0
+        self.v = self.omega = 0.0
+        self.received: list[Received] = []
+        self.watchdog_trips: list[float] = []
+        self._decoder = FrameDecoder(key, robot_id)
+        self._window = ReplayWindow()
+        self._last_seq = 0
+        self._last_motion_seq = 0
+        self._last_motion: float | None = None
+        self._seq = 0
+        self._t0 = clock.now()
+        self._tick = clock.now()
+        self._out = bytearray()
+
+    # -------------------------------------------------------------------------------- the Transport protocol
+    def send(self, data: bytes) -> None:
+        self._run_until(self.clock.now())
+        if not (self.powered and self.to_robot):
+            return
+        for frame in self._decoder.feed(data):
+            self._handle(frame.header.seq, frame.message)
+
+    def recv(self, timeout: float) -> bytes:
+        if timeout > 0:  # at least a microsecond, like any real wait: loops on the clock always progress
+            self.clock.advance(max(timeout, 1e-6))
+        self._run_until(self.clock.now())
+        out, self._out = bytes(self._out), bytearray()
+        return out
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    # -------------------------------------------------------------------------------- robot behaviour
+    @property
+    def status(self) -> wire.Status:
+        s = wire.Status(0)
+        if self.armed:
+            s |= wire.Status.ARMED
+        if self.estop:
+            s |= wire.Status.ESTOP
+        if self.watchdog_tripped:
+            s |= wire.Status.WATCHDOG
+        if self.v or self.omega:
+            s |= wire.Status.MOVING
+        if self.key:
+            s |= wire.Status.AUTH
+        return s
+
+    def velocities(self) -> list[tuple[float, float, float]]:
+        """``(t, v, omega)`` of every accepted SetVelocity."""
+        motion = [r for r in self.received if r.message.TYPE == wire.MsgType.SET_VELOCITY]
+        return [(r.t, r.message.v, r.message.omega) for r in motion]  # type: ignore[attr-defined]
+
+    def _reply(self, message: wire.Message, at: float | None = None) -> None:
+        self._seq += 1
+        ts = int(round(((self.clock.now() if at is None else at) - self._t0) * 1000))
+        if self.to_host:
+            self._out += encode_frame(message, self.robot_id, self._seq, ts, self.key)
+
+    def _handle(self, seq: int, message: wire.Message) -> None:
+        kind = message.TYPE
+        if not self._window.check(seq):
+            self._reply(wire.Nack(seq, int(kind), wire.NackReason.REPLAY))
+            return
+        self._window.mark(seq)
+        self._last_seq = max(self._last_seq, seq)
+        now = self.clock.now()
+        reason = None
+        if kind in MOTION:
+            if seq <= self._last_motion_seq:
+                reason = wire.NackReason.STALE
+            elif self.estop:
+                reason = wire.NackReason.ESTOPPED
+            elif not self.armed:
+                reason = wire.NackReason.NOT_ARMED
+        elif kind is wire.MsgType.ARM and self.estop:
+            reason = wire.NackReason.ESTOPPED
+        if reason is not None:
+            self._reply(wire.Nack(seq, int(kind), reason))
+            return
+        self.received.append(Received(now, seq, message))
+        if kind is wire.MsgType.SET_VELOCITY:
+            self._last_motion_seq, self._last_motion = seq, now
+            self.v = max(-MAX_V, min(MAX_V, message.v))  # type: ignore[attr-defined]
+            self.omega = max(-MAX_OMEGA, min(MAX_OMEGA, message.omega))  # type: ignore[attr-defined]
+            self.watchdog_tripped = False
+        elif kind is wire.MsgType.ARM:
+            self.armed = True
+        elif kind is wire.MsgType.DISARM:
+            self.armed, self.v, self.omega = False, 0.0, 0.0
+        elif kind is wire.MsgType.ESTOP:
+            self.estop, self.armed, self.v, self.omega = True, False, 0.0, 0.0
+        elif kind is wire.MsgType.CLEAR_ESTOP:
+            self.estop = False
+        self._reply(wire.Ack(seq, kind))
+
+    def _run_until(self, now: float) -> None:
+        """Every telemetry tick up to ``now``: move, check the watchdog, send telemetry (when powered)."""
+        while self._tick + self.telemetry_period <= now + 1e-12:
+            dt = self.telemetry_period
+            self._tick += dt
+            if not self.powered:
+                continue
+            self.yaw = math.atan2(math.sin(self.yaw + self.omega * dt), math.cos(self.yaw + self.omega * dt))
+            self.x += self.v * math.cos(self.yaw) * dt
+            self.y += self.v * math.sin(self.yaw) * dt
+            idle = self._last_motion is None or self._tick - self._last_motion >= self.watchdog - 1e-9
+            if (self.v or self.omega) and idle:
+                self.v = self.omega = 0.0
+                self.watchdog_tripped = True
+                self.watchdog_trips.append(self._tick)
+            t = wire.Telemetry(self.x, self.y, self.yaw, self.v, self.omega, 12.0, self.status, self._last_seq)
+            self._reply(t, at=self._tick)
