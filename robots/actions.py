@@ -1,11 +1,12 @@
-"""Action text: the canonical comparison used by every parser (worlds and LLM planners alike)."""
+"""Action text: THE parser of action text into typed commands, used by every reader of it (the grid worlds,
+the LLM planners' replies, the ROS command and plan messages)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
-from fleetmind.robots.commands import Command
+from fleetmind.robots.commands import Command, Wait
 
 _NUM = re.compile(r"(?<![\w.])(\d+)\.0+(?!\d)")
 WAIT_WORDS = frozenset({"wait", "none", "idle", "noop", "stay", ""})
@@ -28,3 +29,11 @@ def match_action(text: str, legal: Iterable[Command]) -> Command | None:
         if normalise_action(command.text) == key:
             return command
     return None
+
+
+def parse_action(text: str, legal: Iterable[Command]) -> Command | None:
+    """Action text to a typed command: :class:`Wait` for a wait word (``wait``, ``none``, ``idle``, ``""``, ...),
+    else the legal command it matches (:func:`match_action`), else ``None`` (callers say why it failed)."""
+    if normalise_action(text) in WAIT_WORDS:
+        return Wait()
+    return match_action(text, legal)

@@ -7,8 +7,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from fleetmind.robots.actions import WAIT_WORDS, match_action, normalise_action
-from fleetmind.robots.commands import Command, Wait
+from fleetmind.robots.actions import parse_action
+from fleetmind.robots.commands import Command
 from fleetmind.robots.errors import ActionParseError
 from fleetmind.robots.fleet import RobotEvent
 from fleetmind.robots.ids import RobotId
@@ -74,9 +74,7 @@ class GridTask(ABC):
                 robot, text, (), reason=f"from an unknown robot (robots: {', '.join(self.robot_ids)})"
             )
         legal = self.legal(robot)
-        if normalise_action(text) in WAIT_WORDS:
-            return Wait()
-        command = match_action(text, legal)
+        command = parse_action(text, legal)
         return command if command is not None else self._raise_unparsable(robot, text, legal)
 
     def _raise_unparsable(self, robot: RobotId, text: str, legal: tuple[Command, ...]) -> Command:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
 
-from fleetmind.robots.actions import WAIT_WORDS, match_action, normalise_action
+from fleetmind.robots.actions import parse_action
 from fleetmind.robots.commands import Command, Wait
 from fleetmind.robots.errors import describe_validation as describe_errors
 from fleetmind.robots.fleet import Observation, RobotObservation
@@ -120,13 +120,6 @@ def observation_from_json(data: Mapping[str, Any]) -> Observation:
         for r, o in data["robots"].items()
     }
     return Observation(step=int(data["step"]), robots=robots, world=data["world"], text=data["text"])
-
-
-def parse_action(text: str, legal: tuple[Command, ...]) -> Command | None:
-    """Action text to one of ``legal`` (``wait`` words give :class:`Wait`); ``None`` when it matches none."""
-    if normalise_action(text) in WAIT_WORDS:
-        return Wait()
-    return match_action(text, legal)
 
 
 def plan_to_json(plan: Mapping[RobotId, Command]) -> dict[str, str]:

@@ -8,8 +8,8 @@ from typing import Any
 
 from fleetmind.planners.llm.hints import undoes_previous
 from fleetmind.planners.shield import check_plan
-from fleetmind.robots.actions import WAIT_WORDS, match_action, normalise_action
-from fleetmind.robots.commands import Command
+from fleetmind.robots.actions import parse_action
+from fleetmind.robots.commands import Command, Wait
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
 
@@ -75,9 +75,9 @@ def validate_plan(observation: Observation, raw: Any) -> dict[RobotId, Command]:
         if not isinstance(value, str):
             problems.append(f"{rid}: the action must be a string, got {json.dumps(value)[:60]}")
             continue
-        if normalise_action(value) in WAIT_WORDS:
+        command = parse_action(value, robots[rid].legal)
+        if isinstance(command, Wait):
             continue
-        command = match_action(value, robots[rid].legal)
         if command is None:
             choices = "; ".join([*robots[rid].legal_text, "wait"])
             problems.append(f"{rid} said {value!r}, which is not one of its actions: {choices}")
