@@ -1,8 +1,9 @@
-"""Episode metrics as small composable pieces (POGEMA's metric wrappers), shared by every backend.
+"""Lifelong and one-shot MAPF episode metrics as small composable pieces (POGEMA's metric wrappers).
 
 Each metric sees, after every step, the step count, which agents are on their goal (``(N,) bool``) and
 whether the episode just finished; on the finishing step it reports its figures. :class:`MetricSet`
-composes several. Backends (grid, PyBullet, real robots) feed the same three values.
+composes several. The MAPF grid world (:mod:`fleetmind.sim.grid.mapf`) feeds them, and the PyBullet backend
+reports the figures of the grid world it wraps; the real-robot fleet has no MAPF task and does not use them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""``check_paths``: validate a joint MAPF plan (used by tests and by the safety shield)."""
+"""``check_paths``: validate whole joint MAPF paths (the tests and the one-shot benchmark check planners with it; the
+shield checks one joint step at a time in :mod:`fleetmind.tasks.mapf_lifelong.shield`)."""
 
 from __future__ import annotations
 
