@@ -35,7 +35,6 @@ DIAGNOSTICS_TOPIC = "/diagnostics"  # diagnostic_msgs/DiagnosticArray heartbeats
 ODOM = "odom"  # per robot, in its namespace: nav_msgs/Odometry
 TASK_STATE = "task_state"  # per robot: String, fleetmind/task_state/1
 COMMAND = "command"  # per robot: String, fleetmind/command/1
-FLEET_TOPICS = (STATE_TOPIC, MARKERS_TOPIC, PLAN_TOPIC, DIALOGUE_TOPIC, ROSTER_TOPIC, DIAGNOSTICS_TOPIC)
 
 
 def robot_topic(robot: str, name: str) -> str:

@@ -19,9 +19,6 @@ from fleetmind.planners.registry import UnknownPlannerError, available_planners
 from fleetmind.robots.errors import BadInputError
 from fleetmind.ros.common import model_parameters
 
-EXECUTABLES = ("fleetmind_world", "fleetmind_planner", "fleetmind_agent", "fleetmind_recorder", "fleetmind_bridge")
-"""Console scripts of the ROS 2 nodes (setup.py ``console_scripts``)."""
-
 MODULES = {
     "fleetmind_world": "fleetmind.ros.world_node",
     "fleetmind_planner": "fleetmind.ros.planner_node",
