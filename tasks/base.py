@@ -16,6 +16,7 @@ from fleetmind.robots.errors import BadInputError
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
 from fleetmind.robots.planner import Planner
+from fleetmind.robots.scene import Scene
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
@@ -42,6 +43,10 @@ class Task(ABC):
     """The rules in a few sentences, for LLM prompts (our own words)."""
     llm: ClassVar[bool] = False
     """Whether LLM planners (CMAS, DMAS, HMAS-1, HMAS-2) can play it (their prompts and replies exist)."""
+    robot_kind: ClassVar[str] = "diff_drive"
+    """The robot a physical backend plays it with unless the scenario names one (``world.pybullet.robot``)."""
+    static_robots: ClassVar[bool] = False
+    """Whether its robots never leave their cell, so a fixed arm can play it."""
 
     @abstractmethod
     def size_label(self, config: Any) -> str:
@@ -60,6 +65,11 @@ class Task(ABC):
     def hint(self, robot: RobotId, command: Command, world: Mapping[str, Any], undo: UndoMoves) -> tuple[str, float]:
         """Action hint for small models: (note, score), lower score is better."""
         return "", 0.0
+
+    def scene(self, world: Mapping[str, Any], cell: float = 1.0, z: float = 0.0, t: float = 0.0) -> Scene:
+        """The metric layout of an ``observation.world``: robots at their nominal poses at height ``z``, boxes and
+        target pads, with cells of ``cell`` metres, stamped ``t`` seconds. Pure (``tasks/<name>/layout.py``)."""
+        raise ValueError(f"task {self.name!r} has no metric layout")
 
 
 class GridTaskPlugin(Task):

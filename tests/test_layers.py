@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
 # Layer of each part of the package, lowest first. Peers of one layer may not import each other.
@@ -121,7 +119,6 @@ TASK_NAME = re.compile(
 )
 
 
-@pytest.mark.xfail(strict=True, reason="sim/pybullet still picks adapters and layouts by task name (moving into tasks/)")
 def test_no_module_outside_tasks_compares_task_names():
     """Choose by type: a task is found once in the registry, never by comparing its name."""
     bad = []

@@ -11,11 +11,13 @@ from fleetmind.sim.pybullet.config import ROBOT_KINDS, PyBulletSettings
 
 if TYPE_CHECKING:
     from fleetmind.sim.pybullet.fleet import PyBulletFleet
+    from fleetmind.tasks import Task
 
 __all__ = ["ROBOT_KINDS", "PyBulletFleet", "PyBulletSettings", "make_pybullet_fleet"]
 
 
-def make_pybullet_fleet(inner: Any, task: str, settings: PyBulletSettings | None = None) -> PyBulletFleet:
+def make_pybullet_fleet(inner: Any, task: Task | str, settings: PyBulletSettings | None = None) -> PyBulletFleet:
+    """``inner`` (a GridFleet or a MapfFleet) run in 3D physics; ``task`` is its plug-in or the plug-in's name."""
     from fleetmind.sim.pybullet.fleet import PyBulletFleet
 
     return PyBulletFleet(inner, task, settings)

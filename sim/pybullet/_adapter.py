@@ -9,9 +9,10 @@ from typing import Any
 from fleetmind.robots.commands import Command
 from fleetmind.robots.fleet import RobotEvent, StepResult
 from fleetmind.robots.ids import RobotId
-from fleetmind.sim.pybullet.layout import Item, Scene, scene_of
+from fleetmind.robots.scene import Item, Scene
 from fleetmind.sim.pybullet.motion import Executor, Outcome, Script
 from fleetmind.sim.pybullet.world import PhysicsWorld
+from fleetmind.tasks import Task
 
 XY = tuple[float, float]
 
@@ -28,12 +29,13 @@ def approach(frm: XY, obj: XY, reach: float) -> XY:
 class TaskAdapter:
     """Builds the physical scene of a task and turns each step's commands into motion.
 
-    ``before(commands)`` runs the motion of a step and returns the robots whose command physics vetoed
-    (with failure events); ``after(result)`` runs what must follow the logical step (MAPF moves) and may
-    patch the result.
+    ``build`` lays out the scene of the task's plug-in (``plugin.scene``); ``before(commands)`` runs the motion
+    of a step and returns the robots whose command physics vetoed (with failure events); ``after(result)`` runs
+    what must follow the logical step (MAPF moves) and may patch the result.
     """
 
-    def __init__(self, world: PhysicsWorld, executor: Executor, cell: float, timeout: float) -> None:
+    def __init__(self, world: PhysicsWorld, executor: Executor, cell: float, timeout: float, plugin: Task) -> None:
+        self.plugin = plugin
         self.world = world
         self.executor = executor
         self.cell = cell
@@ -49,7 +51,7 @@ class TaskAdapter:
 
     def build(self, world_data: Mapping[str, Any], task: Any) -> None:
         self.task = task
-        scene = scene_of(world_data, self.cell, self.world.body.z)
+        scene = self.plugin.scene(world_data, self.cell, self.world.body.z)
         for name, (x, y, _, yaw) in scene.robots.items():
             self.world.add_robot(name, x, y, yaw)
             self.homes[name] = (x, y, yaw)

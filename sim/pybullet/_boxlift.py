@@ -17,9 +17,10 @@ from typing import Any
 from fleetmind.robots.commands import Command, Lift
 from fleetmind.robots.fleet import RobotEvent, StepResult
 from fleetmind.robots.ids import RobotId
+from fleetmind.robots.scene import Item
 from fleetmind.sim.pybullet._adapter import TaskAdapter
-from fleetmind.sim.pybullet.layout import Item, lift_lane_y
 from fleetmind.sim.pybullet.motion import Drive, Script
+from fleetmind.tasks.boxlift.layout import lane_y
 
 G = 9.81
 MARGIN = 1.005
@@ -49,7 +50,7 @@ class BoxLiftAdapter(TaskAdapter):
             for j, rid in enumerate(team):
                 x, y, bx, by = self._dock(f"box_{box}", j, len(team))
                 hx, hy, _ = self.homes[rid]
-                lane = lift_lane_y(self.task.robot_ids.index(rid), self.cell)
+                lane = lane_y(self.task.robot_ids.index(rid), self.cell)
                 scripts.append(Script(rid, [Drive(hx, lane), Drive(x, lane), Drive(x, y, face=(bx, by))]))
         out = self.run(scripts)
         vetoed: set[RobotId] = set()
@@ -76,7 +77,7 @@ class BoxLiftAdapter(TaskAdapter):
             for rid in team:
                 hx, hy, _ = self.homes[rid]
                 x, _, _, _ = self.world.pose(self.world.robots[rid])
-                lane = lift_lane_y(self.task.robot_ids.index(rid), self.cell)
+                lane = lane_y(self.task.robot_ids.index(rid), self.cell)
                 home.append(Script(rid, [Drive(x, lane), Drive(hx, lane), *self.home_steps(rid)]))
         events += self.contact_events(self.run(home))
         return vetoed, events

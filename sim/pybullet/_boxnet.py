@@ -11,9 +11,11 @@ from typing import Any
 from fleetmind.robots.commands import COLOURS, Command, MoveBoxToCell, MoveBoxToCorner, MoveBoxToTarget
 from fleetmind.robots.fleet import RobotEvent
 from fleetmind.robots.ids import RobotId
+from fleetmind.robots.scene import cell_xy
 from fleetmind.sim.pybullet._adapter import XY, TaskAdapter, approach
-from fleetmind.sim.pybullet.layout import cell_xy, corner_xy, pad_xy
 from fleetmind.sim.pybullet.motion import Attach, Deliver, Drive, Release, Script
+from fleetmind.tasks.boxnet1.layout import pad_xy
+from fleetmind.tasks.boxnet2.layout import corner_xy
 
 
 def _cell_of(x: float, y: float, cell: float) -> tuple[int, int]:

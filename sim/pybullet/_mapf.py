@@ -7,8 +7,8 @@ from typing import Any
 
 from fleetmind.robots.fleet import RobotEvent, StepResult
 from fleetmind.robots.ids import RobotId
+from fleetmind.robots.scene import cell_xy
 from fleetmind.sim.pybullet._adapter import TaskAdapter
-from fleetmind.sim.pybullet.layout import cell_xy
 from fleetmind.sim.pybullet.motion import Drive, Script
 
 

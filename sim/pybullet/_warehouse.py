@@ -10,8 +10,8 @@ from fleetmind.robots.commands import Command, EnterTarget, EnterTrack, PickBox,
 from fleetmind.robots.fleet import RobotEvent
 from fleetmind.robots.ids import RobotId
 from fleetmind.sim.pybullet._adapter import TaskAdapter, approach
-from fleetmind.sim.pybullet.layout import parking_xy, track_xy
 from fleetmind.sim.pybullet.motion import Attach, Deliver, Drive, Script
+from fleetmind.tasks.warehouse.layout import parking_xy, track_xy
 
 
 class WarehouseAdapter(TaskAdapter):

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import fleetmind.robots as robots_package
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+if TYPE_CHECKING:
+    from fleetmind.tasks import Task
+
 ROBOT_KINDS: tuple[str, ...] = ("diff_drive", "lifter", "quadrotor", "husky", "panda")
 """Robot kinds the backend knows: fleetmind's URDFs (robots/urdf), pybullet_data's husky and panda (a fixed
-arm, for the BoxNet tasks whose robots never leave their cell)."""
-STATIC_TASKS: tuple[str, ...] = ("boxnet1", "boxnet2")
+arm, for the tasks whose robots never leave their cell: ``Task.static_robots``)."""
 
 URDF_DIR = Path(robots_package.__file__).resolve().parent / "urdf"
 
@@ -38,7 +40,7 @@ class PyBulletSettings(BaseModel):
     cell_size: float = Field(1.0, gt=0.2, le=20.0, description="Metres per grid cell.")
     physics_hz: int = Field(240, ge=30, le=2000, description="Physics (and kinematic interpolation) rate in Hz.")
     robot: str | None = Field(
-        None, description=f"Robot kind: {', '.join(ROBOT_KINDS)} (default: lifter for boxlift, else diff_drive)."
+        None, description=f"Robot kind: {', '.join(ROBOT_KINDS)} (default: the task's own, e.g. lifter for BoxLift)."
     )
     urdf: str | None = Field(None, description="Custom URDF file for the robots (overrides the kind's own URDF).")
     odometry_noise: float = Field(0.0, ge=0.0, le=1.0, description="Std. dev. of odometry noise (m and rad).")
@@ -60,5 +62,6 @@ class PyBulletSettings(BaseModel):
             raise ValueError(f"URDF file not found: {value}")
         return value
 
-    def kind_for(self, task: str) -> str:
-        return self.robot or ("lifter" if task == "boxlift" else "diff_drive")
+    def kind_for(self, task: Task) -> str:
+        """The robot kind this scenario names, else the task's own (``Task.robot_kind``)."""
+        return self.robot or task.robot_kind

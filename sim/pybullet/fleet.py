@@ -19,45 +19,53 @@ from fleetmind.robots.commands import Command
 from fleetmind.robots.errors import FleetClosedError
 from fleetmind.robots.fleet import Observation, RobotObservation, StepResult, final_step
 from fleetmind.robots.ids import RobotId
+from fleetmind.robots.scene import Scene
 from fleetmind.sim.pybullet._adapter import TaskAdapter
 from fleetmind.sim.pybullet._boxlift import BoxLiftAdapter
 from fleetmind.sim.pybullet._boxnet import BoxNet1Adapter, BoxNet2Adapter
 from fleetmind.sim.pybullet._mapf import MapfAdapter
 from fleetmind.sim.pybullet._warehouse import WarehouseAdapter
-from fleetmind.sim.pybullet.config import STATIC_TASKS, PyBulletSettings
-from fleetmind.sim.pybullet.layout import Scene
+from fleetmind.sim.pybullet.config import PyBulletSettings
 from fleetmind.sim.pybullet.motion import Executor
 from fleetmind.sim.pybullet.world import PhysicsWorld
+from fleetmind.tasks import Task, get_task, task_names
+from fleetmind.tasks.boxlift import BoxLiftTask
+from fleetmind.tasks.boxnet1 import BoxNet1Task
+from fleetmind.tasks.boxnet2 import BoxNet2Task
+from fleetmind.tasks.mapf_lifelong import MapfLifelongTask
+from fleetmind.tasks.warehouse import WarehouseTask
 
 log = logging.getLogger(__name__)
 
-ADAPTERS: dict[str, type[TaskAdapter]] = {
-    "boxnet1": BoxNet1Adapter,
-    "boxnet2": BoxNet2Adapter,
-    "warehouse": WarehouseAdapter,
-    "boxlift": BoxLiftAdapter,
-    "mapf_lifelong": MapfAdapter,
+ADAPTERS: dict[type[Task], type[TaskAdapter]] = {
+    BoxNet1Task: BoxNet1Adapter,
+    BoxNet2Task: BoxNet2Adapter,
+    WarehouseTask: WarehouseAdapter,
+    BoxLiftTask: BoxLiftAdapter,
+    MapfLifelongTask: MapfAdapter,
 }
+"""The motion of each task, keyed by its plug-in class (a subclass of a plug-in gets its parent's motion)."""
 FRAME_PERIOD = 0.1  # seconds of simulated time between recorded frames
 
 
 class PyBulletFleet:
     """The PyBullet backend of the Fleet protocol (``inner`` is a GridFleet or a MapfFleet)."""
 
-    def __init__(self, inner: Any, task: str, settings: PyBulletSettings | None = None) -> None:
-        if task not in ADAPTERS:
-            raise ValueError(f"the pybullet backend has no motion for task {task!r}; known: {', '.join(ADAPTERS)}")
+    def __init__(self, inner: Any, task: Task | str, settings: PyBulletSettings | None = None) -> None:
+        self.plugin = get_task(task) if isinstance(task, str) else task
+        self._adapter_type = adapter_for(self.plugin)
         self.inner = inner
-        self.task_name = task
+        self.task_name = self.plugin.name
         self.settings = settings or PyBulletSettings()
-        kind = self.settings.kind_for(task)
-        if kind == "panda" and task not in STATIC_TASKS:
-            raise ValueError(f"robot kind 'panda' is a fixed arm: it serves {' and '.join(STATIC_TASKS)}, not {task}")
+        kind = self.settings.kind_for(self.plugin)
+        if kind == "panda" and not self.plugin.static_robots:
+            static = " and ".join(n for n in task_names() if get_task(n).static_robots)
+            raise ValueError(f"robot kind 'panda' is a fixed arm: it serves {static}, not {self.plugin.name}")
         s = self.settings
         self.world = PhysicsWorld(s.mode == "kinematic", s.physics_hz, kind, s.urdf)
         self.executor = Executor(self.world, contact_every=s.contact_every)
         self.executor.on_tick = self._tick
-        self.adapter: TaskAdapter = ADAPTERS[task](self.world, self.executor, s.cell_size, s.step_timeout)
+        self.adapter: TaskAdapter = self._new_adapter()
         self.record_frames = False
         self.frames: list[Scene] = []
         self.images: dict[RobotId, np.ndarray] = {}
@@ -86,10 +94,13 @@ class PyBulletFleet:
 
     def _build(self, obs: Observation) -> None:
         self.world.reset()
-        s = self.settings
-        self.adapter = type(self.adapter)(self.world, self.executor, s.cell_size, s.step_timeout)
+        self.adapter = self._new_adapter()
         self.adapter.build(obs.world, getattr(self.inner, "task", self.inner))
         self.executor.reset()
+
+    def _new_adapter(self) -> TaskAdapter:
+        s = self.settings
+        return self._adapter_type(self.world, self.executor, s.cell_size, s.step_timeout, self.plugin)
 
     def rebuild(self) -> Observation:
         """Lay the physical world out again from the logical state (after a task's ``set_state``)."""
@@ -164,6 +175,15 @@ class PyBulletFleet:
         self._closed = True
 
 
-def make_pybullet_fleet(inner: Any, task: str, settings: PyBulletSettings | None) -> PyBulletFleet:
-    """The scenario's entry point (``world.backend: pybullet``)."""
+def adapter_for(task: Task) -> type[TaskAdapter]:
+    """The motion of ``task``'s plug-in; ``ValueError`` naming the tasks the backend can play otherwise."""
+    for cls in type(task).__mro__:
+        if cls in ADAPTERS:
+            return ADAPTERS[cls]
+    known = ", ".join(cls.name for cls in ADAPTERS)
+    raise ValueError(f"the pybullet backend has no motion for task {task.name!r}; known: {known}")
+
+
+def make_pybullet_fleet(inner: Any, task: Task | str, settings: PyBulletSettings | None) -> PyBulletFleet:
+    """The scenario's entry point (``world.backend: pybullet``); ``task`` is the plug-in or its name."""
     return PyBulletFleet(inner, task, settings)

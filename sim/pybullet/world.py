@@ -15,17 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from fleetmind.robots.errors import BadInputError
+from fleetmind.robots.scene import Item
 from fleetmind.sim.pybullet._quiet import import_pybullet, quiet_fds
 from fleetmind.sim.pybullet.config import URDF_DIR
-from fleetmind.sim.pybullet.layout import Item
 
 log = logging.getLogger(__name__)
 
 ROBOT_GROUP, PASSIVE_GROUP = 1, 2
 
 
-class URDFError(ValueError):
-    """A robot URDF that cannot be loaded (one line: the path and why)."""
+class URDFError(BadInputError):
+    """A robot URDF that cannot be loaded (one line: the path and why); the command line exits 2."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Poses come from the backend when it has them (the PyBullet backend samples its scene every 0.1 s of
 simulated time, and camera images when cameras are on); otherwise, as for the grid backend, from the
-task's metric layout (:func:`fleetmind.sim.pybullet.layout.scene_of`), one frame per task step of ``step_seconds``.
+task's metric layout (its plug-in's ``Task.scene``, through :func:`fleetmind.sim.pybullet.layout.scene_of`), one
+frame per task step of ``step_seconds``.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from fleetmind.sim.pybullet.layout import Item, Scene
+from fleetmind.robots.scene import Item, Scene
 from fleetmind.sim.record.schemas import msgdef, schema_name
 from mcap_ros2.writer import Writer
 

@@ -9,8 +9,10 @@ from fleetmind.robots.commands import Command, Lift
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
 from fleetmind.robots.planner import Planner
+from fleetmind.robots.scene import Scene
 from fleetmind.tasks.base import GridTaskPlugin, TaskConfig, UndoMoves
 from fleetmind.tasks.base import size_pair as _pair
+from fleetmind.tasks.boxlift import layout
 from fleetmind.tasks.boxlift.rules import BoxLift
 from pydantic import Field
 
@@ -27,6 +29,7 @@ class BoxLiftTask(GridTaskPlugin):
     title = "BoxLift"
     config: ClassVar = BoxLiftConfig
     paper_sizes = ("4x10", "6x14", "8x18", "10x24")
+    robot_kind = "lifter"
     rules_text = (
         "Lifters have known capacities (W); boxes have volumes (V) and hidden weights close to their volume. "
         "Lifters that choose the same box lift it if their capacities add up to its weight; each lifter "
@@ -53,6 +56,9 @@ class BoxLiftTask(GridTaskPlugin):
             volume = world["boxes"][str(command.box)]
             return f"volume {volume:.1f}", -volume
         return "", 0.0
+
+    def scene(self, world: Mapping[str, Any], cell: float = 1.0, z: float = 0.0, t: float = 0.0) -> Scene:
+        return layout.scene(world, cell, z, t)
 
 
 TASK = BoxLiftTask()

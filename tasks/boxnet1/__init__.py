@@ -9,9 +9,10 @@ from fleetmind.robots.commands import Command
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
 from fleetmind.robots.planner import Planner
+from fleetmind.robots.scene import Scene
 from fleetmind.tasks.base import GridTaskPlugin, TaskConfig, UndoMoves
 from fleetmind.tasks.base import size_pair as _pair
-from fleetmind.tasks.boxnet1 import hints
+from fleetmind.tasks.boxnet1 import hints, layout
 from fleetmind.tasks.boxnet1.rules import BoxNet1
 from pydantic import Field
 
@@ -28,6 +29,7 @@ class BoxNet1Task(GridTaskPlugin):
     title = "BoxNet1"
     config: ClassVar = BoxNet1Config
     paper_sizes = ("2x2", "2x4", "4x4", "4x8")
+    static_robots = True
     rules_text = (
         "Robots stand at the centres of grid squares. A robot can move one box of its own square to a "
         "neighbouring square, or into a same-colour target in its own square (box and target vanish). "
@@ -51,6 +53,9 @@ class BoxNet1Task(GridTaskPlugin):
 
     def hint(self, robot: RobotId, command: Command, world: Mapping[str, Any], undo: UndoMoves) -> tuple[str, float]:
         return hints.hint(robot, command, world, undo)
+
+    def scene(self, world: Mapping[str, Any], cell: float = 1.0, z: float = 0.0, t: float = 0.0) -> Scene:
+        return layout.scene(world, cell, z, t)
 
 
 TASK = BoxNet1Task()

@@ -9,9 +9,10 @@ from fleetmind.robots.commands import Command
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
 from fleetmind.robots.planner import Planner
+from fleetmind.robots.scene import Scene
 from fleetmind.tasks.base import GridTaskPlugin, TaskConfig, UndoMoves
 from fleetmind.tasks.base import size_pair as _pair
-from fleetmind.tasks.boxnet2 import hints, shield
+from fleetmind.tasks.boxnet2 import hints, layout, shield
 from fleetmind.tasks.boxnet2.rules import BoxNet2
 from pydantic import Field
 
@@ -28,6 +29,7 @@ class BoxNet2Task(GridTaskPlugin):
     title = "BoxNet2"
     config: ClassVar = BoxNet2Config
     paper_sizes = ("2x2", "2x4", "4x4", "4x8")
+    static_robots = True
     rules_text = (
         "Boxes sit on square corners, robots at square centres, targets at centres. A robot can move a box "
         "on a corner of its square to another corner of its square, or into the same-colour target at its "
@@ -54,6 +56,9 @@ class BoxNet2Task(GridTaskPlugin):
 
     def hint(self, robot: RobotId, command: Command, world: Mapping[str, Any], undo: UndoMoves) -> tuple[str, float]:
         return hints.hint(robot, command, world, undo)
+
+    def scene(self, world: Mapping[str, Any], cell: float = 1.0, z: float = 0.0, t: float = 0.0) -> Scene:
+        return layout.scene(world, cell, z, t)
 
 
 TASK = BoxNet2Task()

@@ -6,9 +6,12 @@ grid backend (``fleetmind.sim.grid.mapf``) and the MAPF planners (``fleetmind.pl
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
+from fleetmind.robots.scene import Scene
 from fleetmind.tasks.base import Task, TaskConfig
+from fleetmind.tasks.mapf_lifelong import layout
 from pydantic import Field, field_validator
 
 
@@ -38,6 +41,9 @@ class MapfLifelongTask(Task):
 
     def size_label(self, config: MapfLifelongConfig) -> str:
         return f"{config.agents} agents, {config.map}"
+
+    def scene(self, world: Mapping[str, Any], cell: float = 1.0, z: float = 0.0, t: float = 0.0) -> Scene:
+        return layout.scene(world, cell, z, t)
 
 
 TASK = MapfLifelongTask()

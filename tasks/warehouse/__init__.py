@@ -9,8 +9,9 @@ from fleetmind.robots.commands import Command
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
 from fleetmind.robots.planner import Planner
+from fleetmind.robots.scene import Scene
 from fleetmind.tasks.base import GridTaskPlugin, TaskConfig, UndoMoves
-from fleetmind.tasks.warehouse import hints, shield
+from fleetmind.tasks.warehouse import hints, layout, shield
 from fleetmind.tasks.warehouse.rules import Warehouse
 from pydantic import Field
 
@@ -52,6 +53,9 @@ class WarehouseTask(GridTaskPlugin):
 
     def hint(self, robot: RobotId, command: Command, world: Mapping[str, Any], undo: UndoMoves) -> tuple[str, float]:
         return hints.hint(robot, command, world)
+
+    def scene(self, world: Mapping[str, Any], cell: float = 1.0, z: float = 0.0, t: float = 0.0) -> Scene:
+        return layout.scene(world, cell, z, t)
 
 
 TASK = WarehouseTask()
