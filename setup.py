@@ -10,7 +10,8 @@ FOLDERS = ("robots", "tasks", "sim", "planners", "firmware_bridge")
 
 
 def _packages() -> tuple[list[str], dict[str, str]]:
-    """Every package under fleetmind/ and under each folder of FOLDERS (as fleetmind.<folder>.*), and where each lives."""
+    """Every package under fleetmind/ and under each folder of FOLDERS (as fleetmind.<folder>.*), and where each
+    lives."""
     packages = [PACKAGE] + [f"{PACKAGE}.{p}" for p in find_packages(PACKAGE)]
     package_dir = {PACKAGE: PACKAGE}
     for folder in FOLDERS:

@@ -1,5 +1,5 @@
-"""Twins of ``fleetmind.planners.mapf._follower_kernels``: the Follower's windowed A* with ``heapq`` and its view memory with
-dicts."""
+"""Twins of ``fleetmind.planners.mapf._follower_kernels``: the Follower's windowed A* with ``heapq`` and its view
+memory with dicts."""
 
 from __future__ import annotations
 

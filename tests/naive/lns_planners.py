@@ -1,4 +1,5 @@
-"""Twins of ``fleetmind.planners.mapf._lns_kernels``: the window cost, and the windowed search's optimum by brute force."""
+"""Twins of ``fleetmind.planners.mapf._lns_kernels``: the window cost, and the windowed search's optimum by brute
+force."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Twins of ``fleetmind.planners.mapf._kernels``: PIBT (with LaCAM3's swap) as the papers write it (recursion), Bellman-Ford
-cost-to-go, and Dijkstra with ``heapq`` for the traffic-flow A*."""
+"""Twins of ``fleetmind.planners.mapf._kernels``: PIBT (with LaCAM3's swap) as the papers write it (recursion),
+Bellman-Ford cost-to-go, and Dijkstra with ``heapq`` for the traffic-flow A*."""
 
 from __future__ import annotations
 

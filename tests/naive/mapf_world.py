@@ -1,4 +1,5 @@
-"""Twins of ``fleetmind.tasks.mapf_lifelong._kernels``: POGEMA 1.4's soft collision system written as POGEMA writes it."""
+"""Twins of ``fleetmind.tasks.mapf_lifelong._kernels``: POGEMA 1.4's soft collision system written as POGEMA writes
+it."""
 
 from __future__ import annotations
 
