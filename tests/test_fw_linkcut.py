@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -114,11 +115,11 @@ def stop_latencies(sitl: Sitl) -> list[int]:
     return out
 
 
-def _poll_until(link: RobotLink, done: object, seconds: float) -> bool:
+def _poll_until(link: RobotLink, done: Callable[[], bool], seconds: float) -> bool:
     end = time.monotonic() + seconds
-    while time.monotonic() < end and not done():  # type: ignore[operator]
+    while time.monotonic() < end and not done():
         link.poll(0.02)
-    return bool(done())  # type: ignore[operator]
+    return done()
 
 
 @pytest.mark.parametrize("mode", ["pty", "udp"])
@@ -133,11 +134,16 @@ def test_sitl_stops_its_motors_when_the_commands_stop(mode: str, sitl_binary: Pa
                 link.send(SetVelocityMsg(0.3, 0.2))
                 link.poll_for(0.04)
             assert link.telemetry is not None and link.telemetry.v > 0.2, "the robot never moved"
-            # the cut: the host goes silent and the firmware's watchdog stops the motors on its own
-            stopped = lambda: link.telemetry is not None and bool(link.telemetry.status & Status.WATCHDOG)  # noqa: E731
-            assert _poll_until(link, stopped, 5.0), "the firmware watchdog never stopped the motors"
+
+            # the cut: the host goes silent and the firmware's watchdog stops the motors on its own (the odometry in
+            # the telemetry that first shows WATCHDOG may still be one simulation step old: wait for both)
+            def stopped() -> bool:
+                t = link.telemetry
+                return t is not None and t.v == 0.0 and t.omega == 0.0 and bool(t.status & Status.WATCHDOG)
+
+            assert _poll_until(link, stopped, 5.0), f"the firmware watchdog never stopped the motors: {link.telemetry}"
             t = link.telemetry
-            assert t is not None and t.v == 0.0 and t.omega == 0.0
+            assert t is not None
             link.poll_for(0.1)
             assert link.telemetry is not None and link.telemetry.x == t.x  # motors really stopped
         transport.close()
