@@ -77,10 +77,15 @@ def test_the_task_registry_matches_the_task_folders():
 
 def test_the_wheel_installs_one_top_level_package_fleetmind(tmp_path):
     """Generic names like ``sim`` or ``robots`` never land in a user's site-packages."""
+    import shutil
     import subprocess
     import sys
     import zipfile
 
+    # Build from a copy: setuptools keeps build/ in the source tree, and stale files there would leak into wheels.
+    src = tmp_path / "src"
+    skip = shutil.ignore_patterns(".*", "build", "dist", "runs", "*.egg-info", "__pycache__")
+    shutil.copytree(ROOT, src, ignore=skip)
     subprocess.run(
         [
             sys.executable,
@@ -92,7 +97,7 @@ def test_the_wheel_installs_one_top_level_package_fleetmind(tmp_path):
             "--no-build-isolation",
             "-w",
             str(tmp_path),
-            str(ROOT),
+            str(src),
         ],
         check=True,
         timeout=300,
