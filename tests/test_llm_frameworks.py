@@ -1,10 +1,12 @@
-"""The four LLM frameworks: control flow, re-prompts, shield, loop guard, history, token accounting."""
+"""The four LLM frameworks: control flow, parallel plan checks, re-prompts, shield, loop guard, history, tokens."""
 
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
+from fake_chat import ScriptedChat
 from fleetmind.planners.llm.client import ContextTooLong
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.registry import make_planner
@@ -19,7 +21,6 @@ from fleetmind.tasks.warehouse.rules import Warehouse
 
 from fleetmind.app.llm import planner_options
 from fleetmind.app.runner import run_episode
-from tests.fake_chat import ScriptedChat
 
 SMALLEST = [(BoxNet1, (2, 2)), (BoxNet2, (2, 2)), (Warehouse, (4,)), (BoxLift, (4, 10))]
 
@@ -126,19 +127,102 @@ def test_hmas1_dialogue_starts_from_the_central_plan():
     assert plan == {RobotId("robot_0"): MoveBoxToCell("red", GridCell(0, 1))}
 
 
+def _checker(system: str) -> str | None:
+    """The robot a plan-check prompt speaks to (None for other roles)."""
+    return system.split(" in a robot team")[0].removeprefix("You are ") if "proposed a joint plan" in system else None
+
+
 def test_hmas2_revises_after_an_objection():
     fleet, obs = _boxnet1_world()
     first = json.dumps({"robot_0": "move(box_red, square[1.5, 0.5])", "robot_3": "move(box_blue, target_blue)"})
     revised = json.dumps({"robot_0": "move(box_red, square[0.5, 1.5])", "robot_3": "move(box_blue, target_blue)"})
     agree = json.dumps({"agree": True, "objection": ""})
     object_ = json.dumps({"agree": False, "objection": "move the red box right, towards its target"})
-    chat = ScriptedChat([first, object_, agree, revised, agree, agree])
+    plans = [first, revised]
+
+    def reply(messages, schema):  # the two checks of a round run in parallel: answer by who is asked
+        robot = _checker(messages[0]["content"])
+        if robot is None:
+            return plans.pop(0)
+        wrong = "Your part: move(box_red, square[1.5, 0.5])" in messages[1]["content"]
+        return object_ if robot == "robot_0" and wrong else agree
+
+    chat = ScriptedChat(reply)
     planner = _planner("hmas2", "boxnet1", chat)
     planner.reset(obs, 0)
     plan = planner.plan(obs)
-    assert chat.roles() == ["central", "robot_0", "robot_3", "central", "robot_0", "robot_3"]
+    roles = chat.roles()
+    assert roles[0] == roles[3] == "central" and sorted(roles[1:3]) == sorted(roles[4:]) == ["robot_0", "robot_3"]
     assert "move the red box right" in chat.calls[3][0][1]["content"]  # the objection reached the planner
     assert plan[RobotId("robot_0")] == MoveBoxToCell("red", GridCell(0, 1))
+    assert planner.metrics()["llm_calls"] == 6
+
+
+class _GateChat:
+    """The oracle model, except that each plan check blocks until ``n`` checks are in flight together: checks
+    made one after another break the barrier (after a generous bound) and fail the step."""
+
+    def __init__(self, inner, n: int) -> None:
+        self.inner, self.barrier = inner, threading.Barrier(n, timeout=60)
+        self.checkers: list[str] = []
+
+    def complete(self, messages, schema=None, user=None):
+        robot = _checker(messages[0]["content"])
+        if robot is not None:
+            self.checkers.append(robot)
+            self.barrier.wait()
+        return self.inner.complete(messages, schema, user)
+
+
+def test_hmas2_checks_of_four_robots_run_in_parallel():
+    from fleetmind.app.llm import make_client
+
+    settings = LLMSettings(backend="oracle")
+    fleet = GridFleet(BoxNet1(2, 2))
+    obs = fleet.reset(0)  # seed 0: the oracle's first plan moves all four robots
+    chat = _GateChat(make_client(settings), 4)
+    planner = make_planner("hmas2", "boxnet1", {"llm": settings, "client": chat})
+    planner.reset(obs, 0)
+    plan = planner.plan(obs)
+    assert sorted(chat.checkers) == ["robot_0", "robot_1", "robot_2", "robot_3"] and len(plan) == 4
+    assert not chat.barrier.broken
+
+
+def test_hmas2_objections_reach_the_planner_in_robot_order_whoever_answers_first():
+    fleet, obs = _boxnet1_world()
+    both = json.dumps({"robot_0": "move(box_red, square[0.5, 1.5])", "robot_3": "move(box_blue, target_blue)"})
+    robot_3_answered = threading.Event()
+
+    def reply(messages, schema):
+        robot = _checker(messages[0]["content"])
+        if robot is None:
+            return both
+        if robot == "robot_0":  # robot_0 answers last
+            assert robot_3_answered.wait(60), "robot_3's check never ran beside robot_0's"
+        else:
+            robot_3_answered.set()
+        return json.dumps({"agree": False, "objection": f"{robot} has doubts"})
+
+    planner = _planner("hmas2", "boxnet1", ScriptedChat(reply), feedback_rounds=1)
+    planner.reset(obs, 0)
+    planner.plan(obs)
+    revision = planner.call_log()[3]["messages"][1]["content"]
+    assert "- robot_0: robot_0 has doubts\n- robot_3: robot_3 has doubts" in revision
+
+
+def test_dmas_dialogue_of_eight_robots_runs_its_four_rounds():
+    """No EXECUTE: every robot that can act speaks in each of the four rounds (32 turns), then nothing runs."""
+    task = BoxNet1(2, 4)
+    fleet = GridFleet(task)
+    fleet.reset(0)
+    task.set_state(boxes={c: ["red"] for c in task.grid.cells}, targets={task.grid.cells[0]: ["red"]})
+    obs = fleet.observe()
+    proceed = json.dumps({"action": "wait", "decision": "PROCEED", "plan": {}})
+    chat = ScriptedChat(lambda m, s: proceed)
+    planner = _planner("dmas", "boxnet1", chat)
+    planner.reset(obs, 0)
+    assert planner.plan(obs) == {}
+    assert len(chat.calls) == 4 * 8
 
 
 def test_hmas2_stops_after_three_feedback_rounds():

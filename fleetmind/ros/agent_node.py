@@ -1,10 +1,12 @@
 """``fleetmind_agent``: one robot's own LLM agent, in the robot's namespace (``/<robot>/agent``).
 
-Its reasoning runs here and only messages cross: it reads ``/fleet/state`` and ``/fleet/dialogue``, speaks
-on ``/fleet/dialogue`` when :class:`DialogueState` says it is its turn (DMAS / HMAS-1), checks the central
-plan when asked (HMAS-2), commands its own robot on ``/<robot>/command`` when a dialogue ends, and
-publishes a heartbeat on ``/diagnostics``. Model calls run on one worker thread, so heartbeats keep going
-while it thinks.
+Its reasoning runs here and only messages cross. DMAS / HMAS-1: on the planner's ``open`` it runs the
+framework's own graph (``planners/llm/frameworks.py``, the same one the in-process planner runs) with a
+:class:`DialogueSeat` as the roles: its own turns come from its model and go out on ``/fleet/dialogue``;
+the other robots' turns are the ones they published there. When the graph ends it commands its own robot
+on ``/<robot>/command``. HMAS-2: it checks the central plan when a ``proposal`` names it. A heartbeat goes
+to ``/diagnostics``. Model calls and the dialogue run on one worker thread, so heartbeats keep going while
+it thinks or waits for the others.
 """
 
 from __future__ import annotations
@@ -21,7 +23,16 @@ from rclpy.node import Node
 
 from fleetmind.app.scenario import ScenarioError, load_scenario
 from fleetmind.planners.llm.config import LLMSettings
-from fleetmind.planners.llm.ros_dialogue import DialogueState, RosLLMPlanner, mask_observation
+from fleetmind.planners.llm.remote import DIALOGUE_FRAMEWORKS, Cancelled, DialogueSeat, Opening, ReplyTimeout, Turn
+from fleetmind.planners.llm.ros_dialogue import (
+    CheckDoc,
+    OpenDoc,
+    ProposalDoc,
+    RosLLMPlanner,
+    TurnDoc,
+    mask_observation,
+    parse_dialogue,
+)
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId, robot_id
 from fleetmind.robots.planner import PlanningFailed
@@ -38,6 +49,9 @@ class AgentParams(BaseModel):
     framework: Literal["dmas", "hmas1", "hmas2"] = Field("dmas", description="LLM framework the agent takes part in.")
     robot: str = Field("", description="Robot id (default: the node's namespace).")
     heartbeat_period_s: float = Field(0.5, gt=0, le=60, description="Heartbeat period on /diagnostics.")
+    turn_timeout_s: float = Field(
+        120.0, gt=0, description="DMAS/HMAS-1: wait this long for another robot's turn, then fail the step."
+    )
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Model and prompt settings.")
 
 
@@ -58,17 +72,21 @@ class AgentNode(Node):
         from fleetmind.app.llm import make_client
 
         self.llm = RosLLMPlanner(self.params.framework, task, settings, lambda: make_client(settings))
+        self.seat: DialogueSeat | None = None
+        if self.params.framework in DIALOGUE_FRAMEWORKS:
+            self.seat = DialogueSeat(
+                self.params.framework, self.robot, self.llm, self._speak, self.params.turn_timeout_s
+            )
         self.lock = threading.RLock()
         self.worker = ThreadPoolExecutor(1, thread_name_prefix=f"agent-{self.robot}")
+        self.closing = False
         self.episode: int | None = None
         self.obs: Observation | None = None
         self.live: frozenset[RobotId] | None = None  # from /fleet/roster
-        self.dialogue: DialogueState | None = None
         self.attempt = -1
-        self.turns: dict[int, dict[str, Any]] = {}
         self.asked: set[tuple[Any, ...]] = set()
         self.committed: set[tuple[int, int]] = set()
-        self.inbox: list[dict[str, Any]] = []
+        self.inbox: list[OpenDoc | TurnDoc | ProposalDoc | CheckDoc] = []
         self.dialogue_pub = self.create_publisher(String, rc.DIALOGUE_TOPIC, rc.latched_qos(50))
         self.command_pub = self.create_publisher(String, rc.robot_topic(self.robot, rc.COMMAND), rc.latched_qos(10))
         self.plan_pub = self.create_publisher(String, rc.PLAN_TOPIC, rc.latched_qos(10))
@@ -107,7 +125,9 @@ class AgentNode(Node):
                 self.committed.clear()
             self.episode = int(data["episode"])
             self.obs = rc.observation_from_json(data["observation"])
-            self.dialogue, self.attempt, self.turns = None, -1, {}
+            self.attempt = -1
+            if self.seat is not None:
+                self.seat.poke()  # a dialogue still waiting for an earlier step gives up
             if data["done"]:
                 return
             waiting, self.inbox = self.inbox, []
@@ -135,99 +155,102 @@ class AgentNode(Node):
                 self.worker.submit(self.llm.end_step, obs, rc.plan_from_json(obs, data.get("plan", {})), [])
 
     def on_dialogue(self, text: str) -> None:
-        data = json.loads(text)
+        doc = parse_dialogue(text)
+        if doc is None:
+            return
         with self.lock:
             key = self.key
-            if key is None or (data["episode"], data["step"]) > key:
-                self.inbox.append(data)  # the state for that step has not arrived yet
-            elif (data["episode"], data["step"]) == key:
-                self._handle(data)
+            if key is None or (doc.episode, doc.step) > key:
+                self.inbox.append(doc)  # the state for that step has not arrived yet
+            elif (doc.episode, doc.step) == key:
+                self._handle(doc)
 
-    def _handle(self, data: dict[str, Any]) -> None:
-        assert self.obs is not None and self.episode is not None
-        kind = data.get("kind")
-        if kind == "open" and (self.episode, self.obs.step) not in self.committed and data["attempt"] > self.attempt:
-            self.attempt, self.turns = int(data["attempt"]), {}
-            self.dialogue = DialogueState(
-                str(data["framework"]),
-                [RobotId(r) for r in data["speakers"]],
-                rc.plan_from_json(self.obs, data.get("proposal", {})),
-                int(data.get("dialogue_rounds", self.llm.dialogue_rounds)),
-            )
-            self._advance()
-        elif kind == "turn" and data.get("attempt") == self.attempt and self.dialogue is not None:
-            self.turns.setdefault(int(data["index"]), data)
-            self._advance()
-        elif kind == "proposal" and self.robot in data.get("checkers", []):
-            ask = ("check", data["episode"], data["step"], data["proposal"])
-            if ask not in self.asked:
-                self.asked.add(ask)
-                self.worker.submit(self._check_job, self.obs, data)
-
-    def _advance(self) -> None:
-        d = self.dialogue
-        assert d is not None and self.obs is not None
-        while len(d.lines) in self.turns and not d.ended:
-            t = self.turns[len(d.lines)]
-            try:
-                d.add_turn(
-                    RobotId(t["robot"]), rc.plan_from_json(self.obs, t["plan"]), t["decision"] == "EXECUTE", t["line"]
-                )
-            except ValueError as exc:
-                self.get_logger().warning(f"ignoring a dialogue turn: {exc}")
+    def _handle(self, doc: OpenDoc | TurnDoc | ProposalDoc | CheckDoc) -> None:
+        obs = self.obs
+        assert obs is not None
+        if isinstance(doc, OpenDoc) and self.seat is not None:
+            if (doc.episode, doc.step) in self.committed or doc.attempt <= self.attempt:
                 return
-        if d.ended:
-            self._commit(d)
-        elif d.next_speaker() == self.robot:
-            ask = ("turn", self.episode, self.obs.step, self.attempt, len(d.lines))
+            self.attempt = doc.attempt
+            self.seat.poke()  # a dialogue of an earlier attempt gives up
+            speakers = tuple(RobotId(r) for r in doc.speakers)
+            proposal = rc.plan_from_json(obs, doc.proposal)
+            opening = Opening(doc.episode, doc.step, doc.attempt, speakers, proposal, doc.dialogue_rounds)
+            self.worker.submit(self._dialogue_job, obs, opening)
+        elif isinstance(doc, TurnDoc) and self.seat is not None:
+            plan = rc.plan_from_json(obs, doc.plan)
+            execute = doc.decision == "EXECUTE"
+            self.seat.hear(
+                Turn(doc.episode, doc.step, doc.attempt, doc.index, RobotId(doc.robot), plan, execute, doc.line)
+            )
+        elif isinstance(doc, ProposalDoc) and self.robot in doc.checkers:
+            ask = ("check", doc.episode, doc.step, doc.proposal)
             if ask not in self.asked:
                 self.asked.add(ask)
-                snapshot = DialogueState(d.framework, list(d.speakers), d.plan, d.dialogue_rounds, list(d.lines))
-                self.worker.submit(self._turn_job, self.obs, snapshot, ask)
-
-    def _commit(self, d: DialogueState) -> None:
-        assert self.obs is not None and self.episode is not None
-        key = (self.episode, self.obs.step)
-        if key in self.committed:
-            return
-        self.committed.add(key)
-        plan = d.outcome()
-        action = plan[self.robot].text if self.robot in plan else "wait"
-        doc = {"schema": "fleetmind/command/1", "episode": key[0], "step": key[1], "robot": self.robot}
-        self._publish(self.command_pub, {**doc, "action": action, "source": d.framework})
-        self.worker.submit(self.llm.end_step, self.obs, plan, list(d.lines))
+                self.worker.submit(self._check_job, obs, doc)
 
     # ------------------------------------------------------------------------------------------ model calls
-    def _turn_job(self, obs: Observation, d: DialogueState, ask: tuple[Any, ...]) -> None:
-        _, episode, step, attempt, index = ask
-        try:
-            masked = mask_observation(obs, self.offline)
-            self.llm.offline = self.offline
-            self.llm.begin_step(masked)
-            plan, execute, line = self.llm.turn(masked, self.robot, d.speakers, d.lines, d.plan)
-        except PlanningFailed as exc:
-            self._fail(episode, step, exc)
-            return
-        doc = {"schema": "fleetmind/dialogue/1", "kind": "turn", "episode": episode, "step": step}
-        doc.update(attempt=attempt, index=index, robot=self.robot, plan=rc.plan_to_json(plan), line=line)
-        doc["decision"] = "EXECUTE" if execute else "PROCEED"
-        self._publish(self.dialogue_pub, doc)
-        self.on_dialogue(rc.dumps(doc))  # apply our own turn now; the echo from the topic is ignored
-
-    def _check_job(self, obs: Observation, data: dict[str, Any]) -> None:
-        try:
-            masked = mask_observation(obs, self.offline)
-            self.llm.offline = self.offline
-            self.llm.begin_step(masked)
-            objection = self.llm.check(masked, self.robot, rc.plan_from_json(obs, data["plan"]))
-        except PlanningFailed as exc:
-            self._fail(int(data["episode"]), int(data["step"]), exc)
-            return
-        doc = {"schema": "fleetmind/dialogue/1", "kind": "check", "episode": data["episode"], "step": data["step"]}
-        doc.update(
-            proposal=data["proposal"], robot=self.robot, objection=objection.split(": ", 1)[-1] if objection else None
+    def _speak(self, turn: Turn) -> None:
+        """The seat's own turn, out on the topic (called on the worker thread, inside the graph)."""
+        decision: Literal["PROCEED", "EXECUTE"] = "EXECUTE" if turn.execute else "PROCEED"
+        doc = TurnDoc(
+            episode=turn.episode,
+            step=turn.step,
+            attempt=turn.attempt,
+            index=turn.index,
+            robot=turn.robot,
+            plan=rc.plan_to_json(turn.plan),
+            decision=decision,
+            line=turn.line,
         )
-        self._publish(self.dialogue_pub, doc)
+        self._publish(self.dialogue_pub, doc.dump())
+
+    def _dialogue_job(self, obs: Observation, opening: Opening) -> None:
+        key = (opening.episode, opening.step)
+
+        def cancelled() -> bool:
+            return self.closing or self.key != key or self.attempt != opening.attempt
+
+        assert self.seat is not None
+        try:
+            masked = mask_observation(obs, self.offline)
+            self.llm.offline = self.offline
+            self.llm.begin_step(masked)
+            plan, lines = self.seat.run(masked, opening, cancelled)
+        except Cancelled:
+            return
+        except ReplyTimeout as exc:
+            self._fail(opening.episode, opening.step, PlanningFailed("dialogue_timeout", str(exc)))
+            return
+        except PlanningFailed as exc:
+            self._fail(opening.episode, opening.step, exc)
+            return
+        with self.lock:
+            if cancelled() or key in self.committed:
+                return
+            self.committed.add(key)
+        action = plan[self.robot].text if self.robot in plan else "wait"
+        doc = {"schema": "fleetmind/command/1", "episode": key[0], "step": key[1], "robot": self.robot}
+        self._publish(self.command_pub, {**doc, "action": action, "source": self.params.framework})
+        self.llm.end_step(obs, plan, lines)
+
+    def _check_job(self, obs: Observation, proposal: ProposalDoc) -> None:
+        try:
+            masked = mask_observation(obs, self.offline)
+            self.llm.offline = self.offline
+            self.llm.begin_step(masked)
+            objection = self.llm.check(masked, self.robot, rc.plan_from_json(obs, proposal.plan))
+        except PlanningFailed as exc:
+            self._fail(proposal.episode, proposal.step, exc)
+            return
+        reply = CheckDoc(
+            episode=proposal.episode,
+            step=proposal.step,
+            proposal=proposal.proposal,
+            robot=self.robot,
+            objection=objection.split(": ", 1)[-1] if objection else None,
+        )
+        self._publish(self.dialogue_pub, reply.dump())
 
     def _fail(self, episode: int, step: int, exc: PlanningFailed) -> None:
         self.get_logger().error(f"{self.robot}: planning failed: {exc}")
@@ -235,6 +258,9 @@ class AgentNode(Node):
         self._publish(self.plan_pub, {**doc, "reason": exc.reason, "detail": f"{self.robot}: {exc.detail}"})
 
     def destroy_node(self) -> None:
+        self.closing = True
+        if self.seat is not None:
+            self.seat.poke()
         self.worker.shutdown(wait=False, cancel_futures=True)
         super().destroy_node()
 

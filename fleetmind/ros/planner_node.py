@@ -2,14 +2,17 @@
 
 - Central planners (oracle, CMAS, MAPF, ...): each new state on ``/fleet/state`` -> ``planner.plan`` ->
   one command per live robot on ``/<robot>/command`` and the joint plan on ``/fleet/plan``.
-- HMAS-2: the same, but the graph's plan check goes to each robot's own ``fleetmind_agent`` as a
-  ``proposal`` on ``/fleet/dialogue``; their ``check`` replies come back on the same topic.
+- HMAS-2: the same graph, with the check role remote (:class:`RemoteChecks`): each round's plan goes to
+  the robots' own ``fleetmind_agent`` s as one ``proposal`` on ``/fleet/dialogue``; the graph's check
+  branches (in parallel) wait for their ``check`` replies on the same topic.
 - DMAS / HMAS-1: opens each step's dialogue (``open``: the live speakers, and for HMAS-1 the central
-  plan); the agents talk and command their robots themselves. DMAS makes no model call here.
+  plan from the graph's ``central`` role); the agents run the dialogue's graph and command their robots
+  themselves. DMAS makes no model call here.
 - Health: agents' heartbeats (``/diagnostics``); a robot silent for ``heartbeat_timeout_s`` is dropped,
   ``/fleet/roster`` says so, and the rest replan (an open dialogue restarts without it).
 
-LLM calls run on one worker thread so that heartbeats are processed while the model thinks.
+Planning runs on one worker thread (HMAS-2's check branches on langgraph's threads) so that heartbeats are
+processed while the model thinks.
 """
 
 from __future__ import annotations
@@ -17,8 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
@@ -29,7 +30,17 @@ from fleetmind.app.llm import planner_options
 from fleetmind.app.scenario import ScenarioError, load_scenario
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.llm.frameworks import FRAMEWORKS
-from fleetmind.planners.llm.ros_dialogue import AGENT_FRAMEWORKS, RosLLMPlanner, mask_observation
+from fleetmind.planners.llm.remote import Proposal, RemoteChecks
+from fleetmind.planners.llm.ros_dialogue import (
+    AGENT_FRAMEWORKS,
+    CheckDoc,
+    OpenDoc,
+    ProposalDoc,
+    RosLLMPlanner,
+    TurnDoc,
+    mask_observation,
+    parse_dialogue,
+)
 from fleetmind.planners.llm.schemas import acting_robots
 from fleetmind.planners.registry import available_planners, make_planner
 from fleetmind.robots.commands import Command
@@ -95,13 +106,9 @@ class PlannerNode(Node):
         self.planned: set[tuple[int, int, int]] = set()
         self.attempts: dict[tuple[int, int], int] = {}
         self.reset_episode: int | None = None
-        self.previous: tuple[Observation, dict[str, str]] | None = None
-        self.cond = threading.Condition()
-        self.replies: dict[tuple[int, RobotId], str | None] = {}
-        self.proposal_id = 0
-        self.proposal_key: tuple[Any, ...] | None = None
-        self.consumed: set[RobotId] = set()
-        self.closing = False
+        self.opened: tuple[int, Observation, int] | None = None  # HMAS-1: (episode, masked obs, attempt) last opened
+        self.turn_lines: dict[tuple[int, int, int], dict[int, str]] = {}  # HMAS-1: the dialogue heard, for history
+        self.job_episode = 0
         self.worker = ThreadPoolExecutor(1, thread_name_prefix="planner")
         self.plan_pub = self.create_publisher(String, rc.PLAN_TOPIC, rc.latched_qos(10))
         self.dialogue_pub = self.create_publisher(String, rc.DIALOGUE_TOPIC, rc.latched_qos(50))
@@ -118,11 +125,13 @@ class PlannerNode(Node):
 
     def _make_planner(self, task: str) -> Planner:
         settings = self.params.llm
+        self.checks: RemoteChecks | None = None
         if self.framework in FRAMEWORKS:
             from fleetmind.app.llm import make_client
 
-            remote = self.remote_check if self.framework == "hmas2" else None
-            return RosLLMPlanner(self.framework, task, settings, lambda: make_client(settings), remote)
+            if self.framework == "hmas2":
+                self.checks = RemoteChecks(self._propose, lambda: self.live, self.params.reply_timeout_s)
+            return RosLLMPlanner(self.framework, task, settings, lambda: make_client(settings), self.checks)
         return make_planner(self.framework, task, planner_options(settings))
 
     def _publish(self, pub: Any, doc: dict[str, Any]) -> None:
@@ -159,8 +168,8 @@ class PlannerNode(Node):
         self.live.discard(robot)
         self.dropped[robot] = reason
         self.get_logger().warning(f"{robot} dropped: {reason}; replanning with {sorted(self.live)}")
-        with self.cond:
-            self.cond.notify_all()
+        if self.checks is not None:
+            self.checks.poke()  # its pending plan check ends now
         if not self.ready:
             return
         self.publish_roster()
@@ -193,8 +202,6 @@ class PlannerNode(Node):
                 f"episode {data['episode']} done: success {data['success']}, steps {data['metrics'].get('steps')}, "
                 f"failure {data['failure_reason']}, dropped {sorted(self.dropped)}"
             )
-            with self.cond:
-                self.cond.notify_all()
             return
         self.maybe_plan()
 
@@ -217,11 +224,12 @@ class PlannerNode(Node):
         try:
             if new_episode and self.framework != "dmas":  # DMAS: no model here, so no client either
                 self.planner.reset(obs, int(state["seed"]))
-                self.previous = None
+                self.opened = None
             if isinstance(self.planner, RosLLMPlanner):
                 self.planner.offline = offline
+            self.job_episode = episode
             if self.framework in ("dmas", "hmas1"):
-                self._open_dialogue(masked, key)
+                self._open_dialogue(masked, key, state.get("executed", {}))
             else:
                 self._send_plan(masked, episode, step, self.planner.plan(masked))
         except PlanningFailed as exc:
@@ -230,33 +238,33 @@ class PlannerNode(Node):
             log.exception("planning step %d crashed", step)
             self.fail(episode, step, "planner_error", "see the planner's log")
 
-    def _open_dialogue(self, masked: Observation, key: tuple[int, int, int]) -> None:
+    def _open_dialogue(self, masked: Observation, key: tuple[int, int, int], executed: dict[str, str]) -> None:
         episode, step, attempt = key
         plan: dict[RobotId, Command] = {}
-        if self.framework == "hmas1":
+        if self.framework == "hmas1":  # the graph's central node, here; its dialogue runs in the agents
             assert isinstance(self.planner, RosLLMPlanner)
-            if self.previous is not None and self.previous[0].step == step - 1:
-                prev_obs, executed = self.previous
-                self.planner.end_step(prev_obs, rc.plan_from_json(prev_obs, executed), [])
+            if self.opened is not None and self.opened[0] == episode and self.opened[1].step == step - 1:
+                _, prev_obs, prev_attempt = self.opened
+                heard = self.turn_lines.pop((episode, step - 1, prev_attempt), {})
+                lines = [heard[i] for i in sorted(heard)]
+                self.planner.end_step(prev_obs, rc.plan_from_json(prev_obs, executed), lines)
+            self.opened = (episode, masked, attempt)
             self.planner.begin_step(masked)
             plan = self.planner.central(masked, [])
             speakers = self.planner.speakers(masked, plan)
         else:
             speakers = acting_robots(masked)
-        speakers = [r for r in speakers if r in self.live]
-        doc = {
-            "schema": "fleetmind/dialogue/1",
-            "kind": "open",
-            "episode": episode,
-            "step": step,
-            "attempt": attempt,
-            "framework": self.framework,
-            "speakers": speakers,
-            "live": sorted(self.live),
-            "proposal": rc.plan_to_json(plan),
-            "dialogue_rounds": self.params.llm.dialogue_rounds,
-        }
-        self._publish(self.dialogue_pub, doc)
+        doc = OpenDoc(
+            episode=episode,
+            step=step,
+            attempt=attempt,
+            framework="hmas1" if self.framework == "hmas1" else "dmas",
+            speakers=[r for r in speakers if r in self.live],
+            live=sorted(self.live),
+            proposal=rc.plan_to_json(plan),
+            dialogue_rounds=self.params.llm.dialogue_rounds,
+        )
+        self._publish(self.dialogue_pub, doc.dump())
 
     def _send_plan(self, masked: Observation, episode: int, step: int, plan: dict[RobotId, Command]) -> None:
         live = sorted(self.live)
@@ -273,44 +281,28 @@ class PlannerNode(Node):
         doc = {"schema": "fleetmind/plan/1", "episode": episode, "step": step, "status": "failed", "reason": reason}
         self._publish(self.plan_pub, {**doc, "detail": detail, "source": self.framework})
 
-    # ------------------------------------------------------------------------------------------ HMAS-2 checks
-    def remote_check(self, obs: Observation, robot: RobotId, plan: dict[RobotId, Command]) -> str | None:
-        """Called by the HMAS-2 graph on the worker thread: ask ``robot``'s agent, wait for its reply."""
-        assert self.state is not None
-        episode, step = int(self.state["episode"]), obs.step
-        key = (episode, step, tuple(sorted(rc.plan_to_json(plan).items())))
-        # a new proposal, or the same plan again after a revision (the graph asks this robot a second time)
-        if key != self.proposal_key or robot in self.consumed:
-            assert isinstance(self.planner, RosLLMPlanner)
-            self.proposal_id += 1
-            self.proposal_key, self.consumed = key, set()
-            checkers = [r for r in self.planner.speakers(obs, plan) if r in self.live]
-            doc = {"schema": "fleetmind/dialogue/1", "kind": "proposal", "episode": episode, "step": step}
-            doc.update(proposal=self.proposal_id, plan=rc.plan_to_json(plan), checkers=checkers)
-            self._publish(self.dialogue_pub, doc)
-        pid = self.proposal_id
-        self.consumed.add(robot)
-        deadline = time.monotonic() + self.params.reply_timeout_s
-        with self.cond:
-            got = self.cond.wait_for(
-                lambda: (pid, robot) in self.replies or robot not in self.live or self.closing,
-                timeout=max(0.0, deadline - time.monotonic()),
-            )
-            if not got:
-                self.get_logger().warning(f"{robot} did not check the plan within {self.params.reply_timeout_s}s")
-            return self.replies.get((pid, robot))
+    # ------------------------------------------------------------------------------------------ the agents' side
+    def _propose(self, proposal: Proposal) -> None:
+        """A round of HMAS-2 plan checks (called by :class:`RemoteChecks` inside the graph's check branches)."""
+        doc = ProposalDoc(
+            episode=self.job_episode,
+            step=proposal.step,
+            proposal=proposal.proposal,
+            plan=rc.plan_to_json(proposal.plan),
+            checkers=list(proposal.checkers),
+        )
+        self._publish(self.dialogue_pub, doc.dump())
 
     def on_dialogue(self, text: str) -> None:
-        data = json.loads(text)
-        if data.get("kind") == "check":
-            with self.cond:
-                self.replies[(int(data["proposal"]), RobotId(data["robot"]))] = data.get("objection") or None
-                self.cond.notify_all()
+        doc = parse_dialogue(text)
+        if isinstance(doc, CheckDoc) and self.checks is not None:
+            self.checks.deliver(doc.proposal, RobotId(doc.robot), doc.objection)
+        elif isinstance(doc, TurnDoc) and self.framework == "hmas1":
+            self.turn_lines.setdefault((doc.episode, doc.step, doc.attempt), {}).setdefault(doc.index, doc.line)
 
     def destroy_node(self) -> None:
-        with self.cond:
-            self.closing = True
-            self.cond.notify_all()
+        if self.checks is not None:
+            self.checks.close()
         self.worker.shutdown(wait=False, cancel_futures=True)
         super().destroy_node()
 

@@ -12,7 +12,7 @@ from typing import Any
 from fleetmind.planners.llm import prompts
 from fleetmind.planners.llm.client import ChatClient, Message
 from fleetmind.planners.llm.config import LLMSettings
-from fleetmind.planners.llm.frameworks import build_graph
+from fleetmind.planners.llm.frameworks import build_graph, run_config
 from fleetmind.planners.llm.replies import ReplyError, check_safe, extract_json, validate_plan
 from fleetmind.planners.llm.schemas import CHECK_SCHEMA, acting_robots, joint_plan_schema, turn_schema
 from fleetmind.planners.llm.session import Session
@@ -64,17 +64,28 @@ class LLMPlanner(Planner):
 
     def plan(self, observation: Observation) -> dict[RobotId, Command]:
         assert self.session is not None, "reset() first"
-        self.session.step = observation.step
-        self._loop_flags_at_step_start = self.session.loop_flags
+        self.begin_step(observation)
         start = time.perf_counter()
-        llm_before = sum(c.latency_s for c in self.session.calls)
-        state = self._graph.invoke({"observation": observation})
+        llm_before = self.session.busy_s
+        state = self._graph.invoke({"observation": observation}, run_config(len(observation.robots)))
         plan: dict[RobotId, Command] = state.get("plan", {})
-        self._remember(observation, plan, state.get("dialogue", []))
+        self.end_step(observation, plan, state.get("dialogue", []))
         elapsed = time.perf_counter() - start
-        self._overhead_s += elapsed - (sum(c.latency_s for c in self.session.calls) - llm_before)
+        self._overhead_s += elapsed - (self.session.busy_s - llm_before)  # parallel calls count once
         self._rounds += 1
         return plan
+
+    def begin_step(self, observation: Observation) -> None:
+        """Before a step's role calls: what :meth:`plan` does first (the ROS edge calls it before the roles it
+        plays, when a graph runs across nodes)."""
+        assert self.session is not None, "reset() first"
+        self.session.step = observation.step
+        self._loop_flags_at_step_start = self.session.loop_flags
+
+    def end_step(self, observation: Observation, plan: dict[RobotId, Command], dialogue: list[str]) -> None:
+        """After a step's graph: the plan that runs goes into the history and the loop guard's memory."""
+        if self.session is not None:
+            self._remember(observation, plan, dialogue)
 
     def observe_result(self, result: StepResult) -> None:
         self._feedback = [f"{e.robot}: {e.detail or e.kind}" for e in result.events if e.kind in FAILURE_EVENTS]

@@ -1,68 +1,97 @@
-"""Pure core of the distributed LLM frameworks (no rclpy): the DMAS / HMAS-1 dialogue as a state machine
-that every agent runs on the messages it receives, an :class:`LLMPlanner` for the ROS edge, and masking
-of robots that are offline.
+"""Pure core of the distributed LLM frameworks' edge (no rclpy): the ``/fleet/dialogue`` documents, masking
+of robots that are offline, and the :class:`LLMPlanner` the ROS nodes use.
 
-:class:`DialogueState` follows ``planners/llm/frameworks.py`` exactly (a test drives both with the same
-scripted turns): speakers talk in a fixed order; the first EXECUTE ends the dialogue with that turn's
-joint plan; after ``dialogue_rounds`` full rounds without one, DMAS does nothing this step and HMAS-1 runs
-the latest proposal (the central plan if nobody spoke).
+The dialogue itself is not here: agents and the central node run the graphs of ``frameworks.py`` with the
+remote roles of ``remote.py``. Documents (schema ``fleetmind/dialogue/1``, by ``kind``):
+
+- ``open`` (planner): ``{episode, step, attempt, framework, speakers, live, proposal, dialogue_rounds}``
+- ``turn`` (agents): ``{episode, step, attempt, index, robot, plan, decision: PROCEED|EXECUTE, line}``
+- ``proposal`` (HMAS-2 planner): ``{episode, step, proposal, plan, checkers}``
+- ``check`` (agents): ``{episode, step, proposal, robot, objection or null}``
+
+Plans are ``{robot: action text}``.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
+from typing import Annotated, Any, Literal
 
 from fleetmind.planners.llm.client import ChatClient
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.llm.planner import LLMPlanner
+from fleetmind.planners.llm.remote import DIALOGUE_FRAMEWORKS, RemoteChecks
 from fleetmind.robots.commands import Command
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-DIALOGUE_FRAMEWORKS = ("dmas", "hmas1")
+log = logging.getLogger(__name__)
 AGENT_FRAMEWORKS = ("dmas", "hmas1", "hmas2")
+SCHEMA = "fleetmind/dialogue/1"
+__all__ = ["AGENT_FRAMEWORKS", "DIALOGUE_FRAMEWORKS", "RosLLMPlanner", "mask_observation", "parse_dialogue"]
 
-RemoteCheck = Callable[[Observation, RobotId, dict[RobotId, Command]], "str | None"]
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    schema_: Literal["fleetmind/dialogue/1"] = Field(SCHEMA, alias="schema", description="Document schema.")
+    episode: int = Field(description="Episode number.")
+    step: int = Field(ge=0, description="Environment step the document is about.")
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True)
 
 
-@dataclass
-class DialogueState:
-    """One step's dialogue. ``proposal`` is ``{}`` for DMAS and the central plan for HMAS-1."""
+class OpenDoc(_Doc):
+    kind: Literal["open"] = "open"
+    attempt: int = Field(ge=0, description="Grows when the planner reopens the step without a lost robot.")
+    framework: Literal["dmas", "hmas1"] = Field(description="Dialogue framework.")
+    speakers: list[str] = Field(description="Robots that talk, in speaking order.")
+    live: list[str] = Field(description="Robots on the roster.")
+    proposal: dict[str, str] = Field(description="HMAS-1: the central plan; DMAS: {}.")
+    dialogue_rounds: int = Field(ge=1, description="Full rounds before the dialogue ends without EXECUTE.")
 
-    framework: str
-    speakers: list[RobotId]
-    proposal: dict[RobotId, Command]
-    dialogue_rounds: int
-    lines: list[str] = field(default_factory=list)
-    plan: dict[RobotId, Command] = field(default_factory=dict)
-    executed: bool = False
 
-    def __post_init__(self) -> None:
-        if self.framework not in DIALOGUE_FRAMEWORKS:
-            raise ValueError(f"dialogue framework must be one of {DIALOGUE_FRAMEWORKS}, got {self.framework!r}")
-        self.plan = dict(self.proposal)
+class TurnDoc(_Doc):
+    kind: Literal["turn"] = "turn"
+    attempt: int = Field(ge=0, description="The opening's attempt.")
+    index: int = Field(ge=0, description="Turn number in the dialogue, from 0.")
+    robot: str = Field(description="Who speaks.")
+    plan: dict[str, str] = Field(description="The joint plan it proposes.")
+    decision: Literal["PROCEED", "EXECUTE"] = Field(description="EXECUTE ends the dialogue with this plan.")
+    line: str = Field(description="Its line of the transcript.")
 
-    @property
-    def ended(self) -> bool:
-        return self.executed or not self.speakers or len(self.lines) >= self.dialogue_rounds * len(self.speakers)
 
-    def next_speaker(self) -> RobotId | None:
-        return None if self.ended else self.speakers[len(self.lines) % len(self.speakers)]
+class ProposalDoc(_Doc):
+    kind: Literal["proposal"] = "proposal"
+    proposal: int = Field(ge=1, description="Round number (the planner's count).")
+    plan: dict[str, str] = Field(description="The central plan to check.")
+    checkers: list[str] = Field(description="Robots asked to check it.")
 
-    def add_turn(self, robot: RobotId, plan: dict[RobotId, Command], execute: bool, line: str) -> None:
-        expected = self.next_speaker()
-        if robot != expected:
-            raise ValueError(f"turn {len(self.lines)} belongs to {expected}, not {robot}")
-        self.plan, self.executed = dict(plan), execute
-        self.lines.append(line)
 
-    def outcome(self) -> dict[RobotId, Command]:
-        """The joint plan that runs (only meaningful once :attr:`ended`)."""
-        if self.executed:
-            return dict(self.plan)
-        return {} if self.framework == "dmas" else dict(self.plan)
+class CheckDoc(_Doc):
+    kind: Literal["check"] = "check"
+    proposal: int = Field(ge=1, description="The round this answers.")
+    robot: str = Field(description="Who checked.")
+    objection: str | None = Field(None, description="Why it disagrees; null when it agrees.")
+
+
+DialogueDoc = Annotated[OpenDoc | TurnDoc | ProposalDoc | CheckDoc, Field(discriminator="kind")]
+_ADAPTER: TypeAdapter[OpenDoc | TurnDoc | ProposalDoc | CheckDoc] = TypeAdapter(DialogueDoc)
+
+
+def parse_dialogue(text: str) -> OpenDoc | TurnDoc | ProposalDoc | CheckDoc | None:
+    """A ``/fleet/dialogue`` document, or ``None`` (logged) when it is malformed: dropped, never a crash."""
+    try:
+        return _ADAPTER.validate_python(json.loads(text))
+    except (json.JSONDecodeError, ValidationError) as exc:
+        first = exc.errors()[0] if isinstance(exc, ValidationError) else {"loc": (), "msg": str(exc)}
+        where = ".".join(str(p) for p in first["loc"]) or "(document)"
+        log.warning("dropping a malformed /fleet/dialogue document: %s: %s", where, first["msg"])
+        return None
 
 
 def mask_observation(observation: Observation, offline: Collection[RobotId]) -> Observation:
@@ -79,8 +108,9 @@ def mask_observation(observation: Observation, offline: Collection[RobotId]) -> 
 class RosLLMPlanner(LLMPlanner):
     """:class:`LLMPlanner` for the ROS edge.
 
-    Entries for ``offline`` robots are dropped from model replies before validation (they can only wait),
-    and ``remote_check`` (the HMAS-2 central node) asks each robot's own agent instead of the local model.
+    Entries for ``offline`` robots are dropped from model replies before validation (they can only wait).
+    With ``remote_checks`` (the HMAS-2 central node) each robot's plan check is answered by its own agent:
+    every plan the central role makes opens a round there.
     """
 
     def __init__(
@@ -89,10 +119,10 @@ class RosLLMPlanner(LLMPlanner):
         task: str,
         settings: LLMSettings,
         client_factory: Callable[[], ChatClient],
-        remote_check: RemoteCheck | None = None,
+        remote_checks: RemoteChecks | None = None,
     ) -> None:
         self.offline: frozenset[RobotId] = frozenset()
-        self._remote_check = remote_check
+        self.remote_checks = remote_checks
         super().__init__(framework, task, settings, client_factory)
 
     def _checked(self, observation: Observation, raw: Any) -> dict[RobotId, Command]:
@@ -100,20 +130,15 @@ class RosLLMPlanner(LLMPlanner):
             raw = {k: v for k, v in raw.items() if RobotId(str(k).strip()) not in self.offline}
         return super()._checked(observation, raw)
 
+    def central(self, observation: Observation, objections: list[str]) -> dict[RobotId, Command]:
+        plan = super().central(observation, objections)
+        if self.remote_checks is not None:
+            self.remote_checks.new_plan(self.speakers(observation, plan))
+        return plan
+
     def check(self, observation: Observation, robot: RobotId, plan: dict[RobotId, Command]) -> str | None:
-        if self._remote_check is None:
+        if self.remote_checks is None:
             return super().check(observation, robot, plan)
-        objection = self._remote_check(observation, robot, plan)
+        objection = self.remote_checks.check(observation, robot, plan)
         self.transcript.append(f"{robot}: " + ("agree" if objection is None else f"objects: {objection}"))
         return f"{robot}: {objection}" if objection else None
-
-    def begin_step(self, observation: Observation) -> None:
-        """What :meth:`plan` does before its graph runs, for role calls made one at a time."""
-        assert self.session is not None, "reset() first"
-        self.session.step = observation.step
-        self._loop_flags_at_step_start = self.session.loop_flags
-
-    def end_step(self, observation: Observation, plan: dict[RobotId, Command], dialogue: list[str]) -> None:
-        """What :meth:`plan` does after its graph ran: history and the loop guard's memory."""
-        if self.session is not None:
-            self._remember(observation, plan, dialogue)

@@ -1,14 +1,26 @@
-"""One episode's conversation with the model: traced calls, re-prompts, history and its token budget."""
+"""One episode's conversation with the model: traced calls, re-prompts, history and its token budget.
+
+Thread-safe: HMAS-2's plan checks call the model from several threads at once."""
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from fleetmind.planners.llm.client import ChatClient, ContextTooLong, LLMError, LLMUnavailable, Message, estimate_tokens
+from fleetmind.planners.llm.client import (
+    ChatClient,
+    ChatReply,
+    ContextTooLong,
+    LLMError,
+    LLMUnavailable,
+    Message,
+    estimate_tokens,
+)
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.llm.replies import ReplyError
 from fleetmind.robots.planner import PlanningFailed
@@ -85,6 +97,10 @@ class Session:
         self.shield_rejections = 0
         self.loop_flags = 0
         self.step = 0
+        self.busy_s = 0.0  # wall time with at least one call in flight (parallel calls count once)
+        self._in_flight = 0
+        self._busy_since = 0.0
+        self._lock = threading.Lock()
 
     def call(
         self,
@@ -97,10 +113,13 @@ class Session:
         """One completion; a context-length error shrinks the history and asks again."""
         while True:
             messages = build() + extra
+            budget = self.history.budget
             try:
-                reply = self.client.complete(messages, schema if self.settings.structured_on else None, self.user)
+                reply = self._complete(messages, schema if self.settings.structured_on else None)
             except ContextTooLong as exc:
-                if not self.history.shrink():
+                with self._lock:  # parallel callers that hit the limit with the same budget halve it once
+                    shrunk = self.history.budget < budget or self.history.shrink()
+                if not shrunk:
                     raise PlanningFailed("context_length", str(exc)) from None
                 log.info("context too long; history budget cut to %d tokens", self.history.budget)
                 continue
@@ -108,22 +127,35 @@ class Session:
                 raise PlanningFailed("llm_unavailable", str(exc)) from None
             except LLMError as exc:
                 raise PlanningFailed("llm_error", str(exc)) from None
-            self.calls.append(
-                CallRecord(
-                    self.step,
-                    role,
-                    robot,
-                    messages,
-                    reply.text,
-                    reply.prompt_tokens,
-                    reply.completion_tokens,
-                    reply.latency_s,
-                    reply.retries,
-                    reply.estimated,
-                    layout_tokens(messages),
-                )
+            record = CallRecord(
+                self.step,
+                role,
+                robot,
+                messages,
+                reply.text,
+                reply.prompt_tokens,
+                reply.completion_tokens,
+                reply.latency_s,
+                reply.retries,
+                reply.estimated,
+                layout_tokens(messages),
             )
+            with self._lock:
+                self.calls.append(record)
             return reply.text
+
+    def _complete(self, messages: list[Message], schema: dict[str, Any] | None) -> ChatReply:
+        with self._lock:
+            self._in_flight += 1
+            if self._in_flight == 1:
+                self._busy_since = time.perf_counter()
+        try:
+            return self.client.complete(messages, schema, self.user)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self.busy_s += time.perf_counter() - self._busy_since
 
     def ask(
         self,
@@ -140,14 +172,14 @@ class Session:
             try:
                 return extract(text)
             except ReplyError as err:
-                if err.kind == "shield":
-                    self.shield_rejections += 1
-                if err.kind == "loop":
-                    self.loop_flags += 1
-                if self.reprompts_this_ask(extra) >= self.settings.max_reprompts:
+                last = self.reprompts_this_ask(extra) >= self.settings.max_reprompts
+                with self._lock:
+                    self.shield_rejections += int(err.kind == "shield")
+                    self.loop_flags += int(err.kind == "loop")
+                    self.reprompts += int(not last)
+                if last:
                     reason = "shield" if err.kind == "shield" else "syntax"
                     raise PlanningFailed(reason, f"{role} {robot or ''}: {err}".strip()) from None
-                self.reprompts += 1
                 extra = [*extra, {"role": "assistant", "content": text}, {"role": "user", "content": err.feedback()}]
 
     @staticmethod
