@@ -7,7 +7,7 @@ import pytest
 from fleetmind.planners.llm import local
 from fleetmind.planners.llm.client import LLMUnavailable
 from fleetmind.planners.llm.local import LocalModelError
-from fleetmind.planners.registry import UnknownPlannerError
+from fleetmind.planners.registry import UnknownPlannerError, UnsupportedPlannerError, planners_for
 from fleetmind.robots.errors import BadInputError, ExpectedFailure, describe_validation
 from fleetmind.sim.record.replay import RecordingError
 from fleetmind.tasks import UnknownTaskError, get_task
@@ -86,14 +86,67 @@ def test_a_bug_is_not_reported_as_bad_input(monkeypatch, tmp_path):
         ),
         (
             ["run", "warehouse_lifelong_64", "--planner", "oracle"],
-            "task 'mapf_lifelong' has no oracle planner; choose another planner (`fleetmind list`)",
+            "--planner: planner 'oracle' cannot play task 'mapf_lifelong' (the oracle needs a task with its own "
+            "oracle); planners for mapf_lifelong: follower, pibt, pibt_flow, pibt_lns",
+        ),
+        (  # was accepted, then failed as llm_unavailable after a traceback in the oracle server's thread
+            ["run", "warehouse_lifelong_64", "--planner", "cmas", "--llm", "oracle"],
+            "--planner: planner 'cmas' cannot play task 'mapf_lifelong' (LLM frameworks need a task with LLM "
+            "prompts); planners for mapf_lifelong: follower, pibt, pibt_flow, pibt_lns",
+        ),
+        (  # was KeyError: 'grid' after the fleet was built
+            ["run", "boxnet1_2x2", "--planner", "pibt"],
+            "--planner: planner 'pibt' cannot play task 'boxnet1' (MAPF planners need a lifelong MAPF task); "
+            "planners for boxnet1: cmas, dmas, hmas1, hmas2, oracle",
+        ),
+        (
+            ["demo", "--planner", "follower"],
+            "--planner: planner 'follower' cannot play task 'boxnet1' (MAPF planners need a lifelong MAPF task); "
+            "planners for boxnet1: cmas, dmas, hmas1, hmas2, oracle",
         ),
         (["replay", "nowhere/episode.mcap"], "recording not found: nowhere/episode.mcap"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(argv, expected, capsys, tmp_path):
-    assert main([*argv, "--out", str(tmp_path)] if argv[0] in ("run", "bench") else argv) == 2
+    assert main([*argv, "--out", str(tmp_path)] if argv[0] in ("run", "bench", "demo") else argv) == 2
     assert _one_line(capsys) == f"fleetmind: error: {expected}"
+
+
+def test_a_planner_that_cannot_play_the_task_is_refused_before_anything_runs(monkeypatch, tmp_path):
+    """Decided from the task's plug-in (no task names): the planner is never built and no fleet is made."""
+    from fleetmind.app import runner, scenario
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a fleet was built for a planner that cannot play the task")
+
+    monkeypatch.setattr(scenario.Scenario, "make_fleet", never)
+    monkeypatch.setattr("fleetmind.planners.registry.planner_factory", never)
+    sc = scenario.load_scenario("boxlift_4x10")
+    with pytest.raises(UnsupportedPlannerError, match=r"^planner 'pibt_lns' cannot play task 'boxlift'"):
+        runner.run(runner.RunConfig(scenario=sc, planner="pibt_lns", out=tmp_path))
+    assert not any(tmp_path.iterdir())
+    assert issubclass(UnsupportedPlannerError, BadInputError)
+    with pytest.raises(ScenarioError, match=r"^x.yaml: run.planner: planner 'hmas2' cannot play task 'mapf_lifelong'"):
+        scenario.parse_scenario(
+            {"name": "x", "world": {"task": "mapf_lifelong"}, "run": {"planner": "hmas2"}}, "x.yaml"
+        )
+    # no run.planner: the default (oracle) is left to `--planner`; a run without one is refused the same way
+    assert scenario.parse_scenario({"name": "x", "world": {"task": "mapf_lifelong"}}).run.planner == "oracle"
+    assert {t: planners_for(t) for t in ("boxnet2", "warehouse", "mapf_lifelong")} == {
+        "boxnet2": ["cmas", "dmas", "hmas1", "hmas2", "oracle"],
+        "warehouse": ["cmas", "dmas", "hmas1", "hmas2", "oracle"],
+        "mapf_lifelong": ["follower", "pibt", "pibt_flow", "pibt_lns"],
+    }
+
+
+def test_up_refuses_a_planner_that_cannot_play_the_task_before_any_process(capsys):
+    pytest.importorskip("rclpy")
+    from fleetmind.ros.graph import node_graph
+
+    with pytest.raises(UnsupportedPlannerError, match=r"^--planner: planner 'cmas' cannot play task 'mapf_lifelong'"):
+        node_graph("warehouse_lifelong_64", "cmas")
+    assert main(["up", "boxnet1_2x2", "--planner", "pibt"]) == 2
+    assert _one_line(capsys).startswith("fleetmind: error: --planner: planner 'pibt' cannot play task 'boxnet1'")
 
 
 def test_the_one_formatter_names_the_field_the_way_the_user_writes_it():

@@ -10,16 +10,20 @@ from pathlib import Path
 
 from fleetmind.app.bench import paper_sizes, run_bench, write_tables
 from fleetmind.planners.registry import LLM_PLANNERS as FRAMEWORKS
+from fleetmind.planners.registry import check_plays
 from fleetmind.robots.errors import BadInputError
+from fleetmind.robots.outputs import check_output_dir
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from fleetmind.app.cli import _positive
+
     p.add_argument("--quick", action="store_true", help="smallest size of each task, 2 seeds")
     p.add_argument("--llm", default="oracle", help="backend: oracle, oracle-faulty, local, openai (default: oracle)")
     p.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma list (default: all four)")
     p.add_argument("--tasks", default=",".join(paper_sizes()), help="comma list (default: all four)")
     p.add_argument("--sizes", default=None, help="comma list, e.g. 2x2,4 (default: all paper sizes; --quick: smallest)")
-    p.add_argument("--seeds", type=int, default=None, help="seeds per cell (default 5; --quick 2)")
+    p.add_argument("--seeds", type=_positive, default=None, help="seeds per cell (default 5; --quick 2)")
     p.add_argument("--history", default="state_action", help="comma list of history modes")
     p.add_argument("--hints", default=None, help="comma list of on/off (default: the backend's default)")
     p.add_argument("--out", type=Path, default=Path("runs/bench_llm"), help="output folder")
@@ -35,6 +39,9 @@ def run_from_args(args: argparse.Namespace) -> int:
     for t in tasks:
         if t not in sizes_of:
             raise BadInputError(f"--tasks: unknown task {t!r}; choose from {', '.join(sizes_of)}")
+    for f in frameworks:  # before any row runs: every framework must play every chosen task
+        for t in tasks:
+            check_plays(f, t, "--frameworks")
     chosen = args.sizes.split(",") if args.sizes else None
     sizes = {t: [s for s in sizes_of[t] if chosen is None or s in chosen] for t in tasks}
     if args.quick and not chosen:
@@ -42,7 +49,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     if any(not v for v in sizes.values()):
         empty = ", ".join(t for t, v in sizes.items() if not v)
         raise BadInputError(f"--sizes {args.sizes!r} matches no size of {empty}")
-    seeds = args.seeds or (2 if args.quick else 5)
+    seeds = args.seeds if args.seeds is not None else (2 if args.quick else 5)
+    check_output_dir(args.out, "--out")  # before any row runs
     hints = [None] if args.hints is None else [h.strip() == "on" for h in args.hints.split(",")]
     histories = [h for h in args.history.split(",") if h]
     meta = {

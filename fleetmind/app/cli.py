@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import platform
 import sys
@@ -18,8 +19,9 @@ from tqdm import tqdm
 from fleetmind.app.runner import EpisodeRecord, RunConfig, RunResult, StepInfo, run
 from fleetmind.app.scenario import Scenario, ScenarioError, list_scenarios, load_scenario
 from fleetmind.planners.llm.config import LLMSettings
-from fleetmind.planners.registry import available_planners
+from fleetmind.planners.registry import available_planners, check_plays
 from fleetmind.robots.errors import BadInputError, ExpectedFailure, describe_validation
+from fleetmind.robots.outputs import check_output_dir
 
 DEFAULT_SCENARIO = "boxnet1_2x4"
 DEMO_LLM_SCENARIO = "boxnet1_2x2"
@@ -115,6 +117,14 @@ def _positive(text: str) -> int:
     return value
 
 
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0 (``--timeout``, ``--heartbeat-timeout``)."""
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text}")
+    return value
+
+
 def _summary(result: RunResult, out: Path) -> str:
     n = len(result.episodes)
     ok = sum(e.success for e in result.episodes)
@@ -135,6 +145,8 @@ def _summary(result: RunResult, out: Path) -> str:
 
 def cmd_run(scenario: Scenario, args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / scenario.name
+    planner = args.planner or scenario.run.planner  # refused here, before any model server or fleet starts
+    check_plays(planner, scenario.world.task, "--planner" if args.planner else f"{scenario.name}: run.planner")
     if getattr(args, "backend", None):
         scenario = scenario.with_backend(args.backend)
     config = RunConfig(
@@ -146,6 +158,7 @@ def cmd_run(scenario: Scenario, args: argparse.Namespace) -> int:
         llm=llm_settings(scenario.run.llm, args),
         record=out if getattr(args, "record", False) else None,
     )
+    check_output_dir(out, "--out")  # before any episode runs, not after the first one
     seeds = config.seeds
     with tqdm(total=len(seeds), desc=scenario.name, unit="ep", disable=args.quiet or None, file=sys.stderr) as bar:
 
@@ -176,8 +189,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """An LLM framework on the embedded model (hints on) with its dialogue, then the oracle floor."""
     print(f"fleetmind demo on {platform.node() or 'this machine'} ({platform.machine()}, {os.cpu_count()} cores)")
     scenario = load_scenario(DEMO_LLM_SCENARIO)
+    check_plays(args.planner, scenario.world.task, "--planner")
     settings = scenario.run.llm.model_copy(update={"backend": args.llm, "hints": True})
     out = args.out / f"{args.planner}_{args.llm}"
+    check_output_dir(args.out, "--out")
     print(f"{args.planner.upper()} with the {args.llm} model (hints on) on {scenario.description}; seed 0")
 
     def show(info: StepInfo) -> None:

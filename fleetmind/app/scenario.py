@@ -134,13 +134,13 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
             exc.errors(), allowed_keys=lambda loc: _allowed_keys(loc, data), tag_values=list(TASKS), hidden=_TAGS
         )
         raise ScenarioError(f"{source}: {message}") from None
-    from fleetmind.planners.registry import available_planners
+    from fleetmind.planners.registry import check_plays
 
-    known = available_planners()
-    if scenario.run.planner not in known:
-        raise ScenarioError(
-            f"{source}: run.planner: unknown planner {scenario.run.planner!r}; available: {', '.join(known)}"
-        )
+    try:  # the default planner (oracle) is not checked: `fleetmind run --planner` may name the one to use
+        if "planner" in scenario.run.model_fields_set:
+            check_plays(scenario.run.planner, scenario.world.task)
+    except BadInputError as exc:
+        raise ScenarioError(f"{source}: run.planner: {exc}") from None
     return scenario
 
 

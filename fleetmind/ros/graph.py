@@ -15,7 +15,7 @@ from typing import Any
 from fleetmind.app.scenario import find_scenario, load_scenario
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.llm.ros_dialogue import AGENT_FRAMEWORKS
-from fleetmind.planners.registry import UnknownPlannerError, available_planners
+from fleetmind.planners.registry import check_plays
 from fleetmind.robots.errors import BadInputError
 from fleetmind.ros.common import model_parameters
 
@@ -71,8 +71,7 @@ def node_graph(
     path = find_scenario(scenario)
     sc = load_scenario(path)
     framework = planner or sc.run.planner
-    if framework not in available_planners():
-        raise UnknownPlannerError(f"unknown planner {framework!r}; available: {', '.join(available_planners())}")
+    check_plays(framework, sc.world.task, "--planner" if planner else "")
     settings = llm or sc.run.llm
     fleet = sc.make_fleet()
     ids = list(fleet.robot_ids)
