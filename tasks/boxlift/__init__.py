@@ -19,9 +19,9 @@ from pydantic import Field
 
 class BoxLiftConfig(TaskConfig):
     task: Literal["boxlift"] = Field(description="BoxLift: lifters team up on boxes of hidden weight.")
-    lifters: int = Field(4, ge=1, le=64, description="Number of lifters (paper: 4, 6, 8, 10).")
-    boxes: int = Field(10, ge=1, le=256, description="Number of boxes (paper: 10, 14, 18, 24).")
-    step_limit: int | None = Field(None, ge=1, le=10_000, description="Override the task's step limit.")
+    lifters: int = Field(4, ge=1, le=64, strict=True, description="Number of lifters (paper: 4, 6, 8, 10).")
+    boxes: int = Field(10, ge=1, le=256, strict=True, description="Number of boxes (paper: 10, 14, 18, 24).")
+    step_limit: int | None = Field(None, ge=1, le=10_000, strict=True, description="Override the task's step limit.")
 
 
 class BoxLiftTask(GridTaskPlugin):

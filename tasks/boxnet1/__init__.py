@@ -19,9 +19,9 @@ from pydantic import Field
 
 class BoxNet1Config(TaskConfig):
     task: Literal["boxnet1"] = Field(description="BoxNet1: boxes between cells, one robot per cell.")
-    rows: int = Field(2, ge=1, le=32, description="Grid rows (paper: 2 or 4).")
-    cols: int = Field(2, ge=1, le=32, description="Grid columns (paper: 2, 4 or 8).")
-    step_limit: int | None = Field(None, ge=1, le=10_000, description="Override the task's step limit.")
+    rows: int = Field(2, ge=1, le=32, strict=True, description="Grid rows (paper: 2 or 4).")
+    cols: int = Field(2, ge=1, le=32, strict=True, description="Grid columns (paper: 2, 4 or 8).")
+    step_limit: int | None = Field(None, ge=1, le=10_000, strict=True, description="Override the task's step limit.")
 
 
 class BoxNet1Task(GridTaskPlugin):

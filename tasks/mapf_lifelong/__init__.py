@@ -20,9 +20,13 @@ class MapfLifelongConfig(TaskConfig):
     map: str = Field(
         "wfi_warehouse", description="Bundled map name (see fleetmind.tasks.mapf_lifelong.maps.map_names())."
     )
-    agents: int = Field(64, ge=1, le=10_000, description="Number of agents.")
-    episode_steps: int = Field(256, ge=1, le=100_000, description="Steps per episode (the metric's divisor).")
-    obs_radius: int = Field(5, ge=1, le=64, description="Observation radius R: agents see a (2R+1)^2 window.")
+    agents: int = Field(64, ge=1, le=10_000, strict=True, description="Number of agents.")
+    episode_steps: int = Field(
+        256, ge=1, le=100_000, strict=True, description="Steps per episode (the metric's divisor)."
+    )
+    obs_radius: int = Field(
+        5, ge=1, le=64, strict=True, description="Observation radius R: agents see a (2R+1)^2 window."
+    )
 
     @field_validator("map")
     @classmethod

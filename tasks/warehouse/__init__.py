@@ -18,8 +18,8 @@ from pydantic import Field
 
 class WarehouseConfig(TaskConfig):
     task: Literal["warehouse"] = Field(description="Warehouse: robots on tracks bring boxes to the target.")
-    robots: int = Field(4, ge=1, le=64, description="Number of robots (paper: 4, 6, 8, 10).")
-    step_limit: int | None = Field(None, ge=1, le=10_000, description="Override the task's step limit.")
+    robots: int = Field(4, ge=1, le=64, strict=True, description="Number of robots (paper: 4, 6, 8, 10).")
+    step_limit: int | None = Field(None, ge=1, le=10_000, strict=True, description="Override the task's step limit.")
 
 
 class WarehouseTask(GridTaskPlugin):
