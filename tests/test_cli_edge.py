@@ -1,13 +1,18 @@
 """Bad input at the command line's edge is refused before anything runs: one line, exit 2, no process started,
-no episode run (issue 13, item 17)."""
+no episode run (issue 13, items 14 and 17)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from fleetmind.robots.errors import BadInputError
+from fleetmind.robots.outputs import check_output_dir, check_output_file
 
 import fleetmind.app.bench_cli as bench_cli
 import fleetmind.app.cli as app_cli
 import fleetmind.ros.up_cli as up_cli
+import fleetmind.sim.record.cli as replay_cli
 from fleetmind.app.scenario import ScenarioError, parse_scenario
 from fleetmind.cli import main
 
@@ -22,6 +27,7 @@ def nothing_runs(monkeypatch):
     monkeypatch.setattr(app_cli, "run", ran)
     monkeypatch.setattr(bench_cli, "run_bench", ran)
     monkeypatch.setattr(up_cli, "up", ran)
+    monkeypatch.setattr(replay_cli, "read_recording", ran)
 
 
 def _one_line(capsys: pytest.CaptureFixture[str]) -> str:
@@ -87,3 +93,56 @@ def test_task_sizes_are_strict_integers(world, key):
     message = str(info.value)
     assert message.startswith(f"bad.yaml: {key}: Input should be a valid integer") and "\n" not in message
     assert parse_scenario({"name": "x", "world": {"task": "boxnet1", "rows": 4}}, "ok.yaml").world.rows == 4
+
+
+# ------------------------------------------------------------------------------------------------ item 14
+def _targets(tmp_path: Path) -> dict[str, str]:
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    return {"file": str(a_file), "under_file": str(a_file / "out"), "devnull": "/dev/null", "proc": "/proc/fleetmind"}
+
+
+@pytest.mark.parametrize("kind", ["file", "under_file", "devnull", "proc"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "boxnet1_2x2", "-q", "--out"],
+        ["bench", "llm", "--quick", "--out"],
+        ["up", "boxnet1_2x2", "--log-dir"],
+        ["up", "boxnet1_2x2", "--log-dir", "LOGS", "--record"],
+    ],
+    ids=["run", "bench", "up-log-dir", "up-record"],
+)
+def test_an_output_that_cannot_be_written_is_refused_before_anything_runs(argv, kind, nothing_runs, capsys, tmp_path):
+    target = _targets(tmp_path)[kind]
+    argv = [str(tmp_path / "logs") if a == "LOGS" else a for a in argv]
+    assert _exit_code([*argv, target]) == 2
+    line = _one_line(capsys)
+    assert line.startswith(f"fleetmind: error: {argv[-1]} {target}: "), line
+
+
+def test_up_record_into_an_existing_folder_is_refused(nothing_runs, capsys, tmp_path):
+    bag = tmp_path / "bag"
+    bag.mkdir()
+    assert _exit_code(["up", "boxnet1_2x2", "--log-dir", str(tmp_path / "logs"), "--record", str(bag)]) == 2
+    assert _one_line(capsys) == f"fleetmind: error: --record {bag}: already exists; give a new folder for the bag"
+
+
+@pytest.mark.parametrize("kind", ["folder", "under_file", "proc"])
+def test_replay_gif_that_cannot_be_written_is_refused_before_reading(kind, nothing_runs, capsys, tmp_path):
+    gif = {"folder": str(tmp_path), "under_file": _targets(tmp_path)["under_file"], "proc": "/proc/fleetmind.gif"}[kind]
+    assert _exit_code(["replay", str(tmp_path / "episode.mcap"), "--gif", gif]) == 2
+    assert _one_line(capsys).startswith(f"fleetmind: error: --gif {gif}: ")
+
+
+def test_output_checks_accept_new_and_existing_folders_and_create_nothing(tmp_path):
+    new = tmp_path / "a" / "b"
+    assert check_output_dir(new, "--out") == new and not (tmp_path / "a").exists()
+    assert check_output_dir(tmp_path, "--out") == tmp_path
+    assert list(tmp_path.iterdir()) == []  # the probe file is gone
+    assert check_output_file(tmp_path / "x" / "r.gif", "--gif") == tmp_path / "x" / "r.gif"
+    assert check_output_file("/dev/null", "--gif") == Path("/dev/null")  # writing there is the user's choice
+    with pytest.raises(BadInputError, match=r"^--out /dev/null: is not a folder; give a new or existing folder$"):
+        check_output_dir("/dev/null", "--out")
+    with pytest.raises(BadInputError, match=r"^--out /proc/x/y: cannot write in /proc \("):
+        check_output_dir("/proc/x/y", "--out")

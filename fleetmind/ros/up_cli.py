@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fleetmind.robots.errors import BadInputError
+from fleetmind.robots.outputs import check_output_dir
 from fleetmind.ros.up import UpConfig, summary, up
 
 
@@ -48,6 +50,16 @@ def run_from_args(args: Any) -> int:
         heartbeat_timeout_s=args.heartbeat_timeout,
         log_dir=args.log_dir,
     )
+    check_output_dir(config.log_dir, "--log-dir")  # before any process starts
+    if config.record is not None:
+        if config.record.exists():
+            raise BadInputError(f"--record {config.record}: already exists; give a new folder for the bag")
+        check_output_dir(config.record, "--record")
+    from fleetmind.app.llm import endpoint_text
+    from fleetmind.planners.registry import LLM_PLANNERS
+
+    if config.planner in LLM_PLANNERS:
+        print(endpoint_text(config.llm), flush=True)
     try:
         result = up(config)
     except KeyboardInterrupt:

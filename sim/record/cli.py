@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fleetmind.robots.outputs import check_output_file
 from fleetmind.sim.record.replay import read_recording, write_gif
 
 
@@ -15,8 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
+    gif = check_output_file(args.gif or args.recording.with_suffix(".gif"), "--gif")  # before the slow drawing
     rec = read_recording(args.recording)
-    out = write_gif(rec, args.gif or args.recording.with_suffix(".gif"), max_frames=max(2, args.frames))
+    out = write_gif(rec, gif, max_frames=max(2, args.frames))
     last = rec.metrics[-1] if rec.metrics else {}
     print(
         f"{args.recording}: {len(rec.frames)} frames over {rec.frames[-1].t:.1f} s, {len(rec.plans)} steps, "
