@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from fleetmind.firmware_bridge.auth import load_key
+from fleetmind.robots.errors import BadInputError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+log = logging.getLogger(__name__)
 
 
 class RobotLinkConfig(BaseModel):
@@ -19,6 +24,10 @@ class RobotLinkConfig(BaseModel):
     udp_host: str | None = Field(default=None, description="Robot IP address for UDP")
     udp_port: int | None = Field(default=None, ge=1, le=65535, description="Robot UDP port")
     key_file: Path | None = Field(default=None, description="Hex key file; when set every frame is HMAC-tagged")
+    allow_unauthenticated: bool = Field(
+        default=False,
+        description="Run this robot without a key_file (anyone on the link can drive it); must be set explicitly",
+    )
 
     @model_validator(mode="after")
     def _one_transport(self) -> RobotLinkConfig:
@@ -26,6 +35,24 @@ class RobotLinkConfig(BaseModel):
         if (self.serial_port is None) == (not has_udp):
             raise ValueError(f"robot {self.name}: give either serial_port or udp_host + udp_port")
         return self
+
+
+def link_key(cfg: RobotLinkConfig) -> bytes | None:
+    """The robot's key, or ``None`` for a key-less link, which is refused unless ``allow_unauthenticated`` is set.
+
+    Raises :class:`BadInputError` (one line naming the field) for a key-less link that was not allowed.
+    """
+    if cfg.key_file is not None:
+        return load_key(cfg.key_file)
+    if not cfg.allow_unauthenticated:
+        raise BadInputError(
+            f"robot {cfg.name}: no key_file, so anyone on its link could drive it; give key_file, or set "
+            "allow_unauthenticated: true to run it without authentication"
+        )
+    log.warning(
+        "robot %s: link without authentication (allow_unauthenticated: true): anyone on it can drive it", cfg.name
+    )
+    return None
 
 
 class Limits(BaseModel):

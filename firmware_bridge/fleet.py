@@ -21,8 +21,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from fleetmind.firmware_bridge import messages as wire
-from fleetmind.firmware_bridge.auth import load_key
-from fleetmind.firmware_bridge.config import FirmwareFleetConfig, RobotLinkConfig
+from fleetmind.firmware_bridge.config import FirmwareFleetConfig, RobotLinkConfig, link_key
 from fleetmind.firmware_bridge.link import RobotLink
 from fleetmind.firmware_bridge.monitor import CommandWatchdog
 from fleetmind.firmware_bridge.transport import (
@@ -67,7 +66,7 @@ class FirmwareFleet:
         self._limiters: dict[RobotId, RateLimiter] = {}
         self._watchdogs: dict[RobotId, CommandWatchdog] = {}
         for rid, rc in zip(self._ids, config.robots, strict=True):
-            key = load_key(rc.key_file) if rc.key_file else None
+            key = link_key(rc)
             transport = ReconnectingTransport(
                 functools.partial(open_transport, rc), backoff_max=config.backoff_max, clock=clock
             )

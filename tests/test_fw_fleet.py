@@ -28,7 +28,12 @@ def sim_fleet(n: int = 2, clock: ManualClock | None = None, **config: float) -> 
     clock = clock or ManualClock()
     doubles = [RobotDouble(clock, 10 + i) for i in range(n)]
     cfg = FirmwareFleetConfig(
-        robots=[RobotLinkConfig(name=f"robot_{i}", wire_id=10 + i, udp_host="127.0.0.1", udp_port=9) for i in range(n)],
+        robots=[
+            RobotLinkConfig(
+                name=f"robot_{i}", wire_id=10 + i, udp_host="127.0.0.1", udp_port=9, allow_unauthenticated=True
+            )
+            for i in range(n)
+        ],
         **config,
     )
     by_name = {f"robot_{i}": d for i, d in enumerate(doubles)}
@@ -89,7 +94,13 @@ def fleet_factory(
             sitls.append(sitl)
             link = {"serial_port": sitl.pty} if sitl.pty else {"udp_host": "127.0.0.1", "udp_port": sitl.udp[1]}
             robots.append(
-                RobotLinkConfig(name=f"robot_{i}", wire_id=10 + i, key_file=key_file if keyed else None, **link)
+                RobotLinkConfig(
+                    name=f"robot_{i}",
+                    wire_id=10 + i,
+                    key_file=key_file if keyed else None,
+                    allow_unauthenticated=not keyed,
+                    **link,
+                )
             )
         cfg = FirmwareFleetConfig(robots=robots, step_period=0.05, step_limit=step_limit)
         return FirmwareFleet(cfg, owned=sitls)

@@ -55,7 +55,9 @@ def test_host_marks_a_silent_robot_lost_exactly_at_its_timeout_and_takes_it_back
 def _sim_fleet(clock: ManualClock, robots: dict[str, RobotDouble], **config: float) -> FirmwareFleet:
     cfg = FirmwareFleetConfig(
         robots=[
-            RobotLinkConfig(name=name, wire_id=r.robot_id, udp_host="127.0.0.1", udp_port=9)  # never opened
+            RobotLinkConfig(
+                name=name, wire_id=r.robot_id, udp_host="127.0.0.1", udp_port=9, allow_unauthenticated=True
+            )  # never opened
             for name, r in robots.items()
         ],
         **config,
@@ -174,7 +176,9 @@ def test_fleet_stops_offering_a_killed_sitl_and_keeps_the_other(sitl_binary: Pat
     sitls = [Sitl("udp", robot_id=i + 1, binary=sitl_binary) for i in range(2)]
     cfg = FirmwareFleetConfig(
         robots=[
-            RobotLinkConfig(name=f"robot_{i}", wire_id=i + 1, udp_host="127.0.0.1", udp_port=s.udp[1])
+            RobotLinkConfig(
+                name=f"robot_{i}", wire_id=i + 1, udp_host="127.0.0.1", udp_port=s.udp[1], allow_unauthenticated=True
+            )
             for i, s in enumerate(sitls)
             if s.udp
         ],

@@ -196,20 +196,21 @@ static int handle_frame(fw_t *f, const uint8_t *fr, size_t n, uint32_t now) {
     if (flags & (uint8_t)~FW_FLAG_AUTH) { f->st.flags_fail++; return 0; }
     if (plen > FW_MAX_PAYLOAD || n != FW_HDR_LEN + plen + tag_len + FW_CRC_LEN) { f->st.len_fail++; return 0; }
     if (rid != f->robot_id && !(rid == FW_BROADCAST_ID && type == FW_MSG_ESTOP)) { f->st.robot_fail++; return 0; }
+    int auth_ok = !tag_len; /* key-less: an untagged frame verifies */
     if (f->key_len) {
         uint8_t mac[32];
-        if (!tag_len) { f->st.auth_fail++; nack(f, seq, type, FW_NACK_AUTH, now); return 0; }
         fw_hmac_sha256(f->key, f->key_len, fr, FW_HDR_LEN + plen, mac);
-        if (!fw_ct_equal(mac, fr + FW_HDR_LEN + plen, FW_TAG_LEN)) {
-            f->st.auth_fail++;
-            nack(f, seq, type, FW_NACK_AUTH, now);
-            return 0;
-        }
-    } else if (tag_len) {
-        f->st.auth_fail++;
-        nack(f, seq, type, FW_NACK_AUTH, now);
+        auth_ok = tag_len && fw_ct_equal(mac, fr + FW_HDR_LEN + plen, FW_TAG_LEN);
+    }
+    /* E-stop only ever makes the robot safer: act on it from any sender, tagged or not, replayed or not, so
+     * that no forged frame can lock the real host's e-stop out. One that does not verify neither moves the
+     * replay window nor counts as contact with the host. */
+    if (type == FW_MSG_ESTOP && plen == 0u && !(auth_ok && window_ok(&f->win, seq))) {
+        f->st.estop_unverified++;
+        dispatch(f, type, seq, fr + FW_HDR_LEN, now);
         return 0;
     }
+    if (!auth_ok) { f->st.auth_fail++; nack(f, seq, type, FW_NACK_AUTH, now); return 0; }
     if (expected_len(type) < 0) { f->st.type_fail++; nack(f, seq, type, FW_NACK_UNKNOWN_TYPE, now); return 0; }
     if (expected_len(type) != plen) { f->st.len_fail++; nack(f, seq, type, FW_NACK_BAD_LENGTH, now); return 0; }
     if (!window_ok(&f->win, seq)) { f->st.replay_fail++; nack(f, seq, type, FW_NACK_REPLAY, now); return 0; }

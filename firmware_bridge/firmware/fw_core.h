@@ -13,7 +13,7 @@ typedef struct {
 
 typedef struct {
     uint32_t frames_ok, crc_fail, cobs_fail, len_fail, version_fail, flags_fail, robot_fail, auth_fail, replay_fail,
-        type_fail, stale, overflow, rejected, actuations;
+        type_fail, stale, overflow, rejected, actuations, estop_unverified;
 } fw_stats_t;
 
 typedef enum { FW_RX_ACCUM = 0, FW_RX_DISCARD = 1 } fw_rx_state_t;

@@ -6,13 +6,14 @@ through ``send``; ``recv(timeout)`` lets ``timeout`` seconds of simulated time p
 :class:`RobotLink`, a :class:`FirmwareFleet` or the ROS bridge run in simulated time, and the host's deadlines
 (robot lost, command watchdog, request timeouts) are tested to the millisecond without wall-clock windows.
 
-What it models (PROTOCOL.md §3-4, simplified): the frame checks of the host decoder (robot id, key), the
-replay window and the stale rule for motion; Ack for every accepted frame; Nack for motion while disarmed
-or e-stopped; Arm / Disarm / EStop (latched) / ClearEStop; SetVelocity applied at once (no ramps, clamped to
-1 m/s and 2 rad/s); the motor watchdog (motors zeroed and ``WATCHDOG`` set ``watchdog`` s after the last
-motion command, checked every tick); telemetry every ``telemetry_period`` s with a unicycle pose.
-Faults: ``powered = False`` (deaf and silent), ``to_host`` / ``to_robot = False`` (one direction of the link
-cut). The C SITL (:mod:`fleetmind.testing.sitl`) stays the reference for the firmware's own behaviour.
+What it models (PROTOCOL.md §3-4, simplified): the frame checks of the host decoder (robot id, key), the replay
+window and the stale rule for motion; EStop obeyed from any sender (untagged, wrong tag or replayed); Ack for
+every accepted frame; Nack for motion while disarmed or e-stopped; Arm / Disarm / EStop (latched) / ClearEStop;
+SetVelocity applied at once (no ramps, clamped to 1 m/s and 2 rad/s); the motor watchdog (motors zeroed and
+``WATCHDOG`` set ``watchdog`` s after the last motion command, checked every tick); telemetry every
+``telemetry_period`` s with a unicycle pose. Faults: ``powered = False`` (deaf and silent), ``to_host`` /
+``to_robot = False`` (one direction of the link cut). The C SITL (:mod:`fleetmind.testing.sitl`) stays the
+reference for the firmware's own behaviour.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from cobs import cobs
+
 from fleetmind.firmware_bridge import messages as wire
 from fleetmind.firmware_bridge.auth import ReplayWindow
-from fleetmind.firmware_bridge.codec import FrameDecoder, encode_frame
+from fleetmind.firmware_bridge.codec import HEADER, MAX_ENCODED, FrameError, FrameFault, decode_frame, encode_frame
 from fleetmind.robots.clock import ManualClock
 
 MAX_V = 1.0
@@ -63,7 +66,8 @@ class RobotDouble:
         self.v = self.omega = 0.0
         self.received: list[Received] = []
         self.watchdog_trips: list[float] = []
-        self._decoder = FrameDecoder(key, robot_id)
+        self._rx = bytearray()
+        self.estops_unverified = 0
         self._window = ReplayWindow()
         self._last_seq = 0
         self._last_motion_seq = 0
@@ -78,8 +82,32 @@ class RobotDouble:
         self._run_until(self.clock.now())
         if not (self.powered and self.to_robot):
             return
-        for frame in self._decoder.feed(data):
+        *complete, rest = (bytes(self._rx) + data).split(b"\x00")
+        self._rx = bytearray(rest[-MAX_ENCODED:])
+        for chunk in complete:
+            if chunk and len(chunk) <= MAX_ENCODED:
+                self._receive(chunk)
+
+    def _receive(self, chunk: bytes) -> None:
+        """The firmware's checks: an EStop for this robot (or broadcast) is obeyed even when its tag or sequence
+        number does not verify; anything else must verify."""
+        try:
+            raw = cobs.decode(chunk)
+            frame = decode_frame(raw, self.key)
+        except (cobs.DecodeError, FrameError) as err:
+            if isinstance(err, FrameError) and err.fault is FrameFault.AUTH:
+                _, kind, _, plen, rid, seq, _ = HEADER.unpack_from(raw)
+                if kind == wire.MsgType.ESTOP and plen == 0 and rid in (self.robot_id, 0xFFFF):
+                    self._estop_unverified(seq)
+            return
+        rid, kind = frame.header.robot_id, frame.header.msg_type
+        if rid == self.robot_id or (rid == 0xFFFF and kind is wire.MsgType.ESTOP):
             self._handle(frame.header.seq, frame.message)
+
+    def _estop_unverified(self, seq: int) -> None:
+        self.estops_unverified += 1
+        self.estop, self.armed, self.v, self.omega = True, False, 0.0, 0.0
+        self._reply(wire.Ack(seq, wire.MsgType.ESTOP))
 
     def recv(self, timeout: float) -> bytes:
         if timeout > 0:  # at least a microsecond, like any real wait: loops on the clock always progress
@@ -120,6 +148,9 @@ class RobotDouble:
 
     def _handle(self, seq: int, message: wire.Message) -> None:
         kind = message.TYPE
+        if kind is wire.MsgType.ESTOP and not self._window.check(seq):
+            self._estop_unverified(seq)
+            return
         if not self._window.check(seq):
             self._reply(wire.Nack(seq, int(kind), wire.NackReason.REPLAY))
             return
