@@ -1,17 +1,19 @@
-"""The grid backend passes the Fleet conformance suite, and the suite can fail."""
+"""The conformance suite can fail: a correct toy fleet passes it and each broken variant breaks one rule (the
+backends themselves run it in tests/test_conformance.py); the grid backend also passes it with a one-step limit."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from fleetmind.robots.commands import Command, EnterTrack, Lift, MoveBoxToCell, MoveBoxToCorner, Wait
+from fleetmind.robots.commands import Command, Wait
 from fleetmind.robots.conformance import check_fleet
 from fleetmind.robots.errors import FleetClosedError, IllegalCommandError, UnknownRobotError
 from fleetmind.robots.fleet import Fleet, Observation, RobotObservation, StepResult, final_step
-from fleetmind.robots.ids import GridCell, GridCorner, RobotId, robot_ids
+from fleetmind.robots.ids import RobotId, robot_ids
 from fleetmind.sim.grid.fleet import GridFleet
 from fleetmind.tasks.boxlift.rules import BoxLift
 from fleetmind.tasks.boxnet1.rules import BoxNet1
@@ -30,27 +32,6 @@ TASKS: list[Any] = [
     pytest.param(lambda: BoxLift(10, 24), id="boxlift-10x24"),
 ]
 
-# A task command that is never legal for the first robot right after reset: a neighbour outside the grid,
-# a corner outside the lattice, a track that does not exist, a box number that was never drawn.
-NEVER_LEGAL: dict[type[GridTask], Command] = {
-    BoxNet1: MoveBoxToCell("red", GridCell(-1, 0)),
-    BoxNet2: MoveBoxToCorner("red", GridCorner(-1, 0)),
-    Warehouse: EnterTrack(99),
-    BoxLift: Lift(999),
-}
-
-
-@pytest.mark.parametrize("make", TASKS)
-def test_grid_fleet_conforms(make: Callable[[], GridTask]) -> None:
-    check_fleet(lambda: GridFleet(make()))
-
-
-@pytest.mark.parametrize("make", TASKS)
-def test_grid_fleet_conforms_with_a_task_command_that_is_illegal(make: Callable[[], GridTask]) -> None:
-    first = make().robot_ids[0]
-    command = NEVER_LEGAL[type(make())]
-    check_fleet(lambda: GridFleet(make()), seeds=(3, 4), illegal={first: command})
-
 
 @pytest.mark.parametrize("make", TASKS)
 def test_grid_fleet_conforms_with_a_short_step_limit(make: Callable[[], GridTask]) -> None:
@@ -62,10 +43,21 @@ def test_grid_fleet_conforms_with_a_short_step_limit(make: Callable[[], GridTask
 # --------------------------------------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class Bump(Command):
+    """The toy world's one move: add 1 to the shared counter."""
+
+    @property
+    def text(self) -> str:
+        return "bump()"
+
+
 class ToyFleet:
-    """A counter world: robots only wait; the episode ends with ``step_limit`` after ``limit`` steps."""
+    """A counter world: each robot may bump the counter (its one legal command) or wait; the episode ends with
+    ``step_limit`` after ``limit`` steps."""
 
     limit = 3
+    legal: tuple[Command, ...] = (Bump(),)
 
     def __init__(self) -> None:
         self._ids = robot_ids(2)
@@ -89,25 +81,31 @@ class ToyFleet:
         return self._observe()
 
     def _observe(self) -> Observation:
-        robots = {
-            r: RobotObservation(robot=r, data={"value": self._value}, text=f"{r} sees {self._value}") for r in self._ids
-        }
-        return Observation(step=self._steps, robots=robots, world={"value": self._value}, text=str(self._value))
+        v = self._value
+        robots = {r: RobotObservation(r, {"value": v}, f"{r} sees {v}", self.legal) for r in self._ids}
+        return Observation(step=self._steps, robots=robots, world={"value": v}, text=str(v))
 
     def _validate(self, commands: Mapping[RobotId, Command]) -> None:
         for rid, command in commands.items():
             if rid not in self._ids:
                 raise UnknownRobotError(rid, self._ids)
-            if not isinstance(command, Wait):
-                raise IllegalCommandError(rid, command, "robots can only wait")
+            if not isinstance(command, Wait) and command not in self.legal:
+                raise IllegalCommandError(rid, command, "not a command of the toy world", [c.text for c in self.legal])
+
+    def _apply(self, commands: Mapping[RobotId, Command]) -> None:
+        self._value += sum(isinstance(c, Bump) for c in commands.values())
+
+    def _failure(self) -> str | None:
+        return "step_limit" if self._steps >= self.limit else None
 
     def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
         if (final := final_step(self._closed, self._seed is not None, self._final)) is not None:
             return final
         self._validate(commands)
+        self._apply(commands)
         self._steps += 1
         done = self._steps >= self.limit
-        failure = "step_limit" if done else None
+        failure = self._failure()
         result = StepResult(
             observation=self._observe(),
             events=(),
@@ -121,6 +119,74 @@ class ToyFleet:
 
     def close(self) -> None:
         self._closed = True
+
+
+class WaitOnly(ToyFleet):
+    """The old toy world: robots are offered nothing but waiting."""
+
+    legal = ()
+
+
+class BumpDoesNothing(ToyFleet):
+    """Bump is listed and accepted, but the counter never changes."""
+
+    def _apply(self, commands: Mapping[RobotId, Command]) -> None:
+        pass
+
+
+class OnlyTheClockMoves(BumpDoesNothing):
+    """The world reports a clock that every step advances; the robots' commands still change nothing."""
+
+    def _observe(self) -> Observation:
+        obs = super()._observe()
+        return dataclasses.replace(obs, world={**obs.world, "time": 0.1 * self._steps})
+
+
+class RejectsItsOwnLegalCommand(ToyFleet):
+    def _validate(self, commands: Mapping[RobotId, Command]) -> None:
+        super()._validate(commands)
+        for rid, command in commands.items():
+            if isinstance(command, Bump):
+                raise IllegalCommandError(rid, command, "the counter is locked")
+
+
+class ListsWait(ToyFleet):
+    legal = (Wait(), Bump())
+
+
+class ForgetsDoneWhenCommanded(ToyFleet):
+    """Empty steps after done return the final result; a step with commands starts counting again."""
+
+    def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
+        if commands and self._final is not None and self._seed is not None:
+            self.reset(self._seed)
+        return super().step(commands)
+
+
+class FailureWhileRunning(ToyFleet):
+    def _failure(self) -> str | None:
+        return "collision"
+
+
+class StepsBeforeReset(ToyFleet):
+    def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
+        if self._seed is None:
+            self.reset(0)
+        return super().step(commands)
+
+
+class UsableAfterClose(ToyFleet):
+    def close(self) -> None:
+        pass
+
+
+class LegalStepsNotCounted(ToyFleet):
+    """Counts empty steps but not the ones with commands."""
+
+    def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
+        if commands and self._final is None and self._seed is not None:
+            self._steps -= 1
+        return super().step(commands)
 
 
 class NondeterministicReset(ToyFleet):
@@ -171,8 +237,8 @@ class AcceptsIllegal(ToyFleet):
 class IllegalErrorNamesWrongRobot(ToyFleet):
     def _validate(self, commands: Mapping[RobotId, Command]) -> None:
         for rid, command in commands.items():
-            if rid in self._ids and not isinstance(command, Wait):
-                raise IllegalCommandError(RobotId("robot_1"), command, "robots can only wait")
+            if rid in self._ids and not isinstance(command, Wait) and command not in self.legal:
+                raise IllegalCommandError(RobotId("robot_1"), command, "not a command of the toy world")
         super()._validate(commands)
 
 
@@ -217,9 +283,41 @@ def test_toy_fleet_is_a_correct_fleet() -> None:
         (StepsNotCounted, "observation.step must count steps"),
         (MetricsMissing, "metrics lack 'success'"),
         (NotAFleet, "does not implement the Fleet protocol"),
+        (StepsBeforeReset, "step() before reset() did not raise NotResetError"),
+        (UsableAfterClose, "step({}) after close() did not raise FleetClosedError"),
+        (ListsWait, "robot_0 lists wait as legal"),
+        (
+            RejectsItsOwnLegalCommand,
+            "legal step 2 (episode 0, step 2): sampled legal commands [robot_0: bump()] raised IllegalCommandError",
+        ),
+        (ForgetsDoneWhenCommanded, "done is not sticky: a step with commands after done returned done=False"),
+        (FailureWhileRunning, "failure_reason 'collision' while not done"),
+        (LegalStepsNotCounted, "legal step 1 (episode 0, step 1): step 1 counted as 0"),
+        (WaitOnly, "robots never move"),
     ],
 )
 def test_check_fleet_rejects_a_broken_fleet(broken: Callable[[], Fleet], message: str) -> None:
     with pytest.raises(AssertionError) as info:
         check_fleet(broken)
     assert message in str(info.value)
+
+
+def test_a_fleet_whose_robots_never_move_fails() -> None:
+    """Waiting passes every other rule; the legal stepping is what tells a fleet whose robots never move."""
+    with pytest.raises(AssertionError) as info:
+        check_fleet(WaitOnly)
+    assert str(info.value) == (
+        "robots never move: in 50 legal steps no robot was offered a command other than wait "
+        "(list them in RobotObservation.legal, or pass a sample= strategy for a continuous command space)"
+    )
+    with pytest.raises(AssertionError) as info:
+        check_fleet(BumpDoesNothing, legal_steps=60)
+    assert str(info.value) == (
+        "robots never move: 56 of 60 legal steps had non-wait commands, and none changed the world or any robot's data"
+    )
+    with pytest.raises(AssertionError) as info:
+        check_fleet(OnlyTheClockMoves)
+    assert str(info.value) == (
+        "robots never move: 47 of 50 legal steps had non-wait commands, and none changed the world or any robot's "
+        "data (ignoring world/time, which change on an empty step)"
+    )

@@ -1,5 +1,6 @@
-"""The PyBullet backend: Fleet conformance, the oracle solves every grid task as on the grid, physics
-can veto an action, MAPF motion logs contacts, sensors. Kinematic mode and small sizes keep it fast."""
+"""The PyBullet backend: Fleet conformance in dynamic mode (kinematic mode runs in tests/test_conformance.py), the
+oracle solves every grid task as on the grid, physics can veto an action, MAPF motion logs contacts, sensors. Kinematic
+mode and small sizes keep it fast."""
 
 from __future__ import annotations
 
@@ -38,13 +39,6 @@ TASKS: list[Any] = [
 
 def _fleet(task: str, make: Callable[[], GridTask], **settings: Any):
     return make_pybullet_fleet(GridFleet(make()), task, PyBulletSettings(**settings))
-
-
-@pytest.mark.parametrize(("task", "make", "illegal"), TASKS)
-def test_pybullet_fleet_conforms(task: str, make: Callable[[], GridTask], illegal: Command) -> None:
-    check_fleet(lambda: _fleet(task, make))
-    first = make().robot_ids[0]
-    check_fleet(lambda: _fleet(task, make), seeds=(3, 4), illegal={first: illegal})
 
 
 @pytest.mark.parametrize(("task", "make", "illegal"), TASKS)
@@ -204,7 +198,9 @@ def test_quadrotors_fly_a_boxnet_step_on_rotor_thrust() -> None:
     [("boxnet1", lambda: BoxNet1(2, 2), "diff_drive"), ("warehouse", lambda: Warehouse(4), "quadrotor")],
 )
 def test_dynamic_mode_conforms(task: str, make: Callable[[], GridTask], robot: str) -> None:
-    check_fleet(lambda: _fleet(task, make, mode="dynamic", robot=robot))
+    """One sampled legal step only: a dynamic step is seconds of physics (~2.5 s of CPU for a random BoxNet1 step);
+    the 50-step legal run of the PyBullet backend is kinematic, in tests/test_conformance.py."""
+    check_fleet(lambda: _fleet(task, make, mode="dynamic", robot=robot), legal_steps=1)
 
 
 def test_panda_arms_serve_boxnet_and_refuse_to_drive() -> None:

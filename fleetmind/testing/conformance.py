@@ -1,0 +1,223 @@
+"""Every Fleet backend, small, for the one parametrized conformance test (``tests/test_conformance.py``).
+
+:func:`backends` lists named :class:`Backend` cases: the grid tasks (every :class:`GridTaskPlugin` in the registry,
+at its smallest and largest paper size), MAPF (lifelong and one-shot), PyBullet in kinematic mode (each grid task and
+MAPF), the SITL-backed :class:`FirmwareFleet` (UDP keyed, pty unkeyed; the SITL is built with make + gcc) and the
+:class:`RecordingFleet` wrapper (over a grid and a PyBullet fleet). Each case's ``build(tmp_dir)`` gives the factory
+:func:`fleetmind.robots.conformance.check_fleet` calls; nothing heavy (pybullet, SITL) starts before that.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from fleetmind.robots.commands import (
+    Command,
+    EnterTrack,
+    Lift,
+    MoveBoxToCell,
+    MoveBoxToCorner,
+    SetVelocity,
+    Wait,
+)
+from fleetmind.robots.conformance import Sampler, check_fleet, sample_legal
+from fleetmind.robots.fleet import Fleet, Observation
+from fleetmind.robots.ids import GridCell, GridCorner, RobotId
+from fleetmind.tasks import GridTaskPlugin, Task, get_task, task_names
+from fleetmind.tasks.boxlift.rules import BoxLift
+from fleetmind.tasks.boxnet1.rules import BoxNet1
+from fleetmind.tasks.boxnet2.rules import BoxNet2
+from fleetmind.tasks.grid import GridTask
+from fleetmind.tasks.mapf_lifelong import TASK as MAPF
+from fleetmind.tasks.warehouse.rules import Warehouse
+
+LEGAL_STEPS = 50
+"""Sampled legal steps every backend takes (across episodes)."""
+
+NEVER_LEGAL: dict[type[GridTask], Command] = {
+    BoxNet1: MoveBoxToCell("red", GridCell(-1, 0)),
+    BoxNet2: MoveBoxToCorner("red", GridCorner(-1, 0)),
+    Warehouse: EnterTrack(99),
+    BoxLift: Lift(999),
+}
+"""Per grid rules type, a task command never legal for the first robot right after reset: a neighbour outside the
+grid, a corner outside the lattice, a track that does not exist, a box number that was never drawn."""
+
+Factory = Callable[[], Fleet]
+
+PYBULLET_FAST: dict[str, object] = {"mode": "kinematic", "physics_hz": 30, "contact_every": 8}
+"""PyBullet settings of the fixture: kinematic at the lowest interpolation rate (the contract does not depend on it;
+at the default 240 Hz, 50 random BoxLift steps alone take ~17 s of CPU)."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One backend of the conformance fixture. ``build(tmp_dir)`` returns the fleet factory; ``illegal`` (for the
+    first robot, right after reset) and ``sample`` (the legal command strategy) go to :func:`check_fleet`."""
+
+    id: str
+    build: Callable[[Path], Factory]
+    illegal: Mapping[RobotId, Command] | None = None
+    sample: Sampler = sample_legal
+    seeds: tuple[int, int] = (0, 1)
+    max_steps: int = 200
+
+    def check(self, tmp_dir: Path, legal_steps: int = LEGAL_STEPS) -> None:
+        """The full suite on this backend; raises ``AssertionError`` naming the broken rule."""
+        check_fleet(
+            self.build(tmp_dir),
+            seeds=self.seeds,
+            max_steps=self.max_steps,
+            illegal=self.illegal,
+            sample=self.sample,
+            legal_steps=legal_steps,
+        )
+
+
+def velocity_sampler(max_linear: float, max_angular: float) -> Sampler:
+    """Legal commands of a continuous space: a robot that lists any legal command (it is usable) gets a random
+    :class:`SetVelocity` within half the limits 3 times in 4, else waits."""
+
+    def sample(observation: Observation, rng: random.Random) -> dict[RobotId, Command]:
+        commands: dict[RobotId, Command] = {}
+        for rid, ro in observation.robots.items():
+            if ro.legal and rng.random() < 0.75:
+                v = round(rng.uniform(-max_linear, max_linear) / 2, 2)
+                w = round(rng.uniform(-max_angular, max_angular) / 2, 2)
+                commands[rid] = SetVelocity(v, w)
+            else:
+                commands[rid] = Wait()
+        return commands
+
+    return sample
+
+
+def grid_plugins() -> list[GridTaskPlugin]:
+    """The registry's grid tasks, in registry order."""
+    return [t for t in map(get_task, task_names()) if isinstance(t, GridTaskPlugin)]
+
+
+def grid_rules(plugin: GridTaskPlugin, size: str) -> GridTask:
+    """Fresh rules of ``plugin`` at a paper size text (``"2x2"``, ``"4"``)."""
+    return plugin.make_rules(plugin.config.model_validate(plugin.world_for_size(size)))
+
+
+def _illegal(rules: GridTask) -> dict[RobotId, Command] | None:
+    command = NEVER_LEGAL.get(type(rules))
+    return {rules.robot_ids[0]: command} if command is not None else None
+
+
+def _grid(plugin: GridTaskPlugin, size: str) -> Backend:
+    def build(tmp_dir: Path) -> Factory:
+        from fleetmind.sim.grid.fleet import GridFleet
+
+        return lambda: GridFleet(grid_rules(plugin, size))
+
+    return Backend(f"grid-{plugin.name}-{size}", build, _illegal(grid_rules(plugin, size)), seeds=(3, 4))
+
+
+def _mapf_fleet(side: int, agents: int, steps: int, on_target: str = "restart") -> Fleet:
+    from fleetmind.sim.grid.mapf import MapfFleet
+    from fleetmind.tasks.mapf_lifelong.maps import random_map
+
+    return MapfFleet(random_map(side, side, 0.1, 0), agents, episode_steps=steps, on_target=on_target)  # type: ignore[arg-type]
+
+
+def _mapf(on_target: str) -> Backend:
+    def build(tmp_dir: Path) -> Factory:
+        return lambda: _mapf_fleet(10, 8, 20, on_target)
+
+    return Backend(f"mapf-{on_target}", build)
+
+
+def _pybullet(task: Task, inner: Callable[[], Fleet], illegal: Mapping[RobotId, Command] | None) -> Backend:
+    def build(tmp_dir: Path) -> Factory:
+        from fleetmind.sim.pybullet import PyBulletSettings, make_pybullet_fleet
+
+        return lambda: make_pybullet_fleet(inner(), task, PyBulletSettings(**PYBULLET_FAST))
+
+    return Backend(f"pybullet-kinematic-{task.name}", build, illegal)
+
+
+def _pybullet_grid(plugin: GridTaskPlugin) -> Backend:
+    from fleetmind.sim.grid.fleet import GridFleet
+
+    size = plugin.paper_sizes[0]
+    return _pybullet(plugin, lambda: GridFleet(grid_rules(plugin, size)), _illegal(grid_rules(plugin, size)))
+
+
+def _firmware(mode: str, keyed: bool, illegal: Mapping[RobotId, Command] | None = None) -> Backend:
+    from fleetmind.firmware_bridge.config import FirmwareFleetConfig, Limits
+
+    limits = Limits()
+
+    def build(tmp_dir: Path) -> Factory:
+        from fleetmind.firmware_bridge.config import RobotLinkConfig
+        from fleetmind.firmware_bridge.fleet import FirmwareFleet
+        from fleetmind.testing.sitl import Sitl, build_sitl
+
+        binary = build_sitl()
+
+        def make() -> Fleet:
+            sitls, robots = [], []
+            for i in range(2):
+                key = bytes([i + 1]) * 32
+                key_file = tmp_dir / f"robot_{i}.key"
+                key_file.write_text(key.hex())
+                sitl = Sitl(mode, robot_id=10 + i, key=key if keyed else None, binary=binary)
+                sitls.append(sitl)
+                link = {"serial_port": sitl.pty} if sitl.pty else {"udp_host": "127.0.0.1", "udp_port": sitl.udp[1]}
+                robots.append(
+                    RobotLinkConfig(
+                        name=f"robot_{i}",
+                        wire_id=10 + i,
+                        key_file=key_file if keyed else None,
+                        allow_unauthenticated=not keyed,
+                        **link,
+                    )
+                )
+            cfg = FirmwareFleetConfig(robots=robots, limits=limits, step_period=0.05, step_limit=10)
+            return FirmwareFleet(cfg, owned=sitls)
+
+        return make
+
+    name = f"firmware-{mode}-{'keyed' if keyed else 'unkeyed'}"
+    return Backend(name, build, illegal, velocity_sampler(limits.max_linear, limits.max_angular), max_steps=20)
+
+
+def _recording(inner_id: str, inner: Callable[[], Fleet]) -> Backend:
+    def build(tmp_dir: Path) -> Factory:
+        from fleetmind.sim.record import RecordingFleet
+
+        count = itertools.count()
+        return lambda: RecordingFleet(inner(), tmp_dir / f"fleet{next(count)}", f"conformance_{inner_id}")
+
+    return Backend(f"recording-{inner_id}", build)
+
+
+def backends() -> list[Backend]:
+    """Every backend, small enough that the whole list runs in well under a minute on two cores."""
+    from fleetmind.sim.grid.fleet import GridFleet
+
+    plugins = grid_plugins()
+    out = [_grid(p, size) for p in plugins for size in dict.fromkeys((p.paper_sizes[0], p.paper_sizes[-1]))]
+    out += [_mapf("restart"), _mapf("nothing")]
+    out += [_pybullet_grid(p) for p in plugins]
+    out.append(_pybullet(MAPF, lambda: _mapf_fleet(6, 4, 10), None))
+    too_fast = {RobotId("robot_0"): SetVelocity(5.0, 0.0)}
+    out += [_firmware("udp", keyed=True, illegal=too_fast), _firmware("pty", keyed=False)]
+    first = plugins[0]
+    small = first.paper_sizes[0]
+    out.append(_recording(f"grid-{first.name}", lambda: GridFleet(grid_rules(first, small))))
+
+    def physical() -> Fleet:
+        from fleetmind.sim.pybullet import PyBulletSettings, make_pybullet_fleet
+
+        return make_pybullet_fleet(GridFleet(grid_rules(first, small)), first, PyBulletSettings(**PYBULLET_FAST))
+
+    out.append(_recording(f"pybullet-{first.name}", physical))
+    return out
