@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import stat
 from pathlib import Path
+
+from fleetmind.robots.errors import BadInputError
 
 TAG_LEN = 8
 WINDOW = 64
+KEY_MIN, KEY_MAX = 16, 64
 
 
 def tag(key: bytes, data: bytes) -> bytes:
@@ -20,14 +24,33 @@ def verify(key: bytes, data: bytes, received: bytes) -> bool:
 
 
 def load_key(path: str | Path) -> bytes:
-    """A key file holds hex text (e.g. 64 hex digits for 32 bytes); whitespace is ignored."""
-    text = Path(path).read_text(encoding="ascii").strip()
+    """A key file holds hex text (e.g. 64 hex digits for 32 bytes); whitespace is ignored.
+
+    Refused with :class:`BadInputError` (one line naming the file and the fix): a missing or unreadable file,
+    one that anyone may write (world-writable), text that is not hex, a key outside 16..64 bytes (never
+    truncated) and an all-zero key (the MCU reads an all-zero key as "authentication off").
+    """
+    path = Path(path)
     try:
-        key = bytes.fromhex(text)
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="ascii")
+    except FileNotFoundError:
+        raise BadInputError(f"key_file {path}: no such file; give the path of the robot's hex key file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise BadInputError(f"key_file {path}: cannot read it ({err}); it must be a readable hex text file") from None
+    if mode & stat.S_IWOTH:
+        raise BadInputError(
+            f"key_file {path}: world-writable (mode {stat.S_IMODE(mode):o}), so anyone could swap "
+            f"the key; chmod 600 {path}"
+        )
+    try:
+        key = bytes.fromhex("".join(text.split()))
     except ValueError as err:
-        raise ValueError(f"key file {path}: not hex ({err})") from err
-    if not 16 <= len(key) <= 64:
-        raise ValueError(f"key file {path}: key must be 16..64 bytes, got {len(key)}")
+        raise BadInputError(f"key_file {path}: not hex ({err}); write the key as hex digits") from None
+    if not KEY_MIN <= len(key) <= KEY_MAX:
+        raise BadInputError(f"key_file {path}: key must be {KEY_MIN}..{KEY_MAX} bytes, got {len(key)}")
+    if not any(key):
+        raise BadInputError(f"key_file {path}: an all-zero key means 'authentication off' on the MCU; use a random key")
     return key
 
 

@@ -4,6 +4,7 @@
  * Prints "READY pty=PATH" or "READY udp=HOST:PORT" on stdout once it listens. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -88,14 +89,21 @@ void hal_event(fw_event_t ev, uint32_t now, uint32_t seq, int32_t a, int32_t b) 
     }
 }
 
-static size_t parse_hex(const char *s, uint8_t *out, size_t cap) {
-    size_t n = 0;
-    while (s[0] && s[1] && n < cap) {
-        unsigned v;
-        if (sscanf(s, "%2x", &v) != 1) break;
-        out[n++] = (uint8_t)v;
-        s += 2;
+/* Parse a whole hex key: 16..FW_KEY_MAX bytes, not all zero (all zero means "authentication off" on the MCU).
+ * Returns the length, or 0 with a one-line reason in `why`. Never truncates. */
+static size_t parse_key_hex(const char *s, uint8_t *out, size_t cap, const char **why) {
+    size_t len = strlen(s), n = 0;
+    uint8_t any = 0;
+    if (len % 2u) { *why = "odd number of hex digits"; return 0; }
+    if (len / 2u < 16u || len / 2u > cap) { *why = "key must be 16..64 bytes (32..128 hex digits)"; return 0; }
+    for (size_t i = 0; i < len; i += 2u) {
+        char pair[3] = {s[i], s[i + 1u], 0};
+        char *end;
+        if (!isxdigit((unsigned char)pair[0]) || !isxdigit((unsigned char)pair[1])) { *why = "not hex"; return 0; }
+        out[n] = (uint8_t)strtoul(pair, &end, 16);
+        any |= out[n++];
     }
+    if (!any) { *why = "an all-zero key means authentication off; use a random key"; return 0; }
     return n;
 }
 
@@ -172,7 +180,14 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--fuzz")) fuzz_mode = 1;
         else if (!strcmp(argv[i], "--udp") && i + 1 < argc) udp = argv[++i];
         else if (!strcmp(argv[i], "--robot-id") && i + 1 < argc) robot = (unsigned)strtoul(argv[++i], NULL, 0);
-        else if (!strcmp(argv[i], "--key-hex") && i + 1 < argc) key_len = parse_hex(argv[++i], key, sizeof(key));
+        else if (!strcmp(argv[i], "--key-hex") && i + 1 < argc) {
+            const char *why = "";
+            key_len = parse_key_hex(argv[++i], key, sizeof(key), &why);
+            if (!key_len) {
+                fprintf(stderr, "sitl: --key-hex: %s\n", why);
+                return 2;
+            }
+        }
         else if (!strcmp(argv[i], "--events") && i + 1 < argc) {
             events = fopen(argv[++i], "w");
             if (events) setvbuf(events, NULL, _IOLBF, 0);

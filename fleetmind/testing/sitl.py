@@ -55,11 +55,16 @@ class Sitl:
         self.mode = mode
         self.robot_id = robot_id
         self.events_path = events
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True
+        )
         line = self._read_line(ready_timeout)
         if not line.startswith("READY "):
+            if self.proc.poll() is None:
+                self.proc.kill()
+            _, err = self.proc.communicate(timeout=2.0)  # what the SITL said, e.g. why it refused its key
             self.close()
-            raise RuntimeError(f"SITL did not start: {line!r}")
+            raise RuntimeError(f"SITL did not start: {err.decode(errors='replace').strip() or repr(line)}")
         fields = dict(part.split("=", 1) for part in line.split()[1:])
         self.pty: str | None = fields.get("pty")
         self.udp: tuple[str, int] | None = None
@@ -91,8 +96,9 @@ class Sitl:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=2.0)
-        if self.proc.stdout:
-            self.proc.stdout.close()
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe:
+                pipe.close()
 
     def __enter__(self) -> Sitl:
         return self
