@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from fleetmind.robots.commands import Command
@@ -14,7 +15,8 @@ class Planner(ABC):
     """Turns observations into commands. Never touches a backend: observations in, commands out.
 
     The runner calls ``reset`` at the start of every episode, ``plan`` before every step and
-    ``observe_result`` after it (so feedback-driven planners can learn from failures).
+    ``observe_result`` after it (so feedback-driven planners can learn from failures). Every plan passes the
+    shield before it executes; a refused plan goes back to ``replan`` with the shield's reasons.
     """
 
     name: ClassVar[str]
@@ -25,6 +27,14 @@ class Planner(ABC):
     @abstractmethod
     def plan(self, observation: Observation) -> dict[RobotId, Command]:
         """Joint command for this step; robots left out wait."""
+
+    def replan(
+        self, observation: Observation, plan: Mapping[RobotId, Command], violations: Sequence[str]
+    ) -> dict[RobotId, Command] | None:
+        """The shield refused ``plan`` (``violations``: one readable line each): a corrected plan for the same
+        step, or ``None`` when this planner cannot replan; the episode then ends with ``failure_reason`` ``"shield"``
+        (not a crash). A plan of waits only is always safe."""
+        return None
 
     def observe_result(self, result: StepResult) -> None:  # noqa: B027 - optional hook
         """Outcome of the step just planned."""

@@ -31,6 +31,11 @@ class TaskConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def paper_rules(self) -> str | None:
+        """The key of this section that asks for the paper's looser shield rules (grid world only) when it is set;
+        ``None``: the shield applies the physical rules, what robots with bodies can do."""
+        return None
+
 
 class Task(ABC):
     """One task as a plug-in. Stateless: one instance per task serves every episode."""

@@ -120,6 +120,32 @@ def test_reset_service_starts_the_next_episode(ros):
     assert world.obs is not None and world.obs.step == 0 and not world.done
 
 
+def test_world_steps_through_the_shield_and_ends_a_refused_step_with_shield(ros):
+    """The robots' commands of one step go through the runner's shield stage: a colliding joint plan never runs."""
+    from itertools import combinations, product
+
+    from fleetmind.planners.shield import check_plan
+    from fleetmind.robots.commands import Wait
+
+    from fleetmind.ros.world_node import WorldNode
+
+    world = ros["make"](WorldNode, scenario="scenarios/boxnet2_2x2.yaml", autostart=False)
+    world.start_episode()
+    robots = world.obs.robots
+    plan = next(
+        {a: ca, b: cb}
+        for a, b in combinations(robots, 2)
+        for ca, cb in product(robots[a].legal, robots[b].legal)
+        if check_plan(world.obs, {a: ca, b: cb})
+    )
+    world.pending = {r: plan.get(r, Wait()) for r in robots}
+    world.try_step()
+    assert world.done and world.failure == "shield" and world.obs.step == 0 and world.last is None
+    state = world.state_doc()
+    assert state["failure_reason"] == "shield" and state["metrics"]["shield_rejections"] == 1
+    assert state["rejected"] == [f"shield: {v}" for v in check_plan(world.obs, plan)]
+
+
 @pytest.mark.parametrize("framework", ["dmas", "hmas1", "hmas2"])
 def test_agents_reason_in_their_own_nodes(ros, framework):
     from fleetmind.ros.agent_node import AgentNode

@@ -1,4 +1,11 @@
-"""Run a planner on a scenario for several episodes and keep every figure (``run(config)``)."""
+"""Run a planner on a scenario for several episodes and keep every figure (``run(config)``).
+
+The one pipeline ``Fleet -> planner -> shield -> Fleet``: :func:`shielded_step` is the only code that hands a
+planner's commands to ``Fleet.step`` (``fleetmind run``, ``fleetmind bench``, the tests and the ROS world node
+go through it). A plan the shield refuses never executes: the planner gets the violations back
+(``Planner.replan``); one that cannot replan ends the episode with ``failure_reason`` ``"shield"``. Every episode
+record counts ``shield_rejections``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,13 +22,17 @@ from fleetmind.app.llm import planner_options
 from fleetmind.app.scenario import Scenario
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.registry import make_planner
+from fleetmind.planners.shield import check_plan
 from fleetmind.robots.commands import Command
 from fleetmind.robots.errors import FleetError
-from fleetmind.robots.fleet import Fleet, StepResult
+from fleetmind.robots.fleet import Fleet, Observation, StepResult
 from fleetmind.robots.ids import RobotId
 from fleetmind.robots.planner import Planner, PlanningFailed
 
 log = logging.getLogger(__name__)
+
+MAX_REPLANS = 3
+"""Refused plans per step before the episode ends with ``failure_reason`` ``"shield"``."""
 
 
 @dataclass(frozen=True)
@@ -114,34 +125,97 @@ class StepInfo:
     result: StepResult
 
 
+class ShieldRejected(Exception):
+    """The shield refused a joint plan; nothing was executed. ``violations``: one readable line each."""
+
+    def __init__(self, violations: list[str]) -> None:
+        self.violations = violations
+        super().__init__("; ".join(violations))
+
+
+def shield_physical(scenario: Scenario) -> bool:
+    """Whether the shield applies the physical rules: on every backend with bodies, and in the grid world unless
+    the scenario asks for the paper's looser rules (e.g. Warehouse ``paper_swaps``)."""
+    return scenario.world.backend != "grid" or scenario.world.paper_rules() is None
+
+
+def shielded_step(
+    fleet: Fleet, observation: Observation, commands: Mapping[RobotId, Command], physical: bool = True
+) -> StepResult:
+    """The pipeline's last stage: the shield checks ``commands`` against ``observation`` (the state the fleet is
+    in), then the fleet steps. Raises :class:`ShieldRejected` (the fleet untouched) on any violation."""
+    violations = check_plan(observation, commands, physical)
+    if violations:
+        raise ShieldRejected(violations)
+    return fleet.step(commands)
+
+
+def _metrics(planner: Planner, rejections: int) -> dict[str, Any]:
+    """The planner's figures plus the shield rejections of the runner's stage (LLM planners count their own)."""
+    out = planner.metrics()
+    out["shield_rejections"] = int(out.get("shield_rejections", 0)) + rejections
+    return out
+
+
+@dataclass
+class _Pipeline:
+    """Plan, shield, step: one episode's loop body, counting the shield's rejections."""
+
+    fleet: Fleet
+    planner: Planner
+    physical: bool
+    trace: list[dict[str, Any]] | None
+    rejections: int = 0
+
+    def step(self, obs: Observation) -> tuple[dict[RobotId, Command], StepResult]:
+        """(the commands executed, the result). Raises ``PlanningFailed`` (reason ``"shield"`` when a refused plan
+        is not replanned within ``MAX_REPLANS``) and ``FleetError``."""
+        commands = self.planner.plan(obs)
+        replans = 0
+        while True:
+            try:
+                return commands, shielded_step(self.fleet, obs, commands, self.physical)
+            except ShieldRejected as rejected:
+                self.rejections += 1
+                log.info("step %d: the shield refused %s's plan: %s", obs.step + 1, self.planner.name, rejected)
+                if self.trace is not None:
+                    refused = {r: c.text for r, c in commands.items()}
+                    self.trace.append({"step": obs.step + 1, "shield": rejected.violations, "refused": refused})
+                fixed = self.planner.replan(obs, commands, rejected.violations) if replans < MAX_REPLANS else None
+                if fixed is None:
+                    raise PlanningFailed("shield", str(rejected)) from None
+                commands, replans = fixed, replans + 1
+
+
 def run_episode(
     fleet: Fleet,
     planner: Planner,
     seed: int,
     trace: list[dict[str, Any]] | None = None,
     on_step: Callable[[StepInfo], None] | None = None,
+    physical: bool = True,
 ) -> EpisodeRecord:
-    """One episode. A planner that gives up (``PlanningFailed``) or issues an illegal command ends it
-    with a failure reason; neither is a crash."""
+    """One episode. A planner that gives up (``PlanningFailed``), whose refused plan cannot be replanned
+    (``"shield"``) or that issues an illegal command ends it with a failure reason; none is a crash. ``physical``:
+    see :func:`shield_physical` (True unless a grid scenario asks for the paper's rules)."""
     obs = fleet.reset(seed)
     planner.reset(obs, seed)
+    stage = _Pipeline(fleet, planner, physical, trace)
     if trace is not None:
         trace.append({"step": 0, "world": obs.text})
     while True:
         try:
-            commands = planner.plan(obs)
+            commands, result = stage.step(obs)
         except PlanningFailed as exc:
             log.warning("seed %d: planner %s gave up at step %d: %s", seed, planner.name, obs.step + 1, exc)
             if trace is not None:
                 trace.append({"step": obs.step + 1, "planning_failed": str(exc)})
-            return EpisodeRecord(seed, False, obs.step, exc.reason, planner.metrics())
-        try:
-            result = fleet.step(commands)
+            return EpisodeRecord(seed, False, obs.step, exc.reason, _metrics(planner, stage.rejections))
         except FleetError as exc:
             log.warning("seed %d: planner %s issued a bad command: %s", seed, planner.name, exc)
             if trace is not None:
                 trace.append({"step": obs.step + 1, "error": str(exc)})
-            return EpisodeRecord(seed, False, obs.step, "illegal_command", planner.metrics())
+            return EpisodeRecord(seed, False, obs.step, "illegal_command", _metrics(planner, stage.rejections))
         planner.observe_result(result)
         obs = result.observation
         dialogue = planner.explain()
@@ -159,7 +233,7 @@ def run_episode(
             )
         if result.done:
             extra = {k: v for k, v in result.metrics.items() if k not in ("success", "steps", "failure_reason")}
-            extra.update(planner.metrics())
+            extra.update(_metrics(planner, stage.rejections))
             return EpisodeRecord(seed, result.success, int(result.metrics["steps"]), result.failure_reason, extra)
 
 
@@ -192,6 +266,7 @@ def run(
     planner = make_planner(config.planner_name, scenario.world.task, planner_options(config.llm_settings))
     result = RunResult(scenario=scenario.name, planner=config.planner_name, episodes=[], complete=False)
     fleet = scenario.make_fleet()
+    physical = shield_physical(scenario)
     if config.record is not None:
         from fleetmind.sim.record import RecordingFleet
 
@@ -199,7 +274,7 @@ def run(
     try:
         for seed in config.seeds:
             trace: list[dict[str, Any]] | None = [] if config.out else None
-            record = run_episode(fleet, planner, seed, trace, on_step)
+            record = run_episode(fleet, planner, seed, trace, on_step, physical)
             result.episodes.append(record)
             if config.out:
                 _write_trace(config.out / "episodes" / f"seed_{seed}.jsonl", trace or [])

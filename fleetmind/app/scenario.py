@@ -80,7 +80,9 @@ class Scenario(_Strict):
         """The same scenario on another world backend (``fleetmind run --backend``)."""
         if backend not in ("grid", "pybullet"):
             raise ScenarioError(f"--backend: {backend!r} is not allowed; allowed values: 'grid', 'pybullet'")
-        return self.model_copy(update={"world": self.world.model_copy(update={"backend": backend})})
+        other = self.model_copy(update={"world": self.world.model_copy(update={"backend": backend})})
+        _check_paper_rules(other, "--backend")
+        return other
 
     @property
     def size(self) -> str:
@@ -89,6 +91,16 @@ class Scenario(_Strict):
 
 class ScenarioError(BadInputError):
     """A scenario that cannot be loaded; ``str()`` is one line naming the file, the key and the fix."""
+
+
+def _check_paper_rules(scenario: Scenario, source: str) -> None:
+    """The paper's looser shield rules (e.g. Warehouse ``paper_swaps``) exist in the grid world only."""
+    key = scenario.world.paper_rules()
+    if key is not None and scenario.world.backend != "grid":
+        raise ScenarioError(
+            f"{source}: world.{key}: the paper's looser rule is for the grid world only (robots with bodies cannot "
+            f"do it); remove {key} or use backend: grid"
+        )
 
 
 _TAGS = set(TASKS)
@@ -134,6 +146,7 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
             exc.errors(), allowed_keys=lambda loc: _allowed_keys(loc, data), tag_values=list(TASKS), hidden=_TAGS
         )
         raise ScenarioError(f"{source}: {message}") from None
+    _check_paper_rules(scenario, source)
     from fleetmind.planners.registry import check_plays
 
     try:  # the default planner (oracle) is not checked: `fleetmind run --planner` may name the one to use

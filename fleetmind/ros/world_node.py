@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from rclpy.node import Node
 
+from fleetmind.app.runner import ShieldRejected, shield_physical, shielded_step
 from fleetmind.app.scenario import ScenarioError, load_scenario
 from fleetmind.robots.commands import Command, Wait
 from fleetmind.robots.errors import FleetError
@@ -59,6 +60,8 @@ class WorldNode(Node):
         except ScenarioError as exc:
             raise rc.ParameterError(f"parameter scenario: {exc}") from None
         self.fleet = self.scenario.make_fleet()
+        self.physical = shield_physical(self.scenario)
+        self.shield_rejections = 0
         self.robots: tuple[RobotId, ...] = tuple(self.fleet.robot_ids)
         self.roster: set[RobotId] = set(self.robots)
         self.episode = 0
@@ -104,6 +107,7 @@ class WorldNode(Node):
         self.obs = self.fleet.reset(seed)
         self.last, self.done, self.failure = None, False, None
         self.pending, self.executed, self.rejected = {}, {}, []
+        self.shield_rejections = 0
         self.get_logger().info(f"episode {self.episode} (seed {seed}) of {self.scenario.name} started")
         self.publish_all()
         return seed
@@ -143,7 +147,14 @@ class WorldNode(Node):
             return
         commands = {r: c for r, c in self.pending.items() if not isinstance(c, Wait)}
         try:
-            result = self.fleet.step(commands)
+            result = shielded_step(self.fleet, self.obs, commands, self.physical)
+        except ShieldRejected as exc:  # nothing executed; the planners here cannot replan a joint step: it ends
+            self.get_logger().error(f"the shield refused the step's plan: {exc}")
+            self.rejected.extend(f"shield: {v}" for v in exc.violations)
+            self.shield_rejections += 1
+            self.done, self.failure = True, "shield"
+            self.publish_all()
+            return
         except FleetError as exc:
             self.get_logger().error(f"step refused: {exc}")
             self.done, self.failure = True, "illegal_command"
@@ -164,6 +175,7 @@ class WorldNode(Node):
     def state_doc(self) -> dict[str, Any]:
         assert self.obs is not None
         metrics = dict(self.last.metrics) if self.last else {"steps": self.obs.step}
+        metrics["shield_rejections"] = self.shield_rejections
         return {
             "schema": "fleetmind/state/1",
             "scenario": self.scenario.name,

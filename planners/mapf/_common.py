@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from fleetmind.planners.mapf._kernels import dijkstra_rows, neighbour_table
+from fleetmind.robots.commands import Command
 from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
 from fleetmind.robots.planner import Planner
 from fleetmind.tasks.mapf_lifelong._kernels import bfs_distances
 from fleetmind.tasks.mapf_lifelong.maps import parse_string_map
+from fleetmind.tasks.mapf_lifelong.shield import settle_plan
 
 _SCALE = 64.0  # cost units per step in the integer Dijkstra
 
@@ -162,6 +166,13 @@ class MapPlanner(Planner):
     @abstractmethod
     def make_core(self, blocked: np.ndarray, num_agents: int, seed: int) -> Any:
         """The planner's core for an obstacle map ``(H, W) bool``."""
+
+    def replan(
+        self, observation: Observation, plan: Mapping[RobotId, Command], violations: Sequence[str]
+    ) -> dict[RobotId, Command]:
+        """The shield refused vertex or swap conflicts: the agents in conflict wait, in POGEMA's own priority order
+        and in cascade (the moves the soft-collision world would have carried out), until none is left."""
+        return settle_plan(observation, plan)
 
     def core_for(self, observation: Observation) -> Any:
         text = observation.world["grid"]  # the static map only

@@ -12,7 +12,7 @@ from fleetmind.robots.planner import Planner
 from fleetmind.robots.scene import Scene
 from fleetmind.tasks.base import GridTaskPlugin, TaskConfig, UndoMoves
 from fleetmind.tasks.base import size_pair as _pair
-from fleetmind.tasks.boxlift import layout
+from fleetmind.tasks.boxlift import layout, shield
 from fleetmind.tasks.boxlift.rules import BoxLift
 from pydantic import Field
 
@@ -50,6 +50,9 @@ class BoxLiftTask(GridTaskPlugin):
         from fleetmind.tasks.boxlift.oracle import BoxLiftOracle
 
         return BoxLiftOracle()
+
+    def check(self, observation: Observation, plan: Mapping[RobotId, Command], physical: bool = True) -> list[str]:
+        return shield.check(observation, plan)
 
     def hint(self, robot: RobotId, command: Command, world: Mapping[str, Any], undo: UndoMoves) -> tuple[str, float]:
         if isinstance(command, Lift):

@@ -12,7 +12,7 @@ from fleetmind.robots.planner import Planner
 from fleetmind.robots.scene import Scene
 from fleetmind.tasks.base import GridTaskPlugin, TaskConfig, UndoMoves
 from fleetmind.tasks.base import size_pair as _pair
-from fleetmind.tasks.boxnet1 import hints, layout
+from fleetmind.tasks.boxnet1 import hints, layout, shield
 from fleetmind.tasks.boxnet1.rules import BoxNet1
 from pydantic import Field
 
@@ -50,6 +50,9 @@ class BoxNet1Task(GridTaskPlugin):
         from fleetmind.tasks.boxnet1.oracle import BoxNet1Oracle
 
         return BoxNet1Oracle()
+
+    def check(self, observation: Observation, plan: Mapping[RobotId, Command], physical: bool = True) -> list[str]:
+        return shield.check(observation, plan)
 
     def hint(self, robot: RobotId, command: Command, world: Mapping[str, Any], undo: UndoMoves) -> tuple[str, float]:
         return hints.hint(robot, command, world, undo)

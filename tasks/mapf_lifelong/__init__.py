@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
+from fleetmind.robots.commands import Command
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
 from fleetmind.robots.scene import Scene
 from fleetmind.tasks.base import Task, TaskConfig
 from fleetmind.tasks.mapf_lifelong import layout
@@ -45,6 +48,12 @@ class MapfLifelongTask(Task):
 
     def size_label(self, config: MapfLifelongConfig) -> str:
         return f"{config.agents} agents, {config.map}"
+
+    def check(self, observation: Observation, plan: Mapping[RobotId, Command], physical: bool = True) -> list[str]:
+        """Vertex and swap conflicts (on every backend: POGEMA's soft reverts are never relied on)."""
+        from fleetmind.tasks.mapf_lifelong import shield
+
+        return shield.check(observation, plan)
 
     def scene(self, world: Mapping[str, Any], cell: float = 1.0, z: float = 0.0, t: float = 0.0) -> Scene:
         return layout.scene(world, cell, z, t)

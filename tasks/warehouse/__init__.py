@@ -20,6 +20,14 @@ class WarehouseConfig(TaskConfig):
     task: Literal["warehouse"] = Field(description="Warehouse: robots on tracks bring boxes to the target.")
     robots: int = Field(4, ge=1, le=64, strict=True, description="Number of robots (paper: 4, 6, 8, 10).")
     step_limit: int | None = Field(None, ge=1, le=10_000, strict=True, description="Override the task's step limit.")
+    paper_swaps: bool = Field(
+        False,
+        description="Reproduce the paper's end-of-step-only collision check, under which two robots may swap "
+        "places through each other; grid world only (physical backends refuse it).",
+    )
+
+    def paper_rules(self) -> str | None:
+        return "paper_swaps" if self.paper_swaps else None
 
 
 class WarehouseTask(GridTaskPlugin):
@@ -49,7 +57,7 @@ class WarehouseTask(GridTaskPlugin):
         return WarehouseOracle()
 
     def check(self, observation: Observation, plan: Mapping[RobotId, Command], physical: bool = True) -> list[str]:
-        return shield.check(observation, plan)
+        return shield.check(observation, plan, physical)
 
     def hint(self, robot: RobotId, command: Command, world: Mapping[str, Any], undo: UndoMoves) -> tuple[str, float]:
         return hints.hint(robot, command, world)

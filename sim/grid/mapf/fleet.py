@@ -2,8 +2,8 @@
 
 Per robot the observation holds only what POGEMA's partial observation gives: its cell, its goal and the
 other agents within the (2R+1)^2 window (``data["agents"]``). ``world`` holds the global state for central
-planners (PIBT). Commands: :class:`fleetmind.robots.commands.GridStep` or :class:`fleetmind.robots.commands.Wait`; a step into an
-obstacle is legal and reverted to a wait, as in POGEMA.
+planners (PIBT). Commands: :class:`fleetmind.robots.commands.GridStep` or :class:`fleetmind.robots.commands.Wait`;
+a step into an obstacle is legal and reverted to a wait, as in POGEMA.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from fleetmind.robots.commands import Command, GridStep, Wait
 from fleetmind.robots.errors import FleetClosedError, IllegalCommandError, UnknownRobotError
 from fleetmind.robots.fleet import Observation, RobotEvent, RobotObservation, StepResult, final_step
 from fleetmind.robots.ids import RobotId, robot_ids
+from fleetmind.tasks.mapf_lifelong import TASK
 from fleetmind.tasks.mapf_lifelong.actions import ACTION_OF, STEPS
 from fleetmind.tasks.mapf_lifelong.maps import GridMap
 from fleetmind.tasks.mapf_lifelong.metrics import MetricSet, lifelong_metrics, one_shot_metrics
@@ -78,6 +79,7 @@ class MapfFleet:
             text = f"at {pos_t[i]}, goal {goal_t[i]}, {len(seen)} agent(s) in view"
             robots[rid] = RobotObservation(robot=rid, data=data, text=text, legal=STEPS)
         world = {
+            "task": TASK.name,
             "map": w.grid.name,
             "grid": self.grid_text,
             "shape": w.grid.shape,
