@@ -10,7 +10,9 @@ backends, keeps one oracle planner per episode (keyed by the request's ``user`` 
 - summary: a one-line summary.
 
 Faults (``faults=True``, deterministic by request number): malformed JSON, an illegal action, HTTP 429,
-HTTP 500, a slow reply, a truncated reply, and ``robot_0`` objecting to every plan it checks.
+HTTP 500, a slow reply, a truncated reply, and ``robot_0`` objecting to every plan it checks. Server faults
+that only tests ask for by name (:data:`SERVER_FAULTS`, never in the default cycle): a 200 reply with an
+empty body or a body that is not JSON.
 Standard library only (``http.server`` in a thread), bound to 127.0.0.1.
 """
 
@@ -32,10 +34,12 @@ from fleetmind.robots.ids import RobotId
 from fleetmind.robots.planner import Planner
 
 log = logging.getLogger(__name__)
+Payload = dict[str, Any] | bytes
 
 _STATE = re.compile(r"```state\n(.*?)\n```", re.S)
 _ROBOT = re.compile(r"You are (\w+) in a robot team")
 FAULTS = ("malformed", "illegal", "http429", "http500", "slow", "truncated")
+SERVER_FAULTS = ("empty", "not_json")
 
 
 class OracleChatServer:
@@ -50,16 +54,16 @@ class OracleChatServer:
         always_object: bool | None = None,
         reject_schema: bool = False,
     ) -> None:
-        unknown = set(fault_kinds) - set(FAULTS)
+        unknown = set(fault_kinds) - {*FAULTS, *SERVER_FAULTS}
         if unknown:
-            raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {', '.join(FAULTS)}")
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {', '.join([*FAULTS, *SERVER_FAULTS])}")
         self.faults = faults
         self.slow_s = slow_s
         self.fault_every = fault_every
         self.always_object = faults if always_object is None else always_object
         self.reject_schema = reject_schema  # behave like a server without JSON-schema support
         self.requests = 0
-        self.fault_counts: dict[str, int] = dict.fromkeys(FAULTS, 0)
+        self.fault_counts: dict[str, int] = dict.fromkeys([*FAULTS, *SERVER_FAULTS], 0)
         self._fault_cycle = itertools.cycle(list(fault_kinds) or [None])
         self._oracles: dict[tuple[str, str], Planner] = {}
         self._plans: dict[tuple[str, int], dict[str, str]] = {}
@@ -97,8 +101,8 @@ class OracleChatServer:
                 status, payload, headers = server.handle(body)
                 self._send(status, payload, headers)
 
-            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(payload).encode()
+            def _send(self, status: int, payload: Payload, headers: dict[str, str] | None = None) -> None:
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
@@ -120,7 +124,8 @@ class OracleChatServer:
             self._httpd = None
 
     # ------------------------------------------------------------------ request handling
-    def handle(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def handle(self, body: dict[str, Any]) -> tuple[int, Payload, dict[str, str]]:
+        """(status, payload, headers) of one chat request: a JSON document, or raw bytes for the body faults."""
         with self._lock:
             self.requests += 1
             n = self.requests
@@ -133,6 +138,10 @@ class OracleChatServer:
             return 429, {"error": {"message": "rate limited (injected)", "type": "rate_limit"}}, {"retry-after": "0"}
         if fault == "http500":
             return 500, {"error": {"message": "internal error (injected)"}}, {}
+        if fault == "empty":
+            return 200, b"", {}
+        if fault == "not_json":
+            return 200, b"<html><body>502 Bad Gateway (injected)</body></html>", {}
         if fault == "slow":
             time.sleep(self.slow_s)
         messages = body.get("messages") or []

@@ -8,6 +8,7 @@ reaches the user.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -112,11 +113,14 @@ class OpenAIChat:
         start = time.monotonic()
         while True:
             try:
-                response = self._client.chat.completions.create(**request)
+                raw = self._client.chat.completions.with_raw_response.create(**request)
+                completion = _read_completion(raw.content)
                 break
+            except _BadCompletion as exc:  # a 200 that is no chat completion: a server fault, like a 5xx
+                reason, err = f"HTTP 200 with {exc}", exc
             except openai.APITimeoutError as exc:
                 reason = f"timed out after {self._client.timeout}s"
-                err: Exception = exc
+                err = exc
             except openai.APIConnectionError as exc:
                 raise LLMUnavailable(f"cannot reach the LLM server at {self.base_url}: {_root_cause(exc)}") from None
             except openai.RateLimitError as exc:
@@ -140,29 +144,53 @@ class OpenAIChat:
             log.info("LLM call %s; retry %d in %.2fs", reason, retries, delay)
             time.sleep(delay)
         latency = time.monotonic() - start
-        choice = response.choices[0] if response.choices else None
-        text = (choice.message.content or "") if choice else ""
-        usage = getattr(response, "usage", None)
-        if usage is not None and usage.prompt_tokens is not None:
-            return ChatReply(
-                text,
-                usage.prompt_tokens,
-                usage.completion_tokens or 0,
-                latency,
-                retries,
-                False,
-                choice.finish_reason if choice else None,
-            )
+        text, finish_reason, usage = completion
+        if usage is not None:
+            return ChatReply(text, usage[0], usage[1], latency, retries, False, finish_reason)
         prompt_chars = "".join(m["content"] for m in messages)
         return ChatReply(
-            text,
-            estimate_tokens(prompt_chars),
-            estimate_tokens(text),
-            latency,
-            retries,
-            True,
-            choice.finish_reason if choice else None,
+            text, estimate_tokens(prompt_chars), estimate_tokens(text), latency, retries, True, finish_reason
         )
+
+
+class _BadCompletion(Exception):
+    """A 200 reply whose body is not a chat completion; ``str()`` says what it was instead."""
+
+
+def _read_completion(body: bytes) -> tuple[str, str | None, tuple[int, int] | None]:
+    """(text, finish reason, (prompt, completion) tokens or None) of a chat-completion body, read by hand: an
+    empty, non-JSON or misshapen body raises :class:`_BadCompletion` instead of a raw ``JSONDecodeError``."""
+    if not body.strip():
+        raise _BadCompletion("an empty body")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise _BadCompletion(f"a body that is not JSON ({len(body)} bytes: {_preview(body)})") from None
+    if not isinstance(data, dict):
+        raise _BadCompletion(f"a JSON {type(data).__name__} instead of a chat completion ({_preview(body)})")
+    choices = data.get("choices")
+    if choices == []:
+        return "", None, _usage(data)  # no choice at all: an empty reply, asked again like any bad reply
+    choice = choices[0] if isinstance(choices, list) else None
+    message = choice.get("message") if isinstance(choice, dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(message, dict) or not isinstance(content, str | None):
+        raise _BadCompletion(f"JSON that is not a chat completion (no choices[0].message; {_preview(body)})")
+    finish = choice.get("finish_reason")
+    return content or "", finish if isinstance(finish, str) else None, _usage(data)
+
+
+def _usage(data: dict[str, Any]) -> tuple[int, int] | None:
+    usage = data.get("usage")
+    if not isinstance(usage, dict) or not isinstance(usage.get("prompt_tokens"), int):
+        return None
+    completion = usage.get("completion_tokens")
+    return usage["prompt_tokens"], completion if isinstance(completion, int) else 0
+
+
+def _preview(body: bytes, limit: int = 80) -> str:
+    text = body[:limit].decode("utf-8", "replace")
+    return repr(text + ("..." if len(body) > limit else ""))
 
 
 def _is_schema_error(exc: openai.APIStatusError) -> bool:

@@ -1,0 +1,102 @@
+"""Hostile LLM servers (issue 13): bad 200 replies, hung servers, huge replies end the episode, never the run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fleetmind.planners.llm.client import LLMError, OpenAIChat
+from fleetmind.planners.llm.config import LLMSettings
+from fleetmind.planners.llm.prompts import state_block
+from fleetmind.planners.llm.replies import extract_json, validate_plan
+from fleetmind.planners.llm.schemas import joint_plan_schema
+from fleetmind.planners.registry import make_planner
+from fleetmind.sim.grid.fleet import GridFleet
+from fleetmind.tasks.boxnet1.rules import BoxNet1
+
+from fleetmind.app.llm import planner_options
+from fleetmind.app.runner import run_episode
+from fleetmind.testing.llm_server import OracleChatServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def server_factory():
+    servers: list[OracleChatServer] = []
+
+    def make(**kw) -> OracleChatServer:
+        s = OracleChatServer(**kw)
+        s.start()
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        s.stop()
+
+
+def _obs():
+    return GridFleet(BoxNet1(2, 2)).reset(3)
+
+
+def _ask(url: str, obs, **kw):
+    client = OpenAIChat(url, None, "oracle", backoff_s=0.01, **kw)
+    messages = [
+        {"role": "system", "content": "You are the central planner"},
+        {"role": "user", "content": "plan\n" + state_block(obs)},
+    ]
+    return client.complete(messages, joint_plan_schema(obs), user="test:0")
+
+
+# ---------------------------------------------------------------- item 4: a 200 that is no chat completion
+@pytest.mark.parametrize("fault", ["empty", "not_json"])
+def test_a_bad_200_body_is_retried_like_a_server_error(server_factory, fault):
+    server = server_factory(faults=True, fault_every=2, fault_kinds=[fault])
+    obs = _obs()
+    _ask(server.base_url, obs)
+    reply = _ask(server.base_url, obs)  # request 2 is the bad body, request 3 answers
+    assert reply.retries == 1 and server.fault_counts[fault] == 1
+    assert validate_plan(obs, extract_json(reply.text))
+
+
+@pytest.mark.parametrize(
+    ("fault", "detail"),
+    [
+        ("empty", "an empty body"),
+        ("not_json", "a body that is not JSON (52 bytes: '<html><body>502 Bad Gateway (injected)</body></html>')"),
+    ],
+)
+def test_a_bad_200_body_runs_out_into_one_readable_line(server_factory, fault, detail):
+    server = server_factory(faults=True, fault_every=1, fault_kinds=[fault])
+    with pytest.raises(LLMError) as info:
+        _ask(server.base_url, _obs(), max_retries=1)
+    assert str(info.value) == f"LLM call failed after 2 attempts: HTTP 200 with {detail}"
+    assert server.requests == 2
+
+
+def test_a_bad_200_body_ends_the_episode_as_llm_error(server_factory):
+    server = server_factory(faults=True, fault_every=1, fault_kinds=["empty"])
+    settings = LLMSettings(backend="openai", base_url=server.base_url, max_retries=1, backoff_s=0.01)
+    planner = make_planner("cmas", "boxnet1", planner_options(settings))
+    trace: list[dict] = []
+    record = run_episode(GridFleet(BoxNet1(2, 2)), planner, seed=0, trace=trace)
+    assert (record.success, record.failure_reason, record.steps) == (False, "llm_error", 0)
+    assert trace[-1]["planning_failed"] == "llm_error: LLM call failed after 2 attempts: HTTP 200 with an empty body"
+
+
+def test_cli_run_against_a_server_with_empty_bodies_keeps_its_output(server_factory, tmp_path, capsys):
+    """A server fault is no bad input: exit 0 with the episode failed as llm_error and metrics.json written."""
+    from fleetmind.cli import main
+
+    server = server_factory(faults=True, fault_every=1, fault_kinds=["empty"])
+    scenario = tmp_path / "boxnet1_llm.yaml"
+    run = {"planner": "cmas", "llm": {"backend": "openai", "base_url": server.base_url, "backoff_s": 0.01}}
+    world = {"task": "boxnet1", "rows": 2, "cols": 2}
+    scenario.write_text(json.dumps({"name": "boxnet1_llm", "world": world, "run": run}))
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--out", str(out), "-q"]) == 0
+    episode = json.loads((out / "metrics.json").read_text())["episodes"][0]
+    assert (episode["success"], episode["failure_reason"]) == (False, "llm_error")
+    assert "Expecting value" not in capsys.readouterr().err
