@@ -298,3 +298,71 @@ def test_bench_llm_quick_writes_a_row_per_framework_and_task(tmp_path, capsys):
     for name in ("llm.csv", "llm.md", "llm.png"):
         assert (tmp_path / name).stat().st_size > 100
     assert "tables:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "url", ["not a url", "localhost:8080", "ftp://127.0.0.1/v1", "http://", "http://127.0.0.1:99999/v1", " http://h/v1"]
+)
+def test_a_base_url_that_is_not_an_http_url_is_refused_with_one_line(url, capsys, tmp_path):
+    from pydantic import ValidationError
+
+    from fleetmind.cli import main
+
+    with pytest.raises(ValidationError, match="base_url"):
+        LLMSettings(backend="openai", base_url=url)
+    argv = ["run", "boxnet1_2x2", "--planner", "cmas", "--llm", "openai", "--base-url", url, "-q"]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fleetmind: error: --base-url: ") and err.count("\n") == 1, err
+    assert "give an http(s) URL such as http://127.0.0.1:8080/v1" in err or "give one such as http://" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_base_url_from_the_environment_is_checked_too(monkeypatch, capsys, tmp_path):
+    from fleetmind.cli import main
+
+    monkeypatch.setenv("FLEETMIND_LLM_BASE_URL", "127.0.0.1:8080")
+    assert main(["run", "boxnet1_2x2", "--planner", "cmas", "--llm", "openai", "-q", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        "fleetmind: error: $FLEETMIND_LLM_BASE_URL: not an http(s) URL with a host; give one such as "
+        "http://127.0.0.1:8080/v1 (got '127.0.0.1:8080')\n"
+    )
+
+
+def test_the_endpoint_is_said_at_start_and_the_public_default_warns_once(monkeypatch, capsys, caplog, tmp_path):
+    """With no URL set, backend openai goes to the public OpenAI API: the run's first line says so (before any
+    model call) and the client warns once at WARNING, which the CLI shows by default."""
+    import logging
+
+    import fleetmind.app.cli as app_cli
+    from fleetmind.app import llm as backends
+    from fleetmind.cli import main
+
+    monkeypatch.delenv("FLEETMIND_LLM_BASE_URL", raising=False)
+    monkeypatch.delenv("FLEETMIND_LLM_MODEL", raising=False)
+
+    def stop(*args: object, **kwargs: object) -> None:
+        raise OSError("stopped before any model call")
+
+    monkeypatch.setattr(app_cli, "run", stop)
+    argv = ["run", "boxnet1_2x2", "--planner", "cmas", "--llm", "openai", "-q", "--out", str(tmp_path)]
+    assert main(argv) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "LLM endpoint: https://api.openai.com/v1: the public OpenAI API (no --base-url, run.llm.base_url or "
+        "$FLEETMIND_LLM_BASE_URL set), model default"
+    ]
+    assert main([*argv, "--base-url", "http://127.0.0.1:9/v1"]) == 1
+    assert capsys.readouterr().out.splitlines() == ["LLM endpoint: http://127.0.0.1:9/v1, model default"]
+    assert main(["run", "boxnet1_2x2", "--planner", "oracle", "-q", "--out", str(tmp_path)]) == 1
+    assert capsys.readouterr().out == ""  # no LLM, no endpoint line
+
+    monkeypatch.setattr(backends, "_warned", set())
+    with caplog.at_level(logging.WARNING, logger="fleetmind.app.llm"):
+        public = [backends.make_client(LLMSettings(backend="openai")) for _ in range(2)]
+        own = backends.make_client(LLMSettings(backend="openai", base_url="http://127.0.0.1:9/v1"))
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned == [
+        "LLM backend openai goes to the public OpenAI API at https://api.openai.com/v1 "
+        "(no --base-url, run.llm.base_url or $FLEETMIND_LLM_BASE_URL set)"
+    ]
+    assert [c.base_url for c in public] == ["https://api.openai.com/v1"] * 2 and own.base_url == "http://127.0.0.1:9/v1"

@@ -16,10 +16,11 @@ from typing import Any
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from fleetmind.app.llm import endpoint_text
 from fleetmind.app.runner import EpisodeRecord, RunConfig, RunResult, StepInfo, run
 from fleetmind.app.scenario import Scenario, ScenarioError, list_scenarios, load_scenario
 from fleetmind.planners.llm.config import LLMSettings
-from fleetmind.planners.registry import available_planners, check_plays
+from fleetmind.planners.registry import LLM_PLANNERS, available_planners, check_plays
 from fleetmind.robots.errors import BadInputError, ExpectedFailure, describe_validation
 from fleetmind.robots.outputs import check_output_dir
 
@@ -159,6 +160,8 @@ def cmd_run(scenario: Scenario, args: argparse.Namespace) -> int:
         record=out if getattr(args, "record", False) else None,
     )
     check_output_dir(out, "--out")  # before any episode runs, not after the first one
+    if config.planner_name in LLM_PLANNERS:
+        print(endpoint_text(config.llm_settings), flush=True)
     seeds = config.seeds
     with tqdm(total=len(seeds), desc=scenario.name, unit="ep", disable=args.quiet or None, file=sys.stderr) as bar:
 

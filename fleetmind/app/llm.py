@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _servers: dict[tuple[str, ...], str] = {}
 _lock = threading.Lock()
+_warned: set[str] = set()
 
 
 def _oracle_url(faulty: bool) -> str:
@@ -42,6 +43,28 @@ def _local_url(settings: LLMSettings) -> str:
         return _servers[key]
 
 
+def _warn_public_once(url: str) -> None:
+    with _lock:
+        if "public" in _warned:
+            return
+        _warned.add("public")
+    log.warning("LLM backend openai goes to the public OpenAI API at %s (%s)", url, _NO_URL)
+
+
+_NO_URL = "no --base-url, run.llm.base_url or $FLEETMIND_LLM_BASE_URL set"
+
+
+def endpoint_text(settings: LLMSettings) -> str:
+    """One line for a run's header: which server LLM planners will call (checks ``$FLEETMIND_LLM_BASE_URL``)."""
+    if settings.backend == "openai":
+        url = settings.endpoint()
+        public = f": the public OpenAI API ({_NO_URL})" if settings.resolved_base_url() is None else ""
+        return f"LLM endpoint: {url}{public}, model {settings.resolved_model()}"
+    if settings.backend == "local":
+        return f"LLM endpoint: a llama.cpp server on 127.0.0.1 that fleetmind starts, model {settings.local_model}"
+    return f"LLM endpoint: the scripted {settings.backend} server on 127.0.0.1 that fleetmind starts"
+
+
 def make_client(settings: LLMSettings) -> ChatClient:
     """The chat client of ``settings.backend`` (starting the oracle or llama.cpp server if needed)."""
     from fleetmind.planners.llm.client import OpenAIChat
@@ -54,8 +77,10 @@ def make_client(settings: LLMSettings) -> ChatClient:
         base_url, model = _local_url(settings), settings.local_model
         timeout, backoff = settings.timeout_s, settings.backoff_s
     else:
-        base_url, model = settings.resolved_base_url(), settings.resolved_model()
+        base_url, model = settings.endpoint(), settings.resolved_model()
         timeout, backoff = settings.timeout_s, settings.backoff_s
+        if settings.resolved_base_url() is None:
+            _warn_public_once(base_url)
     log.info("LLM backend %s at %s (model %s)", settings.backend, base_url, model)
     return OpenAIChat(
         base_url,

@@ -4,11 +4,29 @@ from __future__ import annotations
 
 import os
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from fleetmind.robots.errors import BadInputError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 Backend = Literal["openai", "local", "oracle", "oracle-faulty"]
 HistoryMode = Literal["none", "state_action", "dialogue", "compressed"]
+
+PUBLIC_OPENAI_URL = "https://api.openai.com/v1"
+"""Where backend ``openai`` goes when neither ``base_url`` nor ``$FLEETMIND_LLM_BASE_URL`` is set."""
+
+
+def url_problem(value: str) -> str | None:
+    """Why ``value`` is not a usable server URL (``None``: it is): an http(s) scheme, a host and a valid port."""
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError as exc:
+        return f"{exc}; give an http(s) URL such as http://127.0.0.1:8080/v1"
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or value != value.strip():
+        return "not an http(s) URL with a host; give one such as http://127.0.0.1:8080/v1"
+    return None
 
 
 class LLMSettings(BaseModel):
@@ -49,6 +67,14 @@ class LLMSettings(BaseModel):
         "qwen2.5-coder-0.5b", description="Model of the local backend."
     )
 
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        problem = None if value is None else url_problem(value)
+        if problem:
+            raise PydanticCustomError("url", problem)  # no "Value error, " prefix: the one line names field and fix
+        return value
+
     @property
     def hints_on(self) -> bool:
         return self.backend == "local" if self.hints is None else self.hints
@@ -58,7 +84,18 @@ class LLMSettings(BaseModel):
         return self.structured
 
     def resolved_base_url(self) -> str | None:
-        return self.base_url or os.environ.get("FLEETMIND_LLM_BASE_URL")
+        """``base_url``, else ``$FLEETMIND_LLM_BASE_URL`` (checked like ``base_url``: :class:`BadInputError`)."""
+        if self.base_url:
+            return self.base_url
+        env = os.environ.get("FLEETMIND_LLM_BASE_URL") or None
+        problem = None if env is None else url_problem(env)
+        if problem:
+            raise BadInputError(f"$FLEETMIND_LLM_BASE_URL: {problem} (got {env!r})")
+        return env
+
+    def endpoint(self) -> str:
+        """The URL backend ``openai`` calls: :meth:`resolved_base_url`, else the public OpenAI API."""
+        return self.resolved_base_url() or PUBLIC_OPENAI_URL
 
     def resolved_model(self) -> str:
         env = os.environ.get("FLEETMIND_LLM_MODEL")
