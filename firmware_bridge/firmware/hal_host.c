@@ -1,6 +1,8 @@
 /* Host HAL and SITL main: simulated differential-drive motors + unicycle kinematics, serial over a pty or UDP.
  *   sitl --pty | --udp 127.0.0.1:PORT  [--robot-id N] [--key-hex HEX] [--events FILE]
- *   sitl --fuzz [--robot-id N] [--key-hex HEX]   (stdin bytes -> parser; prints ACT lines and a STATS line)
+ *   sitl --fuzz [--robot-id N] [--key-hex HEX] [--events FILE]   (stdin bytes -> parser on a simulated 1 ms per
+ *                                        61 bytes clock; prints ACT lines and a STATS line)
+ * The events file rate-limits reject and e-stop lines (LINES_PER_S) and summarises the rest.
  * Prints "READY pty=PATH" or "READY udp=HOST:PORT" on stdout once it listens. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -75,17 +77,44 @@ void hal_write(const uint8_t *data, size_t n) {
     (void)w;
 }
 
-void hal_event(fw_event_t ev, uint32_t now, uint32_t seq, int32_t a, int32_t b) {
-    if (fuzz_mode) {
-        if (ev == FW_EV_CMD) printf("ACT %u %d %d\n", seq, a, b);
-        return;
+/* Reject and e-stop lines (both can come from anyone on the link) are rate-limited so that a flood of frames
+ * cannot grow the event log without bound: at most LINES_PER_S lines of each kind per second of the SITL
+ * clock; the rest are counted and summarised once that second is over, as one "EV reject_suppressed t=...
+ * count=N" (or "EV estop_suppressed") line. Accepted commands and watchdog stops are always logged. */
+#define LINES_PER_S 20u
+static uint32_t limit_window_ms, limit_lines[2], limit_suppressed[2];
+
+static void events_flush(uint32_t now) {
+    if (!events || (uint32_t)(now - limit_window_ms) < 1000u) return;
+    if (limit_suppressed[0]) fprintf(events, "EV reject_suppressed t=%u count=%u\n", now, limit_suppressed[0]);
+    if (limit_suppressed[1]) fprintf(events, "EV estop_suppressed t=%u count=%u\n", now, limit_suppressed[1]);
+    limit_window_ms = now;
+    limit_lines[0] = limit_lines[1] = limit_suppressed[0] = limit_suppressed[1] = 0;
+}
+
+/* 1 if a line of this kind (0 reject, 1 e-stop) may be written now; else it is counted as suppressed. */
+static int limit_allows(int kind, uint32_t now) {
+    events_flush(now);
+    if (limit_lines[kind] >= LINES_PER_S) {
+        limit_suppressed[kind]++;
+        return 0;
     }
+    limit_lines[kind]++;
+    return 1;
+}
+
+void hal_event(fw_event_t ev, uint32_t now, uint32_t seq, int32_t a, int32_t b) {
+    if (fuzz_mode && ev == FW_EV_CMD) printf("ACT %u %d %d\n", seq, a, b);
     if (!events) return;
     switch (ev) {
     case FW_EV_CMD: fprintf(events, "EV cmd t=%u seq=%u v=%d w=%d\n", now, seq, a, b); break;
     case FW_EV_WATCHDOG: fprintf(events, "EV watchdog t=%u seq=%u since=%d\n", now, seq, a); break;
-    case FW_EV_ESTOP: fprintf(events, "EV estop t=%u seq=%u\n", now, seq); break;
-    case FW_EV_REJECT: fprintf(events, "EV reject t=%u seq=%u type=%d reason=%d\n", now, seq, a, b); break;
+    case FW_EV_ESTOP:
+        if (limit_allows(1, now)) fprintf(events, "EV estop t=%u seq=%u\n", now, seq);
+        break;
+    case FW_EV_REJECT:
+        if (limit_allows(0, now)) fprintf(events, "EV reject t=%u seq=%u type=%d reason=%d\n", now, seq, a, b);
+        break;
     }
 }
 
@@ -123,6 +152,7 @@ static int run_fuzz(fw_t *f) {
             f->armed = 1; /* keep the target armed so that any accepted motion frame would actuate */
         }
     }
+    events_flush(now + 1000u);
     printf("STATS frames_ok=%u crc_fail=%u cobs_fail=%u len_fail=%u version_fail=%u flags_fail=%u robot_fail=%u "
            "auth_fail=%u replay_fail=%u type_fail=%u stale=%u overflow=%u rejected=%u actuations=%u\n",
            f->st.frames_ok, f->st.crc_fail, f->st.cobs_fail, f->st.len_fail, f->st.version_fail, f->st.flags_fail,
@@ -199,6 +229,7 @@ int main(int argc, char **argv) {
     }
     static fw_t f;
     fw_init(&f, (uint16_t)robot, key, key_len, hal_millis());
+    limit_window_ms = fuzz_mode ? 1000u : hal_millis();
     if (fuzz_mode) return run_fuzz(&f);
     char desc[128];
     if (pty) link_fd = open_pty(desc, sizeof(desc));
@@ -242,7 +273,9 @@ int main(int argc, char **argv) {
         last = now;
         sim_step(dt);
         fw_tick(&f, hal_millis());
+        events_flush(hal_millis());
     }
+    events_flush(hal_millis() + 1000u);
     hal_motors(0, 0);
     return 0;
 }

@@ -88,6 +88,13 @@ class Sitl:
                 out.append({"kind": parts[1], **dict(p.split("=", 1) for p in parts[2:] if "=" in p)})
         return out
 
+    def count(self, kind: str) -> int:
+        """How many events of ``kind`` the SITL had: its logged lines plus those its rate limit summarised
+        (``reject_suppressed`` / ``estop_suppressed`` lines, written once their second is over or at exit)."""
+        events = self.events()
+        lines = sum(1 for e in events if e["kind"] == kind)
+        return lines + sum(int(e["count"]) for e in events if e["kind"] == f"{kind}_suppressed")
+
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
