@@ -1,19 +1,25 @@
 """Link-cut latency: the SITL must stop its motors within 200 ms of the last valid command (its own clock).
 
-    .venv/bin/python benchmarks/link_cut.py --out DIR [--trials 20]   ->  DIR/link_cut.json
+    .venv/bin/python benchmarks/link_cut.py --out DIR [--trials 20] [--load [N]] [--flood]  ->  DIR/link_cut.json
 
 Each trial streams SetVelocity at 25 Hz for 0.3 s, then goes silent; the SITL logs the time of the last
 accepted command and of the motors being zeroed. Trials alternate pty and UDP (keyed). The host-side
-heartbeat-loss detection time (robot process killed) is measured too.
+heartbeat-loss detection time (robot process killed) is measured too. ``--load`` starts N busy processes
+(default: one per CPU) for the whole run; ``--flood`` has another process send forged frames (no tag, so every
+one is verified and rejected) to the SITL as fast as it can during the trials. Exit 1 if any stop took longer
+than 200 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import multiprocessing
 import os
 import platform
 import signal
+import socket
 import statistics
 import sys
 import tempfile
@@ -21,6 +27,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fleetmind.firmware_bridge.codec import encode_frame
 from fleetmind.firmware_bridge.link import RobotLink
 from fleetmind.firmware_bridge.messages import Arm, SetVelocityMsg
 from fleetmind.firmware_bridge.transport import SerialTransport, UdpTransport
@@ -28,6 +35,40 @@ from fleetmind.firmware_bridge.transport import SerialTransport, UdpTransport
 from fleetmind.testing.sitl import Sitl, build_sitl
 
 KEY = bytes(range(32))
+
+
+def _busy() -> None:  # pragma: no cover - runs in a child process
+    while True:
+        pass
+
+
+def _flood(target: str | tuple[str, int], robot: int) -> None:  # pragma: no cover - runs in a child process
+    """Forged SetVelocity frames without a tag, back to back, into the SITL's pty or UDP port."""
+    frames = [encode_frame(SetVelocityMsg(1.0, 0.0), robot, seq, 0) for seq in range(1, 1001)]
+    if isinstance(target, str):
+        fd = os.open(target, os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK)
+        while True:
+            for frame in frames:
+                with contextlib.suppress(BlockingIOError):
+                    os.write(fd, frame)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    while True:
+        for frame in frames:
+            with contextlib.suppress(OSError):
+                sock.sendto(frame, target)
+
+
+def _start(target: object, *args: object) -> multiprocessing.Process:
+    proc = multiprocessing.Process(target=target, args=args, daemon=True)
+    proc.start()
+    return proc
+
+
+def _stop(procs: list[multiprocessing.Process]) -> None:
+    for proc in procs:
+        proc.terminate()
+        proc.join(2.0)
 
 
 def one_cut(sitl: Sitl, link: RobotLink) -> None:
@@ -53,32 +94,50 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--trials", type=int, default=20)
+    ap.add_argument(
+        "--load",
+        type=int,
+        nargs="?",
+        const=os.cpu_count() or 1,
+        default=0,
+        metavar="N",
+        help="start N busy processes for the whole run (default N: one per CPU)",
+    )
+    ap.add_argument("--flood", action="store_true", help="flood the SITL with forged frames during the trials")
     args = ap.parse_args(argv)
     binary = build_sitl()
     lat: list[int] = []
     lost_ms: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for mode, trials in (("pty", args.trials // 2), ("udp", args.trials - args.trials // 2)):
-            with Sitl(mode, robot_id=2, key=KEY, events=Path(tmp) / f"{mode}.log", binary=binary) as sitl:
-                transport = SerialTransport(sitl.pty) if sitl.pty else UdpTransport(*(sitl.udp or ("", 0)))
-                link = RobotLink(transport, 2, KEY)
-                if not link.sync(2.0) or link.request(Arm()) is None:
-                    raise SystemExit(f"{mode}: SITL did not answer")
-                for _ in range(trials):
-                    one_cut(sitl, link)
-                transport.close()
-                lat += latencies(sitl)
-        for _ in range(3):
-            with Sitl("udp", robot_id=2, binary=binary) as sitl:
-                link = RobotLink(UdpTransport(*(sitl.udp or ("", 0))), 2)
-                link.sync(2.0)
-                link.poll_for(0.1)
-                sitl.proc.send_signal(signal.SIGKILL)
-                last = link.telemetry_time or time.monotonic()
-                while not link.lost:
-                    link.poll(0.002)
-                lost_ms.append((time.monotonic() - last) * 1000)
-                link.transport.close()
+    load = [_start(_busy) for _ in range(args.load)]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for mode, trials in (("pty", args.trials // 2), ("udp", args.trials - args.trials // 2)):
+                with Sitl(mode, robot_id=2, key=KEY, events=Path(tmp) / f"{mode}.log", binary=binary) as sitl:
+                    transport = SerialTransport(sitl.pty) if sitl.pty else UdpTransport(*(sitl.udp or ("", 0)))
+                    link = RobotLink(transport, 2, KEY)
+                    if not link.sync(2.0) or link.request(Arm()) is None:
+                        raise SystemExit(f"{mode}: SITL did not answer")
+                    flood = [_start(_flood, sitl.pty or sitl.udp, 2)] if args.flood else []
+                    try:
+                        for _ in range(trials):
+                            one_cut(sitl, link)
+                    finally:
+                        _stop(flood)
+                    transport.close()
+                    lat += latencies(sitl)
+            for _ in range(3):
+                with Sitl("udp", robot_id=2, key=KEY, binary=binary) as sitl:
+                    link = RobotLink(UdpTransport(*(sitl.udp or ("", 0))), 2, KEY)
+                    link.sync(2.0)
+                    link.poll_for(0.1)
+                    sitl.proc.send_signal(signal.SIGKILL)
+                    last = link.telemetry_time or time.monotonic()
+                    while not link.lost:
+                        link.poll(0.002)
+                    lost_ms.append((time.monotonic() - last) * 1000)
+                    link.transport.close()
+    finally:
+        _stop(load)
     result = {
         "stop_latency_ms_max": max(lat),
         "stop_latency_ms_min": min(lat),
@@ -86,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         "trials": len(lat),
         "host_lost_detect_ms_max": round(max(lost_ms), 1),
         "host_lost_timeout_ms": 500,
+        "watchdog_trip_ms": 150,
+        "load_processes": args.load,
+        "flood": args.flood,
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, {platform.platform()}",
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
     }

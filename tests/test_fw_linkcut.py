@@ -151,7 +151,7 @@ def test_sitl_stops_its_motors_when_the_commands_stop(mode: str, sitl_binary: Pa
         transport.close()
     latencies = stop_latencies(sitl)
     print(f"{mode}: stop latency on the SITL clock (ms) = {latencies}")
-    # every cut stopped the motors, never before the watchdog's 190 ms trip; the 200 ms bound is a benchmark figure
+    # every cut stopped the motors, never before the watchdog's 150 ms trip; the 200 ms bound is a benchmark figure
     assert len(latencies) >= 4 and all(150 <= ms <= 2000 for ms in latencies), latencies
 
 

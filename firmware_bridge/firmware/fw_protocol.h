@@ -47,7 +47,7 @@
 
 /* timing and limits applied on the MCU */
 #define FW_WATCHDOG_MS 200u      /* contract: motors stopped no later than this after the last valid command */
-#define FW_WATCHDOG_TRIP_MS 190u /* trip point: 10 ms margin for tick jitter */
+#define FW_WATCHDOG_TRIP_MS 150u /* trip point: 50 ms margin for tick jitter and a late main loop under load */
 #define FW_TELEMETRY_MS 20u      /* 50 Hz */
 #define FW_HOST_LOST_MS 500u
 #define FW_MAX_V 1.0f            /* m/s */

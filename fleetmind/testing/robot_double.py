@@ -10,10 +10,10 @@ What it models (PROTOCOL.md §3-4, simplified): the frame checks of the host dec
 window and the stale rule for motion; EStop obeyed from any sender (untagged, wrong tag or replayed); Ack for
 every accepted frame; Nack for motion while disarmed or e-stopped; Arm / Disarm / EStop (latched) / ClearEStop;
 SetVelocity applied at once (no ramps, clamped to 1 m/s and 2 rad/s); the motor watchdog (motors zeroed and
-``WATCHDOG`` set ``watchdog`` s after the last motion command, checked every tick); telemetry every
-``telemetry_period`` s with a unicycle pose. Faults: ``powered = False`` (deaf and silent), ``to_host`` /
-``to_robot = False`` (one direction of the link cut). The C SITL (:mod:`fleetmind.testing.sitl`) stays the
-reference for the firmware's own behaviour.
+``WATCHDOG`` set ``watchdog`` s, the firmware's 150 ms trip, after the last motion command, checked every tick);
+telemetry every ``telemetry_period`` s with a unicycle pose. Faults: ``powered = False`` (deaf and silent),
+``to_host`` / ``to_robot = False`` (one direction of the link cut). The C SITL (:mod:`fleetmind.testing.sitl`)
+stays the reference for the firmware's own behaviour.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class RobotDouble:
         robot_id: int,
         key: bytes | None = None,
         telemetry_period: float = 0.02,
-        watchdog: float = 0.2,
+        watchdog: float = 0.15,
     ) -> None:
         self.clock = clock
         self.robot_id = robot_id
