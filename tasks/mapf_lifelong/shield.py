@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 import numpy as np
-from fleetmind.robots.commands import Command, GridStep, Wait
+from fleetmind.robots.commands import Command
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
 from fleetmind.tasks.mapf_lifelong.actions import ACTION_OF, command_of
@@ -54,9 +54,13 @@ def conflict_pairs(pos: np.ndarray, actions: np.ndarray, blocked: np.ndarray) ->
     end = end_cells(pos, actions, blocked)
     start_cell = pos[:, 0] * width + pos[:, 1]
     end_cell = end[:, 0] * width + end[:, 1]
-    uniq, counts = np.unique(end_cell, return_counts=True)
+    by_cell = np.argsort(end_cell, kind="stable")
+    uniq, first, counts = np.unique(end_cell[by_cell], return_index=True, return_counts=True)
     vertex = [
-        ((int(c) // width, int(c) % width), np.flatnonzero(end_cell == c).tolist()) for c in uniq[counts > 1].tolist()
+        ((int(c) // width, int(c) % width), sorted(by_cell[f : f + n].tolist()))
+        for c, f, n in zip(
+            uniq[counts > 1].tolist(), first[counts > 1].tolist(), counts[counts > 1].tolist(), strict=True
+        )
     ]
     swaps: list[tuple[int, int]] = []
     movers = np.flatnonzero(end_cell != start_cell)
@@ -95,10 +99,10 @@ def settle(pos: np.ndarray, actions: np.ndarray, blocked: np.ndarray) -> np.ndar
     acts = np.asarray(actions, dtype=np.int64).copy()
     rows, cols = np.ascontiguousarray(pos[:, 0]), np.ascontiguousarray(pos[:, 1])
     for _ in range(len(acts) + 1):
+        acts = soft_resolve(rows, cols, acts, blocked)
         vertex, swaps = conflict_pairs(pos, acts, blocked)
         if not vertex and not swaps:
             return acts
-        acts = soft_resolve(rows, cols, acts, blocked)
     return np.zeros_like(acts)
 
 
@@ -107,11 +111,7 @@ def _arrays(observation: Observation, plan: Mapping[RobotId, Command]) -> tuple[
     them) and robot names, in the world's agent order."""
     names = list(observation.robot_ids)
     pos = np.asarray(observation.world["positions"], dtype=np.int64).reshape(-1, 2)
-    actions = np.zeros(len(names), dtype=np.int64)
-    for k, rid in enumerate(names):
-        cmd = plan.get(rid)
-        if isinstance(cmd, GridStep | Wait):
-            actions[k] = ACTION_OF.get(cmd, 0)
+    actions = np.fromiter((ACTION_OF.get(plan.get(r), 0) for r in names), dtype=np.int64, count=len(names))
     return pos, actions, names
 
 
