@@ -8,6 +8,7 @@ oracle never plans two robots through each other).
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import pytest
@@ -18,7 +19,8 @@ from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
 from fleetmind.robots.planner import Planner
 from fleetmind.sim.grid.fleet import GridFleet
-from fleetmind.tasks.boxlift.oracle import BoxLiftOracle
+from fleetmind.tasks.boxlift import BoxLiftConfig
+from fleetmind.tasks.boxlift.oracle import BoxLiftOracle, Teams
 from fleetmind.tasks.boxlift.rules import PAPER_SIZES, BoxLift
 from fleetmind.tasks.warehouse.oracle import WarehouseOracle
 from fleetmind.tasks.warehouse.rules import TrackPos, Warehouse
@@ -154,3 +156,62 @@ def test_boxlift_whole_fleet_lifts_the_heaviest_box() -> None:
     episode = play(fleet, BoxLiftOracle(), obs=fleet.observe())
     assert episode.success, episode
     assert episode.plans[-1] == {rid: "lift(box_0)" for rid in r}
+
+
+def _smallest_cover_by_table(capacities: list[float], weight: float, free: int) -> int:
+    """The 2^n table the oracle used before (issue 13 item 16): least sum >= weight, fewest lifters, smallest mask
+    (sums rounded, so 2.2 + 2.1 + 1.4 ties with 2.1 + 1.4 + 2.2 as it does in capacity units)."""
+    best: tuple[float, int, int] | None = None
+    for mask in range(1, 1 << len(capacities)):
+        if mask & ~free:
+            continue
+        total = round(sum(c for k, c in enumerate(capacities) if mask >> k & 1), 9)
+        key = (total, bin(mask).count("1"), mask)
+        if total + 1e-9 >= weight and (best is None or key < best):
+            best = key
+    return 0 if best is None else best[2]
+
+
+def test_boxlift_teams_by_subset_sums_are_the_teams_of_the_subset_table() -> None:
+    """The scalable search gives exactly the team the 2^n table gave, on random capacities in 0.5 and 0.1 steps
+    (seeds 0-49 of every paper size also give the same plans as before, step for step)."""
+    rng = random.Random(7)
+    checked = 0
+    for trial in range(300):
+        n = rng.randint(1, 9)
+        step = 0.5 if trial % 2 else 0.1
+        capacities = [rng.randint(1, 30) * step for _ in range(n)]
+        teams = Teams(capacities)
+        for _ in range(6):
+            free = rng.randrange(1, 1 << n)
+            weight = round(rng.uniform(0.05, sum(capacities) * 1.1), 3)
+            assert teams.smallest_cover(weight, free) == _smallest_cover_by_table(capacities, weight, free), (
+                capacities,
+                weight,
+                free,
+            )
+            checked += 1
+    assert checked == 1800
+
+
+@pytest.mark.parametrize(("lifters", "boxes"), [(64, 256), (28, 64), (24, 24)])
+def test_boxlift_oracle_plays_the_largest_sizes_the_schema_allows(lifters: int, boxes: int) -> None:
+    """The 2^n table took 40 s at 24 lifters, raised MemoryError at 28 and OverflowError at 64; the schema allows
+    64 lifters and 256 boxes, and the oracle solves them within the step limit."""
+    fields = BoxLiftConfig.model_fields
+    limits = [m.le for m in fields["lifters"].metadata + fields["boxes"].metadata if hasattr(m, "le")]
+    assert limits == [64, 256]
+    for seed in (0, 1):
+        episode = play(GridFleet(BoxLift(lifters, boxes)), BoxLiftOracle(), seed)
+        assert episode.success, (seed, episode.failure_reason, episode.steps)
+        assert episode.steps <= 25
+
+
+def test_boxlift_teams_with_capacities_off_any_unit_never_overrate_a_team() -> None:
+    """Capacities that no unit divides are rounded down (never up): a chosen team really covers the weight."""
+    capacities = [1 / 3, 2 / 7, 5.123456789, 0.1 + 0.2]
+    teams = Teams(capacities)
+    for weight in (0.3, 0.6, 0.9, 5.2, 5.7, 6.0):
+        team = teams.smallest_cover(weight, 0b1111)
+        assert team, weight
+        assert sum(c for k, c in enumerate(capacities) if team >> k & 1) + 1e-9 >= weight
