@@ -23,6 +23,11 @@ class RobotLinkConfig(BaseModel):
     baudrate: int = Field(default=115200, gt=0, description="Serial baud rate")
     udp_host: str | None = Field(default=None, description="Robot IP address for UDP")
     udp_port: int | None = Field(default=None, ge=1, le=65535, description="Robot UDP port")
+    udp_bind: str | None = Field(
+        default=None,
+        description="Local address to bind for UDP, e.g. 0.0.0.0 for every interface (default: the interface "
+        "that routes to udp_host)",
+    )
     key_file: Path | None = Field(default=None, description="Hex key file; when set every frame is HMAC-tagged")
     allow_unauthenticated: bool = Field(
         default=False,

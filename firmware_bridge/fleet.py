@@ -45,7 +45,7 @@ def open_transport(cfg: RobotLinkConfig) -> Transport:
     if cfg.serial_port is not None:
         return SerialTransport(cfg.serial_port, cfg.baudrate)
     assert cfg.udp_host is not None and cfg.udp_port is not None
-    return UdpTransport(cfg.udp_host, cfg.udp_port)
+    return UdpTransport(cfg.udp_host, cfg.udp_port, bind=(cfg.udp_bind, 0) if cfg.udp_bind else None)
 
 
 class FirmwareFleet:

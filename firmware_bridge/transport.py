@@ -58,14 +58,40 @@ class SerialTransport:
         self._ser.close()
 
 
-class UdpTransport:
-    """UDP datagrams to one robot address; only datagrams from that address are read."""
+def route_source(host: str, port: int) -> str:
+    """The local address the kernel would send from to reach ``host`` (no packet is sent: a UDP ``connect``
+    only looks up the route)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect((host, port))
+        return str(probe.getsockname()[0])
+    finally:
+        probe.close()
 
-    def __init__(self, host: str, port: int, bind: tuple[str, int] = ("127.0.0.1", 0)) -> None:
-        self.address = (host, port)
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._sock.bind(bind)
+
+class UdpTransport:
+    """UDP datagrams to one robot address; only datagrams from that address are read.
+
+    The socket binds to ``bind`` when given (e.g. ``("0.0.0.0", 0)`` to listen on every interface); by
+    default to the local address of the interface that routes to the robot (127.0.0.1 for a robot on this
+    machine, e.g. 10.0.0.5 for one at 10.0.0.12), on an ephemeral port.
+    """
+
+    def __init__(self, host: str, port: int, bind: tuple[str, int] | None = None) -> None:
+        try:
+            resolved = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)[0][4]
+            self.address: tuple[str, int] = (str(resolved[0]), int(resolved[1]))
+            local = bind if bind is not None else (route_source(*self.address), 0)
+            self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        except OSError as err:
+            raise LinkDown(f"udp {host}:{port}: no route from this machine: {err}") from err
+        try:
+            self._sock.bind(local)
+        except OSError as err:
+            self._sock.close()
+            raise LinkDown(f"udp {host}:{port}: cannot bind {local[0]}:{local[1]}: {err}") from err
         self._sock.setblocking(False)
+        log.debug("udp %s:%d via %s:%d", *self.address, *self._sock.getsockname())
 
     @property
     def local_address(self) -> tuple[str, int]:

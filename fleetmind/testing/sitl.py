@@ -7,6 +7,7 @@ import os
 import select
 import signal
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -30,9 +31,10 @@ def build_sitl(timeout: float = 120.0, sanitize: bool = False) -> Path:
 
 
 class Sitl:
-    """One SITL process: ``mode`` is ``"pty"`` or ``"udp"`` (bound on 127.0.0.1, ephemeral port).
+    """One SITL process: ``mode`` is ``"pty"`` or ``"udp"`` (bound on ``udp_host``, ephemeral port).
 
-    Use as a context manager; the process is terminated (then killed) on exit.
+    ``wrap`` is a command prefix, e.g. ``["nsenter", "-t", PID, "-n", "--"]`` to run it in another network
+    namespace. Use as a context manager; the process is terminated (then killed) on exit.
     """
 
     def __init__(
@@ -43,10 +45,12 @@ class Sitl:
         events: Path | None = None,
         binary: Path = SITL_BINARY,
         ready_timeout: float = 5.0,
+        udp_host: str = "127.0.0.1",
+        wrap: Sequence[str] = (),
     ) -> None:
         if mode not in ("pty", "udp"):
             raise ValueError(f"mode must be 'pty' or 'udp', got {mode!r}")
-        args = [str(binary), "--pty"] if mode == "pty" else [str(binary), "--udp", "127.0.0.1:0"]
+        args = [*wrap, str(binary)] + (["--pty"] if mode == "pty" else ["--udp", f"{udp_host}:0"])
         args += ["--robot-id", str(robot_id)]
         if key:
             args += ["--key-hex", key.hex()]
