@@ -100,3 +100,72 @@ def test_cli_record_and_replay_gif(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(bad) in err[0]
     assert main(["replay", str(Path(tmp_path) / "missing.mcap")]) == 2
+
+
+KILLED_MID_EPISODE = """
+import os, signal, sys
+from pathlib import Path
+from fleetmind.planners.oracle import make_oracle
+from fleetmind.sim.grid.fleet import GridFleet
+from fleetmind.sim.record import RecordingFleet
+from fleetmind.tasks.warehouse.rules import Warehouse
+
+fleet = RecordingFleet(GridFleet(Warehouse(4)), Path(sys.argv[1]), "warehouse_4")
+planner = make_oracle("warehouse")
+for seed in (0, 1):
+    obs = fleet.reset(seed)
+    planner.reset(obs, seed)
+    for _ in range(3 if seed else 1000):
+        result = fleet.step(planner.plan(obs))
+        obs = result.observation
+        if result.done:
+            break
+os.kill(os.getpid(), signal.SIGKILL)  # seed 1 is three steps in
+"""
+
+
+def test_sigkill_mid_episode_leaves_a_part_file_never_a_broken_mcap(tmp_path, capsys):
+    """The episode in progress is written under ``.mcap.part`` and renamed when it ends: after SIGKILL the finished
+    episode's MCAP reads back, no 0-byte or unfinished ``.mcap`` is left, and replay says why the part is unreadable."""
+    import signal
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", KILLED_MID_EPISODE, str(tmp_path)], capture_output=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["warehouse_4_seed0.mcap", "warehouse_4_seed1.mcap.part"]
+    finished = read_recording(tmp_path / "warehouse_4_seed0.mcap")
+    assert finished.metrics[-1]["success"] is True and finished.episode["seed"] == 0
+    part = tmp_path / "warehouse_4_seed1.mcap.part"
+    assert main(["replay", str(part)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"fleetmind: error: {part}: ")
+    assert "the run that wrote it stopped before the episode ended" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (lambda good: b"", "empty file (0 bytes): the run that wrote it stopped before the episode ended"),
+        (lambda good: good[:8], "unfinished MCAP (8 bytes, no end marker)"),
+        (lambda good: good[: len(good) // 2], "unfinished MCAP ("),
+        (lambda good: b"hello world" * 10, "not an MCAP file (it does not start with the MCAP magic bytes"),
+        (lambda good: good[:200] + b"\0" * 50 + good[250:], "corrupt MCAP recording: ZstdError: "),  # was a traceback
+        (lambda good: None, "a folder, not a recording file"),
+    ],
+)
+def test_replay_gives_a_reason_for_every_unreadable_file(content, reason, tmp_path, capsys):
+    fleet = RecordingFleet(GridFleet(Warehouse(4)), tmp_path / "good", "warehouse_4")
+    run_episode(fleet, make_oracle("warehouse"), 1)
+    fleet.close()
+    good = fleet.paths[0].read_bytes()
+    data = content(good)
+    bad = tmp_path / "bad.mcap"
+    if data is None:
+        bad.mkdir()
+    else:
+        bad.write_bytes(data)
+    assert main(["replay", str(bad), "--gif", str(tmp_path / "out.gif")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"fleetmind: error: {bad}: {reason}"), err

@@ -1,4 +1,5 @@
-"""RecordingFleet: wraps any Fleet and writes every episode to ``DIR/<scenario>_seed<N>.mcap``.
+"""RecordingFleet: wraps any Fleet and writes every episode to ``DIR/<scenario>_seed<N>.mcap`` (named so when the
+episode ends or the fleet closes; until then ``.mcap.part``, which is all a killed process leaves of its episode).
 
 Poses come from the backend when it has them (the PyBullet backend samples its scene every 0.1 s of
 simulated time, and camera images when cameras are on); otherwise, as for the grid backend, from the

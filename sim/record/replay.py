@@ -58,16 +58,48 @@ def _items(msg: Any) -> list[tuple[float, float, float, float, tuple[float, floa
     return out
 
 
+MAGIC = b"\x89MCAP0\r\n"
+"""The bytes an MCAP file starts and, once finished, ends with."""
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be an episode recording, from its size and MCAP markers (``None``: worth decoding)."""
+    from fleetmind.sim.record.writer import PARTIAL_SUFFIX
+
+    if path.is_dir():
+        return "a folder, not a recording file"
+    size = path.stat().st_size
+    partial = path.name.endswith(PARTIAL_SUFFIX)
+    killed = "the run that wrote it stopped before the episode ended (killed?); record the episode again"
+    if size == 0:
+        return f"empty file (0 bytes): {killed}"
+    with path.open("rb") as f:
+        head = f.read(len(MAGIC))
+        f.seek(max(0, size - len(MAGIC)))
+        tail = f.read(len(MAGIC))
+    if head != MAGIC[: len(head)] or (len(head) == len(MAGIC) and head != MAGIC):
+        return f"not an MCAP file (it does not start with the MCAP magic bytes; {size} bytes)"
+    if partial or size < 2 * len(MAGIC) or tail != MAGIC:
+        return f"unfinished MCAP ({size} bytes, no end marker): {killed}"
+    return None
+
+
 def read_recording(path: str | Path) -> Recording:
+    """Read an episode recording; any file that is not one raises :class:`RecordingError` with the reason."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise RecordingError(f"recording not found: {path}")
+    try:
+        problem = _unreadable(path)
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if problem:
+        raise RecordingError(f"{path}: {problem}")
     frames: dict[int, ReplayFrame] = {}
     metrics: list[dict[str, Any]] = []
     plans: list[dict[str, Any]] = []
     episode: dict[str, Any] = {}
     images = 0
-    from mcap.exceptions import McapError
     from mcap.reader import make_reader
     from mcap_ros2.decoder import DecoderFactory
 
@@ -94,8 +126,9 @@ def read_recording(path: str | Path) -> Recording:
                 episode = json.loads(msg.data)
             elif topic.endswith("/image_raw"):
                 images += 1
-    except (McapError, ValueError, OSError, EOFError) as exc:
-        raise RecordingError(f"{path}: not a readable MCAP recording: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a damaged file makes the decoders raise anything (zstd, lz4, struct)
+        reason = " ".join(str(exc).split()) or "no detail"
+        raise RecordingError(f"{path}: corrupt MCAP recording: {type(exc).__name__}: {reason}") from None
     boxes: list[Any] = []
     targets: list[Any] = []
     for _, f in sorted(frames.items()):  # markers are written when they change: carry them forward

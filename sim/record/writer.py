@@ -6,12 +6,16 @@ written when they change),
 ``/<robot>/camera/image_raw`` (``sensor_msgs/Image``, rgb8) when cameras are on, ``/plan`` and
 ``/metrics`` (``std_msgs/String`` with JSON) once per task step, ``/episode`` (JSON: scenario, seed).
 Times are simulated seconds since the episode started.
+
+An episode is written to ``<name>.mcap.part`` and renamed to ``<name>.mcap`` when it is closed, so a process that
+is killed mid-episode leaves a ``.part`` file, never a 0-byte or footer-less ``.mcap``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +45,19 @@ def _quat(yaw: float) -> dict[str, float]:
     return {"x": 0.0, "y": 0.0, "z": math.sin(yaw / 2), "w": math.cos(yaw / 2)}
 
 
+PARTIAL_SUFFIX = ".part"
+"""Appended to a recording's name while its episode is being written."""
+
+
 class EpisodeWriter:
-    """One MCAP file; ``t`` arguments are simulated seconds (written as nanosecond log times)."""
+    """One MCAP file; ``t`` arguments are simulated seconds (written as nanosecond log times). Written under
+    :attr:`partial` and renamed to :attr:`path` by :meth:`close`."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file = path.open("wb")
+        self.partial = path.with_name(path.name + PARTIAL_SUFFIX)
+        self._file = self.partial.open("wb")
         self._writer = Writer(self._file)
         self._schemas = {name: self._writer.register_msgdef(schema_name(name), msgdef(name)) for name in TYPES}
         self._seq = 0
@@ -108,7 +118,9 @@ class EpisodeWriter:
         self._write(topic, "std_msgs/String", {"data": json.dumps(data, sort_keys=True, default=str)}, t)
 
     def close(self) -> None:
+        """Finish the MCAP (summary and footer) and give it its name."""
         if self._file.closed:
             return
         self._writer.finish()
         self._file.close()
+        os.replace(self.partial, self.path)
