@@ -191,3 +191,37 @@ def _read(path: Path) -> str:
         return path.read_text(errors="replace")
     except OSError:
         return ""
+
+
+def test_sigkill_of_fleetmind_up_leaves_no_node_running(ros_env):
+    """No cleanup runs after SIGKILL: every node gets SIGTERM from the kernel (PR_SET_PDEATHSIG) and stops
+    (issue 13 item 1)."""
+    import signal
+    import time
+    import uuid
+
+    mark = f"FLEETMIND_TEST_MARK={uuid.uuid4().hex}"
+    env = {**_env(ros_env, 170 + os.getpid() % 20), mark.split("=")[0]: mark.split("=")[1]}
+    logs = ros_env / "logs"
+    cmd = [str(BIN / "fleetmind"), "up", "boxnet1_2x2", "--planner", "dmas", "--llm", "oracle", "--log-dir", str(logs)]
+    cmd = [sys.executable, "-c", _DEFAULT_SIGINT, *cmd, "--record", str(ros_env / "bag")]
+    proc = subprocess.Popen(_isolated() + cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    children: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "started" not in _read(logs / "world.log"):
+            time.sleep(0.1)
+        children = [pid for pid in _marked(mark) if pid != proc.pid]
+        assert len(children) >= 7, "the six nodes and the recorder should be running"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 5.0  # the bound of the issue; each node stops in well under 2 s
+        while _marked(mark) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _marked(mark) == [], "nodes outlived a SIGKILLed fleetmind up"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _marked(mark):  # never leave a node behind, even when the test fails
+            os.kill(pid, signal.SIGKILL)
+    assert (ros_env / "bag" / "metadata.yaml").is_file()  # SIGTERM let the recorder close its bag

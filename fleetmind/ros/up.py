@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from fleetmind.planners.llm.config import LLMSettings
+from fleetmind.robots.process import popen_tied
 from fleetmind.ros import common as rc
 from fleetmind.ros.graph import MODULES, NodeSpec, node_graph
 
@@ -73,7 +74,8 @@ def start(spec: NodeSpec, log_dir: Path, env: dict[str, str]) -> Proc:
     name = spec.fqn.strip("/").replace("/", "_")
     path = log_dir / f"{name}.log"
     f = path.open("wb")
-    popen = subprocess.Popen(command_for(spec), stdout=f, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    # tied: SIGTERM (a clean rclpy shutdown) reaches it even when this process is killed with SIGKILL
+    popen = popen_tied(command_for(spec), stdout=f, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     return Proc(spec, popen, path, f)
 
 

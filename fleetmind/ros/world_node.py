@@ -276,6 +276,9 @@ def run_node(node_cls: type[Node], argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpx2", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from fleetmind.robots.process import exit_soon_after_sigterm
+
+    exit_soon_after_sigterm(1.5)  # before rclpy.init, whose SIGTERM handler (clean shutdown) calls it too
     rclpy.init(args=sys.argv if argv is None else argv)
     node = None
     try:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fleetmind.robots.errors import ExpectedFailure
+from fleetmind.robots.process import popen_tied
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +186,8 @@ class LlamaServer:
             "--no-webui",
         ]
         with self.log_path.open("ab") as logf:
-            self.proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            # tied to this process: a SIGKILLed run (or `fleetmind up` node) leaves no server behind
+            self.proc = popen_tied(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         atexit.register(self.stop)
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
