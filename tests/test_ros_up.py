@@ -193,6 +193,39 @@ def _read(path: Path) -> str:
         return ""
 
 
+_EXISTING_BAG = """
+import json, sys
+from pathlib import Path
+from fleetmind.ros.up import UpConfig, up
+bag = Path(sys.argv[1]) / "bag"
+bag.mkdir()
+# a --timeout far beyond the subprocess bound: only a run that ends at once can pass
+config = UpConfig("scenarios/boxnet1_2x2.yaml", planner="oracle", timeout_s=3600, record=bag, log_dir=Path(sys.argv[1]))
+r = up(config, report=lambda line: None)
+print(json.dumps({"ran": r.ran, "aborted": r.aborted, "bad_input": r.bad_input, "died": r.died}))
+"""
+
+
+def test_a_node_that_exits_before_the_episode_starts_ends_up_at_once(ros_env):
+    """``--record`` into an existing folder: the recorder refuses it and exits; ``up`` ends with its message
+    instead of waiting for it at the world's start gate until ``--timeout`` (issue 13 item 3)."""
+    proc = subprocess.run(
+        [*_isolated(), sys.executable, "-c", _EXISTING_BAG, str(ros_env)],
+        cwd=ROOT,
+        env=_env(ros_env, 110 + os.getpid() % 20),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert not out["ran"] and out["bad_input"], out
+    assert out["aborted"].startswith("/recorder exited with code 2 before the episode started: "), out
+    assert "parameter path: cannot write a bag at" in out["aborted"], out
+    assert [d.split(" (pid")[0] for d in out["died"]] == ["/recorder"]
+    assert "cannot write a bag at" in (ros_env / "recorder.log").read_text()
+
+
 def test_sigkill_of_fleetmind_up_leaves_no_node_running(ros_env):
     """No cleanup runs after SIGKILL: every node gets SIGTERM from the kernel (PR_SET_PDEATHSIG) and stops
     (issue 13 item 1)."""

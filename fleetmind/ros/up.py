@@ -58,6 +58,7 @@ class UpResult:
     dropped: dict[str, str] = field(default_factory=dict)
     died: list[str] = field(default_factory=list)
     aborted: str | None = None  # why the run stopped before the episode ended
+    bad_input: bool = False  # a node refused its parameters (exit code 2) before the episode started
     seconds: float = 0.0
     state: dict[str, Any] | None = None
 
@@ -109,7 +110,31 @@ def _wait_for_node(executor: Any, monitor: Any, spec: NodeSpec, proc: Proc, dead
             time.sleep(0.5)  # its subscriptions are created right after the node
             return
         executor.spin_once(timeout_sec=0.1)
-    log.warning("%s did not appear within 30 s; starting the rest anyway", spec.fqn)
+    if proc.popen.poll() is None:
+        log.warning("%s did not appear within 30 s; starting the rest anyway", spec.fqn)
+
+
+def _check_exits(procs: list[Proc], result: UpResult, report: Callable[[str], None]) -> None:
+    """Report each process that has exited, once. Before the episode starts (no state yet) any exit ends the run:
+    the world's start gate counts every node, so it would wait for the missing one until ``--timeout``. After it,
+    only the world's or the planner's does (an agent's death is left to the planner's heartbeat monitor)."""
+    for p in procs:
+        code = p.popen.poll()
+        if code is None or p.reported:
+            continue
+        p.reported = True
+        last = tail(p.log_path)
+        result.died.append(f"{p.spec.fqn} (pid {p.popen.pid}) exited with code {code}")
+        report(f"fleetmind up: {p.spec.fqn} (pid {p.popen.pid}) exited with code {code}; last lines:")
+        report("    " + last.replace("\n", "\n    "))
+        if result.aborted:
+            continue
+        if result.state is None:
+            why = last.splitlines()[-1].strip() if last.strip() else "no output"
+            result.aborted = f"{p.spec.fqn} exited with code {code} before the episode started: {why}"
+            result.bad_input = code == 2  # a node's exit code for parameters it refuses
+        elif p.spec.role in ("world", "planner"):
+            result.aborted = f"{p.spec.role} process died"
 
 
 def up(
@@ -154,6 +179,9 @@ def up(
             procs.append(start(spec, config.log_dir, env))
             if spec.role == "recorder":
                 _wait_for_node(executor, monitor, spec, procs[-1], deadline=time.monotonic() + 30.0)
+                _check_exits(procs, result, report)
+                if result.aborted:  # e.g. a bag folder that exists: nothing else is started
+                    return result
         report(
             f"fleetmind up: {len(procs)} processes ({', '.join(p.spec.fqn for p in procs)}); logs in {config.log_dir}"
         )
@@ -179,15 +207,7 @@ def up(
                 while rosters:
                     result.dropped = dict(rosters.pop(0).get("dropped", {}))
                 break
-            for p in procs:
-                code = p.popen.poll()
-                if code is not None and not p.reported:
-                    p.reported = True
-                    result.died.append(f"{p.spec.fqn} (pid {p.popen.pid}) exited with code {code}")
-                    report(f"fleetmind up: {p.spec.fqn} (pid {p.popen.pid}) exited with code {code}; last lines:")
-                    report("    " + tail(p.log_path).replace("\n", "\n    "))
-                    if p.spec.role in ("world", "planner"):
-                        result.aborted = f"{p.spec.role} process died"
+            _check_exits(procs, result, report)
             if result.aborted:
                 break
             if time.monotonic() - started > config.timeout_s:

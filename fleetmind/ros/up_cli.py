@@ -65,6 +65,8 @@ def run_from_args(args: Any) -> int:
     except KeyboardInterrupt:
         print("fleetmind up: interrupted; every process was stopped", file=sys.stderr)
         return 130
+    if result.bad_input:  # a node refused its parameters before the episode started: exit 2, one line
+        raise BadInputError(result.aborted or "a node refused its parameters")
     print(summary(config, result))
     if config.record and result.ran:
         print(f"rosbag2 (MCAP): {config.record}")
