@@ -56,10 +56,14 @@ class TimedChat:
         self._lock = threading.Lock()
 
     def complete(
-        self, messages: list[Message], schema: dict[str, Any] | None = None, user: str | None = None
+        self,
+        messages: list[Message],
+        schema: dict[str, Any] | None = None,
+        user: str | None = None,
+        time_left_s: float | None = None,
     ) -> ChatReply:
         start = time.perf_counter()
-        reply = self.inner.complete(messages, schema, user)
+        reply = self.inner.complete(messages, schema, user, time_left_s)
         end = time.perf_counter()
         with self._lock:
             self.spans.append(("proposed a joint plan" in messages[0]["content"], start, end))

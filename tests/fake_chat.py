@@ -14,11 +14,17 @@ class ScriptedChat:
     def __init__(self, replies: list[str | Exception] | Callable[[list[Message], dict[str, Any] | None], str]) -> None:
         self.replies = replies
         self.calls: list[tuple[list[Message], dict[str, Any] | None]] = []
+        self.time_left: list[float | None] = []  # what each call was told it may still wait
 
     def complete(
-        self, messages: list[Message], schema: dict[str, Any] | None = None, user: str | None = None
+        self,
+        messages: list[Message],
+        schema: dict[str, Any] | None = None,
+        user: str | None = None,
+        time_left_s: float | None = None,
     ) -> ChatReply:
         self.calls.append((messages, schema))
+        self.time_left.append(time_left_s)
         if callable(self.replies):
             text = self.replies(messages, schema)
         else:

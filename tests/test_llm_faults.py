@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
-from fleetmind.planners.llm.client import LLMError, OpenAIChat
+from fake_chat import ScriptedChat
+from fleetmind.planners.llm.client import LLMError, LLMTimeout, OpenAIChat
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.llm.prompts import state_block
 from fleetmind.planners.llm.replies import extract_json, validate_plan
 from fleetmind.planners.llm.schemas import joint_plan_schema
+from fleetmind.planners.llm.session import Session
 from fleetmind.planners.registry import make_planner
+from fleetmind.robots.clock import ManualClock
+from fleetmind.robots.planner import PlanningFailed
 from fleetmind.sim.grid.fleet import GridFleet
 from fleetmind.tasks.boxnet1.rules import BoxNet1
 
@@ -100,3 +105,62 @@ def test_cli_run_against_a_server_with_empty_bodies_keeps_its_output(server_fact
     episode = json.loads((out / "metrics.json").read_text())["episodes"][0]
     assert (episode["success"], episode["failure_reason"]) == (False, "llm_error")
     assert "Expecting value" not in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- item 2: total deadlines, step budget
+@pytest.mark.parametrize("fault", ["trickle_head", "trickle_body"])
+def test_a_trickling_server_cannot_stretch_a_call_past_its_deadline(server_factory, fault):
+    """One byte every 0.1 s never trips a per-read timeout (the reply would take ~30 s); the total deadline does."""
+    server = server_factory(faults=True, fault_every=1, fault_kinds=[fault], trickle_s=0.1)
+    start = time.monotonic()
+    with pytest.raises(LLMTimeout) as info:
+        _ask(server.base_url, _obs(), timeout_s=0.5, max_retries=1)
+    elapsed = time.monotonic() - start
+    assert str(info.value) == "LLM call failed after 2 attempts: no whole reply within 0.5s"
+    assert elapsed < 10, f"two 0.5 s attempts took {elapsed:.1f}s"
+    assert server.fault_counts[fault] == 2
+
+
+def test_the_time_left_to_a_call_bounds_all_its_retries(server_factory):
+    server = server_factory(faults=True, fault_every=1, fault_kinds=["trickle_body"], trickle_s=0.1)
+    client = OpenAIChat(server.base_url, None, "oracle", timeout_s=60.0, max_retries=4, backoff_s=0.01)
+    start = time.monotonic()
+    with pytest.raises(LLMTimeout, match=r"^LLM call got no reply within the 0.5s left to it$"):
+        client.complete([{"role": "user", "content": state_block(_obs())}], None, "test:0", time_left_s=0.5)
+    assert time.monotonic() - start < 10
+    assert server.requests == 1
+
+
+def test_a_step_ends_as_llm_timeout_once_its_budget_is_spent():
+    """Each call takes 100 s on the session's clock and gets a reply that needs a re-prompt: a 250 s budget allows
+    three calls, each told what is left of it."""
+    clock = ManualClock()
+
+    def reply(messages, schema):
+        clock.advance(100.0)
+        return "no plan, sorry"
+
+    chat = ScriptedChat(reply)
+    session = Session(chat, LLMSettings(step_timeout_s=250.0, max_reprompts=20), "test:0", clock=clock)
+    session.start_step(4)
+    with pytest.raises(PlanningFailed) as info:
+        session.ask("central", None, lambda: [{"role": "user", "content": "plan"}], None, extract_json)
+    assert (info.value.reason, info.value.detail) == ("llm_timeout", "step 5 spent its step_timeout_s=250s")
+    assert chat.time_left == [250.0, 150.0, 50.0] and session.reprompts == 3
+    session.start_step(5)  # a new step has a new budget
+    with pytest.raises(PlanningFailed, match="llm_timeout"):
+        session.ask("central", None, lambda: [{"role": "user", "content": "plan"}], None, extract_json)
+    assert chat.time_left[3:] == [250.0, 150.0, 50.0]
+
+
+def test_a_hung_server_ends_the_episode_as_llm_timeout_in_bounded_time(server_factory, monkeypatch):
+    from fleetmind.app import llm as backends
+
+    server = server_factory(faults=True, fault_every=1, fault_kinds=["trickle_head"], trickle_s=0.1)
+    monkeypatch.setattr(backends, "_oracle_url", lambda faulty: server.base_url)
+    settings = LLMSettings(backend="oracle", timeout_s=0.3, max_retries=1)
+    planner = make_planner("cmas", "boxnet1", planner_options(settings))
+    start = time.monotonic()
+    record = run_episode(GridFleet(BoxNet1(2, 2)), planner, seed=0)
+    assert (record.success, record.failure_reason, record.steps) == (False, "llm_timeout", 0)
+    assert time.monotonic() - start < 10

@@ -166,12 +166,12 @@ class _GateChat:
         self.inner, self.barrier = inner, threading.Barrier(n, timeout=60)
         self.checkers: list[str] = []
 
-    def complete(self, messages, schema=None, user=None):
+    def complete(self, messages, schema=None, user=None, time_left_s=None):
         robot = _checker(messages[0]["content"])
         if robot is not None:
             self.checkers.append(robot)
             self.barrier.wait()
-        return self.inner.complete(messages, schema, user)
+        return self.inner.complete(messages, schema, user, time_left_s)
 
 
 def test_hmas2_checks_of_four_robots_run_in_parallel():

@@ -12,7 +12,8 @@ backends, keeps one oracle planner per episode (keyed by the request's ``user`` 
 Faults (``faults=True``, deterministic by request number): malformed JSON, an illegal action, HTTP 429,
 HTTP 500, a slow reply, a truncated reply, and ``robot_0`` objecting to every plan it checks. Server faults
 that only tests ask for by name (:data:`SERVER_FAULTS`, never in the default cycle): a 200 reply with an
-empty body or a body that is not JSON.
+empty body or a body that is not JSON; a reply trickled one byte every ``trickle_s`` seconds from its status
+line (``trickle_head``) or after whole headers (``trickle_body``).
 Standard library only (``http.server`` in a thread), bound to 127.0.0.1.
 """
 
@@ -25,6 +26,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -34,12 +36,22 @@ from fleetmind.robots.ids import RobotId
 from fleetmind.robots.planner import Planner
 
 log = logging.getLogger(__name__)
-Payload = dict[str, Any] | bytes
+
+
+@dataclass(frozen=True)
+class Trickle:
+    """A reply sent one byte at a time: from the status line on (``head``) or after whole headers."""
+
+    body: bytes
+    head: bool
+
+
+Payload = dict[str, Any] | bytes | Trickle
 
 _STATE = re.compile(r"```state\n(.*?)\n```", re.S)
 _ROBOT = re.compile(r"You are (\w+) in a robot team")
 FAULTS = ("malformed", "illegal", "http429", "http500", "slow", "truncated")
-SERVER_FAULTS = ("empty", "not_json")
+SERVER_FAULTS = ("empty", "not_json", "trickle_head", "trickle_body")
 
 
 class OracleChatServer:
@@ -53,12 +65,14 @@ class OracleChatServer:
         fault_kinds: Sequence[str] = FAULTS,
         always_object: bool | None = None,
         reject_schema: bool = False,
+        trickle_s: float = 0.2,
     ) -> None:
         unknown = set(fault_kinds) - {*FAULTS, *SERVER_FAULTS}
         if unknown:
             raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {', '.join([*FAULTS, *SERVER_FAULTS])}")
         self.faults = faults
         self.slow_s = slow_s
+        self.trickle_s = trickle_s
         self.fault_every = fault_every
         self.always_object = faults if always_object is None else always_object
         self.reject_schema = reject_schema  # behave like a server without JSON-schema support
@@ -102,6 +116,9 @@ class OracleChatServer:
                 self._send(status, payload, headers)
 
             def _send(self, status: int, payload: Payload, headers: dict[str, str] | None = None) -> None:
+                if isinstance(payload, Trickle):
+                    self._trickle(payload)
+                    return
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
@@ -110,6 +127,22 @@ class OracleChatServer:
                     self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _trickle(self, reply: Trickle) -> None:
+                head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(reply.body)}\r\n\r\n"
+                data = head.encode() + reply.body
+                if not reply.head:
+                    self.wfile.write(data[: len(head)])
+                    data = data[len(head) :]
+                self.close_connection = True
+                try:
+                    for i in range(len(data)):
+                        if server._httpd is None:
+                            return
+                        self.wfile.write(data[i : i + 1])
+                        time.sleep(server.trickle_s)
+                except OSError:  # the client gave up
+                    return
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
@@ -162,18 +195,17 @@ class OracleChatServer:
         usage = {"prompt_tokens": prompt_chars // 4 + 1, "completion_tokens": len(text) // 4 + 1}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         finish = "length" if fault == "truncated" else "stop"
-        return (
-            200,
-            {
-                "id": f"oracle-{n}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": "oracle",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
-                "usage": usage,
-            },
-            {},
-        )
+        reply = {
+            "id": f"oracle-{n}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": "oracle",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+            "usage": usage,
+        }
+        if fault in ("trickle_head", "trickle_body"):
+            return 200, Trickle(json.dumps(reply).encode(), head=fault == "trickle_head"), {}
+        return 200, reply, {}
 
     @staticmethod
     def _state(messages: list[dict[str, Any]]) -> dict[str, Any] | None:

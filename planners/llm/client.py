@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import openai
+from fleetmind.planners.llm._deadline import call_deadline
+from fleetmind.planners.llm._deadline import http_client as deadline_http_client
 from fleetmind.robots.errors import ExpectedFailure
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,10 @@ class LLMError(ExpectedFailure):
 
 class LLMUnavailable(LLMError):
     """The server cannot be reached (connection refused, DNS, ...)."""
+
+
+class LLMTimeout(LLMError):
+    """No reply in time: every attempt passed its deadline, or the caller's time (the step budget) ran out."""
 
 
 class ContextTooLong(LLMError):
@@ -50,8 +56,15 @@ class ChatClient(Protocol):
     """What the planners need from a model: one chat completion, optionally schema-constrained."""
 
     def complete(
-        self, messages: list[Message], schema: dict[str, Any] | None = None, user: str | None = None
-    ) -> ChatReply: ...
+        self,
+        messages: list[Message],
+        schema: dict[str, Any] | None = None,
+        user: str | None = None,
+        time_left_s: float | None = None,
+    ) -> ChatReply:
+        """``time_left_s``: what the caller can still wait, retries included (``None``: no limit but the
+        client's own); past it the call raises :class:`LLMTimeout`."""
+        ...
 
 
 def estimate_tokens(text: str) -> int:
@@ -80,20 +93,30 @@ class OpenAIChat:
         backoff_s: float = 0.5,
         http_client: Any = None,
     ) -> None:
+        """``timeout_s``: the deadline of one attempt (connect plus the whole reply, however slowly it comes);
+        ``http_client``: an ``httpx2.Client`` to use instead of one that keeps that deadline."""
         self.base_url = base_url or "https://api.openai.com/v1"
         self.model = model
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.max_retries = max_retries
         self.backoff_s = backoff_s
+        self.timeout_s = timeout_s
         self.structured_supported: bool | None = None  # False once the server refused a JSON schema
-        kwargs: dict[str, Any] = {"base_url": self.base_url, "api_key": api_key or "not-needed", "timeout": timeout_s}
-        if http_client is not None:
-            kwargs["http_client"] = http_client
-        self._client = openai.OpenAI(max_retries=0, **kwargs)
+        self._client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=api_key or "not-needed",
+            timeout=timeout_s,
+            max_retries=0,
+            http_client=http_client if http_client is not None else deadline_http_client(),
+        )
 
     def complete(
-        self, messages: list[Message], schema: dict[str, Any] | None = None, user: str | None = None
+        self,
+        messages: list[Message],
+        schema: dict[str, Any] | None = None,
+        user: str | None = None,
+        time_left_s: float | None = None,
     ) -> ChatReply:
         request: dict[str, Any] = {
             "model": self.model,
@@ -111,16 +134,20 @@ class OpenAIChat:
             request["user"] = user
         retries = 0
         start = time.monotonic()
+        end = math.inf if time_left_s is None else start + time_left_s
         while True:
+            wait = min(self.timeout_s, end - time.monotonic())
+            if wait <= 0:
+                raise LLMTimeout(f"LLM call got no reply within the {time_left_s:.3g}s left to it") from None
             try:
-                raw = self._client.chat.completions.with_raw_response.create(**request)
+                with call_deadline(wait):
+                    raw = self._client.chat.completions.with_raw_response.create(**request)
                 completion = _read_completion(raw.content)
                 break
             except _BadCompletion as exc:  # a 200 that is no chat completion: a server fault, like a 5xx
                 reason, err = f"HTTP 200 with {exc}", exc
             except openai.APITimeoutError as exc:
-                reason = f"timed out after {self._client.timeout}s"
-                err = exc
+                reason, err = f"no whole reply within {wait:.3g}s", exc
             except openai.APIConnectionError as exc:
                 raise LLMUnavailable(f"cannot reach the LLM server at {self.base_url}: {_root_cause(exc)}") from None
             except openai.RateLimitError as exc:
@@ -138,8 +165,9 @@ class OpenAIChat:
                 else:
                     raise LLMError(f"LLM server at {self.base_url} refused the request: {_first_line(exc)}") from None
             if retries >= self.max_retries:
-                raise LLMError(f"LLM call failed after {retries + 1} attempts: {reason}") from err
-            delay = self.backoff_s * (2**retries)
+                failed = LLMTimeout if isinstance(err, openai.APITimeoutError) else LLMError
+                raise failed(f"LLM call failed after {retries + 1} attempts: {reason}") from err
+            delay = min(self.backoff_s * (2**retries), max(0.0, end - time.monotonic()))
             retries += 1
             log.info("LLM call %s; retry %d in %.2fs", reason, retries, delay)
             time.sleep(delay)

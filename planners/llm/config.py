@@ -44,7 +44,15 @@ class LLMSettings(BaseModel):
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     max_tokens: int = Field(512, ge=16, le=32_768, description="Completion token cap per call.")
-    timeout_s: float = Field(120.0, gt=0, description="Per-request timeout in seconds.")
+    timeout_s: float = Field(
+        120.0, gt=0, description="Deadline of one request in seconds: connect plus the whole reply, however slow."
+    )
+    step_timeout_s: float = Field(
+        300.0,
+        gt=0,
+        description="Budget of one planning step in seconds: all its LLM calls, retries and re-prompts; "
+        "past it the episode ends with failure_reason llm_timeout.",
+    )
     max_retries: int = Field(4, ge=0, le=20, description="Retries for timeouts, HTTP 429 and 5xx (with backoff).")
     backoff_s: float = Field(0.5, ge=0, description="First backoff delay; doubles each retry.")
     max_reprompts: int = Field(

@@ -79,7 +79,7 @@ class LLMPlanner(Planner):
         """Before a step's role calls: what :meth:`plan` does first (the ROS edge calls it before the roles it
         plays, when a graph runs across nodes)."""
         assert self.session is not None, "reset() first"
-        self.session.step = observation.step
+        self.session.start_step(observation.step)
         self._loop_flags_at_step_start = self.session.loop_flags
 
     def end_step(self, observation: Observation, plan: dict[RobotId, Command], dialogue: list[str]) -> None:

@@ -17,12 +17,14 @@ from fleetmind.planners.llm.client import (
     ChatReply,
     ContextTooLong,
     LLMError,
+    LLMTimeout,
     LLMUnavailable,
     Message,
     estimate_tokens,
 )
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.llm.replies import ReplyError
+from fleetmind.robots.clock import MONOTONIC, Clock
 from fleetmind.robots.planner import PlanningFailed
 
 log = logging.getLogger(__name__)
@@ -87,8 +89,9 @@ class History:
 class Session:
     """Calls the model for one episode and keeps the figures every result row reports."""
 
-    def __init__(self, client: ChatClient, settings: LLMSettings, user: str) -> None:
+    def __init__(self, client: ChatClient, settings: LLMSettings, user: str, clock: Clock = MONOTONIC) -> None:
         self.client = client
+        self.clock = clock
         self.settings = settings
         self.user = user
         self.history = History(settings.history, settings.history_tokens)
@@ -97,10 +100,27 @@ class Session:
         self.shield_rejections = 0
         self.loop_flags = 0
         self.step = 0
+        self._step_deadline: float | None = None  # on ``clock``; set by start_step (else by the first call)
         self.busy_s = 0.0  # wall time with at least one call in flight (parallel calls count once)
         self._in_flight = 0
         self._busy_since = 0.0
         self._lock = threading.Lock()
+
+    def start_step(self, step: int) -> None:
+        """A planning step begins: its LLM calls share a budget of ``settings.step_timeout_s`` from now."""
+        self.step = step
+        self._step_deadline = self.clock.now() + self.settings.step_timeout_s
+
+    def time_left(self) -> float:
+        """Seconds left of this step's budget; ``PlanningFailed("llm_timeout")`` once it is spent."""
+        if self._step_deadline is None:
+            self._step_deadline = self.clock.now() + self.settings.step_timeout_s
+        left = self._step_deadline - self.clock.now()
+        if left <= 0:
+            raise PlanningFailed(
+                "llm_timeout", f"step {self.step + 1} spent its step_timeout_s={self.settings.step_timeout_s:g}s"
+            )
+        return left
 
     def call(
         self,
@@ -110,12 +130,12 @@ class Session:
         extra: list[Message],
         schema: dict[str, Any] | None,
     ) -> str:
-        """One completion; a context-length error shrinks the history and asks again."""
+        """One completion within the step's budget; a context-length error shrinks the history and asks again."""
         while True:
             messages = build() + extra
             budget = self.history.budget
             try:
-                reply = self._complete(messages, schema if self.settings.structured_on else None)
+                reply = self._complete(messages, schema if self.settings.structured_on else None, self.time_left())
             except ContextTooLong as exc:
                 with self._lock:  # parallel callers that hit the limit with the same budget halve it once
                     shrunk = self.history.budget < budget or self.history.shrink()
@@ -125,6 +145,8 @@ class Session:
                 continue
             except LLMUnavailable as exc:
                 raise PlanningFailed("llm_unavailable", str(exc)) from None
+            except LLMTimeout as exc:
+                raise PlanningFailed("llm_timeout", str(exc)) from None
             except LLMError as exc:
                 raise PlanningFailed("llm_error", str(exc)) from None
             record = CallRecord(
@@ -144,13 +166,13 @@ class Session:
                 self.calls.append(record)
             return reply.text
 
-    def _complete(self, messages: list[Message], schema: dict[str, Any] | None) -> ChatReply:
+    def _complete(self, messages: list[Message], schema: dict[str, Any] | None, time_left_s: float) -> ChatReply:
         with self._lock:
             self._in_flight += 1
             if self._in_flight == 1:
                 self._busy_since = time.perf_counter()
         try:
-            return self.client.complete(messages, schema, self.user)
+            return self.client.complete(messages, schema, self.user, time_left_s=time_left_s)
         finally:
             with self._lock:
                 self._in_flight -= 1
