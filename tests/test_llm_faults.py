@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -164,3 +165,30 @@ def test_a_hung_server_ends_the_episode_as_llm_timeout_in_bounded_time(server_fa
     record = run_episode(GridFleet(BoxNet1(2, 2)), planner, seed=0)
     assert (record.success, record.failure_reason, record.steps) == (False, "llm_timeout", 0)
     assert time.monotonic() - start < 10
+
+
+# ---------------------------------------------------------------- item 5: reply size
+def test_a_huge_reply_is_cut_in_the_call_log_the_reprompt_and_the_log(caplog):
+    huge = "{" + "x" * 5_000_000  # 5 MB that never closes its object
+    chat = ScriptedChat([huge, '{"robot_0": "wait"}'])
+    session = Session(chat, LLMSettings(max_reply_chars=1000), "test:0", clock=ManualClock())
+    session.start_step(0)
+    with caplog.at_level("WARNING"):
+        got = session.ask("central", None, lambda: [{"role": "user", "content": "plan"}], None, extract_json)
+    assert got == {"robot_0": "wait"}
+    first, second = session.calls
+    assert (len(first.reply), first.reply_chars) == (1000, 5_000_001)
+    assert (second.reply, second.reply_chars) == ('{"robot_0": "wait"}', 19)
+    reprompt = chat.calls[1][0]
+    assert reprompt[-2] == {"role": "assistant", "content": huge[:1000]}
+    cut = "Your reply was 5000001 characters long; only the first 1000 were read.\nYour reply has errors:"
+    assert reprompt[-1]["content"].startswith(cut)
+    assert sum(len(m["content"]) for m in reprompt) < 2000
+    assert len(json.dumps([dataclasses.asdict(c) for c in session.calls])) < 5000
+    assert "step 1 central: reply of 5000001 characters cut to max_reply_chars=1000" in caplog.text
+    assert max(len(r.getMessage()) for r in caplog.records) < 300
+
+
+def test_max_reply_chars_is_checked_with_the_field_named():
+    with pytest.raises(ValueError, match="max_reply_chars"):
+        LLMSettings(max_reply_chars=10)

@@ -55,6 +55,13 @@ class LLMSettings(BaseModel):
     )
     max_retries: int = Field(4, ge=0, le=20, description="Retries for timeouts, HTTP 429 and 5xx (with backoff).")
     backoff_s: float = Field(0.5, ge=0, description="First backoff delay; doubles each retry.")
+    max_reply_chars: int = Field(
+        16_000,
+        ge=256,
+        le=1_000_000,
+        description="Longest reply kept, in characters: a longer one is cut there (in the call log and the "
+        "re-prompt too) and the model is told so.",
+    )
     max_reprompts: int = Field(
         6, ge=0, le=20, description="Re-prompts with error feedback before a step fails (syntax)."
     )

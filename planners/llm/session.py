@@ -46,6 +46,7 @@ class CallRecord:
     retries: int
     estimated: bool
     layout_tokens: int  # our prompt without the oracle's machine-readable state block, ~4 characters a token
+    reply_chars: int = 0  # length of the reply as sent; more than len(reply) when it was cut to max_reply_chars
 
 
 @dataclass
@@ -131,6 +132,17 @@ class Session:
         schema: dict[str, Any] | None,
     ) -> str:
         """One completion within the step's budget; a context-length error shrinks the history and asks again."""
+        return self._call(role, robot, build, extra, schema)[0]
+
+    def _call(
+        self,
+        role: str,
+        robot: str | None,
+        build: Callable[[], list[Message]],
+        extra: list[Message],
+        schema: dict[str, Any] | None,
+    ) -> tuple[str, int]:
+        """(the reply, cut to ``max_reply_chars``; its length as sent)."""
         while True:
             messages = build() + extra
             budget = self.history.budget
@@ -149,22 +161,29 @@ class Session:
                 raise PlanningFailed("llm_timeout", str(exc)) from None
             except LLMError as exc:
                 raise PlanningFailed("llm_error", str(exc)) from None
+            text, sent = reply.text[: self.settings.max_reply_chars], len(reply.text)
+            if sent > len(text):
+                who = f"{role} {robot}" if robot else role
+                log.warning(
+                    "step %d %s: reply of %d characters cut to max_reply_chars=%d", self.step + 1, who, sent, len(text)
+                )
             record = CallRecord(
                 self.step,
                 role,
                 robot,
                 messages,
-                reply.text,
+                text,
                 reply.prompt_tokens,
                 reply.completion_tokens,
                 reply.latency_s,
                 reply.retries,
                 reply.estimated,
                 layout_tokens(messages),
+                sent,
             )
             with self._lock:
                 self.calls.append(record)
-            return reply.text
+            return text, sent
 
     def _complete(self, messages: list[Message], schema: dict[str, Any] | None, time_left_s: float) -> ChatReply:
         with self._lock:
@@ -190,7 +209,7 @@ class Session:
         """Call until ``extract`` accepts the reply, feeding each error back; at most ``max_reprompts``."""
         extra: list[Message] = []
         while True:
-            text = self.call(role, robot, build, extra, schema)
+            text, sent = self._call(role, robot, build, extra, schema)
             try:
                 return extract(text)
             except ReplyError as err:
@@ -202,7 +221,11 @@ class Session:
                 if last:
                     reason = "shield" if err.kind == "shield" else "syntax"
                     raise PlanningFailed(reason, f"{role} {robot or ''}: {err}".strip()) from None
-                extra = [*extra, {"role": "assistant", "content": text}, {"role": "user", "content": err.feedback()}]
+                feedback = err.feedback()
+                if sent > len(text):
+                    cut = f"Your reply was {sent} characters long; only the first {len(text)} were read."
+                    feedback = f"{cut}\n{feedback}"
+                extra = [*extra, {"role": "assistant", "content": text}, {"role": "user", "content": feedback}]
 
     @staticmethod
     def reprompts_this_ask(extra: list[Message]) -> int:
