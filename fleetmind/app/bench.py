@@ -1,6 +1,8 @@
 """``fleetmind bench llm``: frameworks x tasks x sizes x seeds x history modes, like the paper's Table I.
 
-Writes ``llm.json`` (rows), ``llm.csv``, ``llm.md`` and ``llm.png`` into ``--out``. Each row also
+Writes ``llm.json`` (rows), ``llm.csv``, ``llm.md`` and ``llm.png`` into ``--out``; a later bench with the same
+backend and seeds adds its cells to them (a cell run again replaces its row), any other is refused unless
+``--overwrite`` (:func:`earlier_rows`), so no table loses rows silently. Each row also
 compares the prompt tokens per step with the reference implementation's prompt layout for the same
 states (re-created here as a measuring stick, not its text), and reports the framework's own
 overhead per planning round apart from model time.
@@ -19,6 +21,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from fleetmind.app.results import load_earlier
 from fleetmind.planners.llm.client import estimate_tokens
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.robots.fleet import Observation
@@ -133,9 +136,37 @@ def run_bench(
     return rows
 
 
+CELL = ("framework", "task", "size", "history", "hints", "llm")
+"""The keys that name a row's cell: a later bench's row for the same cell replaces it."""
+
+
+def bench_identity(meta: dict[str, Any]) -> dict[str, Any]:
+    """What two benches must share for their rows to be one table: the LLM backend and the seeds per cell."""
+    return {"llm": meta["llm"], "seeds": meta["seeds"]}
+
+
+def _row(row: Any) -> dict[str, Any]:
+    if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in CELL):
+        raise ValueError(f"a row lacks its cell ({', '.join(CELL)})")
+    return row
+
+
+def earlier_rows(out: Path, meta: dict[str, Any], overwrite: bool) -> list[dict[str, Any]]:
+    """The rows of ``out/llm.json`` this bench extends; another bench's or an unreadable file is
+    ``BadInputError`` unless ``overwrite`` (see :func:`fleetmind.app.results.load_earlier`)."""
+    return load_earlier(out / "llm.json", bench_identity(meta), overwrite, "rows", _row)
+
+
+def merge_rows(earlier: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``earlier`` without the cells ``rows`` ran again, then ``rows``."""
+    done = {tuple(r[k] for k in CELL) for r in rows}
+    return [r for r in earlier if tuple(r[k] for k in CELL) not in done] + rows
+
+
 def write_tables(rows: list[dict[str, Any]], out: Path, meta: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "llm.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    table = {"meta": meta, "run": bench_identity(meta), "rows": rows}
+    (out / "llm.json").write_text(json.dumps(table, indent=2) + "\n")
     cols = [k for k in rows[0] if k != "failures"] if rows else []
     with (out / "llm.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")

@@ -7,8 +7,9 @@ import os
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from fleetmind.app.bench import paper_sizes, run_bench, write_tables
+from fleetmind.app.bench import earlier_rows, merge_rows, paper_sizes, run_bench, write_tables
 from fleetmind.planners.registry import LLM_PLANNERS as FRAMEWORKS
 from fleetmind.planners.registry import check_plays
 from fleetmind.robots.errors import BadInputError
@@ -27,6 +28,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--history", default="state_action", help="comma list of history modes")
     p.add_argument("--hints", default=None, help="comma list of on/off (default: the backend's default)")
     p.add_argument("--out", type=Path, default=Path("runs/bench_llm"), help="output folder")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace OUT/llm.json of another bench (other --llm or --seeds) or an unreadable one; without it the "
+        "cells run are added to the same bench's tables and any other is refused",
+    )
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -60,9 +67,14 @@ def run_from_args(args: argparse.Namespace) -> int:
         "seeds": seeds,
         "token_counts": "server usage where reported; reference layout estimated at 4 characters per token",
     }
-    rows = run_bench(
-        args.llm, frameworks, tasks, sizes, seeds, histories, hints, on_row=lambda r: write_tables(r, args.out, meta)
-    )
+    earlier = earlier_rows(args.out, meta, args.overwrite)  # before any row runs
+
+    def write(rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            row.setdefault("run_at", meta["timestamp"])  # rows kept from earlier benches say when they ran
+        write_tables(merge_rows(earlier, rows), args.out, meta)
+
+    rows = run_bench(args.llm, frameworks, tasks, sizes, seeds, histories, hints, on_row=write)
     print(f"LLM benchmark on {meta['machine']} at {meta['timestamp']}")
     for r in rows:
         print(
@@ -70,6 +82,12 @@ def run_from_args(args: argparse.Namespace) -> int:
             f"success {r['success_rate']:.2f} steps {r['mean_steps']:.1f} calls/ep {r['llm_calls_per_episode']:.1f} "
             f"tokens/ep {r['tokens_per_episode']:.0f} "
             f"prompt vs reference {r['prompt_ratio_vs_reference']} overhead {r['overhead_ms_per_round']:.2f} ms/round"
+        )
+    if earlier:
+        table = merge_rows(earlier, rows)
+        print(
+            f"  the tables hold {len(table)} rows: {len(table) - len(rows)} kept from earlier benches, "
+            f"{len(earlier) + len(rows) - len(table)} replaced by this one's"
         )
     print(f"tables: {args.out}/llm.json, llm.csv, llm.md, llm.png")
     return 0

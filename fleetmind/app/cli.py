@@ -17,7 +17,8 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from fleetmind.app.llm import endpoint_text
-from fleetmind.app.runner import EpisodeRecord, RunConfig, RunResult, StepInfo, run
+from fleetmind.app.results import seed_ranges
+from fleetmind.app.runner import EpisodeRecord, RunConfig, RunResult, StepInfo, earlier_episodes, run
 from fleetmind.app.scenario import Scenario, ScenarioError, list_scenarios, load_scenario
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.registry import LLM_PLANNERS, available_planners, check_plays
@@ -27,6 +28,10 @@ from fleetmind.robots.outputs import check_output_dir
 DEFAULT_SCENARIO = "boxnet1_2x4"
 DEMO_LLM_SCENARIO = "boxnet1_2x2"
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+_OVERWRITE_HELP = (
+    "replace OUT/metrics.json of another run (or an unreadable one); without it a run adds its seeds to the same "
+    "run's metrics.json and refuses any other"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,6 +52,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     d.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default: runs/demo)")
     d.add_argument("--llm", default="local", help="LLM backend of the demo (default: local; oracle is instant)")
     d.add_argument("--planner", default="cmas", help="LLM framework of the demo (default: cmas)")
+    d.add_argument("--overwrite", action="store_true", help=_OVERWRITE_HELP)
     llm = sub.add_parser("llm", help="the local model server")
     llm_sub = llm.add_subparsers(dest="llm_command", required=True, parser_class=_Parser)
     serve = llm_sub.add_parser("serve", help="start llama.cpp's server with the embedded model until Ctrl-C")
@@ -71,6 +77,7 @@ def _run_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.add_argument("--backend", choices=["grid", "pybullet"], default=None, help="world backend (default: scenario's)")
     r.add_argument("--record", action="store_true", help="record every episode to OUT/<scenario>_seed<N>.mcap")
+    r.add_argument("--overwrite", action="store_true", help=_OVERWRITE_HELP)
     add_llm_options(r)
 
 
@@ -141,7 +148,22 @@ def _summary(result: RunResult, out: Path) -> str:
         f"metrics: {out / 'metrics.json'}",
         f"traces:  {out / 'episodes'}/seed_<N>.jsonl",
     ]
+    if result.earlier:
+        lines.insert(1, _merged(result))
     return "\n".join(lines)
+
+
+def _merged(result: RunResult) -> str:
+    """What metrics.json holds after adding this run's seeds to an earlier run's."""
+    every = result.recorded()
+    ok, n = sum(e.success for e in every), len(every)
+    text = (
+        f"metrics.json now holds seeds {seed_ranges(e.seed for e in every)} ({n} episode(s), "
+        f"{len(result.earlier) - len(result.replaced)} kept from earlier runs): success {ok}/{n} ({ok / n:.0%})"
+    )
+    if result.replaced:
+        text += f"; re-ran seed(s) {seed_ranges(result.replaced)}, replacing their earlier records"
+    return text
 
 
 def cmd_run(scenario: Scenario, args: argparse.Namespace) -> int:
@@ -158,6 +180,7 @@ def cmd_run(scenario: Scenario, args: argparse.Namespace) -> int:
         out=out,
         llm=llm_settings(scenario.run.llm, args),
         record=out if getattr(args, "record", False) else None,
+        overwrite=getattr(args, "overwrite", False),
     )
     check_output_dir(out, "--out")  # before any episode runs, not after the first one
     if config.planner_name in LLM_PLANNERS:
@@ -196,6 +219,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = scenario.run.llm.model_copy(update={"backend": args.llm, "hints": True})
     out = args.out / f"{args.planner}_{args.llm}"
     check_output_dir(args.out, "--out")
+    floor = RunConfig(load_scenario(DEFAULT_SCENARIO), "oracle", out=args.out / "oracle", overwrite=args.overwrite)
+    earlier_episodes(floor)  # the oracle part's folder is refused (if at all) before the LLM part writes anything
     print(f"{args.planner.upper()} with the {args.llm} model (hints on) on {scenario.description}; seed 0")
 
     def show(info: StepInfo) -> None:
@@ -211,7 +236,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     obs_text = scenario.make_fleet().reset(0).text
     print("  start:\n    " + obs_text.replace("\n", "\n    "))
     result = run(
-        RunConfig(scenario=scenario, planner=args.planner, seed=0, episodes=1, out=out, llm=settings, record=out),
+        RunConfig(
+            scenario=scenario,
+            planner=args.planner,
+            seed=0,
+            episodes=1,
+            out=out,
+            llm=settings,
+            record=out,
+            overwrite=args.overwrite,
+        ),
         on_step=show,
     )
     ep = result.episodes[0]
@@ -222,6 +256,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"model time {ep.extra.get('llm_seconds')} s"
     )
     print(f"  metrics: {out / 'metrics.json'}; prompts and replies: {out / 'episodes'}/seed_0.llm.jsonl")
+    if result.earlier:
+        print(f"  {_merged(result)}")
     from fleetmind.sim.record.replay import read_recording, write_gif
 
     mcap = out / f"{scenario.name}_seed0.mcap"

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from fleetmind.app.llm import planner_options
+from fleetmind.app.results import load_earlier, seed_ranges
 from fleetmind.app.scenario import Scenario
 from fleetmind.planners.llm.config import LLMSettings
-from fleetmind.planners.registry import make_planner
+from fleetmind.planners.registry import LLM_PLANNERS, make_planner
 from fleetmind.planners.shield import check_plan
 from fleetmind.robots.commands import Command
 from fleetmind.robots.errors import FleetError
@@ -46,6 +47,7 @@ class RunConfig:
     out: Path | None = None  # where metrics.json and the episode traces go; None: nowhere
     llm: LLMSettings | None = None  # default: the scenario's run.llm
     record: Path | None = None  # write every episode to record/<scenario>_seed<N>.mcap; None: no recording
+    overwrite: bool = False  # replace out/metrics.json of another run (or an unreadable one) instead of refusing
 
     @property
     def llm_settings(self) -> LLMSettings:
@@ -84,10 +86,26 @@ class EpisodeRecord:
 
 @dataclass
 class RunResult:
+    """``episodes``: this run's; ``earlier``: the same run's records already in ``out/metrics.json``, which
+    ``to_json`` keeps for every seed this run did not (re-)run."""
+
     scenario: str
     planner: str
     episodes: list[EpisodeRecord]
     complete: bool = True
+    earlier: list[EpisodeRecord] = field(default_factory=list)
+    identity: dict[str, Any] | None = None
+
+    def recorded(self) -> list[EpisodeRecord]:
+        """Every record ``metrics.json`` holds: this run's plus the earlier seeds it did not re-run, by seed."""
+        done = {e.seed for e in self.episodes}
+        return sorted([e for e in self.earlier if e.seed not in done] + self.episodes, key=lambda e: e.seed)
+
+    @property
+    def replaced(self) -> list[int]:
+        """Seeds this run re-ran whose earlier records it replaced."""
+        done = {e.seed for e in self.episodes}
+        return sorted(e.seed for e in self.earlier if e.seed in done)
 
     @property
     def success_rate(self) -> float:
@@ -98,18 +116,23 @@ class RunResult:
         return sum(e.steps for e in self.episodes) / len(self.episodes) if self.episodes else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        out = {
+        """``metrics.json``: every recorded episode (:meth:`recorded`) and the means over them; ``complete``: this
+        run finished all its seeds; ``run``: :func:`run_identity`, what a later run must match to add seeds."""
+        episodes = self.recorded()
+        out: dict[str, Any] = {
             "scenario": self.scenario,
             "planner": self.planner,
-            "episodes": [e.to_json() for e in self.episodes],
-            "success_rate": self.success_rate,
-            "mean_steps": self.mean_steps,
+            "episodes": [e.to_json() for e in episodes],
+            "success_rate": sum(e.success for e in episodes) / len(episodes) if episodes else 0.0,
+            "mean_steps": sum(e.steps for e in episodes) / len(episodes) if episodes else 0.0,
             "complete": self.complete,
         }
+        if self.identity is not None:
+            out["run"] = self.identity
         # the task's own per-episode figures (avg_throughput, CSR, ...) also as their mean over the episodes
-        shared = set.intersection(*(set(e.extra) for e in self.episodes)) if self.episodes else set()
+        shared = set.intersection(*(set(e.extra) for e in episodes)) if episodes else set()
         for key in sorted(shared - set(out)):
-            values = [e.extra[key] for e in self.episodes]
+            values = [e.extra[key] for e in episodes]
             if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
                 out[key] = sum(values) / len(values)
         return out
@@ -255,16 +278,70 @@ def _write_trace(path: Path, trace: Iterable[dict[str, Any]]) -> None:
             f.write(json.dumps(row) + "\n")
 
 
+_OPERATIONAL = frozenset(
+    {"base_url", "api_key_env", "timeout_s", "step_timeout_s", "max_retries", "backoff_s", "threads"}
+)
+"""LLM settings that say how to reach the model, not what it plans: runs that differ only in them share seeds."""
+
+
+def run_identity(config: RunConfig) -> dict[str, Any]:
+    """What two runs must share for their episodes to be one ``metrics.json``: the scenario, its world, the planner
+    and, for LLM planners, every LLM setting but the operational ones (URL, key, timeouts, retries, threads)."""
+    llm = None
+    if config.planner_name in LLM_PLANNERS:
+        settings = config.llm_settings
+        llm = {**settings.model_dump(mode="json", exclude=set(_OPERATIONAL)), "hints": settings.hints_on}
+    return {
+        "scenario": config.scenario.name,
+        "world": config.scenario.world.model_dump(mode="json"),
+        "planner": config.planner_name,
+        "llm": llm,
+    }
+
+
+def _record(row: Any) -> EpisodeRecord:
+    """An episode of ``metrics.json`` back as a record; ``ValueError`` when it is not one."""
+    if not isinstance(row, dict):
+        raise ValueError(f"an episode is {type(row).__name__}, not an object")
+    seed, success, steps = row.get("seed"), row.get("success"), row.get("steps")
+    if not (isinstance(seed, int) and isinstance(steps, int) and isinstance(success, bool)) or isinstance(seed, bool):
+        raise ValueError(f"episode {seed!r} lacks an integer seed and steps or a true/false success")
+    extra = {k: v for k, v in row.items() if k not in ("seed", "success", "steps", "failure_reason")}
+    return EpisodeRecord(seed, success, steps, row.get("failure_reason"), extra)
+
+
+def earlier_episodes(config: RunConfig) -> list[EpisodeRecord]:
+    """The records in ``config.out/metrics.json`` this run extends: see :func:`fleetmind.app.results.load_earlier`
+    (another run's or an unreadable file is :class:`BadInputError` unless ``config.overwrite``)."""
+    if config.out is None:
+        return []
+    return load_earlier(config.out / "metrics.json", run_identity(config), config.overwrite, "episodes", _record)
+
+
+def _clear_traces(folder: Path) -> None:
+    """``--overwrite``: the replaced run's traces go with its metrics.json."""
+    for old in folder.glob("seed_*.jsonl"):
+        old.unlink()
+
+
 def run(
     config: RunConfig,
     on_episode: Callable[[EpisodeRecord], None] | None = None,
     on_step: Callable[[StepInfo], None] | None = None,
 ) -> RunResult:
     """Run every episode of ``config``; writes ``out/metrics.json`` (after each episode, so an
-    interrupted run keeps what it finished) and ``out/episodes/seed_<N>.jsonl`` traces."""
+    interrupted run keeps what it finished) and ``out/episodes/seed_<N>.jsonl`` traces. An existing
+    ``metrics.json`` is extended or refused first (:func:`earlier_episodes`)."""
     scenario = config.scenario
+    earlier = earlier_episodes(config)  # before anything is built or written
+    again = sorted({e.seed for e in earlier} & set(config.seeds))
+    if again:
+        log.warning("%s: re-running seed(s) %s replaces their earlier records", config.out, seed_ranges(again))
     planner = make_planner(config.planner_name, scenario.world.task, planner_options(config.llm_settings))
-    result = RunResult(scenario=scenario.name, planner=config.planner_name, episodes=[], complete=False)
+    result = RunResult(
+        scenario.name, config.planner_name, [], complete=False, earlier=earlier, identity=run_identity(config)
+    )
+    clear = config.overwrite
     fleet = scenario.make_fleet()
     physical = shield_physical(scenario)
     if config.record is not None:
@@ -277,10 +354,16 @@ def run(
             record = run_episode(fleet, planner, seed, trace, on_step, physical)
             result.episodes.append(record)
             if config.out:
+                if clear:
+                    _clear_traces(config.out / "episodes")
+                    clear = False
                 _write_trace(config.out / "episodes" / f"seed_{seed}.jsonl", trace or [])
                 calls = planner.call_log()
+                calls_path = config.out / "episodes" / f"seed_{seed}.llm.jsonl"
                 if calls:
-                    _write_trace(config.out / "episodes" / f"seed_{seed}.llm.jsonl", calls)
+                    _write_trace(calls_path, calls)
+                elif calls_path.exists():  # an earlier run's calls for this seed are not this run's
+                    calls_path.unlink()
                 _write_json(config.out / "metrics.json", result.to_json())
             if on_episode:
                 on_episode(record)
