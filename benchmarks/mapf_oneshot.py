@@ -1,14 +1,20 @@
-"""One-shot LaCAM* on random 32x32 maps (20% obstacles) and lifelong PIBT scaling on a 256x256 map.
+"""One-shot LaCAM* (with its LNS refinement) on random-32-32-20-like maps or MovingAI files, and lifelong PIBT scaling.
 
     .venv/bin/python benchmarks/mapf_oneshot.py --quick --out runs/bench
     .venv/bin/python benchmarks/mapf_oneshot.py --out runs/bench      # 25 scenarios per size, 1,000 and 4,000 agents
+    .venv/bin/python benchmarks/mapf_oneshot.py --scen a.scen b.scen --agents 100 400 [--map m.map] --out runs/bench
+    .venv/bin/python benchmarks/mapf_oneshot.py --make-scen runs/scen --count 5   # seeded .map/.scen files
 
-One-shot (starts and goals in the map's largest connected component, as MovingAI's random-32-32-20
-scenarios): success = a valid solution (checked with ``check_paths``) within ``--limit`` seconds; prints the success
-rate, mean time to the first solution and its sum of costs; with ``--anytime`` seconds > 0 LaCAM* keeps improving
-the first few instances and the improved cost is printed too. Scaling: mean wall time of one lifelong PIBT step
-(planning + world step) on the largest component of a seeded random 256x256 map (20% obstacles), without
-static guidance. Writes ``OUT/mapf_oneshot.json`` (``OUT/mapf_scaling.json`` with ``--scaling-only``).
+Per instance it prints the sum of costs (SoC: each agent's last arrival at its goal), the sum of loss (LaCAM's
+objective: moves and waits off the goal), the makespan, the lower bound (sum of single-agent distances), the first
+solution's SoC and time, and the final SoC and time after ``--limit`` seconds of LaCAM*'s anytime search and
+refinement; every solution is checked with ``check_paths``. Random instances: the map's largest connected
+component of a seeded 32x32 map with 20% obstacles (as MovingAI's random-32-32-20), starts and goals from a seeded
+random scenario, the first k agents of it (the standard protocol). ``--scen``: MovingAI ``.scen`` files, the map
+named in them next to them unless ``--map`` is given. No LaCAM3 binary is available here: the gap shows against the
+lower bound and the first solution. Scaling: mean wall time of one lifelong PIBT step (planning + world step) on
+the largest component of a seeded random 256x256 map (20% obstacles), without static guidance. Writes
+``OUT/mapf_oneshot.json`` (``OUT/mapf_scaling.json`` with ``--scaling-only``).
 """
 
 from __future__ import annotations
@@ -28,7 +34,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fleetmind.planners.mapf import PibtCore, lacam_star  # noqa: E402
 from fleetmind.tasks.mapf_lifelong._kernels import components  # noqa: E402
-from fleetmind.tasks.mapf_lifelong.maps import GridMap, random_map  # noqa: E402
+from fleetmind.tasks.mapf_lifelong.maps import GridMap, load_movingai, named_map, random_map  # noqa: E402
+from fleetmind.tasks.mapf_lifelong.scen import (  # noqa: E402
+    Scenario,
+    check_scenario,
+    load_scen,
+    random_scenario,
+    write_movingai,
+    write_scen,
+)
 from fleetmind.tasks.mapf_lifelong.validate import check_paths  # noqa: E402
 from fleetmind.tasks.mapf_lifelong.world import MapfWorld  # noqa: E402
 
@@ -40,22 +54,98 @@ def largest_component(grid: GridMap) -> GridMap:
     return GridMap(grid.name, label != keep)
 
 
-def one_shot(agents: int, scenario: int, limit: float, anytime: bool) -> dict:
-    grid = largest_component(random_map(32, 32, 0.2, seed=1000 + scenario))
-    world = MapfWorld(grid, agents, on_target="nothing")
-    world.reset(scenario)
-    result = lacam_star(grid.obstacles, world.pos, world.goal, time_limit=limit, seed=scenario, anytime=anytime)
-    ok = result.paths is not None and not check_paths(result.paths, grid.obstacles, world.pos, world.goal)
+def random_32_32_20(index: int) -> GridMap:
+    """The ``index``-th seeded random-32-32-20-like map (its largest component)."""
+    return largest_component(random_map(32, 32, 0.2, seed=1000 + index))
+
+
+def solve(grid: GridMap, scen: Scenario, label: str, limit: float, seed: int, anytime: bool = True) -> dict:
+    """Run LaCAM* on one instance; the row the benchmark prints and stores."""
+    result = lacam_star(grid.obstacles, scen.starts, scen.goals, time_limit=limit, seed=seed, anytime=anytime)
+    ok = result.paths is not None and not check_paths(result.paths, grid.obstacles, scen.starts, scen.goals)
+    first = result.first_sum_of_costs
     return {
-        "agents": agents,
-        "scenario": scenario,
+        "instance": label,
+        "agents": len(scen.starts),
         "solved": bool(ok),
+        "sum_of_costs": result.sum_of_costs if ok else None,
+        "sum_of_loss": result.sum_of_loss if ok else None,
+        "makespan": result.makespan if ok else None,
+        "lower_bound": result.lower_bound,
+        "first_sum_of_costs": first if ok else None,
         "first_solution_s": result.first_solution_s,
-        "cost": result.cost if ok else None,
-        "makespan": int(len(result.paths) - 1) if ok else None,
-        "nodes": result.nodes,
         "seconds": result.seconds,
+        "soc_reduction": 1.0 - result.sum_of_costs / first if ok and first > 0 else None,
+        "refined_neighbourhoods": result.refined,
+        "nodes": result.nodes,
     }
+
+
+def print_row(r: dict) -> None:
+    if not r["solved"]:
+        print(f"{r['instance']:<34} | {r['agents']:>4} agents | unsolved in {r['seconds']:.1f}s", flush=True)
+        return
+    print(
+        f"{r['instance']:<34} | {r['agents']:>4} agents | SoC {r['sum_of_costs']:>6} | sum of loss "
+        f"{r['sum_of_loss']:>6} | makespan {r['makespan']:>4} | lower bound {r['lower_bound']:>6} "
+        f"(SoC/LB {r['sum_of_costs'] / max(1, r['lower_bound']):.2f}) | first solution {r['first_solution_s']:.3f}s "
+        f"SoC {r['first_sum_of_costs']} | final {r['seconds']:.1f}s, SoC -{r['soc_reduction']:.1%}",
+        flush=True,
+    )
+
+
+def summarise(rows: list[dict], what: str) -> dict:
+    solved = [r for r in rows if r["solved"]]
+
+    def mean(key: str) -> float | None:
+        return float(np.mean([r[key] for r in solved])) if solved else None
+
+    line = {
+        "set": what,
+        "instances": len(rows),
+        "success_rate": len(solved) / len(rows) if rows else 0.0,
+        "mean_first_solution_s": mean("first_solution_s"),
+        "mean_first_sum_of_costs": mean("first_sum_of_costs"),
+        "mean_sum_of_costs": mean("sum_of_costs"),
+        "mean_sum_of_loss": mean("sum_of_loss"),
+        "mean_lower_bound": mean("lower_bound"),
+        "mean_soc_reduction": mean("soc_reduction"),
+    }
+    if solved:
+        print(
+            f"== {what} | solved {line['success_rate']:.0%} | mean first solution {line['mean_first_solution_s']:.3f}s "
+            f"| mean SoC {line['mean_first_sum_of_costs']:.0f} -> {line['mean_sum_of_costs']:.0f} "
+            f"(-{line['mean_soc_reduction']:.1%}) | mean sum of loss {line['mean_sum_of_loss']:.0f} "
+            f"| mean lower bound {line['mean_lower_bound']:.0f}",
+            flush=True,
+        )
+    return line
+
+
+def scen_files(paths: list[Path], map_path: Path | None) -> list[tuple[str, GridMap, Scenario]]:
+    out = []
+    for path in paths:
+        scen = load_scen(path)
+        grid = load_movingai(map_path or path.parent / scen.map_file)
+        check_scenario(scen, grid)
+        out.append((path.stem, grid, scen))
+    return out
+
+
+def make_scen(folder: Path, count: int, agents: int, maps: list[str]) -> list[Path]:
+    """Seeded ``.map``/``.scen`` pairs: ``count`` random-32-32-20-like maps and the bundled ``maps``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    grids = [(f"random-32-32-20-s{k}", random_32_32_20(k)) for k in range(count)]
+    grids += [(name, named_map(name)) for name in maps]
+    written = []
+    for name, grid in grids:
+        write_movingai(folder / f"{name}.map", grid)
+        free = int((components(np.ascontiguousarray(grid.obstacles)) >= 0).sum())
+        for k in range(count if name in maps else 1):
+            scen = random_scenario(grid, min(agents, free), seed=k, map_file=f"{name}.map")
+            write_scen(folder / f"{name}-random-{k + 1}.scen", scen)
+            written.append(folder / f"{name}-random-{k + 1}.scen")
+    return written
 
 
 def scaling(agents: int, steps: int) -> dict:
@@ -82,48 +172,51 @@ def scaling(agents: int, steps: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="5 scenarios per size; scaling at 1,000 agents only")
+    p.add_argument("--quick", action="store_true", help="2 scenarios at 100 and 400 agents; scaling at 1,000 only")
     p.add_argument("--out", type=Path, default=Path("runs/bench"))
-    p.add_argument("--limit", type=float, default=10.0, help="seconds per one-shot instance")
-    p.add_argument("--anytime", type=float, default=2.0, help="anytime seconds for the first 3 instances per size")
+    p.add_argument("--limit", type=float, default=10.0, help="seconds per one-shot instance (anytime + refinement)")
     p.add_argument("--scaling-only", action="store_true", help="skip the one-shot part")
+    p.add_argument("--scen", type=Path, nargs="+", help="MovingAI .scen files to run instead of the random maps")
+    p.add_argument("--map", type=Path, help="the .map of every --scen file (default: the one each file names)")
+    p.add_argument("--agents", type=int, nargs="+", help="agent counts (the first k of each scenario)")
+    p.add_argument("--no-scaling", action="store_true", help="skip the lifelong scaling part")
+    p.add_argument("--make-scen", type=Path, help="write seeded .map/.scen files into this folder and stop")
+    p.add_argument("--count", type=int, default=5, help="with --make-scen: random maps, and scenarios per map")
+    p.add_argument("--maps", nargs="*", default=["wfi_warehouse"], help="with --make-scen: bundled maps to add")
     args = p.parse_args(argv)
+    if args.make_scen:
+        for path in make_scen(args.make_scen, args.count, 1000, args.maps):
+            print(path)
+        return 0
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     machine = f"{platform.platform()} | {platform.processor() or platform.machine()} | {os.cpu_count()} CPUs"
-    print(f"mapf_oneshot | {stamp} | {machine}")
-    one_shot(20, 0, 1.0, False)  # warm the kernels
-    scenarios = 5 if args.quick else 25
+    print(f"mapf_oneshot | {stamp} | {machine} | {args.limit:g}s per instance")
+    warm = random_32_32_20(0)
+    solve(warm, random_scenario(warm, 20, 0), "warm-up", 0.5, 0)  # compile or load the kernels
     rows, summary = [], []
-    for agents in () if args.scaling_only else (100, 200, 400):
-        runs = [one_shot(agents, s, args.limit, False) for s in range(scenarios)]
-        rows += runs
-        solved = [r for r in runs if r["solved"]]
-        rate = len(solved) / len(runs)
-        mean_t = float(np.mean([r["first_solution_s"] for r in solved])) if solved else float("nan")
-        line = {
-            "agents": agents,
-            "scenarios": len(runs),
-            "success_rate": rate,
-            "mean_first_solution_s": mean_t,
-            "mean_soc": float(np.mean([r["cost"] for r in solved])) if solved else None,
-        }
-        if args.anytime > 0:
-            better = []
-            for s in range(min(3, scenarios)):
-                first = runs[s]["cost"]
-                improved = one_shot(agents, s, args.anytime, True)
-                if first and improved["cost"]:
-                    better.append(1.0 - improved["cost"] / first)
-            line["anytime_soc_reduction"] = float(np.mean(better)) if better else None
-        summary.append(line)
-        print(
-            f"LaCAM* random-32-32-20 | {agents:>4} agents | success {rate:.0%} within {args.limit:.0f}s | "
-            f"mean first solution {mean_t:.3f}s | mean SoC {line['mean_soc']} | "
-            f"anytime {args.anytime:.0f}s SoC reduction {line.get('anytime_soc_reduction')}",
-            flush=True,
-        )
+    if args.scen:
+        instances = scen_files(args.scen, args.map)
+        for agents in args.agents or [len(instances[0][2].starts)]:
+            runs = []
+            for name, grid, scen in instances:
+                runs.append(solve(grid, scen.first(min(agents, len(scen.starts))), name, args.limit, 0))
+                print_row(runs[-1])
+            rows += runs
+            summary.append(summarise(runs, f"--scen, {agents} agents"))
+    elif not args.scaling_only:
+        scenarios = 2 if args.quick else 25
+        sizes = args.agents or ((100, 400) if args.quick else (100, 200, 400))
+        for agents in sizes:
+            runs = []
+            for s in range(scenarios):
+                grid = random_32_32_20(s)
+                scen = random_scenario(grid, max(sizes), seed=s).first(agents)
+                runs.append(solve(grid, scen, f"random-32-32-20-s{s}-random-{s + 1}", args.limit, s))
+                print_row(runs[-1])
+            rows += runs
+            summary.append(summarise(runs, f"random-32-32-20, {agents} agents"))
     scale = []
-    for agents in (1000,) if args.quick else (1000, 4000):
+    for agents in () if args.scen or args.no_scaling else (1000,) if args.quick else (1000, 4000):
         r = scaling(agents, 32 if args.quick else 64)
         scale.append(r)
         print(

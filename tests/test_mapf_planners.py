@@ -87,7 +87,7 @@ def test_lacam_one_shot_paths_are_valid_and_reach_the_goals(spec):
         assert result.paths is not None
     if result.paths is not None:
         assert check_paths(result.paths, grid.obstacles, world.pos, world.goal) == []
-        assert result.cost >= 0 and result.first_solution_s is not None
+        assert result.sum_of_costs >= result.lower_bound >= 0 and result.first_solution_s is not None
 
 
 def test_golden_corridor_swap_resolves():
@@ -97,7 +97,8 @@ def test_golden_corridor_swap_resolves():
     assert result.paths is not None and result.optimal
     assert check_paths(result.paths, grid.obstacles, starts, goals) == []
     assert len(result.paths) - 1 == 7  # one agent ducks into the pocket: makespan 7 (hand-worked)
-    assert result.cost == 12  # 5 + 7: the mover never waits, the one that ducks pays two extra steps
+    assert result.sum_of_costs == result.sum_of_loss == 12  # 5 + 7: the mover never waits, the one that ducks pays 2
+    assert result.lower_bound == 10 and result.makespan == 7
     for planner in ("pibt", "follower"):  # lifelong: both first goals are reached
         world = MapfWorld(grid, 2)
         world.reset(0)
@@ -283,10 +284,10 @@ def test_lacam_star_anytime_never_worsens_and_proves_small_optimum():
     first = lacam_star(grid.obstacles, starts, goals, anytime=False, seed=1)
     best = lacam_star(grid.obstacles, starts, goals, time_limit=5.0, seed=1)
     assert first.paths is not None and best.paths is not None and best.optimal
-    assert best.cost <= first.cost
+    assert best.sum_of_costs <= first.sum_of_costs == first.first_sum_of_costs
     assert check_paths(best.paths, grid.obstacles, starts, goals) == []
     # each agent needs at least its distance: 5 + 5 + 5
-    assert best.cost >= 15
+    assert best.sum_of_costs >= best.lower_bound == 15
 
 
 def _throughput(map_name: str, agents: int, planner: str) -> float:

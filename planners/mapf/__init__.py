@@ -1,12 +1,12 @@
 """MAPF planners (numba): Follower-style decentralized lifelong planner, PIBT (plain and traffic-flow guided),
-LaCAM* (one-shot)."""
+LaCAM* (one-shot, with LNS refinement)."""
 
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from fleetmind.planners.mapf.follower import FollowerCore, FollowerPlanner, visible_lists
-from fleetmind.planners.mapf.lacam import LacamResult, lacam_star
+from fleetmind.planners.mapf.lacam import LacamResult, lacam_star, solution_costs
 from fleetmind.planners.mapf.pibt import PibtCore, PibtFlowPlanner, PibtLnsPlanner, PibtPlanner
 
 LIFELONG = {
@@ -51,5 +51,6 @@ __all__ = [
     "PibtPlanner",
     "lacam_star",
     "lifelong_core",
+    "solution_costs",
     "visible_lists",
 ]

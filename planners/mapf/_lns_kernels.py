@@ -97,6 +97,8 @@ def lns_improve(plan, goal, dist, drow, nbr, width, iters, group, seed):  # prag
     np.random.seed(seed)
     horizon = plan.shape[0] - 1
     n = plan.shape[1]
+    if n == 0:
+        return 0  # no agent: nothing to improve
     c_total = nbr.shape[0]
     res = np.full((horizon + 1, c_total), -1, dtype=np.int64)
     for t in range(horizon + 1):
