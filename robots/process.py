@@ -9,6 +9,7 @@ children start plainly (a warning is logged once).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -20,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, NoReturn
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ _prctl: Any = None
 _spawner: queue.SimpleQueue[tuple[Callable[[], subprocess.Popen[bytes]], Future[subprocess.Popen[bytes]]]] | None = None
 _lock = threading.Lock()
 _warned = False
+_NORMAL_EXIT = 0  # the byte that tells the SIGTERM deadline thread the interpreter exits normally
 
 
 def _load_prctl() -> Any:
@@ -96,24 +98,68 @@ def popen_tied(cmd: Sequence[str], death_signal: int = signal.SIGTERM, **kwargs:
     return done.result()
 
 
-def exit_soon_after_sigterm(seconds: float = 1.5) -> None:
+class SigtermDeadline:
+    """What :func:`exit_soon_after_sigterm` installed: whether SIGTERM came, and the way out once cleaned up."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._received = threading.Event()
+
+    @property
+    def received(self) -> bool:
+        """SIGTERM has arrived: the process is stopping."""
+        return self._received.is_set()
+
+    def exit_now(self, code: int) -> NoReturn:
+        """End the process at once, after the caller's own clean-up: flush the logs and exit without interpreter
+        shutdown, which would join worker threads still in a model call, run ``atexit`` hooks and collect every
+        module (seconds on a loaded machine)."""
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+
+
+def exit_soon_after_sigterm(seconds: float = 1.5) -> SigtermDeadline:
     """On SIGTERM, end this process after ``seconds`` at the latest, whatever it is busy with (a model call, a
-    dialogue in flight, a worker pool that is joined at exit): a clean shutdown has that long. The deadline is kept
-    by a thread woken by the signal itself (``signal.set_wakeup_fd``), not by the main thread, which may be busy.
+    dialogue in flight, a worker pool that is joined at exit, the interpreter's own shutdown): a clean shutdown has
+    that long. The deadline is kept by a thread woken by the signal itself (``signal.set_wakeup_fd``), not by the
+    main thread, which may be busy. That thread is not a daemon: the interpreter halts daemon threads once its
+    shutdown passes the joining of threads, which would cancel the deadline exactly when that shutdown is the slow
+    part; a non-daemon thread is joined first, so it always keeps it (on a normal exit it is told to end).
     Install it before ``rclpy.init``, whose SIGTERM handler (the clean shutdown) then calls this one too. Main
     thread only."""
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
+    stop = SigtermDeadline(seconds)
+
+    noted: list[bool] = []
 
     def note(signum: int, frame: object) -> None:
-        log.info("SIGTERM: stopping; exiting in %.1f s at the latest", seconds)
+        stop._received.set()
+        if not noted:  # once, however often it comes
+            noted.append(True)
+            log.info("SIGTERM: stopping; exiting in %.1f s at the latest", seconds)
 
     def deadline() -> None:
-        while signal.SIGTERM not in os.read(read_end, 64):  # one byte per signal number caught
-            pass
+        while True:
+            caught = os.read(read_end, 64)  # one byte per signal number caught; 0: the interpreter exits
+            if signal.SIGTERM in caught:
+                break
+            if _NORMAL_EXIT in caught:
+                return
+        stop._received.set()
         time.sleep(seconds)
         os._exit(128 + signal.SIGTERM)
 
+    def normal_exit() -> None:  # after SIGTERM the thread no longer reads: it ends the process at the deadline
+        with contextlib.suppress(OSError):
+            os.write(write_end, bytes([_NORMAL_EXIT]))
+
     signal.signal(signal.SIGTERM, note)
     signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
-    threading.Thread(target=deadline, name="sigterm-deadline", daemon=True).start()
+    threading.Thread(target=deadline, name="sigterm-deadline", daemon=False).start()
+    # called when the interpreter starts to exit, before it joins non-daemon threads (concurrent.futures uses it too)
+    threading._register_atexit(normal_exit)  # type: ignore[attr-defined]
+    return stop
