@@ -61,9 +61,11 @@ class TimedChat:
         schema: dict[str, Any] | None = None,
         user: str | None = None,
         time_left_s: float | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> ChatReply:
         start = time.perf_counter()
-        reply = self.inner.complete(messages, schema, user, time_left_s)
+        reply = self.inner.complete(messages, schema, user, time_left_s, temperature, seed)
         end = time.perf_counter()
         with self._lock:
             self.spans.append(("proposed a joint plan" in messages[0]["content"], start, end))

@@ -46,6 +46,8 @@ class Task(ABC):
     config: ClassVar[type[TaskConfig]]
     rules_text: ClassVar[str] = ""
     """The rules in a few sentences, for LLM prompts (our own words)."""
+    coordinates_text: ClassVar[str] = ""
+    """How to read the positions its prompts name, said once in the system prompt (empty: it names none)."""
     llm: ClassVar[bool] = False
     """Whether LLM planners (CMAS, DMAS, HMAS-1, HMAS-2) can play it (their prompts and replies exist)."""
     robot_kind: ClassVar[str] = "diff_drive"
@@ -70,6 +72,11 @@ class Task(ABC):
     def hint(self, robot: RobotId, command: Command, world: Mapping[str, Any], undo: UndoMoves) -> tuple[str, float]:
         """Action hint for small models: (note, score), lower score is better."""
         return "", 0.0
+
+    def doomed(self, observation: Observation) -> dict[RobotId, list[Command]]:
+        """Each robot's legal commands that collide whatever the other robots do this step (with a robot or a box
+        that cannot move): LLM planners never offer them. Default: none."""
+        return {}
 
     def scene(self, world: Mapping[str, Any], cell: float = 1.0, z: float = 0.0, t: float = 0.0) -> Scene:
         """The metric layout of an ``observation.world``: robots at their nominal poses at height ``z``, boxes and

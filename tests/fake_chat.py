@@ -15,6 +15,7 @@ class ScriptedChat:
         self.replies = replies
         self.calls: list[tuple[list[Message], dict[str, Any] | None]] = []
         self.time_left: list[float | None] = []  # what each call was told it may still wait
+        self.sampling: list[dict[str, Any]] = []  # each call's temperature / seed overrides ({}: the settings')
 
     def complete(
         self,
@@ -22,9 +23,12 @@ class ScriptedChat:
         schema: dict[str, Any] | None = None,
         user: str | None = None,
         time_left_s: float | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> ChatReply:
         self.calls.append((messages, schema))
         self.time_left.append(time_left_s)
+        self.sampling.append({k: v for k, v in (("temperature", temperature), ("seed", seed)) if v is not None})
         if callable(self.replies):
             text = self.replies(messages, schema)
         else:

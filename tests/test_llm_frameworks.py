@@ -166,12 +166,12 @@ class _GateChat:
         self.inner, self.barrier = inner, threading.Barrier(n, timeout=60)
         self.checkers: list[str] = []
 
-    def complete(self, messages, schema=None, user=None, time_left_s=None):
+    def complete(self, messages, schema=None, user=None, time_left_s=None, **sampling):
         robot = _checker(messages[0]["content"])
         if robot is not None:
             self.checkers.append(robot)
             self.barrier.wait()
-        return self.inner.complete(messages, schema, user, time_left_s)
+        return self.inner.complete(messages, schema, user, time_left_s, **sampling)
 
 
 def test_hmas2_checks_of_four_robots_run_in_parallel():
@@ -344,7 +344,7 @@ def test_hints_rank_the_best_action_first_and_are_reported():
     planner.plan(obs)
     user = chat.calls[0][0][1]["content"]
     assert (
-        "robot_0: move(box_red, square[0.5, 1.5]) [box 0 from target_red (closer)]; move(box_red, square[1.5, 0.5])"
+        "robot_0: move(box_red, square[0.5, 1.5]) [into target_red's square (closer)]; move(box_red, square[1.5, 0.5])"
         in user
     )
     assert "robot_3: move(box_blue, target_blue) [delivers]" in user

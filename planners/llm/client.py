@@ -61,9 +61,12 @@ class ChatClient(Protocol):
         schema: dict[str, Any] | None = None,
         user: str | None = None,
         time_left_s: float | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> ChatReply:
         """``time_left_s``: what the caller can still wait, retries included (``None``: no limit but the
-        client's own); past it the call raises :class:`LLMTimeout`."""
+        client's own); past it the call raises :class:`LLMTimeout`. ``temperature`` / ``seed``: this call's
+        sampling (a re-prompt's), instead of the client's own temperature and no seed."""
         ...
 
 
@@ -117,13 +120,17 @@ class OpenAIChat:
         schema: dict[str, Any] | None = None,
         user: str | None = None,
         time_left_s: float | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> ChatReply:
         request: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
-            "temperature": self.temperature,
+            "temperature": self.temperature if temperature is None else temperature,
             "max_tokens": self.max_tokens,
         }
+        if seed is not None:
+            request["seed"] = seed
         if schema is not None and self.structured_supported is not False:
             body = {k: v for k, v in schema.items() if k != "title"}
             request["response_format"] = {

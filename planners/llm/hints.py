@@ -1,16 +1,22 @@
 """Action hints for small models: each legal action annotated with its effect and ranked best first.
 
-Small local models pick the first listed action most of the time and undo their own moves, so with
-hints on, every action carries a short note ("delivers", "box 1 from target_red", "undoes last move")
-and the list is sorted by that effect. Hints are an explicit prompt option, reported in every result.
+Small local models pick the first listed action most of the time and undo their own moves, so with hints on, every
+action carries a short note ("delivers", "1 step from target_red (closer)", "undoes last move") and the list is sorted
+by that effect. The notes come from the task's own rules (``Task.hint``); the order also answers to the shield: robots
+are ranked in fleet order, and an action that collides with the robots ranked before it (their first choices, the
+others waiting) is never ranked above a safe one, so the joint plan of every robot's first choice passes the shield.
+``wait`` follows the safe actions (first when there is none). Hints are an explicit prompt option, reported in every
+result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fleetmind.robots.commands import Command, MoveBoxToCell, MoveBoxToCorner
+from fleetmind.planners.llm.schemas import Excluded
+from fleetmind.planners.shield import check_plan
+from fleetmind.robots.commands import Command, MoveBoxToCell, MoveBoxToCorner, Wait
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
 from fleetmind.tasks import get_task
@@ -19,21 +25,69 @@ Hint = tuple[Command, str, float]
 """(command, note, score): lower score is better."""
 
 
+def rank_joint(
+    observation: Observation,
+    previous: Mapping[RobotId, Command] | None = None,
+    previous_world: Mapping[str, Any] | None = None,
+    excluded: Excluded | None = None,
+) -> dict[RobotId, list[Hint]]:
+    """Every robot's choices (its legal actions but ``excluded`` ones, and ``wait``) with notes, best first.
+
+    Robots that can act are ranked in fleet order; an action is ranked by (collision tier, task score): tier 0 is
+    safe with the first choices of the robots ranked before it, tier 1 clashes with them, tier 2 collides even when
+    every other robot waits. ``wait`` comes right after the safe actions (first when there is none). The first
+    choices form a joint plan that :func:`fleetmind.planners.shield.check_plan` (physical rules) accepts.
+    """
+    w = observation.world
+    undo = _last_moves(previous or {}, previous_world) if previous_world else set()
+    plugin = get_task(w["task"])
+    excluded = excluded or {}
+    chosen: dict[RobotId, Command] = {}
+    out: dict[RobotId, list[Hint]] = {}
+    for rid in observation.robot_ids:
+        legal = observation.robots[rid].legal
+        if not legal:
+            continue
+        tiers: list[tuple[int, float, int, Hint]] = []
+        for i, cmd in enumerate(legal):
+            if cmd.text in excluded.get(rid, ()):
+                continue
+            note, score = plugin.hint(rid, cmd, w, undo)
+            alone = check_plan(observation, {rid: cmd})
+            joint = alone or check_plan(observation, {**chosen, rid: cmd})
+            tier = 2 if alone else 1 if joint else 0
+            if alone:
+                note = _join(f"COLLISION: {alone[0]}", note)
+            elif joint:
+                note = _join(f"clashes with the choices above: {joint[0]}", note)
+            tiers.append((tier, score, i, (cmd, note, score)))
+        tiers.sort(key=lambda t: t[:3])
+        ranked = [t[3] for t in tiers]
+        safe = sum(1 for t in tiers if t[0] == 0)
+        wait: Hint = (Wait(), "" if safe or not ranked else "no safe action", 0.0)
+        if safe:
+            chosen[rid] = ranked[0][0]
+        out[rid] = [*ranked[:safe], wait, *ranked[safe:]]
+    return out
+
+
 def rank_actions(
     observation: Observation,
     robot: RobotId,
     previous: Mapping[RobotId, Command] | None = None,
     previous_world: Mapping[str, Any] | None = None,
 ) -> list[Hint]:
-    """The robot's legal actions with notes, best first (stable for equal scores)."""
-    w = observation.world
-    undo = _last_moves(previous or {}, previous_world) if previous_world else set()
-    out: list[Hint] = []
-    plugin = get_task(w["task"])
-    for cmd in observation.robots[robot].legal:
-        note, score = plugin.hint(robot, cmd, w, undo)
-        out.append((cmd, note, score))
-    return sorted(out, key=lambda h: h[2])
+    """One robot's legal actions with notes, best first, as :func:`rank_joint` ranks them (``wait`` left out)."""
+    return [h for h in rank_joint(observation, previous, previous_world).get(robot, []) if not isinstance(h[0], Wait)]
+
+
+def top_plan(ranking: Mapping[RobotId, Sequence[Hint]]) -> dict[RobotId, Command]:
+    """The joint plan of every robot's first choice (robots whose first choice is ``wait`` left out)."""
+    return {r: hints[0][0] for r, hints in ranking.items() if hints and not isinstance(hints[0][0], Wait)}
+
+
+def _join(first: str, second: str) -> str:
+    return f"{first}; {second}" if second else first
 
 
 def _last_moves(previous: Mapping[RobotId, Command], world: Mapping[str, Any]) -> set[tuple[str, tuple, tuple]]:

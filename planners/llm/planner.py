@@ -14,7 +14,14 @@ from fleetmind.planners.llm.client import ChatClient, Message
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.llm.frameworks import build_graph, run_config
 from fleetmind.planners.llm.replies import ReplyError, check_safe, extract_json, validate_plan
-from fleetmind.planners.llm.schemas import CHECK_SCHEMA, acting_robots, joint_plan_schema, turn_schema
+from fleetmind.planners.llm.schemas import (
+    CHECK_SCHEMA,
+    Excluded,
+    acting_robots,
+    doomed_texts,
+    joint_plan_schema,
+    turn_schema,
+)
 from fleetmind.planners.llm.session import Session
 from fleetmind.robots.commands import Command
 from fleetmind.robots.fleet import Observation, StepResult
@@ -55,7 +62,7 @@ class LLMPlanner(Planner):
     def reset(self, observation: Observation, seed: int) -> None:
         if self._client is None:
             self._client = self._client_factory()
-        self.session = Session(self._client, self.settings, user=f"{self._uid}:{seed}")
+        self.session = Session(self._client, self.settings, user=f"{self._uid}:{seed}", seed=seed)
         self.transcript = []
         self._previous = self._previous_world = None
         self._feedback = []
@@ -118,24 +125,34 @@ class LLMPlanner(Planner):
             text += "\nFeedback from the last step:\n" + "\n".join(f"- {f}" for f in self._feedback)
         return text
 
-    def _actions(self, observation: Observation, robots: list[RobotId]) -> str:
+    def _actions(self, observation: Observation, robots: list[RobotId], excluded: Excluded | None = None) -> str:
         head = "Actions (best first, effect in brackets):" if self.settings.hints_on else "Actions:"
-        body = prompts.actions_block(observation, robots, self.settings.hints_on, self._previous, self._previous_world)
+        body = prompts.actions_block(
+            observation, robots, self.settings.hints_on, self._previous, self._previous_world, excluded
+        )
         return f"{head}\n{body}"
 
     def _tail(self, observation: Observation) -> str:
         return "\n" + prompts.state_block(observation) if self.settings.backend.startswith("oracle") else ""
 
-    def _checked(self, observation: Observation, raw: Any) -> dict[RobotId, Command]:
-        """Validate a raw joint plan, then the shield and (once per step) the loop guard."""
+    def _checked(self, observation: Observation, raw: Any, excluded: dict[RobotId, set[str]]) -> dict[RobotId, Command]:
+        """Validate a raw joint plan, then the shield and (once per step) the loop guard. A plan the shield rejects
+        adds the actions it blames to ``excluded``: the question's next prompt and schema leave them out."""
         assert self.session is not None
-        plan = validate_plan(observation, raw)
+        plan = validate_plan(observation, raw, excluded)
         guard = self.settings.loop_guard and self.session.loop_flags == self._loop_flags_at_step_start
-        check_safe(observation, plan, self._previous, self._previous_world, guard)
+        try:
+            check_safe(observation, plan, self._previous, self._previous_world, guard)
+        except ReplyError as err:
+            for rid, gone in err.removed.items():
+                excluded.setdefault(rid, set()).update(gone)
+            raise
         return plan
 
-    def _extract_plan(self, observation: Observation) -> Callable[[str], dict[RobotId, Command]]:
-        return lambda text: self._checked(observation, extract_json(text))
+    def _extract_plan(
+        self, observation: Observation, excluded: dict[RobotId, set[str]]
+    ) -> Callable[[str], dict[RobotId, Command]]:
+        return lambda text: self._checked(observation, extract_json(text), excluded)
 
     # ---------------------------------------------------------------- roles (called by the graph)
     def speakers(self, observation: Observation, plan: dict[RobotId, Command] | None) -> list[RobotId]:
@@ -147,9 +164,10 @@ class LLMPlanner(Planner):
         robots = acting_robots(observation)
         if not robots:
             return {}
+        excluded = doomed_texts(observation)  # grows with each shield rejection of this question
 
         def build() -> list[Message]:
-            user = f"{self._header(observation)}\n{self._actions(observation, robots)}"
+            user = f"{self._header(observation)}\n{self._actions(observation, robots, excluded)}"
             if objections:
                 user += "\nThe robots object to your last plan:\n" + "\n".join(f"- {o}" for o in objections)
                 user += "\nRevise the plan."
@@ -158,7 +176,13 @@ class LLMPlanner(Planner):
                 {"role": "user", "content": user + self._tail(observation)},
             ]
 
-        plan = self.session.ask("central", None, build, joint_plan_schema(observation), self._extract_plan(observation))
+        plan = self.session.ask(
+            "central",
+            None,
+            build,
+            lambda: joint_plan_schema(observation, None, excluded),
+            self._extract_plan(observation, excluded),
+        )
         self.transcript.append(f"planner: {prompts.plan_text(plan)}" + (" (revised)" if objections else ""))
         return plan
 
@@ -171,10 +195,11 @@ class LLMPlanner(Planner):
         proposal: dict[RobotId, Command],
     ) -> tuple[dict[RobotId, Command], bool, str]:
         assert self.session is not None
+        excluded = doomed_texts(observation)
 
         def build() -> list[Message]:
             own = observation.robots[robot].text
-            user = f"{self._header(observation)}\nYou: {own}\n{self._actions(observation, speakers)}"
+            user = f"{self._header(observation)}\nYou: {own}\n{self._actions(observation, speakers, excluded)}"
             if proposal:
                 user += f"\nCurrent proposal: {prompts.plan_text(proposal)}"
             user += "\nDialogue so far:\n" + ("\n".join(dialogue) if dialogue else "(you speak first)")
@@ -195,9 +220,10 @@ class LLMPlanner(Planner):
             raw_plan = dict(data["plan"]) if isinstance(data["plan"], dict) else data["plan"]
             if isinstance(raw_plan, dict):
                 raw_plan[robot] = data["action"]  # a robot speaks for itself
-            return self._checked(observation, raw_plan), decision == "EXECUTE"
+            return self._checked(observation, raw_plan, excluded), decision == "EXECUTE"
 
-        plan, execute = self.session.ask("turn", robot, build, turn_schema(observation, robot, speakers), extract)
+        schema = lambda: turn_schema(observation, robot, speakers, excluded)  # noqa: E731 - asked before each attempt
+        plan, execute = self.session.ask("turn", robot, build, schema, extract)
         line = f"{robot}: {prompts.plan_text(plan)} {'EXECUTE' if execute else 'PROCEED'}"
         self.transcript.append(line)
         return plan, execute, line
@@ -206,9 +232,10 @@ class LLMPlanner(Planner):
         assert self.session is not None
 
         def build() -> list[Message]:
+            choices = self._actions(observation, [robot], doomed_texts(observation))
             user = (
                 f"{self._header(observation)}\nYou: {observation.robots[robot].text}\n"
-                f"{self._actions(observation, [robot])}\nProposed plan: {prompts.plan_text(plan)}\n"
+                f"{choices}\nProposed plan: {prompts.plan_text(plan)}\n"
                 f"Your part: {plan[robot].text if robot in plan else 'wait'}"
             )
             return [

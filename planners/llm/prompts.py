@@ -12,7 +12,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fleetmind.planners.llm.hints import rank_actions
+from fleetmind.planners.llm.hints import rank_joint
+from fleetmind.planners.llm.schemas import Excluded, actions
 from fleetmind.robots.commands import Command
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
@@ -21,10 +22,16 @@ from fleetmind.tasks import get_task
 JOINT_REPLY = 'Reply with only a JSON object {"robot_id": "action"}, copying each action text exactly.'
 
 
+def task_text(task: str) -> str:
+    """The task's rules and, once, how to read its coordinates."""
+    plugin = get_task(task)
+    return f"Task: {plugin.rules_text}" + (f"\n{plugin.coordinates_text}" if plugin.coordinates_text else "")
+
+
 def central_system(task: str) -> str:
     return (
         "You are the central planner of a robot team. Each step, give each robot one action from its list; "
-        f"robots you leave out wait. {JOINT_REPLY}\nTask: {get_task(task).rules_text}"
+        f"robots you leave out wait. {JOINT_REPLY}\n{task_text(task)}"
     )
 
 
@@ -34,7 +41,7 @@ def turn_system(task: str, robot: RobotId) -> str:
         "On your turn choose your own action, propose the whole joint plan and say EXECUTE if it should run now "
         'or PROCEED to let the next robot comment. Reply with only JSON {"action": "...", "decision": '
         '"PROCEED" or "EXECUTE", "plan": {"robot_id": "action"}}.\n'
-        f"Task: {get_task(task).rules_text}"
+        f"{task_text(task)}"
     )
 
 
@@ -43,7 +50,7 @@ def check_system(task: str, robot: RobotId) -> str:
         f"You are {robot} in a robot team. The central planner proposed a joint plan. Check your own part: "
         "agree if it is legal and useful, otherwise object and say which action you should take. Reply with "
         'only JSON {"agree": true or false, "objection": "..."}.\n'
-        f"Task: {get_task(task).rules_text}"
+        f"{task_text(task)}"
     )
 
 
@@ -59,16 +66,18 @@ def actions_block(
     hints: bool,
     previous: Mapping[RobotId, Command] | None = None,
     previous_world: Mapping[str, Any] | None = None,
+    excluded: Excluded | None = None,
 ) -> str:
-    """``robot: action; action`` lines (annotated and best first with hints)."""
+    """``robot: action; action`` lines, without the ``excluded`` actions (annotated and best first with hints; the
+    ranking is joint, see :func:`fleetmind.planners.llm.hints.rank_joint`)."""
+    ranking = rank_joint(observation, previous, previous_world, excluded) if hints else {}
     lines = []
     for rid in robots:
         if hints:
-            ranked = rank_actions(observation, rid, previous, previous_world)
-            items = [f"{c.text} [{note}]" if note else c.text for c, note, _ in ranked]
+            items = [f"{c.text} [{note}]" if note else c.text for c, note, _ in ranking.get(rid, [])]
         else:
-            items = list(observation.robots[rid].legal_text)
-        lines.append(f"{rid}: {'; '.join(items + ['wait'])}")
+            items = actions(observation, rid, excluded)
+        lines.append(f"{rid}: {'; '.join(items or ['wait'])}")
     return "\n".join(lines)
 
 

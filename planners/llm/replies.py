@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fleetmind.planners.llm.hints import undoes_previous
+from fleetmind.planners.llm.schemas import Excluded, actions
 from fleetmind.planners.shield import check_plan
 from fleetmind.robots.actions import parse_action
 from fleetmind.robots.commands import Command, Wait
@@ -15,11 +16,16 @@ from fleetmind.robots.ids import RobotId
 
 
 class ReplyError(Exception):
-    """A reply that must go back to the model: ``kind`` is ``syntax``, ``shield`` or ``loop``."""
+    """A reply that must go back to the model: ``kind`` is ``syntax``, ``shield`` or ``loop``; ``removed``: the
+    actions taken out of the retry's choices (robot -> action texts, the rejected one first), so that it cannot
+    repeat the rejected plan."""
 
-    def __init__(self, kind: str, problems: Sequence[str]) -> None:
+    def __init__(
+        self, kind: str, problems: Sequence[str], removed: Mapping[RobotId, Sequence[str]] | None = None
+    ) -> None:
         self.kind = kind
         self.problems = list(problems)
+        self.removed = {r: list(a) for r, a in (removed or {}).items() if a}
         super().__init__("; ".join(self.problems))
 
     def feedback(self) -> str:
@@ -28,7 +34,13 @@ class ReplyError(Exception):
             "shield": "The safety shield rejected your plan (it would collide):",
             "loop": "Your plan exactly undoes the previous step's moves, so the team would loop:",
         }[self.kind]
-        return head + "\n" + "\n".join(f"- {p}" for p in self.problems) + "\nReply again with corrected JSON only."
+        text = head + "\n" + "\n".join(f"- {p}" for p in self.problems)
+        if self.removed:
+            gone = "; ".join(f"{r}: {a[0]}" for r, a in self.removed.items())
+            more = sum(len(a) - 1 for a in self.removed.values())
+            also = f", and {more} more that would clash with the rest of the plan" if more else ""
+            text += f"\nRemoved from the choices for this step: {gone}{also}. Choose another action (or wait) for them."
+        return text + "\nReply again with corrected JSON only."
 
 
 def extract_json(text: str) -> Any:
@@ -60,8 +72,10 @@ def extract_json(text: str) -> Any:
     raise ReplyError("syntax", ["the JSON object is cut off (unbalanced braces); reply with a shorter, whole object"])
 
 
-def validate_plan(observation: Observation, raw: Any) -> dict[RobotId, Command]:
-    """Map ``{robot: action text}`` onto legal commands; every problem names robot, text and choices."""
+def validate_plan(observation: Observation, raw: Any, excluded: Excluded | None = None) -> dict[RobotId, Command]:
+    """Map ``{robot: action text}`` onto legal commands; every problem names robot, text and choices. An
+    ``excluded`` action (rejected earlier this step; a server that ignores the schema can still send it) is refused
+    like an illegal one."""
     if not isinstance(raw, Mapping):
         raise ReplyError("syntax", [f"the plan must be a JSON object of robot -> action, got {type(raw).__name__}"])
     problems: list[str] = []
@@ -78,9 +92,11 @@ def validate_plan(observation: Observation, raw: Any) -> dict[RobotId, Command]:
         command = parse_action(value, robots[rid].legal)
         if isinstance(command, Wait):
             continue
-        if command is None:
-            choices = "; ".join([*robots[rid].legal_text, "wait"])
-            problems.append(f"{rid} said {value!r}, which is not one of its actions: {choices}")
+        gone = (excluded or {}).get(rid, ())
+        if command is None or command.text in gone:
+            choices = "; ".join(actions(observation, rid, excluded))
+            why = "was removed from its choices (it collides)" if command is not None else "is not one of its actions"
+            problems.append(f"{rid} said {value!r}, which {why}: choose one of {choices}")
             continue
         plan[rid] = command
     if problems:
@@ -98,8 +114,40 @@ def check_safe(
     """Shield (never lets a colliding plan through) and, if asked, the loop guard."""
     conflicts = check_plan(observation, plan)
     if conflicts:
-        raise ReplyError("shield", conflicts)
+        raise ReplyError("shield", conflicts, removals(observation, plan))
     if loop_guard and previous and previous_world and undoes_previous(plan, observation, previous, previous_world):
         raise ReplyError(
             "loop", ["every box would go straight back where it came from; choose moves that make progress"]
         )
+
+
+def blame(observation: Observation, plan: Mapping[RobotId, Command]) -> dict[RobotId, str]:
+    """The actions to take out of a rejected plan's retry: few robots' actions whose removal (those robots wait)
+    leaves a plan the shield accepts. Greedy: each round drops the action whose removal leaves the fewest conflicts
+    (ties: the robot latest in fleet order, as the hint ranking favours earlier robots). At least one action goes
+    whenever the plan has a conflict, so a retry can never repeat it."""
+    rest = {r: plan[r] for r in observation.robot_ids if r in plan}
+    out: dict[RobotId, str] = {}
+    while rest and check_plan(observation, rest):
+        scores = [(len(check_plan(observation, {r: c for r, c in rest.items() if r != rid})), rid) for rid in rest]
+        fewest = min(n for n, _ in scores)
+        rid = [r for n, r in scores if n == fewest][-1]
+        out[rid] = rest.pop(rid).text
+    return out
+
+
+def removals(observation: Observation, plan: Mapping[RobotId, Command]) -> dict[RobotId, list[str]]:
+    """What a rejected plan's retry may no longer choose: each blamed robot's rejected action (first), then its other
+    actions that would clash with the rest of the plan (the robots not blamed keeping theirs). ``wait`` stays, so
+    the rest of the plan with the blamed robots waiting is always left, and it is safe."""
+    blamed = blame(observation, plan)
+    rest = {r: c for r, c in plan.items() if r not in blamed}
+    out: dict[RobotId, list[str]] = {}
+    for rid, rejected in blamed.items():
+        others = [
+            c.text
+            for c in observation.robots[rid].legal
+            if c.text != rejected and check_plan(observation, {**rest, rid: c})
+        ]
+        out[rid] = [rejected, *others]
+    return out

@@ -1,16 +1,41 @@
-"""JSON schemas sent as ``response_format`` so that a syntactically illegal plan cannot be produced."""
+"""JSON schemas sent as ``response_format`` so that a syntactically illegal plan cannot be produced.
+
+Each robot's enum holds its legal actions and ``wait``, less the ``excluded`` ones: actions that collide whatever
+the others do (``Task.doomed``: with a robot or box that cannot move this step) and, on a re-prompt, the actions the
+shield just rejected (:func:`fleetmind.planners.llm.replies.blame`), so constrained decoding cannot repeat them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
+from fleetmind.tasks import get_task
+
+Excluded = Mapping[RobotId, Collection[str]]
 
 
-def _actions(observation: Observation, robot: RobotId) -> list[str]:
-    return [*observation.robots[robot].legal_text, "wait"]
+def doomed_texts(observation: Observation) -> dict[RobotId, set[str]]:
+    """The task's never-safe actions (:meth:`fleetmind.tasks.base.Task.doomed`) as action texts per robot."""
+    doomed = get_task(observation.world["task"]).doomed(observation)
+    return {r: {c.text for c in cmds} for r, cmds in doomed.items() if cmds}
+
+
+def merge(*parts: Excluded | None) -> dict[RobotId, set[str]]:
+    """The union of several exclusions."""
+    out: dict[RobotId, set[str]] = {}
+    for part in parts:
+        for r, texts in (part or {}).items():
+            out.setdefault(r, set()).update(texts)
+    return out
+
+
+def actions(observation: Observation, robot: RobotId, excluded: Excluded | None = None) -> list[str]:
+    """The robot's choices: legal actions (fleet's order) but the excluded ones, then ``wait``."""
+    gone = (excluded or {}).get(robot, ())
+    return [*(t for t in observation.robots[robot].legal_text if t not in gone), "wait"]
 
 
 def acting_robots(observation: Observation, robots: Sequence[RobotId] | None = None) -> list[RobotId]:
@@ -19,25 +44,32 @@ def acting_robots(observation: Observation, robots: Sequence[RobotId] | None = N
     return [r for r in pool if observation.robots[r].legal]
 
 
-def joint_plan_schema(observation: Observation, robots: Sequence[RobotId] | None = None) -> dict[str, Any]:
-    """``{robot: one of its legal actions or "wait"}`` for every robot that can act."""
+def joint_plan_schema(
+    observation: Observation, robots: Sequence[RobotId] | None = None, excluded: Excluded | None = None
+) -> dict[str, Any]:
+    """``{robot: one of its choices}`` for every robot that can act (see :func:`actions`)."""
     acting = acting_robots(observation, robots)
     return {
         "title": "joint_plan",
         "type": "object",
-        "properties": {r: {"type": "string", "enum": _actions(observation, r)} for r in acting},
+        "properties": {r: {"type": "string", "enum": actions(observation, r, excluded)} for r in acting},
         "required": acting,
         "additionalProperties": False,
     }
 
 
-def turn_schema(observation: Observation, robot: RobotId, robots: Sequence[RobotId] | None = None) -> dict[str, Any]:
-    plan = joint_plan_schema(observation, robots)
+def turn_schema(
+    observation: Observation,
+    robot: RobotId,
+    robots: Sequence[RobotId] | None = None,
+    excluded: Excluded | None = None,
+) -> dict[str, Any]:
+    plan = joint_plan_schema(observation, robots, excluded)
     return {
         "title": "dialogue_turn",
         "type": "object",
         "properties": {
-            "action": {"type": "string", "enum": _actions(observation, robot)},
+            "action": {"type": "string", "enum": actions(observation, robot, excluded)},
             "decision": {"type": "string", "enum": ["PROCEED", "EXECUTE"]},
             "plan": plan,
         },

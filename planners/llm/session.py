@@ -8,6 +8,7 @@ import logging
 import re
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -29,6 +30,13 @@ from fleetmind.robots.planner import PlanningFailed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Schema = dict[str, Any] | None | Callable[[], dict[str, Any] | None]
+"""A reply schema, or a function giving the one for the next attempt (a re-prompt's schema may differ)."""
+
+RETRY_TEMPERATURES = (0.4, 0.7, 1.0)
+"""Sampling temperature of the 1st, 2nd, 3rd and later re-prompt of one question (never below the setting's): a
+model at temperature 0 would send the same reply to the same prompt again. Each re-prompt also sends a ``seed``
+drawn from the episode seed, step, role and attempt, so a run is repeatable on servers that honour it."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,7 @@ class CallRecord:
     estimated: bool
     layout_tokens: int  # our prompt without the oracle's machine-readable state block, ~4 characters a token
     reply_chars: int = 0  # length of the reply as sent; more than len(reply) when it was cut to max_reply_chars
+    temperature: float | None = None  # a re-prompt's sampling temperature; None: the settings' (first attempt)
 
 
 @dataclass
@@ -90,8 +99,11 @@ class History:
 class Session:
     """Calls the model for one episode and keeps the figures every result row reports."""
 
-    def __init__(self, client: ChatClient, settings: LLMSettings, user: str, clock: Clock = MONOTONIC) -> None:
+    def __init__(
+        self, client: ChatClient, settings: LLMSettings, user: str, clock: Clock = MONOTONIC, seed: int = 0
+    ) -> None:
         self.client = client
+        self.seed = seed
         self.clock = clock
         self.settings = settings
         self.user = user
@@ -134,6 +146,14 @@ class Session:
         """One completion within the step's budget; a context-length error shrinks the history and asks again."""
         return self._call(role, robot, build, extra, schema)[0]
 
+    def sampling(self, role: str, robot: str | None, attempt: int) -> dict[str, Any]:
+        """The sampling overrides of a question's ``attempt`` (0: none, the settings'; then a seeded schedule)."""
+        if attempt <= 0:
+            return {}
+        temperature = max(self.settings.temperature, RETRY_TEMPERATURES[min(attempt, len(RETRY_TEMPERATURES)) - 1])
+        seed = zlib.crc32(f"{self.seed}:{self.step}:{role}:{robot or ''}:{attempt}".encode())
+        return {"temperature": temperature, "seed": seed}
+
     def _call(
         self,
         role: str,
@@ -141,13 +161,16 @@ class Session:
         build: Callable[[], list[Message]],
         extra: list[Message],
         schema: dict[str, Any] | None,
+        attempt: int = 0,
     ) -> tuple[str, int]:
         """(the reply, cut to ``max_reply_chars``; its length as sent)."""
+        sampling = self.sampling(role, robot, attempt)
         while True:
             messages = build() + extra
             budget = self.history.budget
             try:
-                reply = self._complete(messages, schema if self.settings.structured_on else None, self.time_left())
+                structured = schema if self.settings.structured_on else None
+                reply = self._complete(messages, structured, self.time_left(), sampling)
             except ContextTooLong as exc:
                 with self._lock:  # parallel callers that hit the limit with the same budget halve it once
                     shrunk = self.history.budget < budget or self.history.shrink()
@@ -180,18 +203,21 @@ class Session:
                 reply.estimated,
                 layout_tokens(messages),
                 sent,
+                sampling.get("temperature"),
             )
             with self._lock:
                 self.calls.append(record)
             return text, sent
 
-    def _complete(self, messages: list[Message], schema: dict[str, Any] | None, time_left_s: float) -> ChatReply:
+    def _complete(
+        self, messages: list[Message], schema: dict[str, Any] | None, time_left_s: float, sampling: dict[str, Any]
+    ) -> ChatReply:
         with self._lock:
             self._in_flight += 1
             if self._in_flight == 1:
                 self._busy_since = time.perf_counter()
         try:
-            return self.client.complete(messages, schema, self.user, time_left_s=time_left_s)
+            return self.client.complete(messages, schema, self.user, time_left_s=time_left_s, **sampling)
         finally:
             with self._lock:
                 self._in_flight -= 1
@@ -203,13 +229,17 @@ class Session:
         role: str,
         robot: str | None,
         build: Callable[[], list[Message]],
-        schema: dict[str, Any] | None,
+        schema: Schema,
         extract: Callable[[str], T],
     ) -> T:
-        """Call until ``extract`` accepts the reply, feeding each error back; at most ``max_reprompts``."""
+        """Call until ``extract`` accepts the reply, feeding each error back; at most ``max_reprompts``. ``schema``
+        may be a function, asked again before each attempt (a re-prompt's schema leaves out rejected actions);
+        re-prompts sample at :data:`RETRY_TEMPERATURES`."""
         extra: list[Message] = []
         while True:
-            text, sent = self._call(role, robot, build, extra, schema)
+            attempt = self.reprompts_this_ask(extra)
+            now = schema() if callable(schema) else schema
+            text, sent = self._call(role, robot, build, extra, now, attempt)
             try:
                 return extract(text)
             except ReplyError as err:

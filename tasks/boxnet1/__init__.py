@@ -36,6 +36,11 @@ class BoxNet1Task(GridTaskPlugin):
         "Goal: every box into a target of its colour, in as few steps as possible."
     )
 
+    coordinates_text = (
+        "Positions are (row, column), row 0 at the top: square[0.5, 1.5] is the centre of the square in row 0, "
+        "column 1."
+    )
+
     def size_label(self, config: BoxNet1Config) -> str:
         return f"{config.rows}x{config.cols}"
 

@@ -36,6 +36,11 @@ class BoxNet2Task(GridTaskPlugin):
         "centre. Two boxes on one corner is a collision and fails the task. Goal: every box into its target."
     )
 
+    coordinates_text = (
+        "Positions are (row, column), row 0 at the top: square[0.5, 1.5] is the centre of the square in row 0, "
+        "column 1; position[1.0, 2.0] is the corner where rows 0 and 1 and columns 1 and 2 meet."
+    )
+
     def size_label(self, config: BoxNet2Config) -> str:
         return f"{config.rows}x{config.cols}"
 
@@ -56,6 +61,9 @@ class BoxNet2Task(GridTaskPlugin):
 
     def hint(self, robot: RobotId, command: Command, world: Mapping[str, Any], undo: UndoMoves) -> tuple[str, float]:
         return hints.hint(robot, command, world, undo)
+
+    def doomed(self, observation: Observation) -> dict[RobotId, list[Command]]:
+        return hints.doomed(observation)
 
     def scene(self, world: Mapping[str, Any], cell: float = 1.0, z: float = 0.0, t: float = 0.0) -> Scene:
         return layout.scene(world, cell, z, t)

@@ -42,6 +42,11 @@ class WarehouseTask(GridTaskPlugin):
         "robots on one track cell is a collision and fails the task. Goal: deliver every box."
     )
 
+    coordinates_text = (
+        "box_1.5_2 is the box between track_1 and track_2 at column 2 (row 1.5, column 2); column 0 is next to "
+        "the target."
+    )
+
     def size_label(self, config: WarehouseConfig) -> str:
         return f"{config.robots} robots"
 
