@@ -93,7 +93,8 @@ def test_a_bad_200_body_ends_the_episode_as_llm_error(server_factory):
 
 
 def test_cli_run_against_a_server_with_empty_bodies_keeps_its_output(server_factory, tmp_path, capsys):
-    """A server fault is no bad input: exit 0 with the episode failed as llm_error and metrics.json written."""
+    """A server fault is no bad input and no planning failure: metrics.json written with the episode failed as
+    llm_error, and exit 1 with one line since no episode ran (issue 18)."""
     from fleetmind.cli import main
 
     server = server_factory(faults=True, fault_every=1, fault_kinds=["empty"])
@@ -102,7 +103,7 @@ def test_cli_run_against_a_server_with_empty_bodies_keeps_its_output(server_fact
     world = {"task": "boxnet1", "rows": 2, "cols": 2}
     scenario.write_text(json.dumps({"name": "boxnet1_llm", "world": world, "run": run}))
     out = tmp_path / "out"
-    assert main(["run", str(scenario), "--out", str(out), "-q"]) == 0
+    assert main(["run", str(scenario), "--out", str(out), "-q"]) == 1
     episode = json.loads((out / "metrics.json").read_text())["episodes"][0]
     assert (episode["success"], episode["failure_reason"]) == (False, "llm_error")
     assert "Expecting value" not in capsys.readouterr().err

@@ -7,7 +7,9 @@ import logging
 import math
 import os
 import platform
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,8 +19,17 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from fleetmind.app.llm import endpoint_text
+from fleetmind.app.outcomes import tally
 from fleetmind.app.results import seed_ranges
-from fleetmind.app.runner import EpisodeRecord, RunConfig, RunResult, StepInfo, earlier_episodes, run
+from fleetmind.app.runner import (
+    EpisodeInterrupted,
+    EpisodeRecord,
+    RunConfig,
+    RunResult,
+    StepInfo,
+    earlier_episodes,
+    run,
+)
 from fleetmind.app.scenario import Scenario, ScenarioError, list_scenarios, load_scenario
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.registry import LLM_PLANNERS, available_planners, check_plays
@@ -28,6 +39,7 @@ from fleetmind.robots.outputs import check_output_dir
 DEFAULT_SCENARIO = "boxnet1_2x4"
 DEMO_LLM_SCENARIO = "boxnet1_2x2"
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM  # 130, 143: the shell's codes
 _OVERWRITE_HELP = (
     "replace OUT/metrics.json of another run (or an unreadable one); without it a run adds its seeds to the same "
     "run's metrics.json and refuses any other"
@@ -134,23 +146,41 @@ def positive_seconds(text: str) -> float:
 
 
 def _summary(result: RunResult, out: Path) -> str:
-    n = len(result.episodes)
+    counts = tally(result.episodes)
+    n, ran = len(result.episodes), counts["episodes_ran"]
     ok = sum(e.success for e in result.episodes)
     failures: dict[str, int] = {}
     for e in result.episodes:
-        if not e.success:
+        if not e.success and e.failure_reason not in counts["infrastructure_failures"]:
             failures[e.failure_reason or "?"] = failures.get(e.failure_reason or "?", 0) + 1
     why = ", ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
+    infra = ", ".join(f"{k}: {v}" for k, v in counts["infrastructure_failures"].items())
     lines = [
-        f"{result.scenario} | planner {result.planner} | {n} episode(s): "
-        f"success {ok}/{n} ({result.success_rate:.0%}), mean steps {result.mean_steps:.1f}"
-        + (f" | failures {why}" if why else ""),
+        f"{result.scenario} | planner {result.planner} | {n} episode(s)"
+        + (f", {ran} ran" if ran != n else "")
+        + f": success {ok}/{ran} ({result.success_rate:.0%}), mean steps {result.mean_steps:.1f}"
+        + (f" | failures {why}" if why else "")
+        + (f" | infrastructure (not planning) {infra}" if infra else ""),
         f"metrics: {out / 'metrics.json'}",
         f"traces:  {out / 'episodes'}/seed_<N>.jsonl",
     ]
     if result.earlier:
         lines.insert(1, _merged(result))
     return "\n".join(lines)
+
+
+def _none_ran(result: RunResult, config: RunConfig) -> str | None:
+    """The one error line when every episode of this run failed for infrastructure (no planning verdict)."""
+    counts = tally(result.episodes)
+    if not result.episodes or counts["episodes_ran"] or counts["interrupted"]:
+        return None
+    why = ", ".join(f"{k}: {v}" for k, v in counts["infrastructure_failures"].items())
+    n = len(result.episodes)
+    where = endpoint_text(config.llm_settings).removeprefix("LLM endpoint: ")
+    return (
+        f"no episode ran: {n} of {n} failed for infrastructure, not planning ({why}); "
+        f"check the model server ({where}); details in {config.out}/episodes/seed_<N>.jsonl"
+    )
 
 
 def _merged(result: RunResult) -> str:
@@ -196,6 +226,11 @@ def cmd_run(scenario: Scenario, args: argparse.Namespace) -> int:
     print(_summary(result, out))
     if config.record is not None:
         print(f"recordings: {out}/{scenario.name}_seed<N>.mcap (fleetmind replay FILE --gif out.gif)")
+    none_ran = _none_ran(result, config)
+    if none_ran is not None:
+        sys.stdout.flush()
+        print(f"fleetmind: error: {none_ran}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -294,13 +329,41 @@ def _report(exc: BaseException, code: int) -> int:
     return code
 
 
+def _sigterm_as_ctrl_c(received: list[int]) -> Any:
+    """From now on SIGTERM raises ``KeyboardInterrupt`` (once; ``received`` notes it), so a run stopped by a
+    supervisor keeps its finished episodes like Ctrl-C does. Returns the previous handler; None off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum: int, frame: object) -> None:
+        if not received:  # a second SIGTERM does not break the clean-up of the first
+            received.append(signum)
+            raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, stop)
+
+
+def _interrupted(exc: KeyboardInterrupt, terminated: bool) -> int:
+    """One line for Ctrl-C (exit 130) or SIGTERM (exit 143)."""
+    what = "terminated (SIGTERM)" if terminated else "interrupted"
+    kept = "finished episodes are kept in metrics.json"
+    if isinstance(exc, EpisodeInterrupted):
+        kept += f", seed {exc.record.seed} is recorded as interrupted at step {exc.record.steps + 1}"
+    print(f"fleetmind: {what}; {kept}", file=sys.stderr)
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
 def run_command(args: argparse.Namespace, extra: Mapping[str, Callable[[argparse.Namespace], int]]) -> int:
-    """Run the parsed subcommand (``extra``: commands of higher layers, e.g. ``up``). Bad input
-    (:class:`BadInputError`) is one line on stderr and exit 2; an expected failure at run time
-    (:class:`ExpectedFailure`, ``OSError``) one line and exit 1; Ctrl-C exit 130. Anything else is a bug: traceback."""
+    """Run the parsed subcommand (``extra``: commands of higher layers, e.g. ``up``, which handle signals
+    themselves). Bad input (:class:`BadInputError`) is one line on stderr and exit 2; an expected failure at run time
+    (:class:`ExpectedFailure`, ``OSError``) one line and exit 1; Ctrl-C exit 130, SIGTERM the same clean-up and exit
+    143. A closed stdout (``BrokenPipeError``) propagates to ``fleetmind.cli.main``. Anything else is a bug:
+    traceback."""
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    terminated: list[int] = []
+    previous = None if args.command in extra else _sigterm_as_ctrl_c(terminated)
     try:
         if args.command in extra:
             return extra[args.command](args)
@@ -321,8 +384,12 @@ def run_command(args: argparse.Namespace, extra: Mapping[str, Callable[[argparse
         return cmd_run(load_scenario(args.scenario), args)
     except BadInputError as exc:  # ScenarioError, UnknownPlannerError, UnknownTaskError, an option's value, ...
         return _report(exc, EXIT_BAD_INPUT)
+    except BrokenPipeError:  # stdout closed by its reader (`fleetmind list | head -1`): no error, see cli.main
+        raise
     except (ExpectedFailure, OSError) as exc:  # no local model, a model server that cannot start, a full disk, ...
         return _report(exc, EXIT_FAILED)
-    except KeyboardInterrupt:
-        print("fleetmind: interrupted; finished episodes are kept in metrics.json", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc, bool(terminated))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetmind.app.llm import planner_options
+from fleetmind.app.outcomes import INTERRUPTED, tally
 from fleetmind.app.results import load_earlier, seed_ranges
 from fleetmind.app.scenario import Scenario
 from fleetmind.planners.llm.config import LLMSettings
@@ -109,22 +110,24 @@ class RunResult:
 
     @property
     def success_rate(self) -> float:
-        return sum(e.success for e in self.episodes) / len(self.episodes) if self.episodes else 0.0
+        """Over this run's episodes that ran (:func:`tally`): infrastructure failures are no planning failures."""
+        return float(tally(self.episodes)["success_rate"])
 
     @property
     def mean_steps(self) -> float:
-        return sum(e.steps for e in self.episodes) / len(self.episodes) if self.episodes else 0.0
+        return float(tally(self.episodes)["mean_steps"])
 
     def to_json(self) -> dict[str, Any]:
-        """``metrics.json``: every recorded episode (:meth:`recorded`) and the means over them; ``complete``: this
-        run finished all its seeds; ``run``: :func:`run_identity`, what a later run must match to add seeds."""
+        """``metrics.json``: every recorded episode (:meth:`recorded`), :func:`~fleetmind.app.outcomes.tally` over
+        them (success rate and mean steps over the episodes that ran, infrastructure failures and interrupted ones
+        counted apart) and the task's own figures' means; ``complete``: this run finished all its seeds; ``run``:
+        :func:`run_identity`, what a later run must match to add seeds."""
         episodes = self.recorded()
         out: dict[str, Any] = {
             "scenario": self.scenario,
             "planner": self.planner,
             "episodes": [e.to_json() for e in episodes],
-            "success_rate": sum(e.success for e in episodes) / len(episodes) if episodes else 0.0,
-            "mean_steps": sum(e.steps for e in episodes) / len(episodes) if episodes else 0.0,
+            **tally(episodes),
             "complete": self.complete,
         }
         if self.identity is not None:
@@ -146,6 +149,14 @@ class StepInfo:
     commands: dict[RobotId, Command]
     dialogue: list[str]
     result: StepResult
+
+
+class EpisodeInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) during an episode; ``record``: the episode so far, ``failure_reason`` ``"interrupted"``."""
+
+    def __init__(self, record: EpisodeRecord) -> None:
+        self.record = record
+        super().__init__(f"seed {record.seed} interrupted at step {record.steps + 1}")
 
 
 class ShieldRejected(Exception):
@@ -220,44 +231,54 @@ def run_episode(
 ) -> EpisodeRecord:
     """One episode. A planner that gives up (``PlanningFailed``), whose refused plan cannot be replanned
     (``"shield"``) or that issues an illegal command ends it with a failure reason; none is a crash. ``physical``:
-    see :func:`shield_physical` (True unless a grid scenario asks for the paper's rules)."""
-    obs = fleet.reset(seed)
-    planner.reset(obs, seed)
+    see :func:`shield_physical` (True unless a grid scenario asks for the paper's rules). Ctrl-C (or SIGTERM, which
+    the command line turns into one) raises :class:`EpisodeInterrupted` with the episode so far."""
     stage = _Pipeline(fleet, planner, physical, trace)
-    if trace is not None:
-        trace.append({"step": 0, "world": obs.text})
-    while True:
-        try:
-            commands, result = stage.step(obs)
-        except PlanningFailed as exc:
-            log.warning("seed %d: planner %s gave up at step %d: %s", seed, planner.name, obs.step + 1, exc)
-            if trace is not None:
-                trace.append({"step": obs.step + 1, "planning_failed": str(exc)})
-            return EpisodeRecord(seed, False, obs.step, exc.reason, _metrics(planner, stage.rejections))
-        except FleetError as exc:
-            log.warning("seed %d: planner %s issued a bad command: %s", seed, planner.name, exc)
-            if trace is not None:
-                trace.append({"step": obs.step + 1, "error": str(exc)})
-            return EpisodeRecord(seed, False, obs.step, "illegal_command", _metrics(planner, stage.rejections))
-        planner.observe_result(result)
-        obs = result.observation
-        dialogue = planner.explain()
-        if on_step is not None:
-            on_step(StepInfo(seed, dict(commands), dialogue, result))
+    obs: Observation | None = None
+    try:
+        obs = fleet.reset(seed)
+        planner.reset(obs, seed)
         if trace is not None:
-            trace.append(
-                {
-                    "step": obs.step,
-                    "commands": {r: c.text for r, c in commands.items()},
-                    "dialogue": dialogue,
-                    "events": [asdict(e) for e in result.events],
-                    "metrics": dict(result.metrics),
-                }
-            )
-        if result.done:
-            extra = {k: v for k, v in result.metrics.items() if k not in ("success", "steps", "failure_reason")}
-            extra.update(_metrics(planner, stage.rejections))
-            return EpisodeRecord(seed, result.success, int(result.metrics["steps"]), result.failure_reason, extra)
+            trace.append({"step": 0, "world": obs.text})
+        while True:
+            try:
+                commands, result = stage.step(obs)
+            except PlanningFailed as exc:
+                log.warning("seed %d: planner %s gave up at step %d: %s", seed, planner.name, obs.step + 1, exc)
+                if trace is not None:
+                    trace.append({"step": obs.step + 1, "planning_failed": str(exc)})
+                return EpisodeRecord(seed, False, obs.step, exc.reason, _metrics(planner, stage.rejections))
+            except FleetError as exc:
+                log.warning("seed %d: planner %s issued a bad command: %s", seed, planner.name, exc)
+                if trace is not None:
+                    trace.append({"step": obs.step + 1, "error": str(exc)})
+                return EpisodeRecord(seed, False, obs.step, "illegal_command", _metrics(planner, stage.rejections))
+            planner.observe_result(result)
+            obs = result.observation
+            dialogue = planner.explain()
+            if on_step is not None:
+                on_step(StepInfo(seed, dict(commands), dialogue, result))
+            if trace is not None:
+                trace.append(
+                    {
+                        "step": obs.step,
+                        "commands": {r: c.text for r, c in commands.items()},
+                        "dialogue": dialogue,
+                        "events": [asdict(e) for e in result.events],
+                        "metrics": dict(result.metrics),
+                    }
+                )
+            if result.done:
+                extra = {k: v for k, v in result.metrics.items() if k not in ("success", "steps", "failure_reason")}
+                extra.update(_metrics(planner, stage.rejections))
+                return EpisodeRecord(seed, result.success, int(result.metrics["steps"]), result.failure_reason, extra)
+    except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: the episode so far, marked interrupted
+        steps = 0 if obs is None else obs.step
+        log.info("seed %d: interrupted at step %d", seed, steps + 1)
+        if trace is not None:
+            trace.append({"step": steps + 1, "interrupted": True})
+        record = EpisodeRecord(seed, False, steps, INTERRUPTED, _metrics(planner, stage.rejections))
+        raise EpisodeInterrupted(record) from stop
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -330,7 +351,8 @@ def run(
     on_step: Callable[[StepInfo], None] | None = None,
 ) -> RunResult:
     """Run every episode of ``config``; writes ``out/metrics.json`` (after each episode, so an
-    interrupted run keeps what it finished) and ``out/episodes/seed_<N>.jsonl`` traces. An existing
+    interrupted run keeps what it finished, and the episode Ctrl-C or SIGTERM stopped as ``"interrupted"``
+    unless an earlier run finished that seed) and ``out/episodes/seed_<N>.jsonl`` traces. An existing
     ``metrics.json`` is extended or refused first (:func:`earlier_episodes`)."""
     scenario = config.scenario
     earlier = earlier_episodes(config)  # before anything is built or written
@@ -351,7 +373,13 @@ def run(
     try:
         for seed in config.seeds:
             trace: list[dict[str, Any]] | None = [] if config.out else None
-            record = run_episode(fleet, planner, seed, trace, on_step, physical)
+            stopped: EpisodeInterrupted | None = None
+            try:
+                record = run_episode(fleet, planner, seed, trace, on_step, physical)
+            except EpisodeInterrupted as stop:
+                record, stopped = stop.record, stop
+                if any(e.seed == seed and e.failure_reason != INTERRUPTED for e in earlier):
+                    raise  # an earlier run finished this seed: its record stays
             result.episodes.append(record)
             if config.out:
                 if clear:
@@ -365,6 +393,8 @@ def run(
                 elif calls_path.exists():  # an earlier run's calls for this seed are not this run's
                     calls_path.unlink()
                 _write_json(config.out / "metrics.json", result.to_json())
+            if stopped is not None:
+                raise stopped
             if on_episode:
                 on_episode(record)
         result.complete = True

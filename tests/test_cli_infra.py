@@ -1,0 +1,188 @@
+"""Infrastructure failures are not planning failures, and a run stopped from outside keeps its results (issue 18):
+the summary and metrics.json count llm_unavailable / llm_timeout / llm_error apart and give the success rate over
+the episodes that ran; a run in which no episode ran exits 1 with one line; SIGTERM is handled like Ctrl-C; a closed
+stdout is no traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fleetmind.app.cli import _summary
+from fleetmind.app.outcomes import tally
+from fleetmind.app.runner import EpisodeRecord, RunResult
+from fleetmind.cli import main
+from fleetmind.testing.llm_server import OracleChatServer
+
+ROOT = Path(__file__).resolve().parents[1]
+EXE = Path(sys.executable).with_name("fleetmind")
+
+
+def _records() -> list[EpisodeRecord]:
+    return [
+        EpisodeRecord(0, True, 7, None, {"llm_calls": 7}),
+        EpisodeRecord(1, False, 3, "shield", {"llm_calls": 9}),
+        EpisodeRecord(2, False, 0, "llm_timeout", {"llm_calls": 1}),
+        EpisodeRecord(3, False, 2, "llm_unavailable", {"llm_calls": 3}),
+        EpisodeRecord(4, True, 5, None, {"llm_calls": 5}),
+        EpisodeRecord(5, False, 0, "llm_timeout", {"llm_calls": 1}),
+    ]
+
+
+def test_success_rate_and_mean_steps_are_over_the_episodes_that_ran():
+    result = RunResult("boxnet1_2x2", "cmas", _records())
+    # ran: seeds 0, 1, 4 (2 solved, steps 7 + 3 + 5); seeds 2, 3, 5 failed for infrastructure
+    assert result.success_rate == pytest.approx(2 / 3) and result.mean_steps == pytest.approx(5.0)
+    metrics = result.to_json()
+    assert {k: metrics[k] for k in ("success_rate", "mean_steps", "episodes_ran", "infrastructure_failures")} == {
+        "success_rate": pytest.approx(2 / 3),
+        "mean_steps": pytest.approx(5.0),
+        "episodes_ran": 3,
+        "infrastructure_failures": {"llm_timeout": 2, "llm_unavailable": 1},
+    }
+    assert metrics["interrupted"] == 0 and metrics["llm_calls"] == pytest.approx(26 / 6)  # every episode's calls
+    assert [e["failure_reason"] for e in metrics["episodes"]] == [
+        None,
+        "shield",
+        "llm_timeout",
+        "llm_unavailable",
+        None,
+        "llm_timeout",
+    ]
+    assert _summary(result, Path("out")).splitlines()[0] == (
+        "boxnet1_2x2 | planner cmas | 6 episode(s), 3 ran: success 2/3 (67%), mean steps 5.0 | failures shield: 1 "
+        "| infrastructure (not planning) llm_timeout: 2, llm_unavailable: 1"
+    )
+
+
+def test_an_interrupted_episode_is_counted_apart_and_a_run_where_all_ran_reads_as_before():
+    counts = tally([EpisodeRecord(0, True, 4, None), EpisodeRecord(1, False, 2, "interrupted")])
+    assert counts == {
+        "success_rate": 1.0,
+        "mean_steps": 4.0,
+        "episodes_ran": 1,
+        "infrastructure_failures": {},
+        "interrupted": 1,
+    }
+    assert tally([])["success_rate"] == 0.0
+    every = RunResult("boxnet1_2x2", "oracle", [EpisodeRecord(0, True, 7, None), EpisodeRecord(1, False, 9, "x")])
+    assert _summary(every, Path("out")).splitlines()[0] == (
+        "boxnet1_2x2 | planner oracle | 2 episode(s): success 1/2 (50%), mean steps 8.0 | failures x: 1"
+    )
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # nothing listens there once the socket is closed
+
+
+def test_a_run_where_no_episode_ran_exits_1_with_one_line(tmp_path, capsys):
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    scenario = tmp_path / "boxnet1_down.yaml"
+    llm = {"backend": "openai", "base_url": url, "max_retries": 0, "backoff_s": 0.0}
+    world = {"task": "boxnet1", "rows": 2, "cols": 2}
+    scenario.write_text(json.dumps({"name": "boxnet1_down", "world": world, "run": {"planner": "cmas", "llm": llm}}))
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--out", str(out), "-q", "--episodes", "2"]) == 1
+    printed = capsys.readouterr()
+    assert printed.err.count("\n") == 1 and "Traceback" not in printed.err
+    assert printed.err.strip() == (
+        "fleetmind: error: no episode ran: 2 of 2 failed for infrastructure, not planning (llm_unavailable: 2); "
+        f"check the model server ({url}, model default); details in {out}/episodes/seed_<N>.jsonl"
+    )
+    assert "2 episode(s), 0 ran: success 0/0 (0%)" in printed.out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["episodes_ran"], metrics["infrastructure_failures"]) == (0, {"llm_unavailable": 2})
+    assert metrics["complete"] is True
+
+
+def _child(oracle_url: str, *argv: str) -> list[str]:
+    """A child ``fleetmind *argv`` whose SIGINT / SIGTERM are a fresh interpreter's, whatever pytest's are, and
+    whose ``--llm oracle`` is the scripted server at ``oracle_url`` (this test's, made slow) instead of its own."""
+    code = (
+        "import signal, sys\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_DFL)\n"
+        "import fleetmind.app.llm\n"
+        "fleetmind.app.llm._servers[('oracle', 'False')] = sys.argv[1]\n"
+        "from fleetmind.cli import main\n"
+        "sys.exit(main(sys.argv[2:]))\n"
+    )
+    return [sys.executable, "-c", code, oracle_url, *argv]
+
+
+def _wait_for(what: str, ready, proc: subprocess.Popen[bytes], limit_s: float = 120.0) -> None:
+    """Poll ``ready()`` until true; fails (not hangs) when the child exits or ``limit_s`` passes."""
+    deadline = time.monotonic() + limit_s
+    while not ready():
+        if proc.poll() is not None:
+            pytest.fail(f"fleetmind exited ({proc.returncode}) before {what}: {proc.stderr.read().decode()[-2000:]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"no {what} within {limit_s:.0f} s")
+        time.sleep(0.05)
+
+
+def _finished(metrics: Path) -> int:
+    try:
+        return len(json.loads(metrics.read_text())["episodes"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def test_sigterm_keeps_finished_episodes_and_marks_the_one_in_progress(tmp_path):
+    server = OracleChatServer(faults=True, fault_every=1, fault_kinds=["slow"], slow_s=0.5)  # every reply 0.5 s
+    server.start()
+    out = tmp_path / "out"
+    argv = _child(server.base_url, "run", "boxnet1_2x2", "--planner", "cmas", "--llm", "oracle", "--out", str(out))
+    argv += ["-q", "--episodes", "20"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    try:
+        _wait_for("a finished episode in metrics.json", lambda: _finished(out / "metrics.json") >= 1, proc)
+        asked = server.requests  # every request of the finished episode; the next one means seed 1 is planning
+        _wait_for("a request of the second episode", lambda: server.requests > asked, proc)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        server.stop()
+    assert proc.returncode == 143, err.decode()
+    lines = err.decode().strip().splitlines()
+    assert "Traceback" not in err.decode() and len(lines) == 1, lines
+    metrics = json.loads((out / "metrics.json").read_text())
+    episodes = metrics["episodes"]
+    assert len(episodes) >= 2 and [e["seed"] for e in episodes] == list(range(len(episodes)))
+    assert all(e["success"] and e["failure_reason"] is None for e in episodes[:-1])  # the oracle's plans solve it
+    stopped = episodes[-1]
+    assert (stopped["success"], stopped["failure_reason"]) == (False, "interrupted")
+    assert lines[0] == (
+        "fleetmind: terminated (SIGTERM); finished episodes are kept in metrics.json, "
+        f"seed {stopped['seed']} is recorded as interrupted at step {stopped['steps'] + 1}"
+    )
+    assert (metrics["complete"], metrics["interrupted"], metrics["episodes_ran"]) == (False, 1, len(episodes) - 1)
+    assert metrics["success_rate"] == 1.0 and "llm_calls" in stopped  # its figures so far (not a call in flight)
+    trace = (out / "episodes" / f"seed_{stopped['seed']}.jsonl").read_text().splitlines()
+    assert json.loads(trace[-1]) == {"step": stopped["steps"] + 1, "interrupted": True}
+
+
+@pytest.mark.parametrize("argv", [["list"], ["--help"]])
+def test_a_closed_stdout_is_no_traceback(argv):
+    """``fleetmind list | head -1`` when head has gone: nothing on stderr; exit 141 (SIGPIPE's code) or 0."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before fleetmind writes a byte
+    try:
+        done = subprocess.run([str(EXE), *argv], stdout=write_end, stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.close(write_end)
+    assert done.stderr == b""
+    assert done.returncode == 141 if argv == ["list"] else done.returncode in (0, 141)
