@@ -1,4 +1,5 @@
-"""Framing for wire protocol v1: header, payload, optional HMAC tag, CRC-16, COBS, 0x00 delimiter.
+"""Framing for wire protocol v2: header (with the session nonce), payload, optional HMAC tag, CRC-16, COBS,
+0x00 delimiter.
 
 ``encode_frame`` turns a message into bytes ready for the wire; ``decode_frame`` checks one COBS-decoded
 frame and returns a :class:`Frame` or raises :class:`FrameError` with a :class:`FrameFault`;
@@ -16,11 +17,11 @@ from cobs import cobs
 from fleetmind.firmware_bridge import auth
 from fleetmind.firmware_bridge.messages import MESSAGE_TYPES, PROTOCOL_VERSION, Message, MsgType
 
-HEADER = struct.Struct("<BBBBHII")
-HEADER_LEN = HEADER.size  # 14
+HEADER = struct.Struct("<BBBBHIII")  # version, type, flags, payload_len, robot_id, session, seq, timestamp_ms
+HEADER_LEN = HEADER.size  # 18
 CRC_LEN = 2
 MAX_PAYLOAD = 32
-MAX_FRAME = HEADER_LEN + MAX_PAYLOAD + auth.TAG_LEN + CRC_LEN  # 56
+MAX_FRAME = HEADER_LEN + MAX_PAYLOAD + auth.TAG_LEN + CRC_LEN  # 60
 MAX_ENCODED = MAX_FRAME + 2
 FLAG_AUTH = 0x01
 _CRC = crc.Calculator(crc.Crc16.IBM_3740, optimized=True)
@@ -42,6 +43,7 @@ class FrameFault(Enum):
     ROBOT = "robot"
     AUTH = "auth"
     REPLAY = "replay"
+    SESSION = "session"
     OVERSIZED = "oversized"
 
 
@@ -58,6 +60,7 @@ class Header:
     flags: int
     payload_len: int
     robot_id: int
+    session: int
     seq: int
     timestamp_ms: int
 
@@ -72,12 +75,24 @@ class Frame:
         return bool(self.header.flags & FLAG_AUTH)
 
 
-def build_frame(message: Message, robot_id: int, seq: int, timestamp_ms: int, key: bytes | None = None) -> bytes:
-    """The raw frame (header + payload + tag + CRC), before COBS."""
+def build_frame(
+    message: Message, robot_id: int, seq: int, timestamp_ms: int, key: bytes | None = None, session: int = 0
+) -> bytes:
+    """The raw frame (header + payload + tag + CRC), before COBS. ``session`` is the robot's session nonce;
+    the tag covers it with the rest of the header, so a frame only ever verifies in its own session."""
+    if not 0 <= seq <= 0xFFFFFFFF:  # numbers never wrap: a sender starts a new session first
+        raise ValueError(f"seq {seq} outside 0..0xFFFFFFFF; start a new session before the wrap")
     payload = message.pack()
     flags = FLAG_AUTH if key else 0
     head = HEADER.pack(
-        PROTOCOL_VERSION, int(message.TYPE), flags, len(payload), robot_id, seq & 0xFFFFFFFF, timestamp_ms & 0xFFFFFFFF
+        PROTOCOL_VERSION,
+        int(message.TYPE),
+        flags,
+        len(payload),
+        robot_id,
+        session & 0xFFFFFFFF,
+        seq,
+        timestamp_ms & 0xFFFFFFFF,
     )
     body = head + payload
     if key:
@@ -85,20 +100,25 @@ def build_frame(message: Message, robot_id: int, seq: int, timestamp_ms: int, ke
     return body + crc16(body).to_bytes(2, "little")
 
 
-def encode_frame(message: Message, robot_id: int, seq: int, timestamp_ms: int, key: bytes | None = None) -> bytes:
+def encode_frame(
+    message: Message, robot_id: int, seq: int, timestamp_ms: int, key: bytes | None = None, session: int = 0
+) -> bytes:
     """COBS-encoded frame with its trailing 0x00 delimiter."""
-    return cobs.encode(build_frame(message, robot_id, seq, timestamp_ms, key)) + b"\x00"
+    return cobs.encode(build_frame(message, robot_id, seq, timestamp_ms, key, session)) + b"\x00"
 
 
-def decode_frame(raw: bytes, key: bytes | None = None, robot_id: int | None = None) -> Frame:
-    """Verify and parse one raw (COBS-decoded) frame. With ``key`` a valid tag is required."""
+def decode_frame(
+    raw: bytes, key: bytes | None = None, robot_id: int | None = None, session: int | None = None
+) -> Frame:
+    """Verify and parse one raw (COBS-decoded) frame. With ``key`` a valid tag is required; with ``session``
+    a frame of any other session is refused (``SESSION``, checked after the tag)."""
     if len(raw) < HEADER_LEN + CRC_LEN:
         raise FrameError(FrameFault.SHORT, f"{len(raw)} bytes")
     if len(raw) > MAX_FRAME:
         raise FrameError(FrameFault.OVERSIZED, f"{len(raw)} bytes")
     if crc16(raw[:-CRC_LEN]) != int.from_bytes(raw[-CRC_LEN:], "little"):
         raise FrameError(FrameFault.CRC)
-    version, type_code, flags, plen, rid, seq, ts = HEADER.unpack_from(raw)
+    version, type_code, flags, plen, rid, sess, seq, ts = HEADER.unpack_from(raw)
     if version != PROTOCOL_VERSION:
         raise FrameError(FrameFault.VERSION, f"version {version}")
     if flags & ~FLAG_AUTH:
@@ -114,6 +134,8 @@ def decode_frame(raw: bytes, key: bytes | None = None, robot_id: int | None = No
             raise FrameError(FrameFault.AUTH, "missing tag" if not tag_len else "tag mismatch")
     elif tag_len:
         raise FrameError(FrameFault.AUTH, "tagged frame but no key configured")
+    if session is not None and sess != session:
+        raise FrameError(FrameFault.SESSION, f"session {sess:08x}, expected {session:08x}")
     try:
         msg_type = MsgType(type_code)
     except ValueError:
@@ -125,7 +147,7 @@ def decode_frame(raw: bytes, key: bytes | None = None, robot_id: int | None = No
         message = cls.unpack(raw[HEADER_LEN:body_end])
     except ValueError as err:  # e.g. an unknown NackReason code
         raise FrameError(FrameFault.TYPE, str(err)) from None
-    return Frame(Header(version, msg_type, flags, plen, rid, seq, ts), message)
+    return Frame(Header(version, msg_type, flags, plen, rid, sess, seq, ts), message)
 
 
 class FrameDecoder:
@@ -135,9 +157,10 @@ class FrameDecoder:
     the next 0x00 (counted as ``OVERSIZED``).
     """
 
-    def __init__(self, key: bytes | None = None, robot_id: int | None = None) -> None:
+    def __init__(self, key: bytes | None = None, robot_id: int | None = None, session: int | None = None) -> None:
         self.key = key
         self.robot_id = robot_id
+        self.session = session
         self.faults: dict[FrameFault, int] = dict.fromkeys(FrameFault, 0)
         self.frames_ok = 0
         self._buf = bytearray()
@@ -169,7 +192,7 @@ class FrameDecoder:
             self.faults[FrameFault.COBS] += 1
             return
         try:
-            out.append(decode_frame(raw, self.key, self.robot_id))
+            out.append(decode_frame(raw, self.key, self.robot_id, self.session))
             self.frames_ok += 1
         except FrameError as err:
             self.faults[err.fault] += 1

@@ -1,4 +1,4 @@
-"""Wire protocol v1 messages: typed frozen dataclasses, one per message type (see PROTOCOL.md).
+"""Wire protocol v2 messages: typed frozen dataclasses, one per message type (see PROTOCOL.md).
 
 Each message knows its type code and its payload layout; :mod:`fleetmind.firmware_bridge.codec` frames them.
 Units on the Python side are SI (m, m/s, rad, rad/s, V); on the wire they are fixed-point integers.
@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 from typing import ClassVar
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 BROADCAST_ID = 0xFFFF
+SESSION_HIGH_WATER = 0xFFFF0000
+"""A sender starts a new session before its sequence number passes this, so numbers never wrap (2^16 spare)."""
+SEQ_MAX = 0xFFFFFFFF
 
 
 class MsgType(IntEnum):
@@ -23,9 +26,11 @@ class MsgType(IntEnum):
     ESTOP = 0x05
     CLEAR_ESTOP = 0x06
     HEARTBEAT = 0x07
+    NEW_SESSION = 0x08
     TELEMETRY = 0x10
     ACK = 0x11
     NACK = 0x12
+    SESSION_START = 0x13
 
 
 class NackReason(IntEnum):
@@ -38,6 +43,7 @@ class NackReason(IntEnum):
     BAD_VERSION = 7
     OUT_OF_RANGE = 8
     STALE = 9
+    SESSION = 10
 
 
 class Status(IntFlag):
@@ -135,6 +141,39 @@ class Heartbeat(Message):
 
 
 @dataclass(frozen=True)
+class NewSession(Message):
+    """Host asks the robot to start a new session (fresh nonce, sequence numbers from 1); ``challenge`` (u32,
+    random) comes back in the robot's :class:`SessionStart`, so an old answer cannot pass for this one."""
+
+    challenge: int
+    TYPE: ClassVar[MsgType] = MsgType.NEW_SESSION
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<I")
+
+    def pack(self) -> bytes:
+        return self.FORMAT.pack(self.challenge)
+
+    @classmethod
+    def unpack(cls, payload: bytes) -> NewSession:
+        return cls(*cls.FORMAT.unpack(payload))
+
+
+@dataclass(frozen=True)
+class SessionStart(Message):
+    """The robot's first frame of a session it started for :class:`NewSession` (header: the new nonce, seq 1)."""
+
+    challenge: int
+    TYPE: ClassVar[MsgType] = MsgType.SESSION_START
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("<I")
+
+    def pack(self) -> bytes:
+        return self.FORMAT.pack(self.challenge)
+
+    @classmethod
+    def unpack(cls, payload: bytes) -> SessionStart:
+        return cls(*cls.FORMAT.unpack(payload))
+
+
+@dataclass(frozen=True)
 class Telemetry(Message):
     """Robot state: pose (m, m, rad), body velocity, battery (V), status flags, highest accepted host seq."""
 
@@ -202,7 +241,20 @@ class Nack(Message):
 
 MESSAGE_TYPES: dict[MsgType, type[Message]] = {
     cls.TYPE: cls
-    for cls in (SetVelocityMsg, SetMotors, Arm, Disarm, EStop, ClearEStop, Heartbeat, Telemetry, Ack, Nack)
+    for cls in (
+        SetVelocityMsg,
+        SetMotors,
+        Arm,
+        Disarm,
+        EStop,
+        ClearEStop,
+        Heartbeat,
+        NewSession,
+        Telemetry,
+        Ack,
+        Nack,
+        SessionStart,
+    )
 }
 """Type code -> message class (the registry the decoder uses; a test checks it covers every MsgType)."""
 
@@ -215,5 +267,6 @@ HOST_TO_ROBOT: frozenset[MsgType] = frozenset(
         MsgType.ESTOP,
         MsgType.CLEAR_ESTOP,
         MsgType.HEARTBEAT,
+        MsgType.NEW_SESSION,
     }
 )

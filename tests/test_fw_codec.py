@@ -30,6 +30,8 @@ from fleetmind.firmware_bridge.messages import (
     MsgType,
     Nack,
     NackReason,
+    NewSession,
+    SessionStart,
     SetMotors,
     SetVelocityMsg,
     Status,
@@ -38,37 +40,72 @@ from fleetmind.firmware_bridge.messages import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-# robot 2, seq 0x01020304, timestamp 1000 ms. (message, raw frame hex, COBS-encoded wire bytes hex)
+# robot 2, session 0xA1B2C3D4, seq 0x01020304, timestamp 1000 ms. (message, raw frame hex, COBS-encoded wire hex)
+SESSION = 0xA1B2C3D4
 FIXTURES: list[tuple[Message, str, str]] = [
     (
         SetVelocityMsg(0.5, -0.25),
-        "01010004020004030201e8030000f40106ff34e8",
-        "0301010304020704030201e8030107f40106ff34e800",
+        "020100040200d4c3b2a104030201e8030000f40106ff0294",
+        "0302010304020bd4c3b2a104030201e8030107f40106ff029400",
     ),
-    (SetMotors(-1000, 250), "01020004020004030201e803000018fcfa0095fb", "0301020304020704030201e803010418fcfa0395fb00"),
-    (Arm(), "01030000020004030201e8030000a36d", "0301030102020704030201e8030103a36d00"),
-    (Disarm(), "01040000020004030201e8030000aba7", "0301040102020704030201e8030103aba700"),
-    (EStop(), "01050000020004030201e8030000c8e2", "0301050102020704030201e8030103c8e200"),
-    (ClearEStop(), "01060000020004030201e80300006d2d", "0301060102020704030201e80301036d2d00"),
-    (Heartbeat(), "01070000020004030201e80300000e68", "0301070102020704030201e80301030e6800"),
+    (
+        SetMotors(-1000, 250),
+        "020200040200d4c3b2a104030201e803000018fcfa00bed8",
+        "0302020304020bd4c3b2a104030201e803010418fcfa03bed800",
+    ),
+    (
+        Arm(),
+        "020300000200d4c3b2a104030201e80300002340",
+        "0302030102020bd4c3b2a104030201e8030103234000",
+    ),
+    (
+        Disarm(),
+        "020400000200d4c3b2a104030201e80300008d32",
+        "0302040102020bd4c3b2a104030201e80301038d3200",
+    ),
+    (
+        EStop(),
+        "020500000200d4c3b2a104030201e80300006f22",
+        "0302050102020bd4c3b2a104030201e80301036f2200",
+    ),
+    (
+        ClearEStop(),
+        "020600000200d4c3b2a104030201e80300004913",
+        "0302060102020bd4c3b2a104030201e8030103491300",
+    ),
+    (
+        Heartbeat(),
+        "020700000200d4c3b2a104030201e8030000ab03",
+        "0302070102020bd4c3b2a104030201e8030103ab0300",
+    ),
+    (
+        NewSession(0x0BADCAFE),
+        "020800040200d4c3b2a104030201e8030000fecaad0b305e",
+        "0302080304020bd4c3b2a104030201e8030107fecaad0b305e00",
+    ),
     (
         Telemetry(1.234, -0.5, 3.142, 0.25, -1.0, 12.6, Status.ARMED | Status.MOVING, 4660),
-        "01100016020004030201e8030000d20400000cfeffff460cfa0018fc3831090034120000d396",
-        "0301100316020704030201e8030103d20401080cfeffff460cfa0618fc3831090334120103d39600",
+        "021000160200d4c3b2a104030201e8030000d20400000cfeffff460cfa0018fc3831090034120000b929",
+        "0302100316020bd4c3b2a104030201e8030103d20401080cfeffff460cfa0618fc3831090334120103b92900",
     ),
     (
         Ack(7, MsgType.ARM),
-        "01110005020004030201e80300000700000003f134",
-        "0301110305020704030201e80301020701010403f13400",
+        "021100050200d4c3b2a104030201e80300000700000003c46f",
+        "0302110305020bd4c3b2a104030201e80301020701010403c46f00",
     ),
     (
         Nack(8, MsgType.SET_VELOCITY, NackReason.NOT_ARMED),
-        "01120006020004030201e8030000080000000103f357",
-        "0301120306020704030201e8030102080101050103f35700",
+        "021200060200d4c3b2a104030201e80300000800000001036d0b",
+        "0302120306020bd4c3b2a104030201e80301020801010501036d0b00",
+    ),
+    (
+        SessionStart(0x0BADCAFE),
+        "021300040200d4c3b2a104030201e8030000fecaad0bb071",
+        "0302130304020bd4c3b2a104030201e8030107fecaad0bb07100",
     ),
 ]
 KEY = bytes(range(32))
-KEYED_SETVEL = "01010104020004030201e8030000f40106ffb1bb58da5e2c35020076"
+KEYED_SETVEL = "020101040200d4c3b2a104030201e8030000f40106ff33d44335219416dc4048"
 
 
 def test_crc16_is_ibm3740_check_value() -> None:
@@ -83,20 +120,21 @@ def test_tag_is_truncated_hmac_sha256_rfc4231_case2() -> None:
 
 def test_set_velocity_fixture_byte_by_byte() -> None:
     raw = bytes.fromhex(FIXTURES[0][1])
-    assert raw[0] == 1 and raw[1] == 0x01 and raw[2] == 0 and raw[3] == 4  # version, type, flags, payload_len
-    assert raw[4:6] == b"\x02\x00" and raw[6:10] == b"\x04\x03\x02\x01"  # robot 2, seq 0x01020304 (LE)
-    assert raw[10:14] == (1000).to_bytes(4, "little")
-    assert raw[14:18] == (500).to_bytes(2, "little") + (-250).to_bytes(2, "little", signed=True)
-    assert raw[18:] == crc16(raw[:18]).to_bytes(2, "little")
+    assert raw[0] == 2 and raw[1] == 0x01 and raw[2] == 0 and raw[3] == 4  # version, type, flags, payload_len
+    assert raw[4:6] == b"\x02\x00" and raw[6:10] == b"\xd4\xc3\xb2\xa1"  # robot 2, session 0xA1B2C3D4 (LE)
+    assert raw[10:14] == b"\x04\x03\x02\x01" and raw[14:18] == (1000).to_bytes(4, "little")  # seq, timestamp
+    assert raw[18:22] == (500).to_bytes(2, "little") + (-250).to_bytes(2, "little", signed=True)
+    assert raw[22:] == crc16(raw[:22]).to_bytes(2, "little")
 
 
 @pytest.mark.parametrize(("message", "raw_hex", "wire_hex"), FIXTURES, ids=[type(f[0]).__name__ for f in FIXTURES])
 def test_every_message_matches_its_byte_fixture(message: Message, raw_hex: str, wire_hex: str) -> None:
-    assert build_frame(message, 2, 0x01020304, 1000).hex() == raw_hex
-    assert encode_frame(message, 2, 0x01020304, 1000).hex() == wire_hex
+    assert build_frame(message, 2, 0x01020304, 1000, session=SESSION).hex() == raw_hex
+    assert encode_frame(message, 2, 0x01020304, 1000, session=SESSION).hex() == wire_hex
     frame = decode_frame(bytes.fromhex(raw_hex))
     assert frame.message == message
-    assert (frame.header.robot_id, frame.header.seq, frame.header.timestamp_ms) == (2, 0x01020304, 1000)
+    header = frame.header
+    assert (header.robot_id, header.session, header.seq, header.timestamp_ms) == (2, SESSION, 0x01020304, 1000)
     assert cobs.decode(bytes.fromhex(wire_hex)[:-1]).hex() == raw_hex
 
 
@@ -106,16 +144,16 @@ def test_fixtures_cover_every_message_type() -> None:
 
 
 def test_keyed_fixture_and_tag_position() -> None:
-    raw = build_frame(SetVelocityMsg(0.5, -0.25), 2, 0x01020304, 1000, KEY)
+    raw = build_frame(SetVelocityMsg(0.5, -0.25), 2, 0x01020304, 1000, KEY, SESSION)
     assert raw.hex() == KEYED_SETVEL
     assert raw[2] == 0x01  # auth flag
-    assert raw[18:26] == auth.tag(KEY, raw[:18])
+    assert raw[22:30] == auth.tag(KEY, raw[:22])  # the tag covers the header, session nonce included
     assert decode_frame(raw, KEY).message == SetVelocityMsg(0.5, -0.25)
 
 
-def _fault(raw: bytes, key: bytes | None = None, robot: int | None = None) -> FrameFault:
+def _fault(raw: bytes, key: bytes | None = None, robot: int | None = None, session: int | None = None) -> FrameFault:
     with pytest.raises(FrameError) as err:
-        decode_frame(raw, key, robot)
+        decode_frame(raw, key, robot, session)
     return err.value.fault
 
 
@@ -128,7 +166,7 @@ def test_every_fault_is_detected_and_named() -> None:
     keyed = bytes.fromhex(KEYED_SETVEL)
     assert _fault(raw[:10]) is FrameFault.SHORT
     assert _fault(raw[:-1] + bytes([raw[-1] ^ 1])) is FrameFault.CRC
-    assert _fault(_recrc(b"\x02" + raw[1:-2])) is FrameFault.VERSION
+    assert _fault(_recrc(b"\x01" + raw[1:-2])) is FrameFault.VERSION  # a v1 frame
     assert _fault(_recrc(raw[:2] + b"\x80" + raw[3:-2])) is FrameFault.FLAGS
     assert _fault(_recrc(raw[:3] + b"\x05" + raw[4:-2])) is FrameFault.LENGTH
     assert _fault(_recrc(raw[:1] + b"\x7f" + raw[2:-2])) is FrameFault.TYPE
@@ -137,9 +175,13 @@ def test_every_fault_is_detected_and_named() -> None:
     assert _fault(raw, key=KEY) is FrameFault.AUTH  # untagged frame while a key is configured
     assert _fault(keyed) is FrameFault.AUTH  # tagged frame, no key configured
     assert _fault(keyed, key=bytes(32)) is FrameFault.AUTH  # wrong key
-    tampered = keyed[:14] + b"\xe8\x03" + keyed[16:-2]  # v 0.5 -> 1.0, CRC recomputed by the attacker
+    tampered = keyed[:18] + b"\xe8\x03" + keyed[20:-2]  # v 0.5 -> 1.0, CRC recomputed by the attacker
     assert _fault(_recrc(tampered), key=KEY) is FrameFault.AUTH
-    assert _fault(bytes(60)) is FrameFault.OVERSIZED
+    old_session = keyed[:6] + (SESSION ^ 1).to_bytes(4, "little") + keyed[10:-2]  # another session's nonce
+    assert _fault(_recrc(old_session), key=KEY) is FrameFault.AUTH  # the tag covers the nonce
+    assert _fault(keyed, key=KEY, session=SESSION + 1) is FrameFault.SESSION  # rightly tagged, other session
+    assert decode_frame(keyed, KEY, session=SESSION).message == SetVelocityMsg(0.5, -0.25)
+    assert _fault(bytes(64)) is FrameFault.OVERSIZED
 
 
 def test_stream_decoder_resyncs_and_bounds_its_buffer() -> None:

@@ -70,7 +70,8 @@ def test_forged_top_sequence_number_does_not_lock_out_the_hosts_estop(
         assert link.sync(2.0) and isinstance(link.request(Arm()), Ack)
         _drive(link, 0.3)
         assert link.telemetry is not None and link.telemetry.v > 0.1
-        forged = encode_frame(Heartbeat(), ROBOT, LAST, 0)  # key-less: this one verifies
+        # key-less: this one verifies (the session nonce is no secret: every frame of the robot names it)
+        forged = encode_frame(Heartbeat(), ROBOT, LAST, 0, session=link.session or 0)
         if sitl.pty:
             fd = os.open(sitl.pty, os.O_WRONLY | os.O_NOCTTY)
             os.write(fd, forged)
@@ -128,7 +129,7 @@ def test_double_obeys_the_estop_after_a_forged_window_jump() -> None:
     link.send(SetVelocityMsg(0.5, 0.0))
     link.poll_for(0.05)
     assert robot.v == 0.5
-    robot.send(encode_frame(Heartbeat(), ROBOT, LAST, 0))  # the forged frame
+    robot.send(encode_frame(Heartbeat(), ROBOT, LAST, 0, session=robot.session))  # the forged frame
     assert isinstance(link.request(EStop()), Ack)
     assert robot.estop and not robot.armed and robot.v == 0.0 and robot.estops_unverified == 1
     keyed = RobotDouble(clock, ROBOT, key=KEY)

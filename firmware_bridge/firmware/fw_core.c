@@ -32,7 +32,19 @@ void fw_init(fw_t *f, uint16_t robot_id, const uint8_t *key, size_t key_len, uin
     f->next_telem_ms = now;
     f->last_rx_ms = now - FW_HOST_LOST_MS - 1u;
     f->rx_state = FW_RX_ACCUM;
+    f->session = hal_session_nonce();
     hal_motors(0, 0);
+}
+
+void fw_new_session(fw_t *f, uint32_t now) {
+    uint32_t old = f->session;
+    do f->session = hal_session_nonce(); while (f->session == old);
+    f->win.any = 0; f->win.hi = 0; f->win.bits = 0;
+    f->have_motion_seq = 0;
+    f->last_motion_seq = 0;
+    f->tx_seq = 0;
+    f->st.sessions++;
+    hal_event(FW_EV_SESSION, now, 0u, (int32_t)f->session, (int32_t)old);
 }
 
 uint16_t fw_status(const fw_t *f, uint32_t now) {
@@ -55,8 +67,9 @@ static void send(fw_t *f, uint8_t type, const uint8_t *payload, uint8_t plen, ui
     fr[2] = f->key_len ? FW_FLAG_AUTH : 0u;
     fr[3] = plen;
     wr16(fr + 4, f->robot_id);
-    wr32(fr + 6, ++f->tx_seq);
-    wr32(fr + 10, now);
+    wr32(fr + 6, f->session);
+    wr32(fr + 10, ++f->tx_seq);
+    wr32(fr + 14, now);
     for (uint8_t i = 0; i < plen; i++) fr[n++] = payload[i];
     if (f->key_len) {
         uint8_t mac[32];
@@ -124,6 +137,7 @@ static int expected_len(uint8_t type) {
     case FW_MSG_ESTOP:
     case FW_MSG_CLEAR_ESTOP:
     case FW_MSG_HEARTBEAT: return 0;
+    case FW_MSG_NEW_SESSION: return 4;
     default: return -1;
     }
 }
@@ -179,6 +193,15 @@ static void dispatch(fw_t *f, uint8_t type, uint32_t seq, const uint8_t *p, uint
         break;
     case FW_MSG_HEARTBEAT:
         break;
+    case FW_MSG_NEW_SESSION: {
+        /* The host's numbers near the wrap (or its wish for a clean slate): start a new session and answer in
+         * it, echoing the host's challenge. The request itself verified in the old session, so a captured copy
+         * fails (window) in that session and (session) in every later one. */
+        uint8_t challenge[4] = {p[0], p[1], p[2], p[3]};
+        fw_new_session(f, now);
+        send(f, FW_MSG_SESSION_START, challenge, 4, now);
+        break;
+    }
     default:
         break;
     }
@@ -190,7 +213,7 @@ static int handle_frame(fw_t *f, const uint8_t *fr, size_t n, uint32_t now) {
     if (fw_crc16(fr, n - FW_CRC_LEN) != rd16(fr + n - FW_CRC_LEN)) { f->st.crc_fail++; return 0; }
     uint8_t type = fr[1], flags = fr[2], plen = fr[3];
     uint16_t rid = rd16(fr + 4);
-    uint32_t seq = rd32(fr + 6);
+    uint32_t session = rd32(fr + 6), seq = rd32(fr + 10);
     size_t tag_len = (flags & FW_FLAG_AUTH) ? FW_TAG_LEN : 0u;
     if (fr[0] != FW_PROTO_VERSION) { f->st.version_fail++; nack(f, seq, type, FW_NACK_BAD_VERSION, now); return 0; }
     if (flags & (uint8_t)~FW_FLAG_AUTH) { f->st.flags_fail++; return 0; }
@@ -202,10 +225,10 @@ static int handle_frame(fw_t *f, const uint8_t *fr, size_t n, uint32_t now) {
         fw_hmac_sha256(f->key, f->key_len, fr, FW_HDR_LEN + plen, mac);
         auth_ok = tag_len && fw_ct_equal(mac, fr + FW_HDR_LEN + plen, FW_TAG_LEN);
     }
-    /* E-stop only ever makes the robot safer: act on it from any sender, tagged or not, replayed or not, so
-     * that no forged frame can lock the real host's e-stop out. One that does not verify neither moves the
-     * replay window nor counts as contact with the host. */
-    if (type == FW_MSG_ESTOP && plen == 0u && !(auth_ok && window_ok(&f->win, seq))) {
+    /* E-stop only ever makes the robot safer: act on it from any sender, tagged or not, replayed or not, of
+     * any session, so that no forged frame can lock the real host's e-stop out. One that does not verify
+     * neither moves the replay window nor counts as contact with the host. */
+    if (type == FW_MSG_ESTOP && plen == 0u && !(auth_ok && session == f->session && window_ok(&f->win, seq))) {
         f->st.estop_unverified++;
         dispatch(f, type, seq, fr + FW_HDR_LEN, now);
         return 0;
@@ -213,6 +236,8 @@ static int handle_frame(fw_t *f, const uint8_t *fr, size_t n, uint32_t now) {
     if (!auth_ok) { f->st.auth_fail++; nack(f, seq, type, FW_NACK_AUTH, now); return 0; }
     if (expected_len(type) < 0) { f->st.type_fail++; nack(f, seq, type, FW_NACK_UNKNOWN_TYPE, now); return 0; }
     if (expected_len(type) != plen) { f->st.len_fail++; nack(f, seq, type, FW_NACK_BAD_LENGTH, now); return 0; }
+    /* A frame of another session (an earlier one, before a re-sync or a reboot) is never acted on. */
+    if (session != f->session) { f->st.session_fail++; nack(f, seq, type, FW_NACK_SESSION, now); return 0; }
     if (!window_ok(&f->win, seq)) { f->st.replay_fail++; nack(f, seq, type, FW_NACK_REPLAY, now); return 0; }
     window_mark(&f->win, seq);
     f->st.frames_ok++;
@@ -250,6 +275,8 @@ uint32_t fw_rx_bytes(fw_t *f, const uint8_t *data, size_t n, uint32_t now) {
 static void telemetry(fw_t *f, uint32_t now) {
     fw_odom_t o;
     uint8_t p[22];
+    /* The robot's own numbers near the wrap: start a new session; this telemetry announces it. */
+    if (f->tx_seq >= FW_SESSION_HIGH_WATER) fw_new_session(f, now);
     hal_odometry(&o);
     wr32(p, (uint32_t)o.x_mm);
     wr32(p + 4, (uint32_t)o.y_mm);
@@ -258,7 +285,7 @@ static void telemetry(fw_t *f, uint32_t now) {
     wr16(p + 12, (uint16_t)o.w_mrads);
     wr16(p + 14, hal_battery_mv());
     wr16(p + 16, fw_status(f, now));
-    wr32(p + 18, f->win.hi);
+    wr32(p + 18, f->win.any ? f->win.hi : 0u);
     send(f, FW_MSG_TELEMETRY, p, 22, now);
 }
 

@@ -1,9 +1,9 @@
-/* Wire protocol v1 constants. Must match firmware_bridge/PROTOCOL.md and firmware_bridge/messages.py. */
+/* Wire protocol v2 constants. Must match firmware_bridge/PROTOCOL.md and firmware_bridge/messages.py. */
 #ifndef FW_PROTOCOL_H
 #define FW_PROTOCOL_H
 
-#define FW_PROTO_VERSION 1u
-#define FW_HDR_LEN 14u
+#define FW_PROTO_VERSION 2u
+#define FW_HDR_LEN 18u
 #define FW_TAG_LEN 8u
 #define FW_CRC_LEN 2u
 #define FW_MAX_PAYLOAD 32u
@@ -12,6 +12,8 @@
 #define FW_FLAG_AUTH 0x01u
 #define FW_BROADCAST_ID 0xFFFFu
 #define FW_KEY_MAX 64u
+/* A sender starts a new session before its sequence number passes this mark, so numbers never wrap. */
+#define FW_SESSION_HIGH_WATER 0xFFFF0000u
 
 /* message types */
 #define FW_MSG_SET_VELOCITY 0x01u
@@ -21,9 +23,11 @@
 #define FW_MSG_ESTOP 0x05u
 #define FW_MSG_CLEAR_ESTOP 0x06u
 #define FW_MSG_HEARTBEAT 0x07u
+#define FW_MSG_NEW_SESSION 0x08u
 #define FW_MSG_TELEMETRY 0x10u
 #define FW_MSG_ACK 0x11u
 #define FW_MSG_NACK 0x12u
+#define FW_MSG_SESSION_START 0x13u
 
 /* nack reasons */
 #define FW_NACK_AUTH 1u
@@ -35,6 +39,7 @@
 #define FW_NACK_BAD_VERSION 7u
 #define FW_NACK_OUT_OF_RANGE 8u
 #define FW_NACK_STALE 9u
+#define FW_NACK_SESSION 10u
 
 /* telemetry status flags */
 #define FW_ST_ARMED 0x0001u

@@ -1,7 +1,9 @@
 /* Host HAL and SITL main: simulated differential-drive motors + unicycle kinematics, serial over a pty or UDP.
- *   sitl --pty | --udp 127.0.0.1:PORT  [--robot-id N] [--key-hex HEX] [--events FILE]
+ *   sitl --pty | --udp 127.0.0.1:PORT  [--robot-id N] [--key-hex HEX] [--events FILE] [--session HEX] [--tx-seq N]
  *   sitl --fuzz [--robot-id N] [--key-hex HEX] [--events FILE]   (stdin bytes -> parser on a simulated 1 ms per
- *                                        61 bytes clock; prints ACT lines and a STATS line)
+ *                                        61 bytes clock; prints ACT lines and a STATS line; session 0 unless given)
+ * Session nonces come from /dev/urandom; --session fixes the first one and --tx-seq N starts the robot's own
+ * sequence numbers at N (test hooks: a session that starts near the wrap).
  * The events file rate-limits reject and e-stop lines (LINES_PER_S) and summarises the rest.
  * Prints "READY pty=PATH" or "READY udp=HOST:PORT" on stdout once it listens. */
 #define _GNU_SOURCE
@@ -29,10 +31,28 @@ static struct timespec t0;
 static int16_t duty_l, duty_r;
 static double px, py, pyaw, pv, pw, battery_mv = 12600.0;
 static int link_fd = -1, use_udp, fuzz_mode;
-static struct sockaddr_in peer;
-static int have_peer;
+static struct sockaddr_in peer, reply_to;
+static int have_peer, have_reply_to;
 static FILE *events;
 static volatile sig_atomic_t stop_flag;
+static uint32_t first_nonce;
+static int have_first_nonce;
+
+uint32_t hal_session_nonce(void) {
+    if (have_first_nonce) {
+        have_first_nonce = 0;
+        return first_nonce;
+    }
+    uint32_t n = 0;
+    FILE *r = fopen("/dev/urandom", "rb");
+    if (!r || fread(&n, sizeof(n), 1, r) != 1) { /* no urandom: clock bits, never the same twice in a row */
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        n = (uint32_t)t.tv_nsec * 2654435761u ^ (uint32_t)t.tv_sec ^ (uint32_t)getpid();
+    }
+    if (r) fclose(r);
+    return n;
+}
 
 uint32_t hal_millis(void) {
     struct timespec t;
@@ -69,8 +89,10 @@ uint16_t hal_battery_mv(void) { return (uint16_t)(battery_mv < 0 ? 0 : battery_m
 
 void hal_write(const uint8_t *data, size_t n) {
     if (fuzz_mode || link_fd < 0) return;
-    if (use_udp) {
-        if (have_peer) (void)sendto(link_fd, data, n, 0, (struct sockaddr *)&peer, sizeof(peer));
+    if (use_udp) { /* an answer goes to whoever asked (so a host learns the session nonce from a Nack), the rest
+                    * (telemetry) to the sender of the last verified frame */
+        if (have_reply_to) (void)sendto(link_fd, data, n, 0, (struct sockaddr *)&reply_to, sizeof(reply_to));
+        else if (have_peer) (void)sendto(link_fd, data, n, 0, (struct sockaddr *)&peer, sizeof(peer));
         return;
     }
     ssize_t w = write(link_fd, data, n); /* non-blocking: a full pty drops telemetry like a real UART */
@@ -115,6 +137,9 @@ void hal_event(fw_event_t ev, uint32_t now, uint32_t seq, int32_t a, int32_t b) 
     case FW_EV_REJECT:
         if (limit_allows(0, now)) fprintf(events, "EV reject t=%u seq=%u type=%d reason=%d\n", now, seq, a, b);
         break;
+    case FW_EV_SESSION:
+        fprintf(events, "EV session t=%u nonce=%u old=%u\n", now, (uint32_t)a, (uint32_t)b);
+        break;
     }
 }
 
@@ -154,10 +179,10 @@ static int run_fuzz(fw_t *f) {
     }
     events_flush(now + 1000u);
     printf("STATS frames_ok=%u crc_fail=%u cobs_fail=%u len_fail=%u version_fail=%u flags_fail=%u robot_fail=%u "
-           "auth_fail=%u replay_fail=%u type_fail=%u stale=%u overflow=%u rejected=%u actuations=%u\n",
+           "auth_fail=%u replay_fail=%u type_fail=%u stale=%u overflow=%u rejected=%u actuations=%u session_fail=%u\n",
            f->st.frames_ok, f->st.crc_fail, f->st.cobs_fail, f->st.len_fail, f->st.version_fail, f->st.flags_fail,
            f->st.robot_fail, f->st.auth_fail, f->st.replay_fail, f->st.type_fail, f->st.stale, f->st.overflow,
-           f->st.rejected, f->st.actuations);
+           f->st.rejected, f->st.actuations, f->st.session_fail);
     return 0;
 }
 
@@ -203,6 +228,7 @@ int main(int argc, char **argv) {
     unsigned robot = 1;
     const char *udp = NULL;
     int pty = 0;
+    uint32_t tx_seq = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     for (int i = 1; i < argc; i++) {
@@ -210,6 +236,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--fuzz")) fuzz_mode = 1;
         else if (!strcmp(argv[i], "--udp") && i + 1 < argc) udp = argv[++i];
         else if (!strcmp(argv[i], "--robot-id") && i + 1 < argc) robot = (unsigned)strtoul(argv[++i], NULL, 0);
+        else if (!strcmp(argv[i], "--session") && i + 1 < argc) {
+            first_nonce = (uint32_t)strtoul(argv[++i], NULL, 16);
+            have_first_nonce = 1;
+        } else if (!strcmp(argv[i], "--tx-seq") && i + 1 < argc) tx_seq = (uint32_t)strtoul(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "--key-hex") && i + 1 < argc) {
             const char *why = "";
             key_len = parse_key_hex(argv[++i], key, sizeof(key), &why);
@@ -222,13 +252,20 @@ int main(int argc, char **argv) {
             events = fopen(argv[++i], "w");
             if (events) setvbuf(events, NULL, _IOLBF, 0);
         } else {
-            fprintf(stderr, "usage: %s --pty | --udp HOST:PORT | --fuzz [--robot-id N] [--key-hex HEX] [--events F]\n",
+            fprintf(stderr,
+                    "usage: %s --pty | --udp HOST:PORT | --fuzz [--robot-id N] [--key-hex HEX] [--events F] "
+                    "[--session HEX] [--tx-seq N]\n",
                     argv[0]);
             return 2;
         }
     }
     static fw_t f;
+    if (fuzz_mode && !have_first_nonce) { /* the fuzz stream is made offline: its frames name session 0 */
+        first_nonce = 0;
+        have_first_nonce = 1;
+    }
     fw_init(&f, (uint16_t)robot, key, key_len, hal_millis());
+    f.tx_seq = tx_seq;
     limit_window_ms = fuzz_mode ? 1000u : hal_millis();
     if (fuzz_mode) return run_fuzz(&f);
     char desc[128];
@@ -243,7 +280,8 @@ int main(int argc, char **argv) {
     }
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
-    printf("READY %s=%s robot=%u auth=%d\n", use_udp ? "udp" : "pty", desc, robot, key_len ? 1 : 0);
+    printf("READY %s=%s robot=%u auth=%d session=%08x\n", use_udp ? "udp" : "pty", desc, robot, key_len ? 1 : 0,
+           f.session);
     fflush(stdout);
     struct timespec last;
     clock_gettime(CLOCK_MONOTONIC, &last);
@@ -257,10 +295,13 @@ int main(int argc, char **argv) {
                 struct sockaddr_in from;
                 socklen_t fl = sizeof(from);
                 r = recvfrom(link_fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+                reply_to = from;
+                have_reply_to = r > 0;
                 if (r > 0 && fw_rx_bytes(&f, buf, (size_t)r, hal_millis()) > 0) {
                     peer = from; /* telemetry goes to whoever last sent a verified frame */
                     have_peer = 1;
                 }
+                have_reply_to = 0;
             } else {
                 r = read(link_fd, buf, sizeof(buf));
                 if (r > 0) fw_rx_bytes(&f, buf, (size_t)r, hal_millis());

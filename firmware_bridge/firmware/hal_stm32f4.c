@@ -2,11 +2,14 @@
  *   USART2 PA2/PA3 (AF7) 115200 8N1, RX interrupt into a ring buffer, TX polled
  *   TIM3 CH1/CH2 PA6/PA7 (AF2) 20 kHz PWM to the motor driver, direction on PB0/PB1
  *   SysTick 1 kHz millisecond tick; ADC1 IN0 (PA0) battery through a 1:4 divider
+ *   Session nonces: the F411 has no RNG, so SHA-256 of a boot/session counter in RTC backup register 0, the
+ *   unique device ID and ADC noise (a counter that only grows: unlike every earlier nonce while VBAT holds)
  * Odometry here is dead reckoning from the commanded wheel speeds; wire encoders to TIM2/TIM4 for real odometry. */
 #include <stdint.h>
 
 #include "fw_core.h"
 #include "hal.h"
+#include "sha256.h"
 
 #define REG(addr) (*(volatile uint32_t *)(addr))
 #define RCC 0x40023800u
@@ -41,6 +44,9 @@
 #define SYST_RVR REG(0xE000E014u)
 #define SYST_CVR REG(0xE000E018u)
 #define NVIC_ISER1 REG(0xE000E104u)
+#define PWR_CR REG(0x40007000u)
+#define RTC_BKP0R REG(0x40002850u) /* backup domain: survives reset and, with VBAT, power loss */
+#define UID_BASE 0x1FFF7A10u       /* 96-bit unique device ID */
 
 #define HCLK_HZ 16000000u
 #define PWM_TOP 799u /* 16 MHz / 800 = 20 kHz */
@@ -127,6 +133,22 @@ uint16_t hal_battery_mv(void) {
     return (uint16_t)(raw * 3300u * 4u / 4095u);
 }
 
+uint32_t hal_session_nonce(void) {
+    uint32_t count = RTC_BKP0R + 1u;
+    RTC_BKP0R = count; /* writable since board_init set PWR_CR.DBP */
+    uint8_t buf[4 + 12 + 32];
+    uint32_t uid[3] = {REG(UID_BASE), REG(UID_BASE + 4u), REG(UID_BASE + 8u)};
+    for (unsigned i = 0; i < 4u; i++) buf[i] = (uint8_t)(count >> (8u * i));
+    for (unsigned i = 0; i < 12u; i++) buf[4u + i] = (uint8_t)(uid[i / 4u] >> (8u * (i % 4u)));
+    for (unsigned i = 0; i < 32u; i++) buf[16u + i] = (uint8_t)(hal_battery_mv() ^ SYST_CVR); /* noise LSBs */
+    fw_sha256_t h;
+    uint8_t out[32];
+    fw_sha256_init(&h);
+    fw_sha256_update(&h, buf, sizeof(buf));
+    fw_sha256_final(&h, out);
+    return (uint32_t)out[0] | ((uint32_t)out[1] << 8) | ((uint32_t)out[2] << 16) | ((uint32_t)out[3] << 24);
+}
+
 void hal_write(const uint8_t *data, size_t n) {
     for (size_t i = 0; i < n; i++) {
         while (!(USART_SR & (1u << 7))) { /* TXE */
@@ -141,7 +163,8 @@ void hal_event(fw_event_t ev, uint32_t now, uint32_t seq, int32_t a, int32_t b) 
 
 static void board_init(void) {
     RCC_AHB1ENR |= (1u << 0) | (1u << 1);  /* GPIOA, GPIOB */
-    RCC_APB1ENR |= (1u << 1) | (1u << 17); /* TIM3, USART2 */
+    RCC_APB1ENR |= (1u << 1) | (1u << 17) | (1u << 28); /* TIM3, USART2, PWR */
+    PWR_CR |= (1u << 8);                                  /* DBP: the backup registers become writable */
     RCC_APB2ENR |= (1u << 8);              /* ADC1 */
     /* PA0 analog; PA2, PA3 AF7 (USART2); PA6, PA7 AF2 (TIM3 CH1, CH2) */
     GPIO_MODER(GPIOA) = (GPIO_MODER(GPIOA) & ~0xF0FFu) | (3u << 0) | (2u << 4) | (2u << 6) | (2u << 12) | (2u << 14);

@@ -2,7 +2,9 @@
 
 A stream interleaves legitimate SetVelocity frames (each sequence number used once, increasing) with bad
 frames: bit flips, byte bursts, truncations, oversized runs, garbage, reordered/replayed legitimate frames,
-and (with a key) forged frames: no tag, wrong key, tampered payload with a recomputed CRC, other robot.
+and (with a key) forged frames: no tag, wrong key, tampered payload with a recomputed CRC, other robot, and
+frames rightly tagged but of another session (captured before a re-sync or a reboot).
+Every frame names session ``session`` (the SITL's ``--fuzz`` mode runs session 0 unless told otherwise).
 Bad frames that carry a fresh sequence number take numbers never used by a legitimate frame, so the judge
 can tell from the firmware's ``ACT seq v w`` lines whether anything but a legitimate frame actuated.
 """
@@ -15,11 +17,11 @@ from dataclasses import dataclass, field
 
 from cobs import cobs
 
-from fleetmind.firmware_bridge.codec import FrameDecoder, build_frame, crc16, encode_frame
+from fleetmind.firmware_bridge.codec import HEADER_LEN, FrameDecoder, build_frame, crc16, encode_frame
 from fleetmind.firmware_bridge.messages import SetVelocityMsg
 
 CORRUPT_KINDS = ("bitflip", "burst", "truncated", "oversized", "garbage", "reordered")
-FORGED_KINDS = ("untagged", "wrong_key", "tampered", "other_robot")
+FORGED_KINDS = ("untagged", "wrong_key", "tampered", "other_robot", "other_session")
 REPLAY_KIND = "replayed"
 
 
@@ -29,13 +31,16 @@ class FuzzStream:
     legit: dict[int, tuple[int, int]]  # seq -> (v mm/s, omega mrad/s) of legitimate frames
     bad_seq_kind: dict[int, str]  # fresh seq of a bad frame -> its kind
     counts: Counter[str] = field(default_factory=Counter)
+    session: int = 0
 
 
 def _vel(rng: random.Random) -> tuple[int, int]:
     return rng.randint(-900, 900), rng.randint(-1500, 1500)
 
 
-def make_stream(n_frames: int, seed: int, robot_id: int, key: bytes | None, legit_share: float = 0.1) -> FuzzStream:
+def make_stream(
+    n_frames: int, seed: int, robot_id: int, key: bytes | None, legit_share: float = 0.1, session: int = 0
+) -> FuzzStream:
     """``n_frames`` frames in all; forged kinds only when ``key`` is set (without a key they are valid frames)."""
     rng = random.Random(seed)
     kinds = CORRUPT_KINDS + ((*FORGED_KINDS, REPLAY_KIND) if key else ())
@@ -50,7 +55,7 @@ def make_stream(n_frames: int, seed: int, robot_id: int, key: bytes | None, legi
         v, w = _vel(rng)
         msg = SetVelocityMsg(v / 1000, w / 1000)
         if rng.random() < legit_share or not sent:
-            frame = encode_frame(msg, robot_id, seq, seq, key)
+            frame = encode_frame(msg, robot_id, seq, seq, key, session)
             legit[seq] = (v, w)
             sent.append(frame)
             out.append(frame)
@@ -58,7 +63,7 @@ def make_stream(n_frames: int, seed: int, robot_id: int, key: bytes | None, legi
             continue
         kind = rng.choice(kinds)
         counts[kind] += 1
-        good = encode_frame(msg, robot_id, seq, seq, key)
+        good = encode_frame(msg, robot_id, seq, seq, key, session)
         if kind in ("reordered", REPLAY_KIND):
             out.append(rng.choice(sent[-80:]) if kind == "reordered" else rng.choice(sent))
             continue
@@ -81,17 +86,19 @@ def make_stream(n_frames: int, seed: int, robot_id: int, key: bytes | None, legi
         elif kind == "garbage":
             out.append(rng.randbytes(rng.randint(1, 80)) + b"\x00")
         elif kind == "untagged":
-            out.append(encode_frame(msg, robot_id, seq, seq, None))
+            out.append(encode_frame(msg, robot_id, seq, seq, None, session))
         elif kind == "wrong_key":
-            out.append(encode_frame(msg, robot_id, seq, seq, rng.randbytes(32)))
+            out.append(encode_frame(msg, robot_id, seq, seq, rng.randbytes(32), session))
         elif kind == "tampered":
-            raw = bytearray(build_frame(msg, robot_id, seq, seq, key))
-            raw[14] ^= 0x40  # change v, keep the old tag, recompute the CRC like an attacker would
+            raw = bytearray(build_frame(msg, robot_id, seq, seq, key, session))
+            raw[HEADER_LEN] ^= 0x40  # change v, keep the old tag, recompute the CRC like an attacker would
             raw[-2:] = crc16(bytes(raw[:-2])).to_bytes(2, "little")
             out.append(cobs.encode(bytes(raw)) + b"\x00")
         elif kind == "other_robot":
-            out.append(encode_frame(msg, (robot_id + 1) & 0xFFFF, seq, seq, key))
-    return FuzzStream(b"".join(out), legit, bad, counts)
+            out.append(encode_frame(msg, (robot_id + 1) & 0xFFFF, seq, seq, key, session))
+        elif kind == "other_session":
+            out.append(encode_frame(msg, robot_id, seq, seq, key, (session + rng.randint(1, 0xFFFFFFFF)) & 0xFFFFFFFF))
+    return FuzzStream(b"".join(out), legit, bad, counts, session)
 
 
 @dataclass
@@ -130,7 +137,7 @@ def judge(stream: FuzzStream, act_lines: list[str], firmware_max_v: int = 1000, 
 
 def host_decode(stream: FuzzStream, robot_id: int, key: bytes | None, chunk: int = 61) -> tuple[int, int]:
     """Feed the stream to the Python decoder in chunks; returns (frames accepted, accepted that are not legit)."""
-    dec = FrameDecoder(key, robot_id)
+    dec = FrameDecoder(key, robot_id, stream.session)
     ok = not_legit = 0
     for i in range(0, len(stream.data), chunk):
         for frame in dec.feed(stream.data[i : i + chunk]):

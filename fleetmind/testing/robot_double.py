@@ -1,4 +1,4 @@
-"""TEST DOUBLE: one robot's end of wire protocol v1, in process, on a manual clock. Not the firmware.
+"""TEST DOUBLE: one robot's end of wire protocol v2, in process, on a manual clock. Not the firmware.
 
 :class:`RobotDouble` is a :class:`fleetmind.firmware_bridge.transport.Transport`: the host's frames reach it
 through ``send``; ``recv(timeout)`` lets ``timeout`` seconds of simulated time pass (it advances the shared
@@ -6,8 +6,11 @@ through ``send``; ``recv(timeout)`` lets ``timeout`` seconds of simulated time p
 :class:`RobotLink`, a :class:`FirmwareFleet` or the ROS bridge run in simulated time, and the host's deadlines
 (robot lost, command watchdog, request timeouts) are tested to the millisecond without wall-clock windows.
 
-What it models (PROTOCOL.md §3-4, simplified): the frame checks of the host decoder (robot id, key), the replay
-window and the stale rule for motion; EStop obeyed from any sender (untagged, wrong tag or replayed); Ack for
+What it models (PROTOCOL.md §3-4, simplified): the frame checks of the host decoder (robot id, key), sessions
+(a nonce per session, in every frame; ``Nack(SESSION)`` for a frame of another session; NewSession starts a
+new one and answers SessionStart; the robot's own numbers start a new one at the high-water mark; ``reboot()``),
+the replay window and the stale rule for motion; EStop obeyed from any sender (untagged, wrong tag, replayed
+or of another session); Ack for
 every accepted frame; Nack for motion while disarmed or e-stopped; Arm / Disarm / EStop (latched) / ClearEStop;
 SetVelocity applied at once (no ramps, clamped to 1 m/s and 2 rad/s); the motor watchdog (motors zeroed and
 ``WATCHDOG`` set ``watchdog`` s, the firmware's 150 ms trip, after the last motion command, checked every tick);
@@ -19,6 +22,7 @@ stays the reference for the firmware's own behaviour.
 from __future__ import annotations
 
 import math
+import secrets
 from dataclasses import dataclass
 
 from cobs import cobs
@@ -50,7 +54,11 @@ class RobotDouble:
         key: bytes | None = None,
         telemetry_period: float = 0.02,
         watchdog: float = 0.15,
+        session: int | None = None,
+        tx_seq: int = 0,
     ) -> None:
+        """``session`` fixes the first session nonce (random otherwise); ``tx_seq`` starts the robot's own
+        sequence numbers there (a test hook: a session that begins near the wrap)."""
         self.clock = clock
         self.robot_id = robot_id
         self.key = key
@@ -72,7 +80,9 @@ class RobotDouble:
         self._last_seq = 0
         self._last_motion_seq = 0
         self._last_motion: float | None = None
-        self._seq = 0
+        self._seq = tx_seq
+        self.session = secrets.randbits(32) if session is None else session
+        self.sessions = [self.session]  # every nonce this robot has used, first to last
         self._t0 = clock.now()
         self._tick = clock.now()
         self._out = bytearray()
@@ -96,13 +106,13 @@ class RobotDouble:
             frame = decode_frame(raw, self.key)
         except (cobs.DecodeError, FrameError) as err:
             if isinstance(err, FrameError) and err.fault is FrameFault.AUTH:
-                _, kind, _, plen, rid, seq, _ = HEADER.unpack_from(raw)
+                _, kind, _, plen, rid, _, seq, _ = HEADER.unpack_from(raw)
                 if kind == wire.MsgType.ESTOP and plen == 0 and rid in (self.robot_id, 0xFFFF):
                     self._estop_unverified(seq)
             return
         rid, kind = frame.header.robot_id, frame.header.msg_type
         if rid == self.robot_id or (rid == 0xFFFF and kind is wire.MsgType.ESTOP):
-            self._handle(frame.header.seq, frame.message)
+            self._handle(frame.header.seq, frame.header.session, frame.message)
 
     def _estop_unverified(self, seq: int) -> None:
         self.estops_unverified += 1
@@ -118,6 +128,22 @@ class RobotDouble:
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def reboot(self) -> None:
+        """Power cycle: a new session nonce, an empty replay window, disarmed, no latch, standing still."""
+        self._new_session()
+        self.armed = self.estop = self.watchdog_tripped = False
+        self.v = self.omega = 0.0
+        self._last_motion = None
+
+    def _new_session(self) -> None:
+        """The firmware's ``fw_new_session``: a fresh nonce, empty window, numbers from 1 again."""
+        old = self.session
+        while self.session == old:
+            self.session = secrets.randbits(32)
+        self.sessions.append(self.session)
+        self._window = ReplayWindow()
+        self._last_seq = self._last_motion_seq = self._seq = 0
 
     # -------------------------------------------------------------------------------- robot behaviour
     @property
@@ -144,12 +170,15 @@ class RobotDouble:
         self._seq += 1
         ts = int(round(((self.clock.now() if at is None else at) - self._t0) * 1000))
         if self.to_host:
-            self._out += encode_frame(message, self.robot_id, self._seq, ts, self.key)
+            self._out += encode_frame(message, self.robot_id, self._seq, ts, self.key, self.session)
 
-    def _handle(self, seq: int, message: wire.Message) -> None:
+    def _handle(self, seq: int, session: int, message: wire.Message) -> None:
         kind = message.TYPE
-        if kind is wire.MsgType.ESTOP and not self._window.check(seq):
+        if kind is wire.MsgType.ESTOP and not (session == self.session and self._window.check(seq)):
             self._estop_unverified(seq)
+            return
+        if session != self.session:
+            self._reply(wire.Nack(seq, int(kind), wire.NackReason.SESSION))
             return
         if not self._window.check(seq):
             self._reply(wire.Nack(seq, int(kind), wire.NackReason.REPLAY))
@@ -171,6 +200,10 @@ class RobotDouble:
             self._reply(wire.Nack(seq, int(kind), reason))
             return
         self.received.append(Received(now, seq, message))
+        if isinstance(message, wire.NewSession):
+            self._new_session()
+            self._reply(wire.SessionStart(message.challenge))
+            return
         if kind is wire.MsgType.SET_VELOCITY:
             self._last_motion_seq, self._last_motion = seq, now
             self.v = max(-MAX_V, min(MAX_V, message.v))  # type: ignore[attr-defined]
@@ -201,5 +234,7 @@ class RobotDouble:
                 self.v = self.omega = 0.0
                 self.watchdog_tripped = True
                 self.watchdog_trips.append(self._tick)
+            if self._seq >= wire.SESSION_HIGH_WATER:  # the robot's own numbers near the wrap
+                self._new_session()
             t = wire.Telemetry(self.x, self.y, self.yaw, self.v, self.omega, 12.0, self.status, self._last_seq)
             self._reply(t, at=self._tick)

@@ -34,7 +34,9 @@ class Sitl:
     """One SITL process: ``mode`` is ``"pty"`` or ``"udp"`` (bound on ``udp_host``, ephemeral port).
 
     ``wrap`` is a command prefix, e.g. ``["nsenter", "-t", PID, "-n", "--"]`` to run it in another network
-    namespace. Use as a context manager; the process is terminated (then killed) on exit.
+    namespace. ``session`` fixes the first session nonce (else the SITL draws it from /dev/urandom) and
+    ``tx_seq`` starts the robot's own sequence numbers there (a session that begins near the wrap). The nonce
+    the SITL runs is in ``session``. Use as a context manager; the process is terminated (then killed) on exit.
     """
 
     def __init__(
@@ -47,6 +49,8 @@ class Sitl:
         ready_timeout: float = 5.0,
         udp_host: str = "127.0.0.1",
         wrap: Sequence[str] = (),
+        session: int | None = None,
+        tx_seq: int = 0,
     ) -> None:
         if mode not in ("pty", "udp"):
             raise ValueError(f"mode must be 'pty' or 'udp', got {mode!r}")
@@ -56,6 +60,10 @@ class Sitl:
             args += ["--key-hex", key.hex()]
         if events:
             args += ["--events", str(events)]
+        if session is not None:
+            args += ["--session", f"{session:08x}"]
+        if tx_seq:
+            args += ["--tx-seq", str(tx_seq)]
         self.mode = mode
         self.robot_id = robot_id
         self.events_path = events
@@ -71,6 +79,7 @@ class Sitl:
             raise RuntimeError(f"SITL did not start: {err.decode(errors='replace').strip() or repr(line)}")
         fields = dict(part.split("=", 1) for part in line.split()[1:])
         self.pty: str | None = fields.get("pty")
+        self.session = int(fields.get("session", "0"), 16)
         self.udp: tuple[str, int] | None = None
         if "udp" in fields:
             host, port = fields["udp"].rsplit(":", 1)
