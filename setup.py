@@ -34,6 +34,7 @@ setup(
     version="0.1.0",
     description="Multi-robot LLM planning and hardware control stack",
     license="Apache-2.0",
+    license_files=["LICENSE", "tasks/mapf_lifelong/maps/LICENSE"],  # ours; the shipped MAPF maps' (MIT)
     python_requires=">=3.10,<3.12",
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,

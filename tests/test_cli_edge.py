@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import fleetmind.sim.record.cli as replay_cli
 import pytest
 from fleetmind.robots.errors import BadInputError
 from fleetmind.robots.outputs import check_output_dir, check_output_file
@@ -12,7 +13,6 @@ from fleetmind.robots.outputs import check_output_dir, check_output_file
 import fleetmind.app.bench_cli as bench_cli
 import fleetmind.app.cli as app_cli
 import fleetmind.ros.up_cli as up_cli
-import fleetmind.sim.record.cli as replay_cli
 from fleetmind.app.scenario import ScenarioError, parse_scenario
 from fleetmind.cli import main
 

