@@ -61,7 +61,9 @@ def random_32_32_20(index: int) -> GridMap:
 
 def solve(grid: GridMap, scen: Scenario, label: str, limit: float, seed: int, anytime: bool = True) -> dict:
     """Run LaCAM* on one instance; the row the benchmark prints and stores."""
+    cpu = time.process_time()
     result = lacam_star(grid.obstacles, scen.starts, scen.goals, time_limit=limit, seed=seed, anytime=anytime)
+    cpu = time.process_time() - cpu
     ok = result.paths is not None and not check_paths(result.paths, grid.obstacles, scen.starts, scen.goals)
     first = result.first_sum_of_costs
     return {
@@ -75,6 +77,7 @@ def solve(grid: GridMap, scen: Scenario, label: str, limit: float, seed: int, an
         "first_sum_of_costs": first if ok else None,
         "first_solution_s": result.first_solution_s,
         "seconds": result.seconds,
+        "cpu_s": cpu,  # the CPU time it got: below ``seconds`` when other work shares the cores
         "soc_reduction": 1.0 - result.sum_of_costs / first if ok and first > 0 else None,
         "refined_neighbourhoods": result.refined,
         "nodes": result.nodes,
@@ -89,7 +92,8 @@ def print_row(r: dict) -> None:
         f"{r['instance']:<34} | {r['agents']:>4} agents | SoC {r['sum_of_costs']:>6} | sum of loss "
         f"{r['sum_of_loss']:>6} | makespan {r['makespan']:>4} | lower bound {r['lower_bound']:>6} "
         f"(SoC/LB {r['sum_of_costs'] / max(1, r['lower_bound']):.2f}) | first solution {r['first_solution_s']:.3f}s "
-        f"SoC {r['first_sum_of_costs']} | final {r['seconds']:.1f}s, SoC -{r['soc_reduction']:.1%}",
+        f"SoC {r['first_sum_of_costs']} | final {r['seconds']:.1f}s ({r['cpu_s']:.1f}s CPU), "
+        f"SoC -{r['soc_reduction']:.1%}",
         flush=True,
     )
 

@@ -24,7 +24,7 @@ from fleetmind.planners.mapf._refine_kernels import STRATEGIES, lns_refine, rese
 log = logging.getLogger(__name__)
 
 _SLICE_S = 0.02  # LaCAM*'s turn between refinement turns (the refiner gets nine times as long)
-_MAX_STATES = 40_000_000  # space-time states of the refiner's scratch (about 0.8 GB); beyond, no refinement
+_MAX_STATES = 20_000_000  # space-time states (16 bytes each: reservations and A* scratch); beyond, no refinement
 
 
 @dataclass(frozen=True)
