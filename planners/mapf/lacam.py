@@ -158,6 +158,8 @@ def lacam_star(
             if refine and _Refiner.fits(len(best_cells := _cells(best)), num_cells):
                 refiner = _Refiner(best_cells, goal, dist, nbr, seed, group)
                 refined_g = best.g
+            elif refine:
+                log.info("LaCAM*: no refinement, %d steps x %d cells exceed its scratch", len(best_cells), num_cells)
         if best is not None and node.g + node.h >= best.g:
             open_stack.pop()  # cannot improve on the incumbent
             continue
@@ -214,6 +216,7 @@ def lacam_star(
         refiner.adopt(cells)
         cells, kept = refiner.cells(), refiner.kept
     soc, sol, makespan = solution_costs(cells, goal)
+    log.debug("LaCAM*: sum of costs %d -> %d (%d refinements), lower bound %d", first_soc, soc, kept, lower_bound)
     paths = np.stack(np.divmod(cells, w), axis=2)
     optimal = not open_stack
     return LacamResult(paths, soc, sol, makespan, lower_bound, first_soc, nodes, seconds, first_solution, optimal, kept)
