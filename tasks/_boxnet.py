@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any, ClassVar
 
 from fleetmind.robots.ids import GridCell, RobotId, robot_id
+from fleetmind.tasks.base import GridTaskPlugin, TaskConfig, size_pair
+from fleetmind.tasks.grid import GridTask
+from pydantic import Field
 
 PAPER_SIZES: tuple[tuple[int, int], ...] = ((2, 2), (2, 4), (4, 4), (4, 8))
 
@@ -38,3 +42,29 @@ def items_text(boxes: Counter[str], targets: Counter[str]) -> str:
     """``box_red, box_red, target_blue`` (sorted) or ``nothing``."""
     items = [f"box_{c}" for c in sorted(boxes.elements())] + [f"target_{c}" for c in sorted(targets.elements())]
     return ", ".join(items) if items else "nothing"
+
+
+class BoxNetConfig(TaskConfig):
+    """The keys BoxNet1 and BoxNet2 share (each adds its ``task`` literal)."""
+
+    rows: int = Field(2, ge=1, le=32, strict=True, description="Grid rows (paper: 2 or 4).")
+    cols: int = Field(2, ge=1, le=32, strict=True, description="Grid columns (paper: 2, 4 or 8).")
+    step_limit: int | None = Field(None, ge=1, le=10_000, strict=True, description="Override the task's step limit.")
+
+
+class BoxNetPlugin(GridTaskPlugin):
+    """What the two BoxNet plug-ins share: sizes ``RxC``, robots fixed in their cells, rules built from rows/cols."""
+
+    paper_sizes = tuple(f"{r}x{c}" for r, c in PAPER_SIZES)
+    static_robots = True
+    rules_class: ClassVar[type[GridTask]]
+
+    def size_label(self, config: Any) -> str:
+        return f"{config.rows}x{config.cols}"
+
+    def world_for_size(self, size: str) -> dict[str, Any]:
+        rows, cols = size_pair(size)
+        return {"task": self.name, "rows": rows, "cols": cols}
+
+    def make_rules(self, config: Any) -> GridTask:
+        return self.rules_class(config.rows, config.cols)

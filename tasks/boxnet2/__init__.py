@@ -10,26 +10,22 @@ from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
 from fleetmind.robots.planner import Planner
 from fleetmind.robots.scene import Scene
-from fleetmind.tasks.base import GridTaskPlugin, TaskConfig, UndoMoves
-from fleetmind.tasks.base import size_pair as _pair
+from fleetmind.tasks._boxnet import BoxNetConfig, BoxNetPlugin
+from fleetmind.tasks.base import UndoMoves
 from fleetmind.tasks.boxnet2 import hints, layout, shield
 from fleetmind.tasks.boxnet2.rules import BoxNet2
 from pydantic import Field
 
 
-class BoxNet2Config(TaskConfig):
+class BoxNet2Config(BoxNetConfig):
     task: Literal["boxnet2"] = Field(description="BoxNet2: boxes on corners, must not collide.")
-    rows: int = Field(2, ge=1, le=32, strict=True, description="Grid rows (paper: 2 or 4).")
-    cols: int = Field(2, ge=1, le=32, strict=True, description="Grid columns (paper: 2, 4 or 8).")
-    step_limit: int | None = Field(None, ge=1, le=10_000, strict=True, description="Override the task's step limit.")
 
 
-class BoxNet2Task(GridTaskPlugin):
+class BoxNet2Task(BoxNetPlugin):
     name = "boxnet2"
     title = "BoxNet2"
     config: ClassVar = BoxNet2Config
-    paper_sizes = ("2x2", "2x4", "4x4", "4x8")
-    static_robots = True
+    rules_class = BoxNet2
     rules_text = (
         "Boxes sit on square corners, robots at square centres, targets at centres. A robot can move a box "
         "on a corner of its square to another corner of its square, or into the same-colour target at its "
@@ -40,16 +36,6 @@ class BoxNet2Task(GridTaskPlugin):
         "Positions are (row, column), row 0 at the top: square[0.5, 1.5] is the centre of the square in row 0, "
         "column 1; position[1.0, 2.0] is the corner where rows 0 and 1 and columns 1 and 2 meet."
     )
-
-    def size_label(self, config: BoxNet2Config) -> str:
-        return f"{config.rows}x{config.cols}"
-
-    def world_for_size(self, size: str) -> dict[str, Any]:
-        rows, cols = _pair(size)
-        return {"task": self.name, "rows": rows, "cols": cols}
-
-    def make_rules(self, config: BoxNet2Config) -> BoxNet2:
-        return BoxNet2(config.rows, config.cols)
 
     def make_oracle(self) -> Planner:
         from fleetmind.tasks.boxnet2.oracle import BoxNet2Oracle
