@@ -1,5 +1,7 @@
-/* Host HAL and SITL main: simulated differential-drive motors + unicycle kinematics, serial over a pty or UDP.
+/* Host HAL and SITL main: differential-drive motion model (motion_model.c), serial over a pty or UDP.
  *   sitl --pty | --udp 127.0.0.1:PORT  [--robot-id N] [--key-hex HEX] [--events FILE] [--session HEX] [--tx-seq N]
+ *        [--wheel-base M] [--wheel-radius M] [--max-accel A] [--wheel-noise S] [--seed N]
+ * The model steps once per ms of the SITL clock (hal_millis) with the duties the core last commanded.
  *   sitl --fuzz [--robot-id N] [--key-hex HEX] [--events FILE]   (stdin bytes -> parser on a simulated 1 ms per
  *                                        61 bytes clock; prints ACT lines and a STATS line; session 0 unless given)
  * Session nonces come from /dev/urandom; --session fixes the first one and --tx-seq N starts the robot's own
@@ -26,10 +28,12 @@
 
 #include "fw_core.h"
 #include "hal.h"
+#include "motion_model.h"
 
 static struct timespec t0;
 static int16_t duty_l, duty_r;
-static double px, py, pyaw, pv, pw, battery_mv = 12600.0;
+static mm_t model;
+static double battery_mv = 12600.0;
 static int link_fd = -1, use_udp, fuzz_mode;
 static struct sockaddr_in peer, reply_to;
 static int have_peer, have_reply_to;
@@ -65,24 +69,32 @@ void hal_motors(int16_t left, int16_t right) {
         fprintf(events, "EV motors_zero t=%u\n", hal_millis());
     duty_l = left;
     duty_r = right;
+    if (!left && !right) mm_brake(&model); /* the driver brakes: odometry reads zero speed in this very tick */
 }
 
-static void sim_step(double dt) {
-    double vl = duty_l * (FW_WHEEL_MAX / 1000.0), vr = duty_r * (FW_WHEEL_MAX / 1000.0);
-    pv = 0.5 * (vl + vr);
-    pw = (vr - vl) / FW_TRACK_M;
-    px += pv * cos(pyaw) * dt;
-    py += pv * sin(pyaw) * dt;
-    pyaw = atan2(sin(pyaw + pw * dt), cos(pyaw + pw * dt));
-    battery_mv -= (fabs(vl) + fabs(vr)) * dt * 2.0 + dt * 0.5;
+/* One ms of the SITL clock: the model moves on the duties the core last set, the battery drains. */
+static void sim_tick(void) {
+    mm_step(&model, duty_l, duty_r, MM_TICK_S);
+    battery_mv -= (fabs(model.vl) + fabs(model.vr)) * MM_TICK_S * 2.0 + MM_TICK_S * 0.5;
 }
 
 void hal_odometry(fw_odom_t *o) {
-    o->x_mm = (int32_t)lround(px * 1000.0);
-    o->y_mm = (int32_t)lround(py * 1000.0);
-    o->yaw_mrad = (int16_t)lround(pyaw * 1000.0);
-    o->v_mms = (int16_t)lround(pv * 1000.0);
-    o->w_mrads = (int16_t)lround(pw * 1000.0);
+    o->x_mm = (int32_t)lround(model.x * 1000.0);
+    o->y_mm = (int32_t)lround(model.y * 1000.0);
+    o->yaw_mrad = (int16_t)lround(model.yaw * 1000.0);
+    o->v_mms = (int16_t)lround(model.v * 1000.0);
+    o->w_mrads = (int16_t)lround(model.w * 1000.0);
+}
+
+/* A motion-model option's value: a finite number, or exit 2 with the option's name and the fix. */
+static double model_option(const char *name, const char *s) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v)) {
+        fprintf(stderr, "sitl: %s: not a number: '%s'\n", name, s);
+        exit(2);
+    }
+    return v;
 }
 
 uint16_t hal_battery_mv(void) { return (uint16_t)(battery_mv < 0 ? 0 : battery_mv); }
@@ -229,6 +241,7 @@ int main(int argc, char **argv) {
     const char *udp = NULL;
     int pty = 0;
     uint32_t tx_seq = 0;
+    mm_params_t model_params = mm_default_params();
     clock_gettime(CLOCK_MONOTONIC, &t0);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     for (int i = 1; i < argc; i++) {
@@ -248,16 +261,38 @@ int main(int argc, char **argv) {
                 return 2;
             }
         }
+        else if (!strcmp(argv[i], "--wheel-base") && i + 1 < argc)
+            model_params.wheel_base_m = model_option(argv[i], argv[i + 1]), i++;
+        else if (!strcmp(argv[i], "--wheel-radius") && i + 1 < argc)
+            model_params.wheel_radius_m = model_option(argv[i], argv[i + 1]), i++;
+        else if (!strcmp(argv[i], "--max-accel") && i + 1 < argc)
+            model_params.max_acc = model_option(argv[i], argv[i + 1]), i++;
+        else if (!strcmp(argv[i], "--wheel-noise") && i + 1 < argc)
+            model_params.noise = model_option(argv[i], argv[i + 1]), i++;
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+            char *end;
+            model_params.seed = (uint64_t)strtoull(argv[++i], &end, 0);
+            if (end == argv[i] || *end || argv[i][0] == '-') {
+                fprintf(stderr, "sitl: --seed: not an unsigned integer: '%s'\n", argv[i]);
+                return 2;
+            }
+        }
         else if (!strcmp(argv[i], "--events") && i + 1 < argc) {
             events = fopen(argv[++i], "w");
             if (events) setvbuf(events, NULL, _IOLBF, 0);
         } else {
             fprintf(stderr,
                     "usage: %s --pty | --udp HOST:PORT | --fuzz [--robot-id N] [--key-hex HEX] [--events F] "
-                    "[--session HEX] [--tx-seq N]\n",
+                    "[--session HEX] [--tx-seq N] [--wheel-base M] [--wheel-radius M] [--max-accel A] "
+                    "[--wheel-noise S] [--seed N]\n",
                     argv[0]);
             return 2;
         }
+    }
+    const char *model_why = "";
+    if (mm_init(&model, &model_params, &model_why)) {
+        fprintf(stderr, "sitl: motion model: %s\n", model_why);
+        return 2;
     }
     static fw_t f;
     if (fuzz_mode && !have_first_nonce) { /* the fuzz stream is made offline: its frames name session 0 */
@@ -283,8 +318,7 @@ int main(int argc, char **argv) {
     printf("READY %s=%s robot=%u auth=%d session=%08x\n", use_udp ? "udp" : "pty", desc, robot, key_len ? 1 : 0,
            f.session);
     fflush(stdout);
-    struct timespec last;
-    clock_gettime(CLOCK_MONOTONIC, &last);
+    uint32_t sim_ms = hal_millis();
     while (!stop_flag) {
         struct pollfd p = {link_fd, POLLIN, 0};
         poll(&p, 1, 1);
@@ -308,11 +342,7 @@ int main(int argc, char **argv) {
             }
             if (r <= 0) break;
         }
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double dt = (double)(now.tv_sec - last.tv_sec) + (double)(now.tv_nsec - last.tv_nsec) * 1e-9;
-        last = now;
-        sim_step(dt);
+        for (uint32_t now = hal_millis(); sim_ms != now; sim_ms++) sim_tick(); /* every ms, none skipped */
         fw_tick(&f, hal_millis());
         events_flush(hal_millis());
     }

@@ -37,6 +37,12 @@ class Sitl:
     namespace. ``session`` fixes the first session nonce (else the SITL draws it from /dev/urandom) and
     ``tx_seq`` starts the robot's own sequence numbers there (a session that begins near the wrap). The nonce
     the SITL runs is in ``session``. Use as a context manager; the process is terminated (then killed) on exit.
+
+    The motion model (``firmware/motion_model.c``, stepped once per ms of the SITL clock; None keeps the SITL's
+    default): ``wheel_base`` and ``wheel_radius`` (m; defaults 0.30 and 0.035, what the firmware assumes, so a
+    different value is a miscalibrated robot), ``max_accel`` (m/s^2 at each wheel rim, 0 = none; stops bypass
+    it), ``wheel_noise`` (m/s, standard deviation of each turning wheel's speed error, correlated over 0.1 s) and
+    ``seed`` (the same seed and commands per tick give the same path).
     """
 
     def __init__(
@@ -51,9 +57,19 @@ class Sitl:
         wrap: Sequence[str] = (),
         session: int | None = None,
         tx_seq: int = 0,
+        wheel_base: float | None = None,
+        wheel_radius: float | None = None,
+        max_accel: float | None = None,
+        wheel_noise: float | None = None,
+        seed: int | None = None,
     ) -> None:
         if mode not in ("pty", "udp"):
             raise ValueError(f"mode must be 'pty' or 'udp', got {mode!r}")
+        model = {"--wheel-base": wheel_base, "--wheel-radius": wheel_radius, "--max-accel": max_accel}
+        model |= {"--wheel-noise": wheel_noise, "--seed": seed}
+        for flag, value in model.items():
+            if value is not None and value < 0:
+                raise ValueError(f"{flag.lstrip('-').replace('-', '_')} must be >= 0, got {value}")
         args = [*wrap, str(binary)] + (["--pty"] if mode == "pty" else ["--udp", f"{udp_host}:0"])
         args += ["--robot-id", str(robot_id)]
         if key:
@@ -64,6 +80,7 @@ class Sitl:
             args += ["--session", f"{session:08x}"]
         if tx_seq:
             args += ["--tx-seq", str(tx_seq)]
+        args += [part for flag, value in model.items() if value is not None for part in (flag, str(value))]
         self.mode = mode
         self.robot_id = robot_id
         self.events_path = events
