@@ -136,8 +136,8 @@ def test_hmas2_revises_after_an_objection():
     fleet, obs = _boxnet1_world()
     first = json.dumps({"robot_0": "move(box_red, square[1.5, 0.5])", "robot_3": "move(box_blue, target_blue)"})
     revised = json.dumps({"robot_0": "move(box_red, square[0.5, 1.5])", "robot_3": "move(box_blue, target_blue)"})
-    agree = json.dumps({"agree": True, "objection": ""})
-    object_ = json.dumps({"agree": False, "objection": "move the red box right, towards its target"})
+    agree = json.dumps({"agree": True, "objection": None})
+    object_ = json.dumps({"agree": False, "objection": "move(box_red, square[0.5, 1.5]): right, towards its target"})
     plans = [first, revised]
 
     def reply(messages, schema):  # the two checks of a round run in parallel: answer by who is asked
@@ -153,7 +153,7 @@ def test_hmas2_revises_after_an_objection():
     plan = planner.plan(obs)
     roles = chat.roles()
     assert roles[0] == roles[3] == "central" and sorted(roles[1:3]) == sorted(roles[4:]) == ["robot_0", "robot_3"]
-    assert "move the red box right" in chat.calls[3][0][1]["content"]  # the objection reached the planner
+    assert "right, towards its target" in chat.calls[3][0][1]["content"]  # the objection reached the planner
     assert plan[RobotId("robot_0")] == MoveBoxToCell("red", GridCell(0, 1))
     assert planner.metrics()["llm_calls"] == 6
 
@@ -201,13 +201,13 @@ def test_hmas2_objections_reach_the_planner_in_robot_order_whoever_answers_first
             assert robot_3_answered.wait(60), "robot_3's check never ran beside robot_0's"
         else:
             robot_3_answered.set()
-        return json.dumps({"agree": False, "objection": f"{robot} has doubts"})
+        return json.dumps({"agree": False, "objection": f"{robot} has doubts; I should wait"})
 
     planner = _planner("hmas2", "boxnet1", ScriptedChat(reply), feedback_rounds=1)
     planner.reset(obs, 0)
     planner.plan(obs)
     revision = planner.call_log()[3]["messages"][1]["content"]
-    assert "- robot_0: robot_0 has doubts\n- robot_3: robot_3 has doubts" in revision
+    assert "- robot_0: robot_0 has doubts; I should wait\n- robot_3: robot_3 has doubts; I should wait" in revision
 
 
 def test_dmas_dialogue_of_eight_robots_runs_its_four_rounds():
@@ -228,7 +228,7 @@ def test_dmas_dialogue_of_eight_robots_runs_its_four_rounds():
 def test_hmas2_stops_after_three_feedback_rounds():
     fleet, obs = _boxnet1_world()
     plan_text = json.dumps({"robot_0": "move(box_red, square[0.5, 1.5])"})
-    no = json.dumps({"agree": False, "objection": "I never agree"})
+    no = json.dumps({"agree": False, "objection": "I never agree; I would rather wait"})
     chat = ScriptedChat([plan_text, no, plan_text, no, plan_text, no, plan_text])
     planner = _planner("hmas2", "boxnet1", chat)
     planner.reset(obs, 0)

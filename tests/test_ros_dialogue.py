@@ -311,3 +311,29 @@ def test_masked_robots_cannot_act():
     assert masked.robots["robot_0"] == obs.robots["robot_0"]
     assert masked.robots["robot_1"].legal == () and masked.robots["robot_1"].text.endswith("(offline: waits)")
     assert mask_observation(obs, ()) is obs
+
+
+def test_ros_planner_with_remote_checks_drops_offline_robots_and_counts_the_checks():
+    """The HMAS-2 central node's planner: replies naming an offline robot are trimmed before the shield, each
+    robot's check comes from its agent, and the check figures count them (issue 18)."""
+    from fake_chat import ScriptedChat
+    from fleetmind.planners.llm.config import LLMSettings
+    from fleetmind.planners.llm.ros_dialogue import RosLLMPlanner
+    from fleetmind.sim.grid.fleet import GridFleet
+    from fleetmind.tasks.boxnet1.rules import BoxNet1
+
+    obs = GridFleet(BoxNet1(2, 2)).reset(0)
+    movers = [r for r in obs.robot_ids if obs.robots[r].legal]
+    offline = movers[-1]
+    reply = json.dumps({r: obs.robots[r].legal_text[0] for r in movers})
+    checks = RemoteChecks(lambda p: None, lambda: set(movers) - {offline}, timeout_s=JOIN_S)
+    checks.publish = lambda p: [checks.deliver(p.proposal, r, None) for r in p.checkers]
+    planner = RosLLMPlanner("hmas2", "boxnet1", LLMSettings(backend="openai"), lambda: ScriptedChat([reply]), checks)
+    planner.offline = frozenset({offline})
+    masked = mask_observation(obs, {offline})
+    planner.reset(masked, 0)
+    plan = planner.plan(masked)
+    assert set(plan) == set(movers) - {offline}
+    m = planner.metrics()
+    assert (m["hmas2_checks"], m["hmas2_agreements"], m["hmas2_agreement_rate"]) == (len(plan), len(plan), 1.0)
+    assert m["llm_calls"] == 1  # the checks were the agents', not this node's model

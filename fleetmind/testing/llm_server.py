@@ -6,11 +6,13 @@ backends, keeps one oracle planner per episode (keyed by the request's ``user`` 
 
 - central planner: the oracle's joint plan;
 - dialogue turn: the speaker's action from the oracle plan, decision EXECUTE;
-- plan check: agree when the robot's part matches the oracle, else object with the oracle's action;
+- plan check: agree with a null objection, unless the prompt's effect line says the plan collides for that robot
+  (then object naming the collision, and wait);
 - summary: a one-line summary.
 
 Faults (``faults=True``, deterministic by request number): malformed JSON, an illegal action, HTTP 429,
-HTTP 500, a slow reply, a truncated reply, and ``robot_0`` objecting to every plan it checks. Server faults
+HTTP 500, a slow reply, a truncated reply, and ``robot_0`` objecting to every plan it
+checks (it would rather wait: a founded objection, so it reaches the planner). Server faults
 that only tests ask for by name (:data:`SERVER_FAULTS`, never in the default cycle): a 200 reply with an
 empty body or a body that is not JSON; a reply trickled one byte every ``trickle_s`` seconds from its status
 line (``trickle_head``) or after whole headers (``trickle_body``).
@@ -50,6 +52,7 @@ Payload = dict[str, Any] | bytes | Trickle
 
 _STATE = re.compile(r"```state\n(.*?)\n```", re.S)
 _ROBOT = re.compile(r"You are (\w+) in a robot team")
+_COLLIDES = re.compile(r"It would collide with: (.*)")
 FAULTS = ("malformed", "illegal", "http429", "http500", "slow", "truncated")
 SERVER_FAULTS = ("empty", "not_json", "trickle_head", "trickle_body")
 
@@ -238,11 +241,9 @@ class OracleChatServer:
         if robot and "proposed a joint plan" in system:
             me = robot.group(1)
             if self.always_object and me == "robot_0":
-                return json.dumps({"agree": False, "objection": "I always object (injected fault)"})
-            mine = re.search(r"Your part: (.*)", user_text)
-            said = mine.group(1).strip() if mine else "wait"
-            wanted = plan.get(me, "wait")
-            if said == wanted:
-                return json.dumps({"agree": True, "objection": ""})
-            return json.dumps({"agree": False, "objection": f"I should do {wanted} instead of {said}"})
+                return json.dumps({"agree": False, "objection": "I would rather wait (injected fault)"})
+            hit = _COLLIDES.search(user_text)
+            if hit is None or hit.group(1).strip() == "nothing":
+                return json.dumps({"agree": True, "objection": None})
+            return json.dumps({"agree": False, "objection": f"{hit.group(1).strip()}; I should wait"})
         return json.dumps(plan)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from fleetmind.planners.llm import prompts
+from fleetmind.planners.llm.checks import effect, founded
 from fleetmind.planners.llm.client import ChatClient, Message
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.llm.frameworks import build_graph, run_config
@@ -57,6 +59,10 @@ class LLMPlanner(Planner):
         self._overhead_s = 0.0
         self._rounds = 0
         self._loop_flags_at_step_start = 0
+        self._counts: dict[str, int] = {}
+        self._count_lock = threading.Lock()
+        self._last_central: dict[RobotId, Command] | None = None
+        self.plan_changes: list[tuple[int, list[str]]] = []  # HMAS-2: (step, the objections that changed the plan)
 
     # ---------------------------------------------------------------- episode hooks
     def reset(self, observation: Observation, seed: int) -> None:
@@ -68,6 +74,9 @@ class LLMPlanner(Planner):
         self._feedback = []
         self._overhead_s = 0.0
         self._rounds = 0
+        self._counts = {}
+        self._last_central = None
+        self.plan_changes = []
 
     def plan(self, observation: Observation) -> dict[RobotId, Command]:
         assert self.session is not None, "reset() first"
@@ -93,6 +102,10 @@ class LLMPlanner(Planner):
         """After a step's graph: the plan that runs goes into the history and the loop guard's memory."""
         if self.session is not None:
             self._remember(observation, plan, dialogue)
+        if dialogue:
+            self._count(
+                dialogue_steps=1, dialogue_turns=len(dialogue), execute_first_turn=int(prompts.executes(dialogue[0]))
+            )
 
     def observe_result(self, result: StepResult) -> None:
         self._feedback = [f"{e.robot}: {e.detail or e.kind}" for e in result.events if e.kind in FAILURE_EVENTS]
@@ -108,7 +121,38 @@ class LLMPlanner(Planner):
             history=self.settings.history,
             overhead_ms_per_round=round(1000 * self._overhead_s / self._rounds, 3) if self._rounds else 0.0,
         )
+        out.update(self.dialogue_metrics())
         return out
+
+    def dialogue_metrics(self) -> dict[str, Any]:
+        """HMAS-2: checks, agreements (and their rate), objections without a reason taken as agreement, revisions,
+        revisions that changed the plan. DMAS / HMAS-1: steps with a dialogue, turns (per step), and how many of
+        them ended with EXECUTE on the first turn (and the rate)."""
+        c = self._counts
+        if self.framework == "hmas2":
+            checks = c.get("hmas2_checks", 0)
+            keys = ("hmas2_checks", "hmas2_agreements", "hmas2_unfounded", "hmas2_revisions", "hmas2_plan_changes")
+            out: dict[str, Any] = {k: c.get(k, 0) for k in keys}
+            out["hmas2_agreement_rate"] = round(c.get("hmas2_agreements", 0) / checks, 4) if checks else None
+            return out
+        if self.framework in ("dmas", "hmas1"):
+            steps = c.get("dialogue_steps", 0)
+            out = {k: c.get(k, 0) for k in ("dialogue_steps", "dialogue_turns", "execute_first_turn")}
+            out["dialogue_turns_per_step"] = round(c.get("dialogue_turns", 0) / steps, 4) if steps else None
+            out["execute_first_turn_rate"] = round(c.get("execute_first_turn", 0) / steps, 4) if steps else None
+            return out
+        return {}
+
+    def _count(self, **by: int) -> None:
+        with self._count_lock:  # HMAS-2's checks run in parallel threads
+            for k, n in by.items():
+                self._counts[k] = self._counts.get(k, 0) + n
+
+    def record_check(self, robot: RobotId, objection: str | None, unfounded: bool = False) -> str | None:
+        """Count one check's answer and put it in the transcript; the objection as the planner reads it."""
+        self._count(hmas2_checks=1, hmas2_agreements=int(objection is None), hmas2_unfounded=int(unfounded))
+        self.transcript.append(f"{robot}: " + ("agree" if objection is None else f"objects: {objection}"))
+        return f"{robot}: {objection}" if objection else None
 
     def explain(self) -> list[str]:
         lines, self.transcript = self.transcript, []
@@ -184,6 +228,13 @@ class LLMPlanner(Planner):
             self._extract_plan(observation, excluded),
         )
         self.transcript.append(f"planner: {prompts.plan_text(plan)}" + (" (revised)" if objections else ""))
+        if objections:
+            changed = plan != self._last_central
+            self._count(hmas2_revisions=1, hmas2_plan_changes=int(changed))
+            if changed:
+                self.plan_changes.append((observation.step, list(objections)))
+                log.debug("step %d: objections changed the plan: %s", observation.step + 1, "; ".join(objections))
+        self._last_central = dict(plan)
         return plan
 
     def turn(
@@ -224,36 +275,46 @@ class LLMPlanner(Planner):
 
         schema = lambda: turn_schema(observation, robot, speakers, excluded)  # noqa: E731 - asked before each attempt
         plan, execute = self.session.ask("turn", robot, build, schema, extract)
-        line = f"{robot}: {prompts.plan_text(plan)} {'EXECUTE' if execute else 'PROCEED'}"
+        line = prompts.turn_line(robot, plan, execute)
         self.transcript.append(line)
         return plan, execute, line
 
     def check(self, observation: Observation, robot: RobotId, plan: dict[RobotId, Command]) -> str | None:
+        """``robot``'s check of ``plan``: it sees its own view and the plan's effect on it (:mod:`.checks`); an
+        objection that names nothing of that effect counts as agreement."""
         assert self.session is not None
+        seen = effect(observation, robot, plan, self._previous, self._previous_world)
 
         def build() -> list[Message]:
+            limit = observation.world.get("step_limit")
             choices = self._actions(observation, [robot], doomed_texts(observation))
             user = (
-                f"{self._header(observation)}\nYou: {observation.robots[robot].text}\n"
-                f"{choices}\nProposed plan: {prompts.plan_text(plan)}\n"
-                f"Your part: {plan[robot].text if robot in plan else 'wait'}"
+                f"Step {observation.step + 1}{f'/{limit}' if limit else ''}.\nYou: {observation.robots[robot].text}\n"
+                f"Proposed plan: {prompts.plan_text(plan)}\n{seen.text()}\n{choices}"
             )
             return [
                 {"role": "system", "content": prompts.check_system(self.task, robot)},
                 {"role": "user", "content": user + self._tail(observation)},
             ]
 
-        def extract(text: str) -> str | None:
+        def extract(text: str) -> tuple[bool, str | None]:
             data = extract_json(text)
             if not isinstance(data, dict) or not isinstance(data.get("agree"), bool):
-                raise ReplyError("syntax", ['reply with {"agree": true|false, "objection": "..."}'])
-            if data["agree"]:
-                return None
-            return str(data.get("objection") or "disagrees without a reason")[:300]
+                raise ReplyError("syntax", ['reply with {"agree": true, "objection": null} or {"agree": false, ...}'])
+            said = data.get("objection")
+            return data["agree"], (str(said)[:300] if said is not None else None)
 
-        objection = self.session.ask("check", robot, build, CHECK_SCHEMA, extract)
-        self.transcript.append(f"{robot}: " + ("agree" if objection is None else f"objects: {objection}"))
-        return f"{robot}: {objection}" if objection else None
+        agree, said = self.session.ask("check", robot, build, CHECK_SCHEMA, extract)
+        objection = founded(seen, agree, said)
+        unfounded = not agree and objection is None
+        if unfounded:
+            log.debug(
+                "step %d: %s's objection %r names nothing of its part; taken as agreement",
+                observation.step + 1,
+                robot,
+                said,
+            )
+        return self.record_check(robot, objection, unfounded)
 
     # ---------------------------------------------------------------- history
     def _remember(self, observation: Observation, plan: dict[RobotId, Command], dialogue: list[str]) -> None:

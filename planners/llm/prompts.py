@@ -47,9 +47,10 @@ def turn_system(task: str, robot: RobotId) -> str:
 
 def check_system(task: str, robot: RobotId) -> str:
     return (
-        f"You are {robot} in a robot team. The central planner proposed a joint plan. Check your own part: "
-        "agree if it is legal and useful, otherwise object and say which action you should take. Reply with "
-        'only JSON {"agree": true or false, "objection": "..."}.\n'
+        f"You are {robot} in a robot team. The central planner proposed a joint plan. Check what it does to you: "
+        "where your part takes you and what it would collide with. If that is fine, agree with a null objection. "
+        "Object only to name a collision you would have or another of your actions you should take instead. Reply "
+        'with only JSON {"agree": true, "objection": null} or {"agree": false, "objection": "..."}.\n'
         f"{task_text(task)}"
     )
 
@@ -83,6 +84,16 @@ def actions_block(
 
 def plan_text(plan: Mapping[RobotId, Command]) -> str:
     return json.dumps({r: c.text for r, c in plan.items()}) if plan else "{} (all wait)"
+
+
+def turn_line(robot: RobotId, plan: Mapping[RobotId, Command], execute: bool) -> str:
+    """A dialogue turn's line of the transcript (ends with EXECUTE or PROCEED, see :func:`executes`)."""
+    return f"{robot}: {plan_text(plan)} {'EXECUTE' if execute else 'PROCEED'}"
+
+
+def executes(line: str) -> bool:
+    """Whether a :func:`turn_line` said EXECUTE."""
+    return line.endswith(" EXECUTE")
 
 
 def state_block(observation: Observation) -> str:

@@ -125,10 +125,10 @@ class RosLLMPlanner(LLMPlanner):
         self.remote_checks = remote_checks
         super().__init__(framework, task, settings, client_factory)
 
-    def _checked(self, observation: Observation, raw: Any) -> dict[RobotId, Command]:
+    def _checked(self, observation: Observation, raw: Any, excluded: dict[RobotId, set[str]]) -> dict[RobotId, Command]:
         if isinstance(raw, dict) and self.offline:
             raw = {k: v for k, v in raw.items() if RobotId(str(k).strip()) not in self.offline}
-        return super()._checked(observation, raw)
+        return super()._checked(observation, raw, excluded)
 
     def central(self, observation: Observation, objections: list[str]) -> dict[RobotId, Command]:
         plan = super().central(observation, objections)
@@ -139,6 +139,4 @@ class RosLLMPlanner(LLMPlanner):
     def check(self, observation: Observation, robot: RobotId, plan: dict[RobotId, Command]) -> str | None:
         if self.remote_checks is None:
             return super().check(observation, robot, plan)
-        objection = self.remote_checks.check(observation, robot, plan)
-        self.transcript.append(f"{robot}: " + ("agree" if objection is None else f"objects: {objection}"))
-        return f"{robot}: {objection}" if objection else None
+        return self.record_check(robot, self.remote_checks.check(observation, robot, plan))

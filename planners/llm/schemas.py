@@ -78,11 +78,15 @@ def turn_schema(
     }
 
 
-# maxLength keeps a rambling small model from running out of tokens inside the string (a cut-off reply).
+# maxLength keeps a rambling small model from running out of tokens inside the string (a cut-off reply). A robot that
+# agrees says so with a null objection: no filler text is required (see planners/llm/checks.py).
 CHECK_SCHEMA: dict[str, Any] = {
     "title": "plan_check",
     "type": "object",
-    "properties": {"agree": {"type": "boolean"}, "objection": {"type": "string", "maxLength": 160}},
+    "properties": {
+        "agree": {"type": "boolean"},
+        "objection": {"anyOf": [{"type": "null"}, {"type": "string", "maxLength": 160}]},
+    },
     "required": ["agree", "objection"],
     "additionalProperties": False,
 }
