@@ -38,6 +38,16 @@ def swarms(draw, max_agents: int = 30):
     return pos, angle, box, r, periodic, (*K.build_cells(pos, box, ncx), ncx), rng
 
 
+def unit(theta) -> np.ndarray:
+    """Headings (radians) as the kernels' unit vectors ``(N, 2)``."""
+    theta = np.asarray(theta, dtype=float)
+    return np.stack([np.cos(theta), np.sin(theta)], axis=1)
+
+
+def heading(head: np.ndarray) -> np.ndarray:
+    return np.arctan2(head[:, 1], head[:, 0])
+
+
 def angle_gap(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs((np.asarray(a) - np.asarray(b) + math.pi) % (2 * math.pi) - math.pi).max(initial=0.0))
 
@@ -73,11 +83,13 @@ def test_vicsek_step_matches_the_twin(inst, coupling, speed_frac, dt):
     n = len(pos)
     turn, noise = rng.normal(0, 1, n), rng.uniform(-1, 1, n)
     speed = speed_frac * box / dt  # up to most of the box in one step: walls reflect
-    got = K.vicsek_step(pos, theta, turn, noise, box, r, speed, dt, coupling, periodic, *cells)
-    want = naive.vicsek_step(pos, theta, turn, noise, box, r, speed, dt, coupling, periodic)
+    head = unit(theta)
+    got = K.vicsek_step(pos, head, turn, noise, box, r, speed, dt, coupling, periodic, *cells)
+    want = naive.vicsek_step(pos, head, turn, noise, box, r, speed, dt, coupling, periodic)
     np.testing.assert_allclose(got[0], want[0], rtol=0, atol=TOL)
-    assert angle_gap(got[1], want[1]) < TOL
-    assert ((got[0] >= 0) & (got[0] <= box)).all() and ((got[1] >= -math.pi) & (got[1] < math.pi)).all()
+    np.testing.assert_allclose(got[1], want[1], rtol=0, atol=TOL)
+    assert got[2] == pytest.approx(want[2], abs=TOL)
+    assert ((got[0] >= 0) & (got[0] <= box)).all() and np.allclose(np.hypot(got[1][:, 0], got[1][:, 1]), 1.0, 0, 1e-14)
 
 
 @settings(max_examples=80, deadline=None)
@@ -128,18 +140,19 @@ def test_two_agents_within_r_align_to_their_circular_mean_and_a_far_one_keeps_it
     pos = np.array([[1.0, 1.0], [1.5, 1.0], [8.0, 8.0]])
     theta = np.array([0.2, 1.0, -2.0])
     z = np.zeros(3)
-    _, new = K.vicsek_step(pos, theta, z, z, 10.0, 1.0, 0.0, 1.0, 1.0, True, *_cells(pos, 10.0, 1.0))
-    assert new == pytest.approx([0.6, 0.6, -2.0], abs=1e-12)
+    _, new, _ = K.vicsek_step(pos, unit(theta), z, z, 10.0, 1.0, 0.0, 1.0, 1.0, True, *_cells(pos, 10.0, 1.0))
+    assert heading(new) == pytest.approx([0.6, 0.6, -2.0], abs=1e-12)
     # headings across +-pi: the circular mean of 3 and -3 is pi (wrapped to -pi), not 0
     theta = np.array([3.0, -3.0, 0.0])
-    _, new = K.vicsek_step(pos, theta, z, z, 10.0, 1.0, 0.0, 1.0, 1.0, True, *_cells(pos, 10.0, 1.0))
-    assert new[:2] == pytest.approx([-math.pi, -math.pi], abs=1e-12)
+    _, new, order = K.vicsek_step(pos, unit(theta), z, z, 10.0, 1.0, 0.0, 1.0, 1.0, True, *_cells(pos, 10.0, 1.0))
+    assert new[:2] == pytest.approx(np.array([[-1.0, 0.0], [-1.0, 0.0]]), abs=1e-12)
+    assert order == pytest.approx(abs(2 * -1.0 + math.cos(0.0)) / 3, abs=1e-12)  # two point west, one east
     # a turn rate and noise add up; speed moves the agent along its new heading
-    new_pos, new = K.vicsek_step(
-        pos[2:], np.array([0.0]), np.array([0.5]), np.array([0.25]), 10.0, 1.0, 2.0, 2.0, 1.0, True,
+    new_pos, new, _ = K.vicsek_step(
+        pos[2:], unit([0.0]), np.array([0.5]), np.array([0.25]), 10.0, 1.0, 2.0, 2.0, 1.0, True,
         *_cells(pos[2:], 10.0, 1.0),
     )  # fmt: skip
-    assert new[0] == pytest.approx(1.25)
+    assert heading(new)[0] == pytest.approx(1.25)
     assert new_pos[0] == pytest.approx([8.0 + 4 * math.cos(1.25), 8.0 + 4 * math.sin(1.25) - 10.0])
 
 
@@ -151,11 +164,11 @@ def test_agents_across_the_periodic_boundary_are_neighbours_and_walls_are_not():
     edge = np.array([[0.5, 0.5], [1.5, 0.5]])  # exactly r apart: neighbours (<= r)
     assert list(K.circular_neighbour_sums(edge, np.zeros(2), 10.0, 1.0, False, *_cells(edge, 10.0, 1.0))[2]) == [1, 1]
     # a wall reflects position and heading
-    new_pos, new = K.vicsek_step(
-        np.array([[9.9, 5.0]]), np.zeros(1), np.zeros(1), np.zeros(1), 10.0, 1.0, 0.5, 1.0, 1.0, False,
+    new_pos, new, _ = K.vicsek_step(
+        np.array([[9.9, 5.0]]), unit([0.0]), np.zeros(1), np.zeros(1), 10.0, 1.0, 0.5, 1.0, 1.0, False,
         *_cells(np.array([[9.9, 5.0]]), 10.0, 1.0),
     )  # fmt: skip
-    assert new_pos[0] == pytest.approx([9.6, 5.0]) and abs(new[0]) == pytest.approx(math.pi)
+    assert new_pos[0] == pytest.approx([9.6, 5.0]) and new[0] == pytest.approx([-1.0, 0.0])
 
 
 def test_order_parameters_by_hand():
@@ -209,13 +222,16 @@ def test_the_threaded_path_gives_the_serial_results():
     K._sums_rows(xs, ys, cs, ss, order, start, ncx, box, r, True, 0, ncx, *want)
     assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True)) and want[2].mean() > 4
     turn, noise = rng.normal(0, 1, n), rng.normal(0, 0.1, n)
-    new_pos, new_theta = K.vicsek_step(pos, angle, turn, noise, box, r, 0.1, 1.0, 0.7, True, order, start, ncx)
-    serial = (np.empty_like(pos), np.empty(n))
-    K._vicsek_range(pos, angle, turn, noise, box, 0.1, 1.0, 0.7, True, want[0], want[1], 0, n, *serial)
-    assert np.array_equal(new_pos, serial[0]) and np.array_equal(new_theta, serial[1])
+    head = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    new_pos, new_head, _ = K.vicsek_step(pos, head, turn, noise, box, r, 0.1, 1.0, 0.7, True, order, start, ncx)
+    serial = (np.empty_like(pos), np.empty((n, 2)))
+    K._vicsek_rows(xs, ys, head[order, 0].copy(), head[order, 1].copy(), order, start, ncx, pos, turn, noise, box, r,
+                   0.1, 1.0, 0.7, True, 0, ncx, *serial)  # fmt: skip
+    assert np.array_equal(new_pos, serial[0]) and np.array_equal(new_head, serial[1])
     phase = K.kuramoto_step(pos, angle, turn, noise, noise, box, r, 2.0, 0.1, True, order, start, ncx)
-    serial_phase = np.empty(n)
-    K._kuramoto_range(angle, turn, noise, noise, 2.0, 0.1, want[0], want[1], want[2], 0, n, serial_phase)
+    serial_phase, trig = np.empty(n), np.empty((2, n))
+    K._kuramoto_rows(xs, ys, cs, ss, order, start, ncx, angle, turn, noise, noise, box, r, 2.0, 0.1, True, 0, ncx,
+                     serial_phase, trig)  # fmt: skip
     assert np.array_equal(phase, serial_phase)
     hist, count = K.neighbour_histograms(pos, angle, angle, 2.0, 6, K.HIST_RELATIVE, box, r, True, order, start, ncx)
     serial_hist = (np.zeros((n, 6)), np.zeros(n, dtype=np.int64))

@@ -44,25 +44,35 @@ def _cell_of(x, y, box, ncx):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def build_cells(pos, box, ncx):  # pragma: no cover - compiled
-    """``(N, 2) float64`` positions -> ``order (N,) int64`` (agents sorted by cell, stable) and ``start
-    (ncx * ncx + 1,) int64`` (cell ``c`` holds ``order[start[c]:start[c + 1]]``)."""
+def build_cells_into(pos, box, ncx, cells, order, start):  # pragma: no cover - compiled
+    """``build_cells`` into preallocated int64 arrays ``cells (N,)`` (scratch), ``order (N,)`` and ``start
+    (ncx * ncx + 1,)`` (both overwritten). Returns ``order, start``."""
     n = pos.shape[0]
-    cells = np.empty(n, dtype=np.int64)
-    start = np.zeros(ncx * ncx + 1, dtype=np.int64)
+    nc = ncx * ncx
+    start[:] = 0
     for i in range(n):
         c = _cell_of(pos[i, 0], pos[i, 1], box, ncx)
         cells[i] = c
         start[c + 1] += 1
-    for c in range(ncx * ncx):
+    for c in range(nc):
         start[c + 1] += start[c]
-    fill = start[:-1].copy()
-    order = np.empty(n, dtype=np.int64)
-    for i in range(n):
+    for i in range(n - 1, -1, -1):  # from the back, each cell's last slot first: stable, no second counter array
         c = cells[i]
-        order[fill[c]] = i
-        fill[c] += 1
+        start[c + 1] -= 1
+        order[start[c + 1]] = i
+    for c in range(nc):  # start[c + 1] now holds cell c's first slot: shift back
+        start[c] = start[c + 1]
+    start[nc] = n
     return order, start
+
+
+@njit(cache=True)
+def build_cells(pos, box, ncx):  # pragma: no cover - compiled
+    """``(N, 2) float64`` positions -> ``order (N,) int64`` (agents sorted by cell, stable) and ``start
+    (ncx * ncx + 1,) int64`` (cell ``c`` holds ``order[start[c]:start[c + 1]]``)."""
+    n = pos.shape[0]
+    cells = np.empty(n, np.int64)
+    return build_cells_into(pos, box, ncx, cells, np.empty(n, np.int64), np.empty(ncx * ncx + 1, np.int64))
 
 
 @njit(cache=True)
@@ -86,48 +96,106 @@ def _delta(a, b, box, periodic):  # pragma: no cover - compiled
     return d
 
 
+@njit(cache=True, inline="always")
+def _segment(xs, ys, cs, ss, q0, q1, xi, yi, shx, shy, r2):  # pragma: no cover - compiled
+    """Sums of ``cs``, ``ss`` and the count over the agents ``q0 <= q < q1`` (cell order) within ``r`` of ``(xi,
+    yi)``; their coordinates are shifted by ``(shx, shy)`` (a periodic image) after the difference, as the minimum
+    image of the twins does."""
+    ac = 0.0
+    as_ = 0.0
+    m = 0
+    for q in range(q0, q1):  # branch-free: a neighbour or not is a coin flip to the branch predictor
+        dx = (xs[q] - xi) + shx
+        dy = (ys[q] - yi) + shy
+        w = 1.0 if dx * dx + dy * dy <= r2 else 0.0
+        ac += w * cs[q]
+        as_ += w * ss[q]
+        m += int(w)
+    return ac, as_, m
+
+
+@njit(cache=True, inline="always")
+def _gather_sums(xs, ys, cs, ss, start, ncx, box, r, periodic, cx, cy, k):  # pragma: no cover - compiled
+    """Sums of ``cs``, ``ss`` and the count over the agents within ``r`` of agent ``k`` (cell order, in cell ``(cx,
+    cy)``), the agent itself INCLUDED. Periodic images come from the cell offsets (no modulo, no per-pair minimum
+    image) from 3 cells a side on; the three cells of a row are one contiguous slice away from the seams."""
+    xi = xs[k]
+    yi = ys[k]
+    r2 = r * r
+    ac = 0.0
+    as_ = 0.0
+    m = 0
+    if periodic and ncx < 3:  # every cell is a neighbour cell: all agents, minimum image per pair
+        for q in range(xs.shape[0]):
+            dx = _delta(xi, xs[q], box, True)
+            dy = _delta(yi, ys[q], box, True)
+            if dx * dx + dy * dy <= r2:
+                ac += cs[q]
+                as_ += ss[q]
+                m += 1
+        return ac, as_, m
+    for oy in range(-1, 2):
+        ny = cy + oy
+        shy = 0.0
+        if ny < 0:
+            if not periodic:
+                continue
+            ny += ncx
+            shy = -box
+        elif ny >= ncx:
+            if not periodic:
+                continue
+            ny -= ncx
+            shy = box
+        row = ny * ncx
+        if cx >= 1 and cx + 1 < ncx:
+            a, b, c = _segment(xs, ys, cs, ss, start[row + cx - 1], start[row + cx + 2], xi, yi, 0.0, shy, r2)
+            ac += a
+            as_ += b
+            m += c
+            continue
+        for ox in range(-1, 2):
+            nx = cx + ox
+            shx = 0.0
+            if nx < 0:
+                if not periodic:
+                    continue
+                nx += ncx
+                shx = -box
+            elif nx >= ncx:
+                if not periodic:
+                    continue
+                nx -= ncx
+                shx = box
+            a, b, c = _segment(xs, ys, cs, ss, start[row + nx], start[row + nx + 1], xi, yi, shx, shy, r2)
+            ac += a
+            as_ += b
+            m += c
+    return ac, as_, m
+
+
+@njit(cache=True)
+def _gather(pos, order, xs, ys):  # pragma: no cover - compiled
+    for k in range(pos.shape[0]):
+        i = order[k]
+        xs[k] = pos[i, 0]
+        ys[k] = pos[i, 1]
+
+
 @njit(cache=True)
 def _sums_rows(
     xs, ys, cs, ss, order, start, ncx, box, r, periodic, row0, row1, sum_c, sum_s, count
-):  # pragma: no cover
+):  # pragma: no cover - compiled
     """``circular_neighbour_sums`` over cell rows ``row0 <= cy < row1`` (agents in cell order, results by agent)."""
-    r2 = r * r
-    lo, hi = _offsets(ncx, periodic)
     for cy in range(row0, row1):
         for cx in range(ncx):
             c = cy * ncx + cx
             for k in range(start[c], start[c + 1]):
-                xi = xs[k]
-                yi = ys[k]
-                ac = 0.0
-                as_ = 0.0
-                m = 0
-                for oy in range(lo, hi + 1):
-                    ny = cy + oy
-                    if periodic:
-                        ny %= ncx
-                    elif ny < 0 or ny >= ncx:
-                        continue
-                    for ox in range(lo, hi + 1):
-                        nx = cx + ox
-                        if periodic:
-                            nx %= ncx
-                        elif nx < 0 or nx >= ncx:
-                            continue
-                        nc = ny * ncx + nx
-                        for q in range(start[nc], start[nc + 1]):
-                            if q == k:
-                                continue
-                            dx = _delta(xi, xs[q], box, periodic)
-                            dy = _delta(yi, ys[q], box, periodic)
-                            if dx * dx + dy * dy <= r2:
-                                ac += cs[q]
-                                as_ += ss[q]
-                                m += 1
+                ac, as_, m = _gather_sums(xs, ys, cs, ss, start, ncx, box, r, periodic, cx, cy, k)
                 i = order[k]
-                sum_c[i] = ac
-                sum_s[i] = as_
-                count[i] = m
+                sum_c[i] = ac - cs[k]  # the agent itself is not its own neighbour
+                sum_s[i] = as_ - ss[k]
+                count[i] = m - 1
 
 
 @njit(cache=True, parallel=True)
@@ -149,12 +217,10 @@ def circular_neighbour_sums(pos, angle, box, r, periodic, order, start, ncx):  #
     ys = np.empty(n)
     cs = np.empty(n)
     ss = np.empty(n)
+    _gather(pos, order, xs, ys)
     for k in range(n):
-        i = order[k]
-        xs[k] = pos[i, 0]
-        ys[k] = pos[i, 1]
-        cs[k] = np.cos(angle[i])
-        ss[k] = np.sin(angle[i])
+        cs[k] = np.cos(angle[order[k]])
+        ss[k] = np.sin(angle[order[k]])
     sum_c = np.zeros(n)
     sum_s = np.zeros(n)
     count = np.zeros(n, dtype=np.int64)
@@ -169,9 +235,15 @@ def circular_neighbour_sums(pos, angle, box, r, periodic, order, start, ncx):  #
 def _keep_inside(x, box, periodic):  # pragma: no cover - compiled
     """A coordinate moved back into the box: wrapped (periodic) or reflected off the walls. Returns (x, flipped)."""
     if periodic:
-        x = x - box * np.floor(x / box)
-        if x >= box:  # -1e-17 % box == box
-            x -= box
+        if x < 0.0 or x >= box:
+            if -box <= x < 0.0:  # one box off (the usual case): x - box * floor(x / box) without the division
+                x += box
+            elif box <= x < 2.0 * box:
+                x -= box
+            else:
+                x = x - box * np.floor(x / box)
+            if x >= box:  # -1e-17 % box == box
+                x -= box
         return x, False
     flipped = False
     if x < 0.0:
@@ -184,73 +256,169 @@ def _keep_inside(x, box, periodic):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _vicsek_range(
-    pos, theta, turn, noise, box, speed, dt, coupling, periodic, sc, ss, i0, i1, new_pos, new_theta
-):  # pragma: no cover
+def _vicsek_rows(
+    xs, ys, cs, ss, order, start, ncx, pos, turn, noise, box, r, speed, dt, coupling, periodic, row0, row1,
+    new_pos, new_head,
+):  # pragma: no cover - compiled
+    """The Vicsek update of the agents in cell rows ``row0 <= cy < row1``: sums over the agent and its neighbours
+    straight into the new heading (unit vector) and position, no angle but the turn/noise rotation."""
     step = speed * dt
-    for i in range(i0, i1):
-        th = theta[i]
-        phi = np.arctan2(ss[i] + np.sin(th), sc[i] + np.cos(th))
-        th = wrap_angle(th + coupling * wrap_angle(phi - th) + turn[i] * dt + noise[i])
-        x, fx = _keep_inside(pos[i, 0] + step * np.cos(th), box, periodic)
-        y, fy = _keep_inside(pos[i, 1] + step * np.sin(th), box, periodic)
-        if fx:
-            th = wrap_angle(np.pi - th)
-        if fy:
-            th = wrap_angle(-th)
-        new_pos[i, 0] = x
-        new_pos[i, 1] = y
-        new_theta[i] = th
+    for cy in range(row0, row1):
+        for cx in range(ncx):
+            c = cy * ncx + cx
+            for k in range(start[c], start[c + 1]):
+                ac, as_, _ = _gather_sums(xs, ys, cs, ss, start, ncx, box, r, periodic, cx, cy, k)
+                i = order[k]
+                hx = cs[k]
+                hy = ss[k]
+                rot = turn[i] * dt + noise[i]
+                norm = np.sqrt(ac * ac + as_ * as_)
+                if norm > 0.0:
+                    mx = ac / norm
+                    my = as_ / norm
+                else:  # headings cancel exactly: atan2(0, 0) = 0
+                    mx = 1.0
+                    my = 0.0
+                if coupling == 1.0:
+                    hx = mx
+                    hy = my
+                elif coupling != 0.0:  # turn by coupling * (the angle from the own heading to the mean heading)
+                    rot += coupling * np.arctan2(hx * my - hy * mx, hx * mx + hy * my)
+                if rot != 0.0:
+                    cr = np.cos(rot)
+                    sr = np.sin(rot)
+                    hx, hy = hx * cr - hy * sr, hx * sr + hy * cr
+                    norm = np.sqrt(hx * hx + hy * hy)  # keep it a unit vector over many steps
+                    hx /= norm
+                    hy /= norm
+                x, fx = _keep_inside(pos[i, 0] + step * hx, box, periodic)
+                y, fy = _keep_inside(pos[i, 1] + step * hy, box, periodic)
+                new_pos[i, 0] = x
+                new_pos[i, 1] = y
+                new_head[i, 0] = -hx if fx else hx  # a wall reflects the heading
+                new_head[i, 1] = -hy if fy else hy
 
 
 @njit(cache=True, parallel=True)
 def _vicsek_parallel(
-    pos, theta, turn, noise, box, speed, dt, coupling, periodic, sc, ss, new_pos, new_theta
-):  # pragma: no cover
-    n = pos.shape[0]
-    chunks = CHUNKS
+    xs, ys, cs, ss, order, start, ncx, pos, turn, noise, box, r, speed, dt, coupling, periodic, new_pos, new_head
+):  # pragma: no cover - compiled
+    chunks = min(ncx, CHUNKS)
     for b in prange(chunks):
-        i0 = b * n // chunks
-        i1 = (b + 1) * n // chunks
-        _vicsek_range(pos, theta, turn, noise, box, speed, dt, coupling, periodic, sc, ss, i0, i1, new_pos, new_theta)
+        _vicsek_rows(xs, ys, cs, ss, order, start, ncx, pos, turn, noise, box, r, speed, dt, coupling, periodic,
+                     b * ncx // chunks, (b + 1) * ncx // chunks, new_pos, new_head)  # fmt: skip
+
+
+@njit(cache=True)
+def vicsek_step_into(
+    pos, head, turn, noise, box, r, speed, dt, coupling, periodic, order, start, ncx, scratch, new_pos, new_head
+):  # pragma: no cover - compiled
+    """``vicsek_step`` into preallocated ``new_pos (N, 2)`` and ``new_head (N, 2)``, with ``scratch (4, N) float64``
+    (no allocation). Returns the order parameter of the new headings."""
+    n = pos.shape[0]
+    xs = scratch[0]
+    ys = scratch[1]
+    cs = scratch[2]
+    ss = scratch[3]
+    for k in range(n):
+        i = order[k]
+        xs[k] = pos[i, 0]
+        ys[k] = pos[i, 1]
+        cs[k] = head[i, 0]
+        ss[k] = head[i, 1]
+    if n >= PARALLEL_MIN_AGENTS and ncx > 1:
+        _vicsek_parallel(xs, ys, cs, ss, order, start, ncx, pos, turn, noise, box, r, speed, dt, coupling, periodic,
+                         new_pos, new_head)  # fmt: skip
+    else:
+        _vicsek_rows(xs, ys, cs, ss, order, start, ncx, pos, turn, noise, box, r, speed, dt, coupling, periodic, 0,
+                     ncx, new_pos, new_head)  # fmt: skip
+    return vector_order(new_head)
 
 
 @njit(cache=True)
 def vicsek_step(
-    pos, theta, turn, noise, box, r, speed, dt, coupling, periodic, order, start, ncx
+    pos, head, turn, noise, box, r, speed, dt, coupling, periodic, order, start, ncx
 ):  # pragma: no cover - compiled
-    """One Vicsek step. ``phi_i`` = the circular mean heading of agent ``i`` and its neighbours; the new heading is
-    ``theta_i + coupling * wrap(phi_i - theta_i) + turn_i * dt + noise_i`` (``coupling = 1``: the classic
-    ``phi_i + noise_i``), then the agent moves ``speed * dt`` along it. Bounded: a wall reflects the position and
-    the heading. ``turn``, ``noise``: ``(N,) float64`` (rad/s, rad). Returns new ``pos (N, 2)`` and ``theta (N,)``."""
+    """One Vicsek step; headings are unit vectors ``head (N, 2)`` = ``(cos theta, sin theta)``. ``phi_i`` = the
+    circular mean heading of agent ``i`` and its neighbours (the direction of their vector sum); the new heading is
+    ``theta_i + coupling * wrap(phi_i - theta_i) + turn_i * dt + noise_i`` (``coupling = 1``: the classic ``phi_i +
+    noise_i``), then the agent moves ``speed * dt`` along it. Bounded: a wall reflects the position and the heading.
+    ``turn``, ``noise``: ``(N,) float64`` (rad/s, rad). Returns new ``pos (N, 2)``, ``head (N, 2)`` and the order
+    parameter ``|mean head|``."""
     n = pos.shape[0]
-    sc, ss, _ = circular_neighbour_sums(pos, theta, box, r, periodic, order, start, ncx)
     new_pos = np.empty_like(pos)
-    new_theta = np.empty(n)
-    if n >= PARALLEL_MIN_AGENTS:
-        _vicsek_parallel(pos, theta, turn, noise, box, speed, dt, coupling, periodic, sc, ss, new_pos, new_theta)
-    else:
-        _vicsek_range(pos, theta, turn, noise, box, speed, dt, coupling, periodic, sc, ss, 0, n, new_pos, new_theta)
-    return new_pos, new_theta
+    new_head = np.empty((n, 2))
+    order_parameter = vicsek_step_into(pos, head, turn, noise, box, r, speed, dt, coupling, periodic, order, start,
+                                       ncx, np.empty((4, n)), new_pos, new_head)  # fmt: skip
+    return new_pos, new_head, order_parameter
 
 
 @njit(cache=True)
-def _kuramoto_range(phase, omega, control, noise, coupling, dt, sc, ss, count, i0, i1, out):  # pragma: no cover
-    for i in range(i0, i1):
-        p = phase[i]
-        pull = 0.0
-        if count[i] > 0:  # sum_j sin(p_j - p) = cos(p) sum_j sin(p_j) - sin(p) sum_j cos(p_j)
-            pull = coupling * (np.cos(p) * ss[i] - np.sin(p) * sc[i]) / count[i]
-        out[i] = wrap_angle(p + dt * (omega[i] + control[i] + pull) + noise[i])
+def _kuramoto_rows(
+    xs, ys, cs, ss, order, start, ncx, phase, omega, control, noise, box, r, coupling, dt, periodic, row0, row1,
+    out, trig_out,
+):  # pragma: no cover - compiled
+    """The Kuramoto update of the agents in cell rows ``row0 <= cy < row1``; also the cos/sin of the new phases in
+    cell order (``trig_out (2, N)``: the next step's input and the order parameter, without trig again)."""
+    for cy in range(row0, row1):
+        for cx in range(ncx):
+            c = cy * ncx + cx
+            for k in range(start[c], start[c + 1]):
+                ac, as_, m = _gather_sums(xs, ys, cs, ss, start, ncx, box, r, periodic, cx, cy, k)
+                i = order[k]
+                pull = 0.0
+                if m > 1:  # sum_j sin(p_j - p) = cos(p) sum_j sin(p_j) - sin(p) sum_j cos(p_j); the agent's own
+                    # term cos(p) sin(p) - sin(p) cos(p) is 0 up to rounding: taken out exactly below
+                    pull = coupling * (cs[k] * (as_ - ss[k]) - ss[k] * (ac - cs[k])) / (m - 1)
+                p = wrap_angle(phase[i] + dt * (omega[i] + control[i] + pull) + noise[i])
+                out[i] = p
+                trig_out[0, k] = np.cos(p)
+                trig_out[1, k] = np.sin(p)
 
 
 @njit(cache=True, parallel=True)
-def _kuramoto_parallel(phase, omega, control, noise, coupling, dt, sc, ss, count, out):  # pragma: no cover
-    n = phase.shape[0]
-    chunks = CHUNKS
+def _kuramoto_parallel(
+    xs, ys, cs, ss, order, start, ncx, phase, omega, control, noise, box, r, coupling, dt, periodic, out, trig_out
+):  # pragma: no cover - compiled
+    chunks = min(ncx, CHUNKS)
     for b in prange(chunks):
-        _kuramoto_range(phase, omega, control, noise, coupling, dt, sc, ss, count, b * n // chunks,
-                        (b + 1) * n // chunks, out)  # fmt: skip
+        _kuramoto_rows(xs, ys, cs, ss, order, start, ncx, phase, omega, control, noise, box, r, coupling, dt,
+                       periodic, b * ncx // chunks, (b + 1) * ncx // chunks, out, trig_out)  # fmt: skip
+
+
+@njit(cache=True)
+def kuramoto_step_into(
+    pos, phase, omega, control, noise, box, r, coupling, dt, periodic, order, start, ncx, xy, trig_in, fresh,
+    out, trig_out,
+):  # pragma: no cover - compiled
+    """``kuramoto_step`` into preallocated ``out (N,)``. ``xy (2, N)``: positions in cell order (gathered here unless
+    ``fresh``); ``trig_in (2, N)``: cos/sin of ``phase`` in cell order (computed here unless ``fresh``, e.g. the
+    previous step's ``trig_out``); ``trig_out (2, N)`` receives those of ``out``. Positions do not move: a caller
+    keeps ``xy`` and swaps ``trig_in``/``trig_out`` between steps. Returns the order parameter of the new phases."""
+    n = pos.shape[0]
+    if not fresh:
+        for k in range(n):
+            i = order[k]
+            xy[0, k] = pos[i, 0]
+            xy[1, k] = pos[i, 1]
+            trig_in[0, k] = np.cos(phase[i])
+            trig_in[1, k] = np.sin(phase[i])
+    xs = xy[0]
+    ys = xy[1]
+    cs = trig_in[0]
+    ss = trig_in[1]
+    if n >= PARALLEL_MIN_AGENTS and ncx > 1:
+        _kuramoto_parallel(xs, ys, cs, ss, order, start, ncx, phase, omega, control, noise, box, r, coupling, dt,
+                           periodic, out, trig_out)  # fmt: skip
+    else:
+        _kuramoto_rows(xs, ys, cs, ss, order, start, ncx, phase, omega, control, noise, box, r, coupling, dt,
+                       periodic, 0, ncx, out, trig_out)  # fmt: skip
+    c = 0.0
+    s = 0.0
+    for k in range(n):
+        c += trig_out[0, k]
+        s += trig_out[1, k]
+    return np.sqrt(c * c + s * s) / n if n else 0.0
 
 
 @njit(cache=True)
@@ -261,12 +429,9 @@ def kuramoto_step(
     ``phase_i += dt * (omega_i + control_i + coupling / n_i * sum_j sin(phase_j - phase_i)) + noise_i`` over the
     ``n_i`` neighbours (no coupling term when ``n_i = 0``). Returns the new ``(N,) float64`` phases, wrapped."""
     n = pos.shape[0]
-    sc, ss, count = circular_neighbour_sums(pos, phase, box, r, periodic, order, start, ncx)
     out = np.empty(n)
-    if n >= PARALLEL_MIN_AGENTS:
-        _kuramoto_parallel(phase, omega, control, noise, coupling, dt, sc, ss, count, out)
-    else:
-        _kuramoto_range(phase, omega, control, noise, coupling, dt, sc, ss, count, 0, n, out)
+    kuramoto_step_into(pos, phase, omega, control, noise, box, r, coupling, dt, periodic, order, start, ncx,
+                       np.empty((2, n)), np.empty((2, n)), False, out, np.empty((2, n)))  # fmt: skip
     return out
 
 
@@ -300,6 +465,20 @@ def polar_order(angle):  # pragma: no cover - compiled
     for i in range(n):
         c += np.cos(angle[i])
         s += np.sin(angle[i])
+    return np.sqrt(c * c + s * s) / n
+
+
+@njit(cache=True)
+def vector_order(head):  # pragma: no cover - compiled
+    """``|mean head|`` of ``(N, 2)`` unit vectors: ``polar_order`` of their angles without trig; 0 for no agents."""
+    n = head.shape[0]
+    if n == 0:
+        return 0.0
+    c = 0.0
+    s = 0.0
+    for i in range(n):
+        c += head[i, 0]
+        s += head[i, 1]
     return np.sqrt(c * c + s * s) / n
 
 

@@ -55,6 +55,9 @@ class _SwarmWorld:
         self.pos = np.zeros((self.n, 2))
         self.rng = np.random.default_rng(0)
         self._cells: tuple[np.ndarray, np.ndarray] | None = None
+        # preallocated: the cell lists (two sets: a step reads one while the world keeps the other) and scratch
+        self._cell_buf = [(np.empty(self.n, np.int64), np.empty(self.ncx * self.ncx + 1, np.int64)) for _ in range(2)]
+        self._cell_scratch = np.empty(self.n, np.int64)
 
     def _reset_positions(self, seed: int) -> None:
         self.rng = np.random.default_rng(seed)
@@ -62,9 +65,11 @@ class _SwarmWorld:
         self._cells = None
 
     def cells(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(order, start)`` of the current positions (built once per move)."""
+        """``(order, start)`` of the current positions (built once per move, into preallocated arrays)."""
         if self._cells is None:
-            self._cells = k.build_cells(self.pos, self.box, self.ncx)
+            self._cell_buf.reverse()
+            order, start = self._cell_buf[0]
+            self._cells = k.build_cells_into(self.pos, self.box, self.ncx, self._cell_scratch, order, start)
         return self._cells
 
     def _histograms(self, values: np.ndarray, facing: np.ndarray, mode: int) -> np.ndarray:
@@ -117,7 +122,21 @@ class VicsekWorld(_SwarmWorld):
         self.eta = _check("eta", eta, 0.0, "give the noise amplitude in [0, 2 pi]", strict=False, high=2 * math.pi)
         self.coupling = _check("coupling", coupling, 0.0, "give an alignment weight in [0, 1]", strict=False, high=1.0)
         self.max_turn = _check("max_turn", max_turn, 0.0, "give a finite turn-rate bound >= 0", strict=False)
-        self.theta = np.zeros(self.n)
+        self.head = np.zeros((self.n, 2))  # headings as unit vectors (cos theta, sin theta): no trig in the step
+        self.head[:, 0] = 1.0
+        self._scratch = np.empty((4, self.n))
+        self._noise = np.empty(self.n)
+        self._still = np.zeros(self.n)
+
+    @property
+    def theta(self) -> np.ndarray:
+        """Headings (radians, ``[-pi, pi]``), from the unit vectors ``head``."""
+        return np.arctan2(self.head[:, 1], self.head[:, 0])
+
+    @theta.setter
+    def theta(self, value: np.ndarray) -> None:
+        value = np.asarray(value, dtype=float)
+        self.head = np.stack([np.cos(value), np.sin(value)], axis=1)
 
     def reset(self, seed: int) -> SwarmStep:
         self._reset_positions(seed)
@@ -125,21 +144,29 @@ class VicsekWorld(_SwarmWorld):
         return SwarmStep(self.order(), self.observe())
 
     def order(self) -> float:
-        return float(k.polar_order(self.theta))
+        return float(k.vector_order(self.head))
 
     def observe(self) -> np.ndarray:
-        return self._histograms(self.theta, self.theta, k.HIST_RELATIVE)
+        theta = self.theta
+        return self._histograms(theta, theta, k.HIST_RELATIVE)
 
     def step(self, actions: np.ndarray | None = None, observe: bool = True) -> SwarmStep:
         """``actions``: ``(N,)`` turn rates (rad/s), clipped to ``max_turn``."""
-        turn = self._actions(actions, (self.n,), self.max_turn, "turn rates")
-        noise = self.rng.uniform(-0.5 * self.eta, 0.5 * self.eta, self.n)
-        self.pos, self.theta = k.vicsek_step(
-            self.pos, self.theta, turn, noise, self.box, self.radius, self.speed, self.dt, self.coupling,
-            self.periodic, *self.cells(), self.ncx,
+        turn = self._still if actions is None else self._actions(actions, (self.n,), self.max_turn, "turn rates")
+        noise = self._still
+        if self.eta:  # uniform in [-eta/2, eta/2), drawn into a preallocated array
+            noise = self.rng.random(out=self._noise)
+            noise -= 0.5
+            noise *= self.eta
+        # fresh state arrays each step (a caller's snapshot of ``pos`` / ``head`` stays valid); scratch is reused
+        new_pos, new_head = np.empty((self.n, 2)), np.empty((self.n, 2))
+        order = k.vicsek_step_into(
+            self.pos, self.head, turn, noise, self.box, self.radius, self.speed, self.dt, self.coupling,
+            self.periodic, *self.cells(), self.ncx, self._scratch, new_pos, new_head,
         )  # fmt: skip
+        self.pos, self.head = new_pos, new_head
         self._cells = None
-        return SwarmStep(self.order(), self.observe() if observe else None)
+        return SwarmStep(float(order), self.observe() if observe else None)
 
 
 class KuramotoWorld(_SwarmWorld):
@@ -170,6 +197,22 @@ class KuramotoWorld(_SwarmWorld):
         self.phase = np.zeros(self.n)
         self.omega = np.zeros(self.n)
         self._zero = np.zeros(self.n)
+        self._noise = np.empty(self.n)
+        # positions in cell order and cos/sin of the phases in cell order, kept between steps (the agents do not
+        # move); valid while the cell lists and the phase array are the ones the last step saw
+        self._xy = np.empty((2, self.n))
+        self._trig = (np.empty((2, self.n)), np.empty((2, self.n)))
+        self._seen: tuple | None = None
+
+    @property
+    def phase(self) -> np.ndarray:
+        """Phases (radians, ``[-pi, pi)``); read-only after a step: assign a new array to change them."""
+        return self._phase
+
+    @phase.setter
+    def phase(self, value: np.ndarray) -> None:
+        self._phase = np.array(value, dtype=float)
+        self._seen = None
 
     def reset(self, seed: int) -> SwarmStep:
         self._reset_positions(seed)
@@ -185,13 +228,25 @@ class KuramotoWorld(_SwarmWorld):
 
     def step(self, actions: np.ndarray | None = None, observe: bool = True) -> SwarmStep:
         """``actions``: ``(N,)`` frequency adjustments (rad/s), clipped to ``max_dfreq``."""
-        control = self._actions(actions, (self.n,), self.max_dfreq, "frequency adjustments")
-        noise = self.rng.normal(0.0, self.sigma * math.sqrt(self.dt), self.n) if self.sigma else self._zero
-        self.phase = k.kuramoto_step(
-            self.pos, self.phase, self.omega, control, noise, self.box, self.radius, self.coupling, self.dt,
-            self.periodic, *self.cells(), self.ncx,
+        control = self._zero
+        if actions is not None:
+            control = self._actions(actions, (self.n,), self.max_dfreq, "frequency adjustments")
+        noise = self._zero
+        if self.sigma:  # N(0, sigma^2 dt), drawn into a preallocated array
+            noise = self.rng.standard_normal(out=self._noise)
+            noise *= self.sigma * math.sqrt(self.dt)
+        cells = self.cells()
+        fresh = self._seen is not None and self._seen[0] is cells and self._seen[1] is self._phase
+        out = np.empty(self.n)
+        order = k.kuramoto_step_into(
+            self.pos, self._phase, self.omega, control, noise, self.box, self.radius, self.coupling, self.dt,
+            self.periodic, *cells, self.ncx, self._xy, self._trig[0], fresh, out, self._trig[1],
         )  # fmt: skip
-        return SwarmStep(self.order(), self.observe() if observe else None)
+        out.flags.writeable = False  # the cached cos/sin belong to this array: no change in place
+        self._phase = out
+        self._trig = (self._trig[1], self._trig[0])
+        self._seen = (cells, out)
+        return SwarmStep(float(order), self.observe() if observe else None)
 
 
 class AggregationWorld(_SwarmWorld):

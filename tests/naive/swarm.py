@@ -60,9 +60,11 @@ def keep_inside(x: float, box: float, periodic: bool) -> tuple[float, bool]:
     return x, False
 
 
-def vicsek_step(pos, theta, turn, noise, box, r, speed, dt, coupling, periodic):
+def vicsek_step(pos, head, turn, noise, box, r, speed, dt, coupling, periodic):
+    """The kernel's rule in angles: headings come in and go out as unit vectors ``(cos theta, sin theta)``."""
     n = len(pos)
-    new_pos, new_theta = np.empty((n, 2)), np.empty(n)
+    theta = [math.atan2(head[i, 1], head[i, 0]) for i in range(n)]
+    new_pos, new_head = np.empty((n, 2)), np.empty((n, 2))
     for i in range(n):
         group = [i, *neighbours(pos, i, box, r, periodic)]
         phi = math.atan2(sum(math.sin(theta[j]) for j in group), sum(math.cos(theta[j]) for j in group))
@@ -74,8 +76,8 @@ def vicsek_step(pos, theta, turn, noise, box, r, speed, dt, coupling, periodic):
         if fy:
             th = wrap_angle(-th)
         new_pos[i] = x, y
-        new_theta[i] = th
-    return new_pos, new_theta
+        new_head[i] = math.cos(th), math.sin(th)
+    return new_pos, new_head, polar_order([math.atan2(s, c) for c, s in new_head])
 
 
 def kuramoto_step(pos, phase, omega, control, noise, box, r, coupling, dt, periodic):
