@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from fleetmind.sim.swarm import AggregationWorld, KuramotoWorld, VicsekWorld
 from fleetmind.sim.swarm import _kernels as K
+from fleetmind.sim.swarm import _measure_kernels as M
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from naive import assert_twins_hold_without_jit
@@ -110,20 +111,20 @@ def test_aggregation_step_and_order_parameters_match_the_twin(inst, vmax, dt):
     velocity, noise = rng.normal(0, 1, (len(pos), 2)), rng.normal(0, 0.1 * box, (len(pos), 2))
     got = K.aggregation_step(pos, velocity, noise, box, vmax, dt, periodic)
     np.testing.assert_allclose(got, naive.aggregation_step(pos, velocity, noise, box, vmax, dt, periodic), 0, TOL)
-    assert K.polar_order(angle) == pytest.approx(naive.polar_order(angle), abs=TOL)
-    assert K.centroid_distance(pos, box, periodic) == pytest.approx(
+    assert M.polar_order(angle) == pytest.approx(naive.polar_order(angle), abs=TOL)
+    assert M.centroid_distance(pos, box, periodic) == pytest.approx(
         naive.centroid_distance(pos, box, periodic), abs=TOL
     )
-    assert np.array_equal(K.cluster_labels(pos, box, r, periodic, *cells), naive.cluster_labels(pos, box, r, periodic))
+    assert np.array_equal(M.cluster_labels(pos, box, r, periodic, *cells), naive.cluster_labels(pos, box, r, periodic))
 
 
 @settings(max_examples=80, deadline=None)
-@given(swarms(), st.sampled_from([K.HIST_VALUE, K.HIST_RELATIVE, K.HIST_BEARING]), st.sampled_from([1, 4, 7]))
+@given(swarms(), st.sampled_from([M.HIST_VALUE, M.HIST_RELATIVE, M.HIST_BEARING]), st.sampled_from([1, 4, 7]))
 def test_neighbour_histograms_match_the_twin(inst, mode, bins):
     pos, angle, box, r, periodic, cells, rng = inst
     values = rng.uniform(-10, 10, len(pos))
     fov = float(rng.choice([2 * math.pi, math.pi, 1.0]))
-    got = K.neighbour_histograms(pos, values, angle, fov, bins, mode, box, r, periodic, *cells)
+    got = M.neighbour_histograms(pos, values, angle, fov, bins, mode, box, r, periodic, *cells)
     want = naive.neighbour_histograms(pos, values, angle, fov, bins, mode, box, r, periodic)
     assert np.array_equal(got[1], want[1])
     np.testing.assert_allclose(got[0], want[0], rtol=0, atol=TOL)
@@ -172,14 +173,14 @@ def test_agents_across_the_periodic_boundary_are_neighbours_and_walls_are_not():
 
 
 def test_order_parameters_by_hand():
-    assert K.polar_order(np.full(7, 1.3)) == pytest.approx(1.0)
-    assert K.polar_order(np.array([0.0, math.pi / 2, math.pi, -math.pi / 2])) == pytest.approx(0.0, abs=1e-12)
-    assert K.polar_order(np.array([0.0, math.pi / 2])) == pytest.approx(math.sqrt(2) / 2)
+    assert M.polar_order(np.full(7, 1.3)) == pytest.approx(1.0)
+    assert M.polar_order(np.array([0.0, math.pi / 2, math.pi, -math.pi / 2])) == pytest.approx(0.0, abs=1e-12)
+    assert M.polar_order(np.array([0.0, math.pi / 2])) == pytest.approx(math.sqrt(2) / 2)
     pair = np.array([[0.5, 5.0], [9.5, 5.0]])
-    assert K.centroid_distance(pair, 10.0, True) == pytest.approx(0.5)  # the centroid is on the seam
-    assert K.centroid_distance(pair, 10.0, False) == pytest.approx(4.5)
+    assert M.centroid_distance(pair, 10.0, True) == pytest.approx(0.5)  # the centroid is on the seam
+    assert M.centroid_distance(pair, 10.0, False) == pytest.approx(4.5)
     chain = np.array([[1.0, 1.0], [1.8, 1.0], [2.6, 1.2], [6.0, 6.0]])
-    labels = K.cluster_labels(chain, 10.0, 1.0, False, *_cells(chain, 10.0, 1.0))
+    labels = M.cluster_labels(chain, 10.0, 1.0, False, *_cells(chain, 10.0, 1.0))
     assert list(labels) == [0, 0, 0, 3]
 
 
@@ -200,9 +201,9 @@ def test_histogram_by_hand_with_a_field_of_view():
     pos = np.array([[5.0, 5.0], [5.5, 5.0], [4.5, 5.0]])
     heading = np.array([0.0, math.pi / 2, -math.pi / 2])
     cells = _cells(pos, 10.0, 1.0)
-    hist, count = K.neighbour_histograms(pos, heading, heading, math.pi, 4, K.HIST_RELATIVE, 10.0, 1.0, True, *cells)
+    hist, count = M.neighbour_histograms(pos, heading, heading, math.pi, 4, M.HIST_RELATIVE, 10.0, 1.0, True, *cells)
     assert count[0] == 1 and list(hist[0]) == [0, 0, 0, 1]  # sees only agent 1, at +pi/2: bin [pi/2, pi)
-    hist, count = K.neighbour_histograms(pos, heading, heading, 2 * math.pi, 4, K.HIST_BEARING, 10.0, 1.0, True,
+    hist, count = M.neighbour_histograms(pos, heading, heading, 2 * math.pi, 4, M.HIST_BEARING, 10.0, 1.0, True,
                                          *cells)  # fmt: skip
     assert count[0] == 2 and list(hist[0]) == [0.5, 0, 0.5, 0]  # bearings 0 (ahead) and -pi (behind)
 
@@ -233,9 +234,9 @@ def test_the_threaded_path_gives_the_serial_results():
     K._kuramoto_rows(xs, ys, cs, ss, order, start, ncx, angle, turn, noise, noise, box, r, 2.0, 0.1, True, 0, ncx,
                      serial_phase, trig)  # fmt: skip
     assert np.array_equal(phase, serial_phase)
-    hist, count = K.neighbour_histograms(pos, angle, angle, 2.0, 6, K.HIST_RELATIVE, box, r, True, order, start, ncx)
+    hist, count = M.neighbour_histograms(pos, angle, angle, 2.0, 6, M.HIST_RELATIVE, box, r, True, order, start, ncx)
     serial_hist = (np.zeros((n, 6)), np.zeros(n, dtype=np.int64))
-    K._hist_rows(xs, ys, angle[order], angle, 2.0, 6, K.HIST_RELATIVE, box, r, True, order, start, ncx, 0, ncx,
+    M._hist_rows(xs, ys, angle[order], angle, 2.0, 6, M.HIST_RELATIVE, box, r, True, order, start, ncx, 0, ncx,
                  *serial_hist)  # fmt: skip
     assert np.array_equal(hist, serial_hist[0]) and np.array_equal(count, serial_hist[1])
 

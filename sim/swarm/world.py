@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from fleetmind.sim.swarm import _kernels as k
+from fleetmind.sim.swarm import _measure_kernels as m
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class _SwarmWorld:
         return self._cells
 
     def _histograms(self, values: np.ndarray, facing: np.ndarray, mode: int) -> np.ndarray:
-        hist, _ = k.neighbour_histograms(
+        hist, _ = m.neighbour_histograms(
             self.pos, values, facing, self.fov, self.bins, mode, self.box, self.radius, self.periodic,
             *self.cells(), self.ncx,
         )  # fmt: skip
@@ -94,7 +95,7 @@ class _SwarmWorld:
         neighbour radius)."""
         r = self.radius if radius is None else _check("radius", radius, 0.0, "give a finite number > 0")
         ncx = int(k.cell_count(self.box, r))
-        labels = k.cluster_labels(self.pos, self.box, r, self.periodic, *k.build_cells(self.pos, self.box, ncx), ncx)
+        labels = m.cluster_labels(self.pos, self.box, r, self.periodic, *k.build_cells(self.pos, self.box, ncx), ncx)
         return float(np.bincount(labels).max() / self.n)
 
 
@@ -148,7 +149,7 @@ class VicsekWorld(_SwarmWorld):
 
     def observe(self) -> np.ndarray:
         theta = self.theta
-        return self._histograms(theta, theta, k.HIST_RELATIVE)
+        return self._histograms(theta, theta, m.HIST_RELATIVE)
 
     def step(self, actions: np.ndarray | None = None, observe: bool = True) -> SwarmStep:
         """``actions``: ``(N,)`` turn rates (rad/s), clipped to ``max_turn``."""
@@ -221,10 +222,10 @@ class KuramotoWorld(_SwarmWorld):
         return SwarmStep(self.order(), self.observe())
 
     def order(self) -> float:
-        return float(k.polar_order(self.phase))
+        return float(m.polar_order(self.phase))
 
     def observe(self) -> np.ndarray:
-        return self._histograms(self.phase, self._zero, k.HIST_RELATIVE)
+        return self._histograms(self.phase, self._zero, m.HIST_RELATIVE)
 
     def step(self, actions: np.ndarray | None = None, observe: bool = True) -> SwarmStep:
         """``actions``: ``(N,)`` frequency adjustments (rad/s), clipped to ``max_dfreq``."""
@@ -276,10 +277,10 @@ class AggregationWorld(_SwarmWorld):
         return SwarmStep(self.order(), self.observe())
 
     def order(self) -> float:
-        return float(k.centroid_distance(self.pos, self.box, self.periodic))
+        return float(m.centroid_distance(self.pos, self.box, self.periodic))
 
     def observe(self) -> np.ndarray:
-        return self._histograms(self._zero, self._zero, k.HIST_BEARING)
+        return self._histograms(self._zero, self._zero, m.HIST_BEARING)
 
     def step(self, actions: np.ndarray | None = None, observe: bool = True) -> SwarmStep:
         """``actions``: ``(N, 2)`` velocities; each agent's speed is capped at ``vmax``."""
