@@ -85,11 +85,18 @@ def test_bench_seeds_1_runs_1(monkeypatch, tmp_path):
         ({"task": "boxlift", "lifters": False}, "world.lifters"),
         ({"task": "boxlift", "step_limit": True}, "world.step_limit"),
         ({"task": "mapf_lifelong", "agents": True}, "world.agents"),
+        ({"task": "boxnet1", "pybullet": {"physics_hz": True}}, "world.pybullet.physics_hz"),
+        ({"task": "boxnet1", "run": {"seed": True}}, "run.seed"),
+        ({"task": "boxnet1", "run": {"episodes": 2.0}}, "run.episodes"),
+        ({"task": "boxnet1", "run": {"llm": {"max_tokens": True}}}, "run.llm.max_tokens"),
     ],
 )
 def test_task_sizes_are_strict_integers(world, key):
+    """Every integer of a scenario, the task's, the backend's and the run's (``rows: true`` was read as 1)."""
+    world = dict(world)
+    run = world.pop("run", None)
     with pytest.raises(ScenarioError) as info:
-        parse_scenario({"name": "x", "world": world}, "bad.yaml")
+        parse_scenario({"name": "x", "world": world, **({"run": run} if run else {})}, "bad.yaml")
     message = str(info.value)
     assert message.startswith(f"bad.yaml: {key}: Input should be a valid integer") and "\n" not in message
     assert parse_scenario({"name": "x", "world": {"task": "boxnet1", "rows": 4}}, "ok.yaml").world.rows == 4

@@ -49,8 +49,8 @@ World = Annotated[Union[tuple(WORLDS.values())], Field(discriminator="task")]  #
 
 class RunSettings(_Strict):
     planner: str = Field("oracle", description="Planner name (`fleetmind list` shows them).")
-    seed: int = Field(0, ge=0, description="Seed of the first episode; episode k uses seed + k.")
-    episodes: int = Field(1, ge=1, le=100_000, description="Number of episodes.")
+    seed: int = Field(0, ge=0, strict=True, description="Seed of the first episode; episode k uses seed + k.")
+    episodes: int = Field(1, ge=1, le=100_000, strict=True, description="Number of episodes.")
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Model and prompt settings of LLM planners.")
 
 

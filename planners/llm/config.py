@@ -43,7 +43,7 @@ class LLMSettings(BaseModel):
     model: str = Field("default", description="Model name sent to the server (default: $FLEETMIND_LLM_MODEL).")
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
-    max_tokens: int = Field(512, ge=16, le=32_768, description="Completion token cap per call.")
+    max_tokens: int = Field(512, ge=16, le=32_768, strict=True, description="Completion token cap per call.")
     timeout_s: float = Field(
         120.0, gt=0, description="Deadline of one request in seconds: connect plus the whole reply, however slow."
     )
@@ -53,31 +53,42 @@ class LLMSettings(BaseModel):
         description="Budget of one planning step in seconds: all its LLM calls, retries and re-prompts; "
         "past it the episode ends with failure_reason llm_timeout.",
     )
-    max_retries: int = Field(4, ge=0, le=20, description="Retries for timeouts, HTTP 429 and 5xx (with backoff).")
+    max_retries: int = Field(
+        4, ge=0, le=20, strict=True, description="Retries for timeouts, HTTP 429 and 5xx (with backoff)."
+    )
     backoff_s: float = Field(0.5, ge=0, description="First backoff delay; doubles each retry.")
     max_reply_chars: int = Field(
         16_000,
         ge=256,
         le=1_000_000,
+        strict=True,
         description="Longest reply kept, in characters: a longer one is cut there (in the call log and the "
         "re-prompt too) and the model is told so.",
     )
     max_reprompts: int = Field(
-        6, ge=0, le=20, description="Re-prompts with error feedback before a step fails (syntax)."
+        6, ge=0, le=20, strict=True, description="Re-prompts with error feedback before a step fails (syntax)."
     )
     structured: bool = Field(
         True, description="Send a JSON schema as response_format; a server that refuses it gets tolerant parsing."
     )
     history: HistoryMode = Field("state_action", description="What earlier steps the prompt carries.")
-    history_tokens: int = Field(1500, ge=0, le=100_000, description="Token budget for history; newest kept.")
+    history_tokens: int = Field(
+        1500, ge=0, le=100_000, strict=True, description="Token budget for history; newest kept."
+    )
     hints: bool | None = Field(
         None, description="Annotate and rank legal actions by their effect (default: on for local, off otherwise)."
     )
     loop_guard: bool = Field(True, description="Flag a joint plan that exactly undoes the previous step, once.")
-    dialogue_rounds: int = Field(4, ge=1, le=20, description="DMAS / HMAS-1 rounds before the step is a no-op.")
-    feedback_rounds: int = Field(3, ge=0, le=20, description="HMAS-2 rounds of robot objections and revisions.")
-    threads: int = Field(2, ge=1, le=256, description="CPU threads of the local llama.cpp server.")
-    context: int = Field(8192, ge=512, le=131_072, description="Context size of the local llama.cpp server.")
+    dialogue_rounds: int = Field(
+        4, ge=1, le=20, strict=True, description="DMAS / HMAS-1 rounds before the step is a no-op."
+    )
+    feedback_rounds: int = Field(
+        3, ge=0, le=20, strict=True, description="HMAS-2 rounds of robot objections and revisions."
+    )
+    threads: int = Field(2, ge=1, le=256, strict=True, description="CPU threads of the local llama.cpp server.")
+    context: int = Field(
+        8192, ge=512, le=131_072, strict=True, description="Context size of the local llama.cpp server."
+    )
     local_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "smollm2-135m"] = Field(
         "qwen2.5-coder-0.5b", description="Model of the local backend."
     )

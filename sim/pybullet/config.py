@@ -21,10 +21,10 @@ URDF_DIR = Path(robots_package.__file__).resolve().parent / "urdf"
 class CameraSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    width: int = Field(64, ge=8, le=1024, description="Image width in pixels.")
-    height: int = Field(48, ge=8, le=1024, description="Image height in pixels.")
+    width: int = Field(64, ge=8, le=1024, strict=True, description="Image width in pixels.")
+    height: int = Field(48, ge=8, le=1024, strict=True, description="Image height in pixels.")
     fov_deg: float = Field(70.0, gt=1.0, lt=179.0, description="Vertical field of view in degrees.")
-    every: int = Field(1, ge=1, le=1000, description="Render one image every N task steps.")
+    every: int = Field(1, ge=1, le=1000, strict=True, description="Render one image every N task steps.")
 
 
 class PyBulletSettings(BaseModel):
@@ -38,7 +38,9 @@ class PyBulletSettings(BaseModel):
         "dynamic: wheel motors / rotor thrust through the controllers.",
     )
     cell_size: float = Field(1.0, gt=0.2, le=20.0, description="Metres per grid cell.")
-    physics_hz: int = Field(240, ge=30, le=2000, description="Physics (and kinematic interpolation) rate in Hz.")
+    physics_hz: int = Field(
+        240, ge=30, le=2000, strict=True, description="Physics (and kinematic interpolation) rate in Hz."
+    )
     robot: str | None = Field(
         None, description=f"Robot kind: {', '.join(ROBOT_KINDS)} (default: the task's own, e.g. lifter for BoxLift)."
     )
@@ -46,7 +48,9 @@ class PyBulletSettings(BaseModel):
     odometry_noise: float = Field(0.0, ge=0.0, le=1.0, description="Std. dev. of odometry noise (m and rad).")
     camera: CameraSettings | None = Field(None, description="Per-robot camera images (TinyRenderer, headless).")
     step_timeout: float = Field(60.0, gt=0.0, le=3600.0, description="Simulated seconds one task step may take.")
-    contact_every: int = Field(4, ge=1, le=1000, description="Check robot-robot contacts every N physics ticks.")
+    contact_every: int = Field(
+        4, ge=1, le=1000, strict=True, description="Check robot-robot contacts every N physics ticks."
+    )
 
     @field_validator("robot")
     @classmethod
