@@ -157,6 +157,12 @@ def test_firmware_link_driven_past_the_wrap_keeps_working(sitl_binary: Path, tmp
         assert link.session != sitl.session and link.seq < 200
         cmds = _cmds(sitl)
         assert len(cmds) >= 40 and max(int(e["seq"]) for e in cmds[-40:]) < 200  # new numbers, all acted on
+        # the new session's telemetry (20 Hz) may not have arrived yet, and a loaded machine can starve the SITL:
+        # wait, bounded, for a frame sent after the last command
+        seen = link.telemetry_count
+        end = time.monotonic() + 10.0
+        while link.telemetry_count < seen + 2 and time.monotonic() < end:
+            link.poll_for(0.05)
         assert link.telemetry is not None and link.telemetry.status & Status.ARMED
         sessions = [e for e in sitl.events() if e["kind"] == "session"]
         assert len(sessions) == 1 and int(sessions[0]["nonce"]) == link.session
