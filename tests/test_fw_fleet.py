@@ -5,7 +5,6 @@ robots (the real firmware as processes: behaviour, with bounds that hold on a lo
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from pydantic import ValidationError
 
 from fleetmind.testing.conformance import velocity_sampler
 from fleetmind.testing.robot_double import RobotDouble
-from fleetmind.testing.sitl import Sitl, build_sitl
+from fleetmind.testing.sitl import build_sitl, sitl_fleet_factory
 
 
 def sim_fleet(n: int = 2, clock: ManualClock | None = None, **config: float) -> tuple[FirmwareFleet, list[RobotDouble]]:
@@ -89,35 +88,8 @@ def sitl_binary() -> Path:
     return build_sitl()
 
 
-def fleet_factory(
-    tmp_path: Path, binary: Path, mode: str = "udp", n: int = 2, step_limit: int = 5, keyed: bool = True
-) -> Callable[[], FirmwareFleet]:
-    def make() -> FirmwareFleet:
-        sitls, robots = [], []
-        for i in range(n):
-            key = bytes([i + 1]) * 32
-            key_file = tmp_path / f"robot_{i}.key"
-            key_file.write_text(key.hex())
-            sitl = Sitl(mode, robot_id=10 + i, key=key if keyed else None, binary=binary)
-            sitls.append(sitl)
-            link = {"serial_port": sitl.pty} if sitl.pty else {"udp_host": "127.0.0.1", "udp_port": sitl.udp[1]}
-            robots.append(
-                RobotLinkConfig(
-                    name=f"robot_{i}",
-                    wire_id=10 + i,
-                    key_file=key_file if keyed else None,
-                    allow_unauthenticated=not keyed,
-                    **link,
-                )
-            )
-        cfg = FirmwareFleetConfig(robots=robots, step_period=0.05, step_limit=step_limit)
-        return FirmwareFleet(cfg, owned=sitls)
-
-    return make
-
-
 def test_fleet_moves_robots_and_estop_reaches_every_robot(sitl_binary: Path, tmp_path: Path) -> None:
-    fleet = fleet_factory(tmp_path, sitl_binary, n=3, step_limit=100)()
+    fleet = sitl_fleet_factory(tmp_path, sitl_binary, n=3, step_limit=100)()
     assert isinstance(fleet, Fleet)
     try:
         obs = fleet.reset(0)

@@ -151,39 +151,14 @@ def _pybullet_grid(plugin: GridTaskPlugin) -> Backend:
 
 
 def _firmware(mode: str, keyed: bool, illegal: Mapping[RobotId, Command] | None = None) -> Backend:
-    from fleetmind.firmware_bridge.config import FirmwareFleetConfig, Limits
+    from fleetmind.firmware_bridge.config import Limits
 
     limits = Limits()
 
     def build(tmp_dir: Path) -> Factory:
-        from fleetmind.firmware_bridge.config import RobotLinkConfig
-        from fleetmind.firmware_bridge.fleet import FirmwareFleet
-        from fleetmind.testing.sitl import Sitl, build_sitl
+        from fleetmind.testing.sitl import build_sitl, sitl_fleet_factory
 
-        binary = build_sitl()
-
-        def make() -> Fleet:
-            sitls, robots = [], []
-            for i in range(2):
-                key = bytes([i + 1]) * 32
-                key_file = tmp_dir / f"robot_{i}.key"
-                key_file.write_text(key.hex())
-                sitl = Sitl(mode, robot_id=10 + i, key=key if keyed else None, binary=binary)
-                sitls.append(sitl)
-                link = {"serial_port": sitl.pty} if sitl.pty else {"udp_host": "127.0.0.1", "udp_port": sitl.udp[1]}
-                robots.append(
-                    RobotLinkConfig(
-                        name=f"robot_{i}",
-                        wire_id=10 + i,
-                        key_file=key_file if keyed else None,
-                        allow_unauthenticated=not keyed,
-                        **link,
-                    )
-                )
-            cfg = FirmwareFleetConfig(robots=robots, limits=limits, step_period=0.05, step_limit=10)
-            return FirmwareFleet(cfg, owned=sitls)
-
-        return make
+        return sitl_fleet_factory(tmp_dir, build_sitl(), mode, n=2, step_limit=10, keyed=keyed)
 
     name = f"firmware-{mode}-{'keyed' if keyed else 'unkeyed'}"
     return Backend(name, build, illegal, velocity_sampler(limits.max_linear, limits.max_angular), max_steps=20)

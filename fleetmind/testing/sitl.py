@@ -7,11 +7,15 @@ import os
 import select
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import fleetmind.firmware_bridge as firmware_bridge
+
+if TYPE_CHECKING:
+    from fleetmind.firmware_bridge.fleet import FirmwareFleet
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +148,35 @@ class Sitl:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def sitl_fleet_factory(
+    folder: Path, binary: Path, mode: str = "udp", n: int = 2, step_limit: int = 5, keyed: bool = True
+) -> Callable[[], FirmwareFleet]:
+    """A factory of FirmwareFleets over ``n`` fresh SITL processes (wire ids 10, 11, ...; ``mode`` ``"udp"`` or
+    ``"pty"``); keyed robots get 32-byte keys written to ``folder``, key-less ones ``allow_unauthenticated``. The
+    fleet owns its SITLs and stops them on ``close``."""
+    from fleetmind.firmware_bridge.config import FirmwareFleetConfig, RobotLinkConfig
+    from fleetmind.firmware_bridge.fleet import FirmwareFleet
+
+    def make() -> FirmwareFleet:
+        sitls, robots = [], []
+        for i in range(n):
+            key = bytes([i + 1]) * 32
+            key_file = folder / f"robot_{i}.key"
+            key_file.write_text(key.hex())
+            sitl = Sitl(mode, robot_id=10 + i, key=key if keyed else None, binary=binary)
+            sitls.append(sitl)
+            link = {"serial_port": sitl.pty} if sitl.pty else {"udp_host": "127.0.0.1", "udp_port": sitl.udp[1]}
+            robots.append(
+                RobotLinkConfig(
+                    name=f"robot_{i}",
+                    wire_id=10 + i,
+                    key_file=key_file if keyed else None,
+                    allow_unauthenticated=not keyed,
+                    **link,
+                )
+            )
+        return FirmwareFleet(FirmwareFleetConfig(robots=robots, step_period=0.05, step_limit=step_limit), owned=sitls)
+
+    return make
