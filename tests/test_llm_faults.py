@@ -23,24 +23,8 @@ from fleetmind.tasks.boxnet1.rules import BoxNet1
 
 from fleetmind.app.llm import planner_options
 from fleetmind.app.runner import run_episode
-from fleetmind.testing.llm_server import OracleChatServer
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def server_factory():
-    servers: list[OracleChatServer] = []
-
-    def make(**kw) -> OracleChatServer:
-        s = OracleChatServer(**kw)
-        s.start()
-        servers.append(s)
-        return s
-
-    yield make
-    for s in servers:
-        s.stop()
 
 
 def _obs():
