@@ -22,6 +22,20 @@ def window_cost(path, goal, d):  # pragma: no cover - compiled
     return horizon + float(d[path[horizon]])
 
 
+@njit(cache=True, inline="always")
+def move_free(res, t, v, u, k, me):  # pragma: no cover - compiled
+    """Whether agent ``me`` may move from cell ``v`` at ``t`` to ``u`` at ``t + 1`` (``k`` 0: stay) given the
+    reservations ``res`` (``(T, C)``, -1 free): no vertex conflict and no swap with an agent coming the other way."""
+    holder = res[t + 1, u]
+    if holder != -1 and holder != me:
+        return False
+    if k != 0:
+        other = res[t, u]
+        if other != -1 and other != me and res[t + 1, v] == other:
+            return False
+    return True
+
+
 @njit(cache=True)
 def _free_from(res, cell, t, me):  # pragma: no cover - compiled
     """Nobody but ``me`` holds ``cell`` from time ``t`` to the end of the window."""
@@ -61,13 +75,8 @@ def window_astar(me, start, goal, d, res, nbr, path, parent, stamp, tick, heap_f
             u = nbr[v, k]
             if u < 0:
                 continue
-            holder = res[t + 1, u]
-            if holder != -1 and holder != me:
+            if not move_free(res, t, v, u, k, me):
                 continue
-            if k != 0:
-                other = res[t, u]
-                if other != -1 and other != me and res[t + 1, v] == other:
-                    continue  # a swap with the agent coming the other way
             s2 = (t + 1) * c_total + u
             if stamp[s2] == tick:
                 continue

@@ -11,6 +11,7 @@ horizon and, goals being distinct, beyond it.
 from __future__ import annotations
 
 import numpy as np
+from fleetmind.planners.mapf._lns_kernels import move_free
 from numba import njit
 
 STRATEGIES = 3  # neighbourhoods: 0 random agents, 1 around the most delayed agent, 2 around an intersection
@@ -77,13 +78,8 @@ def st_astar(me, start, goal, d, res, nbr, limit, path, parent, stamp, tick, lin
             f = t + 1 + np.int64(d[u])
             if f > top:
                 continue
-            holder = res[t + 1, u]
-            if holder != -1 and holder != me:
+            if not move_free(res, t, v, u, k, me):
                 continue
-            if k != 0:
-                other = res[t, u]
-                if other != -1 and other != me and res[t + 1, v] == other:
-                    continue  # a swap with the agent coming the other way
             s2 = (t + 1) * c_total + u
             if stamp[s2] == tick:
                 continue  # time is part of the state: its first push is as cheap as any
