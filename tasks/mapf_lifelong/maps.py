@@ -87,15 +87,22 @@ def _bundled() -> dict[str, str]:
 
 
 def map_names() -> list[str]:
-    """Names of the bundled maps (the learn-to-follow test maps)."""
-    return sorted(_bundled())
+    """Names of the bundled maps (the learn-to-follow test maps) and of the generated large maps
+    (``maps/generated.yaml``: ``lorr_warehouse_140x500``, ``random_256x256_d20``, ``Paris_1_256`` ...)."""
+    from fleetmind.tasks.mapf_lifelong.generators import generated_settings
+
+    return sorted([*_bundled(), *generated_settings()])
 
 
 def named_map(name: str) -> GridMap:
-    """A bundled map by name (``wfi_warehouse``, ``pico_s00_od20_na32``, ``den520d``, ...)."""
+    """A bundled or generated map by name (``wfi_warehouse``, ``pico_s00_od20_na32``, ``lorr_warehouse_140x500``)."""
+    from fleetmind.tasks.mapf_lifelong.generators import generated_map, generated_settings
+
     maps = _bundled()
+    if name in generated_settings():
+        return generated_map(name)
     if name not in maps:
-        raise KeyError(f"unknown map {name!r}; bundled maps: {', '.join(sorted(maps))}")
+        raise KeyError(f"unknown map {name!r}; maps: {', '.join(map_names())}")
     return parse_string_map(maps[name], name)
 
 
