@@ -35,7 +35,7 @@ setup(
     description="Multi-robot LLM planning and hardware control stack",
     license="Apache-2.0",
     license_files=["LICENSE", "tasks/mapf_lifelong/maps/LICENSE"],  # ours; the shipped MAPF maps' (MIT)
-    python_requires=">=3.10,<3.12",
+    python_requires=">=3.10,<3.13",  # 3.12: ROS 2 Jazzy; pybullet (no 3.12 wheel) is the optional extra
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
     package_data={
@@ -50,6 +50,8 @@ setup(
         _share("launch"),
         _share("scenarios"),
         _share("config"),
+        (f"share/{PACKAGE}/urdf", sorted(glob("robots/urdf/*.urdf"))),  # robot_description; found via ament_index
+        (f"share/{PACKAGE}/maps", sorted(glob("tasks/mapf_lifelong/maps/*"))),
     ],
     # Loose ranges for ROS / pip users; requirements.txt holds the exact pins that CI uses.
     install_requires=[
@@ -61,6 +63,11 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100"],
+        "pybullet": ["pybullet>=3.2.6"],  # Python <= 3.11 wheels only: optional, so the rest installs on 3.12
+        "llm": ["openai>=1.40", "langgraph>=0.2"],
+        "hardware": ["pyserial>=3.5", "pymavlink>=2.4.40", "cobs>=1.2", "crc>=7"],
+        "record": ["mcap>=1.1", "mcap-ros2-support>=0.5", "rosbags>=0.10"],
+        "kernels": ["numba>=0.60"],
     },
     zip_safe=True,
     entry_points={

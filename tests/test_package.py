@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import pytest
 from fleetmind.tasks import TASKS, GridTaskPlugin, get_task
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,3 +121,48 @@ def test_the_wheel_installs_one_top_level_package_fleetmind(tmp_path):
         assert f"fleetmind/{module}" in names, module
     assert "fleetmind/tasks/mapf_lifelong/maps/test-maps.yaml" in names
     assert "fleetmind/firmware_bridge/firmware/fw_core.c" in names
+    data = {n.split(".data/data/", 1)[1] for n in names if ".data/data/" in n}  # data_files: share/fleetmind/...
+    for shared in ("urdf/diff_drive.urdf", "maps/test-maps.yaml", "scenarios/warehouse_4.yaml", "config/world.yaml"):
+        assert f"share/fleetmind/{shared}" in data, shared
+
+
+def test_data_is_found_through_the_ament_index_after_a_plain_install(tmp_path, monkeypatch):
+    """A colcon / pip install puts data under <prefix>/share/fleetmind; ament_index_python finds the prefix."""
+    from fleetmind.robots import data
+
+    prefix = tmp_path / "install"
+    share = prefix / "share" / "fleetmind"
+    (prefix / "share" / "ament_index" / "resource_index" / "packages").mkdir(parents=True)
+    (prefix / "share" / "ament_index" / "resource_index" / "packages" / "fleetmind").write_text("")
+    for kind, name in (("urdf", "only_installed.urdf"), ("scenarios", "only_installed.yaml")):
+        (share / kind).mkdir(parents=True)
+        (share / kind / name).write_text("<robot/>")
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(prefix))
+    assert data.ament_share() == share
+    assert data.data_dirs("urdf")[0] == ROOT / "robots" / "urdf"  # a source checkout comes first
+    assert share / "urdf" in data.data_dirs("urdf")
+    assert data.data_file("urdf", "only_installed.urdf") == share / "urdf" / "only_installed.urdf"
+    assert data.data_file("urdf", "diff_drive.urdf") == ROOT / "robots" / "urdf" / "diff_drive.urdf"
+    from fleetmind.app.scenario import find_scenario
+
+    assert find_scenario("only_installed") == share / "scenarios" / "only_installed.yaml"
+    with pytest.raises(FileNotFoundError, match="urdf file 'nope.urdf' not found in .*robots/urdf"):
+        data.data_file("urdf", "nope.urdf")
+    with pytest.raises(ValueError, match="unknown data kind 'meshes'"):
+        data.data_dirs("meshes")
+    monkeypatch.delenv("AMENT_PREFIX_PATH")
+    assert data.ament_share() is None  # no ROS environment: the source checkout / sys.prefix fallbacks
+
+
+def test_package_xml_names_every_runtime_dependency_as_a_rosdep_key():
+    root = ET.parse(ROOT / "package.xml").getroot()
+    execs = {e.text: e.get("condition") for e in root.findall("exec_depend")}
+    for key in ("python3-numpy", "python3-yaml", "python3-serial", "python3-pydantic-pip", "python3-mcap-pip"):
+        assert key in execs, key
+    for key in ("python3-rosbags-pip", "python3-pymavlink-pip", "python3-openai-pip", "python3-langgraph-pip"):
+        assert key in execs, key
+    assert "python3-numba-pip" in execs and {"tf2_msgs", "rosgraph_msgs", "ament_index_python"} <= set(execs)
+    assert execs["python3-pybullet-pip"] == "$FLEETMIND_PYBULLET == 1"  # optional: no wheel for Python 3.12
+    setup = (ROOT / "setup.py").read_text()
+    assert 'python_requires=">=3.10,<3.13"' in setup and '"pybullet": ["pybullet' in setup
+    assert "pybullet" not in setup.split("install_requires=[")[1].split("]")[0]

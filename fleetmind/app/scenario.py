@@ -10,7 +10,6 @@ A scenario names the world (backend + task + size) and how to run it::
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -18,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from fleetmind.planners.llm.config import LLMSettings
+from fleetmind.robots.data import data_dirs
 from fleetmind.robots.errors import BadInputError, describe_validation
 from fleetmind.robots.fleet import Fleet
 from fleetmind.sim.pybullet.config import CameraSettings, PyBulletSettings
@@ -159,8 +159,7 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
 
 def scenario_dirs() -> list[Path]:
     """Where named scenarios are looked up: the source tree, then the installed ``share/fleetmind``."""
-    dirs = [Path(__file__).resolve().parents[2] / "scenarios", Path(sys.prefix) / "share" / "fleetmind" / "scenarios"]
-    return [d for d in dirs if d.is_dir()]
+    return data_dirs("scenarios")  # the source checkout, then share/fleetmind (ament index, then sys.prefix)
 
 
 def find_scenario(name_or_path: str | Path) -> Path:

@@ -43,7 +43,15 @@ def import_pybullet() -> tuple[ModuleType, str]:
         import pybullet_data
 
         return pybullet, pybullet_data.getDataPath()
-    with quiet_fds():
-        import pybullet
-        import pybullet_data
+    try:
+        with quiet_fds():
+            import pybullet
+            import pybullet_data
+    except ImportError:
+        from fleetmind.robots.errors import BadInputError
+
+        raise BadInputError(
+            "world.backend: pybullet needs the optional pybullet package (wheels for Python <= 3.11): "
+            "pip install 'fleetmind[pybullet]', or use backend: grid"
+        ) from None
     return pybullet, pybullet_data.getDataPath()
