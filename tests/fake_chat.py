@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -53,3 +54,21 @@ class ScriptedChat:
                 else system.split(" in a robot team")[0].removeprefix("You are ")
             )
         return out
+
+
+def first_listed(messages: list[Message], schema: dict[str, Any] | None) -> str:
+    """What a small model with hints on does almost always: every robot takes the first action of its list (the
+    central planner's role); a plan check agrees."""
+    if '"agree"' in messages[0]["content"]:
+        return '{"agree": true, "objection": null}'
+    user = next(m["content"] for m in messages if m["role"] == "user")
+    block = user.split("Actions (best first, effect in brackets):\n", 1)[1]
+    plan = {}
+    for line in block.splitlines():
+        robot, sep, items = line.partition(": ")
+        if not sep or not robot.startswith("robot_"):
+            break
+        first = items.split("; ")[0].split(" [")[0]
+        if first != "wait":
+            plan[robot] = first
+    return json.dumps(plan)

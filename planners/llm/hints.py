@@ -2,11 +2,13 @@
 
 Small local models pick the first listed action most of the time and undo their own moves, so with hints on, every
 action carries a short note ("delivers", "1 step from target_red (closer)", "undoes last move") and the list is sorted
-by that effect. The notes come from the task's own rules (``Task.hint``); the order also answers to the shield: robots
-are ranked in fleet order, and an action that collides with the robots ranked before it (their first choices, the
-others waiting) is never ranked above a safe one, so the joint plan of every robot's first choice passes the shield.
-``wait`` follows the safe actions (first when there is none). Hints are an explicit prompt option, reported in every
-result.
+by that effect. The notes come from the task's own rules (``Task.hint``). Where the task has an oracle planner, its
+move for this step (``suggested``) is ranked first and marked "recommended" (``wait`` first when the oracle has the
+robot wait): a model that takes the first listed action then plays the oracle's plan, and one that knows better may
+still choose another action. The order also answers to the shield: robots are ranked in fleet order, and an action
+that collides with the robots ranked before it (their first choices, the others waiting) is never ranked above a
+safe one, so the joint plan of every robot's first choice passes the shield. ``wait`` follows the safe actions
+(first when there is none). Hints are an explicit prompt option, reported in every result.
 """
 
 from __future__ import annotations
@@ -30,13 +32,15 @@ def rank_joint(
     previous: Mapping[RobotId, Command] | None = None,
     previous_world: Mapping[str, Any] | None = None,
     excluded: Excluded | None = None,
+    suggested: Mapping[RobotId, Command] | None = None,
 ) -> dict[RobotId, list[Hint]]:
     """Every robot's choices (its legal actions but ``excluded`` ones, and ``wait``) with notes, best first.
 
-    Robots that can act are ranked in fleet order; an action is ranked by (collision tier, task score): tier 0 is
-    safe with the first choices of the robots ranked before it, tier 1 clashes with them, tier 2 collides even when
-    every other robot waits. ``wait`` comes right after the safe actions (first when there is none). The first
-    choices form a joint plan that :func:`fleetmind.planners.shield.check_plan` (physical rules) accepts.
+    Robots that can act are ranked in fleet order; an action is ranked by (collision tier, not suggested, task
+    score): tier 0 is safe with the first choices of the robots ranked before it, tier 1 clashes with them, tier 2
+    collides even when every other robot waits. ``wait`` comes right after the safe actions (first when there is
+    none, or when ``suggested`` is given and leaves the robot out or has it wait). The first choices form a joint
+    plan that :func:`fleetmind.planners.shield.check_plan` (physical rules) accepts.
     """
     w = observation.world
     undo = _last_moves(previous or {}, previous_world) if previous_world else set()
@@ -48,11 +52,13 @@ def rank_joint(
         legal = observation.robots[rid].legal
         if not legal:
             continue
-        tiers: list[tuple[int, float, int, Hint]] = []
+        tiers: list[tuple[int, int, float, int, Hint]] = []
+        pick = suggested.get(rid, Wait()) if suggested is not None else None
         for i, cmd in enumerate(legal):
             if cmd.text in excluded.get(rid, ()):
                 continue
             note, score = plugin.hint(rid, cmd, w, undo)
+            advised = pick is not None and cmd.text == pick.text
             alone = check_plan(observation, {rid: cmd})
             joint = alone or check_plan(observation, {**chosen, rid: cmd})
             tier = 2 if alone else 1 if joint else 0
@@ -60,10 +66,15 @@ def rank_joint(
                 note = _join(f"COLLISION: {alone[0]}", note)
             elif joint:
                 note = _join(f"clashes with the choices above: {joint[0]}", note)
-            tiers.append((tier, score, i, (cmd, note, score)))
-        tiers.sort(key=lambda t: t[:3])
-        ranked = [t[3] for t in tiers]
+            elif advised:
+                note = _join("recommended", note)
+            tiers.append((tier, int(not advised), score, i, (cmd, note, score)))
+        tiers.sort(key=lambda t: t[:4])
+        ranked = [t[4] for t in tiers]
         safe = sum(1 for t in tiers if t[0] == 0)
+        if isinstance(pick, Wait) and ranked:  # the oracle has this robot wait: wait first
+            out[rid] = [(Wait(), "recommended", 0.0), *ranked]
+            continue
         wait: Hint = (Wait(), "" if safe or not ranked else "no safe action", 0.0)
         if safe:
             chosen[rid] = ranked[0][0]

@@ -26,13 +26,25 @@ from fleetmind.planners.llm.schemas import (
 )
 from fleetmind.planners.llm.session import Session
 from fleetmind.robots.commands import Command
+from fleetmind.robots.errors import BadInputError
 from fleetmind.robots.fleet import Observation, StepResult
 from fleetmind.robots.ids import RobotId
 from fleetmind.robots.planner import Planner
+from fleetmind.tasks import get_task
 
 log = logging.getLogger(__name__)
 _uids = itertools.count()
 FAILURE_EVENTS = frozenset({"too_heavy", "conflict", "collision"})
+
+
+def advisor(task: str, observation: Observation, seed: int) -> Planner | None:
+    """The task's oracle planner, reset for this episode, to rank the hints; ``None`` where the task has none."""
+    try:
+        oracle = get_task(task).make_oracle()
+        oracle.reset(observation, seed)
+    except BadInputError:
+        return None
+    return oracle
 
 
 class LLMPlanner(Planner):
@@ -63,6 +75,8 @@ class LLMPlanner(Planner):
         self._count_lock = threading.Lock()
         self._last_central: dict[RobotId, Command] | None = None
         self.plan_changes: list[tuple[int, list[str]]] = []  # HMAS-2: (step, the objections that changed the plan)
+        self._advisor: Planner | None = None
+        self._advised: tuple[int, dict[RobotId, Command] | None] | None = None
 
     # ---------------------------------------------------------------- episode hooks
     def reset(self, observation: Observation, seed: int) -> None:
@@ -77,6 +91,8 @@ class LLMPlanner(Planner):
         self._counts = {}
         self._last_central = None
         self.plan_changes = []
+        self._advisor = advisor(self.task, observation, seed) if self.settings.hints_on else None
+        self._advised: tuple[int, dict[RobotId, Command] | None] | None = None
 
     def plan(self, observation: Observation) -> dict[RobotId, Command]:
         assert self.session is not None, "reset() first"
@@ -172,9 +188,29 @@ class LLMPlanner(Planner):
     def _actions(self, observation: Observation, robots: list[RobotId], excluded: Excluded | None = None) -> str:
         head = "Actions (best first, effect in brackets):" if self.settings.hints_on else "Actions:"
         body = prompts.actions_block(
-            observation, robots, self.settings.hints_on, self._previous, self._previous_world, excluded
+            observation,
+            robots,
+            self.settings.hints_on,
+            self._previous,
+            self._previous_world,
+            excluded,
+            self._advice(observation) if self.settings.hints_on else None,
         )
         return f"{head}\n{body}"
+
+    def _advice(self, observation: Observation) -> dict[RobotId, Command] | None:
+        """The task oracle's plan for this step (asked once per step), which the hints rank first; ``None`` where
+        the task has no oracle or it failed (the hints then rank by the task's notes alone)."""
+        if self._advisor is None:
+            return None
+        if self._advised is None or self._advised[0] != observation.step:
+            try:
+                plan: dict[RobotId, Command] | None = self._advisor.plan(observation)
+            except Exception as exc:  # noqa: BLE001 - advice is optional: a failing oracle must not end the episode
+                log.warning("step %d: the hint oracle failed (%s); ranking by notes only", observation.step + 1, exc)
+                plan = None
+            self._advised = (observation.step, plan)
+        return self._advised[1]
 
     def _tail(self, observation: Observation) -> str:
         return "\n" + prompts.state_block(observation) if self.settings.backend.startswith("oracle") else ""

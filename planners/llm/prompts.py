@@ -68,10 +68,11 @@ def actions_block(
     previous: Mapping[RobotId, Command] | None = None,
     previous_world: Mapping[str, Any] | None = None,
     excluded: Excluded | None = None,
+    suggested: Mapping[RobotId, Command] | None = None,
 ) -> str:
-    """``robot: action; action`` lines, without the ``excluded`` actions (annotated and best first with hints; the
-    ranking is joint, see :func:`fleetmind.planners.llm.hints.rank_joint`)."""
-    ranking = rank_joint(observation, previous, previous_world, excluded) if hints else {}
+    """``robot: action; action`` lines, without the ``excluded`` actions (annotated and best first with hints, the
+    ``suggested`` plan first; the ranking is joint, see :func:`fleetmind.planners.llm.hints.rank_joint`)."""
+    ranking = rank_joint(observation, previous, previous_world, excluded, suggested) if hints else {}
     lines = []
     for rid in robots:
         if hints:
