@@ -2,10 +2,15 @@
 
 Each world holds its state arrays, ``reset(seed)`` draws them (uniform positions, headings / phases, natural
 frequencies) and ``step(actions)`` advances one step and returns a ``SwarmStep``: the world's order parameter and,
-unless ``observe=False``, every agent's partial observation (the histogram of ``neighbour_histograms``: the
-empirical distribution of its neighbours' headings / phases relative to its own, or of their bearings, within
-``radius`` and the field of view). Actions are bounded: turn rate (Vicsek), frequency adjustment (Kuramoto),
-velocity (aggregation); ``None`` means no control. Noise comes from the world's own generator, seeded by ``reset``.
+unless ``observe=False``, every agent's partial observation: the empirical distribution of its neighbours' headings
+/ phases relative to its own, or of their positions, within ``radius`` and the field of view, as a histogram
+(``observation="histogram"``, ``neighbour_histograms``) or a kernel mean embedding (``observation="rbf"``,
+``neighbour_embedding``: von Mises bumps on the circle, Gaussian bumps over the neighbourhood disc). ``obs_noise``
+(std. dev.) perturbs what the agents read: every agent's broadcast heading / phase (radians) and, for positions, its
+offset (in units of ``radius``; the bearing histogram has none), one draw per agent per observation from a generator
+of its own (observing never changes the dynamics' noise). Actions are bounded: turn rate (Vicsek), frequency
+adjustment (Kuramoto), velocity (aggregation, formation); ``None`` means no control. Noise comes from the world's
+own generator, seeded by ``reset``.
 """
 
 from __future__ import annotations
@@ -14,15 +19,19 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from fleetmind.sim.swarm import _embed_kernels as e
 from fleetmind.sim.swarm import _kernels as k
 from fleetmind.sim.swarm import _measure_kernels as m
+
+OBSERVATIONS = ("histogram", "rbf")
 
 
 @dataclass(frozen=True)
 class SwarmStep:
     """What one step returns: ``order`` (Vicsek/Kuramoto: ``|mean exp(i angle)|`` in [0, 1]; aggregation: mean
-    distance to the centroid) and ``observation`` (``(N, bins) float64`` rows summing to 1, or 0 for an agent
-    without visible neighbours; None when not asked)."""
+    distance to the centroid; formation: the shape distance) and ``observation`` (``(N, obs_dim) float64``: histogram
+    rows summing to 1, or embeddings in [0, 1]; a row of 0 for an agent without visible neighbours; None when not
+    asked)."""
 
     order: float
     observation: np.ndarray | None
@@ -38,7 +47,18 @@ def _check(name: str, value: float, low: float, fix: str, *, strict: bool = True
 class _SwarmWorld:
     """State and cell lists shared by the three worlds (``box`` side, neighbour ``radius``, periodic or walled)."""
 
-    def __init__(self, agents: int, box: float, radius: float, periodic: bool, bins: int, fov: float, dt: float):
+    def __init__(
+        self,
+        agents: int,
+        box: float,
+        radius: float,
+        periodic: bool,
+        bins: int,
+        fov: float,
+        dt: float,
+        observation: str = "histogram",
+        obs_noise: float = 0.0,
+    ):
         if isinstance(agents, bool) or not isinstance(agents, int | np.integer) or agents < 1:
             raise ValueError(f"agents={agents!r} must be a whole number >= 1")
         if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
@@ -52,6 +72,15 @@ class _SwarmWorld:
         self.fov = _check("fov", fov, 0.0, "give the field of view in radians, in (0, 2 pi]", high=2 * math.pi)
         self.periodic = bool(periodic)
         self.bins = int(bins)
+        if observation not in OBSERVATIONS:
+            raise ValueError(f"observation={observation!r} is unknown: use one of {', '.join(OBSERVATIONS)}")
+        self.observation = observation
+        self.obs_noise = _check("obs_noise", obs_noise, 0.0, "give a finite noise std. dev. >= 0", strict=False)
+        self.obs_rng = np.random.default_rng(1)
+        side = max(2, round(math.sqrt(self.bins)))  # position centres: a side x side grid over [-1, 1]^2
+        grid = np.linspace(-1.0, 1.0, side)
+        self._pos_centres = np.stack(np.meshgrid(grid, grid, indexing="xy"), axis=-1).reshape(-1, 2)
+        self._angle_centres = (-math.pi + (np.arange(self.bins) + 0.5) * 2 * math.pi / self.bins).reshape(-1, 1)
         self.ncx = int(k.cell_count(self.box, self.radius))
         self.pos = np.zeros((self.n, 2))
         self.rng = np.random.default_rng(0)
@@ -62,6 +91,7 @@ class _SwarmWorld:
 
     def _reset_positions(self, seed: int) -> None:
         self.rng = np.random.default_rng(seed)
+        self.obs_rng = np.random.default_rng([seed, 1])
         self.pos = self.rng.random((self.n, 2)) * self.box
         self._cells = None
 
@@ -73,12 +103,46 @@ class _SwarmWorld:
             self._cells = k.build_cells_into(self.pos, self.box, self.ncx, self._cell_scratch, order, start)
         return self._cells
 
+    @property
+    def obs_dim(self) -> int:
+        """Length of one agent's observation row."""
+        if self.observation == "rbf" and self._positional:
+            return len(self._pos_centres)
+        return self.bins
+
+    _positional = False  # True: the world observes neighbours' positions, not their headings / phases
+
     def _histograms(self, values: np.ndarray, facing: np.ndarray, mode: int) -> np.ndarray:
+        """The observation of every agent (``(N, obs_dim)``): ``values`` are the angles observed (RELATIVE mode) or
+        ignored (positions)."""
+        if self.obs_noise and not self._positional:
+            values = values + self.obs_rng.normal(0.0, self.obs_noise, self.n)
+        if self.observation == "rbf":
+            return self.embedding(values, facing)
         hist, _ = m.neighbour_histograms(
             self.pos, values, facing, self.fov, self.bins, mode, self.box, self.radius, self.periodic,
             *self.cells(), self.ncx,
         )  # fmt: skip
         return hist
+
+    def embedding(self, values: np.ndarray, facing: np.ndarray) -> np.ndarray:
+        """The kernel mean embedding of the neighbours (``(N, obs_dim)``; ``_embed_kernels.neighbour_embedding``):
+        of their relative angles ``values`` (widths: one bin), or of their relative positions (positional worlds,
+        width: one grid step, position noise ``obs_noise * radius``)."""
+        if self._positional:
+            centres, mode = self._pos_centres, e.EMBED_POSITION
+            width = 2.0 / (math.isqrt(len(centres)) - 1)
+            shift = np.zeros((self.n, 2))
+            if self.obs_noise:
+                shift = self.obs_rng.normal(0.0, self.obs_noise * self.radius, (self.n, 2))
+        else:
+            centres, mode, width = self._angle_centres, e.EMBED_ANGLE, 2 * math.pi / self.bins
+            shift = np.zeros((1, 2))  # read only for positions
+        emb, _ = e.neighbour_embedding(
+            self.pos, values, facing, shift, self.fov, centres, width, mode, self.box, self.radius, self.periodic,
+            *self.cells(), self.ncx,
+        )  # fmt: skip
+        return emb
 
     def _actions(self, actions: np.ndarray | None, shape: tuple[int, ...], bound: float, what: str) -> np.ndarray:
         if actions is None:
@@ -117,8 +181,11 @@ class VicsekWorld(_SwarmWorld):
         bins: int = 8,
         fov: float = 2 * math.pi,
         dt: float = 1.0,
+        *,
+        observation: str = "histogram",
+        obs_noise: float = 0.0,
     ):
-        super().__init__(agents, box, radius, periodic, bins, fov, dt)
+        super().__init__(agents, box, radius, periodic, bins, fov, dt, observation, obs_noise)
         self.speed = _check("speed", speed, 0.0, "give a finite speed >= 0", strict=False)
         self.eta = _check("eta", eta, 0.0, "give the noise amplitude in [0, 2 pi]", strict=False, high=2 * math.pi)
         self.coupling = _check("coupling", coupling, 0.0, "give an alignment weight in [0, 1]", strict=False, high=1.0)
@@ -188,8 +255,11 @@ class KuramotoWorld(_SwarmWorld):
         periodic: bool = True,
         bins: int = 8,
         dt: float = 0.1,
+        *,
+        observation: str = "histogram",
+        obs_noise: float = 0.0,
     ):
-        super().__init__(agents, box, radius, periodic, bins, 2 * math.pi, dt)
+        super().__init__(agents, box, radius, periodic, bins, 2 * math.pi, dt, observation, obs_noise)
         self.coupling = _check("coupling", coupling, -math.inf, "give a finite coupling strength")
         self.omega_mean = _check("omega_mean", omega_mean, -math.inf, "give a finite mean frequency")
         self.omega_std = _check("omega_std", omega_std, 0.0, "give a finite frequency spread >= 0", strict=False)
@@ -253,7 +323,10 @@ class KuramotoWorld(_SwarmWorld):
 class AggregationWorld(_SwarmWorld):
     """Agents following velocity commands (speed capped at ``vmax``) with position noise ``sigma * sqrt(dt) *
     N(0, 1)`` per axis. Order: mean distance to the centroid (lower is more aggregated); ``largest_cluster()``
-    gives the largest-cluster fraction. Observation: bearings of the neighbours (absolute, east = 0)."""
+    gives the largest-cluster fraction. Observation: bearings of the neighbours (absolute, east = 0; histogram), or
+    their relative positions (``observation="rbf"``)."""
+
+    _positional = True
 
     def __init__(
         self,
@@ -265,8 +338,11 @@ class AggregationWorld(_SwarmWorld):
         periodic: bool = True,
         bins: int = 8,
         dt: float = 1.0,
+        *,
+        observation: str = "histogram",
+        obs_noise: float = 0.0,
     ):
-        super().__init__(agents, box, radius, periodic, bins, 2 * math.pi, dt)
+        super().__init__(agents, box, radius, periodic, bins, 2 * math.pi, dt, observation, obs_noise)
         self.vmax = _check("vmax", vmax, 0.0, "give a finite speed bound >= 0", strict=False)
         self.sigma = _check("sigma", sigma, 0.0, "give a finite position noise >= 0", strict=False)
         self._zero = np.zeros(self.n)

@@ -163,3 +163,35 @@ def neighbour_histograms(pos, values, facing, fov, bins, mode, box, r, periodic)
         if count[i]:
             hist[i] /= count[i]
     return hist, count
+
+
+def neighbour_embedding(pos, values, facing, offset_noise, fov, centres, width, mode, box, r, periodic):
+    """Mode 0: von Mises kernel of relative angles; mode 1: Gaussian kernel of relative positions (agent frame)."""
+    n, nb = len(pos), len(centres)
+    emb, count = np.zeros((n, nb)), np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        fc, fs = math.cos(facing[i]), math.sin(facing[i])
+        for j in neighbours(pos, i, box, r, periodic):
+            dx, dy = offset(pos, i, j, box, periodic)
+            if fov < TWO_PI and dx * fc + dy * fs < math.cos(0.5 * fov) * math.sqrt(dx * dx + dy * dy):
+                continue
+            count[i] += 1
+            for b in range(nb):
+                if mode == 0:
+                    v = wrap_angle(values[j] - values[i])
+                    emb[i, b] += math.exp((math.cos(v - centres[b][0]) - 1.0) / width**2)
+                else:
+                    ux, uy = (dx + offset_noise[j][0]) / r, (dy + offset_noise[j][1]) / r
+                    px, py = ux * fc + uy * fs, -ux * fs + uy * fc
+                    emb[i, b] += math.exp(-((px - centres[b][0]) ** 2 + (py - centres[b][1]) ** 2) / (2 * width**2))
+        if count[i]:
+            emb[i] /= count[i]
+    return emb, count
+
+
+def assignment_cost(cost) -> float:
+    """The least total cost of a perfect matching, by trying every permutation (small ``n`` only)."""
+    import itertools
+
+    n = len(cost)
+    return min(sum(cost[i][p[i]] for i in range(n)) for p in itertools.permutations(range(n)))
