@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from fleetmind.firmware_bridge.executor_config import ExecutorSettings, LocalizationSettings, SitlSettings
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.robots.data import data_dirs
 from fleetmind.robots.errors import BadInputError, describe_validation
@@ -31,8 +32,9 @@ class _Strict(BaseModel):
 class _Backend(_Strict):
     """The keys every task's ``world`` section has besides its own (which the task's config model holds)."""
 
-    backend: Literal["grid", "pybullet"] = Field("grid", description="World backend that runs the task.")
+    backend: Literal["grid", "pybullet", "firmware"] = Field("grid", description="World backend that runs the task.")
     pybullet: PyBulletSettings | None = Field(None, description="3D physics settings (backend: pybullet).")
+    firmware: ExecutorSettings | None = Field(None, description="Real / SITL robot settings (backend: firmware).")
 
 
 def _world_model(task: Task) -> type[BaseModel]:
@@ -74,12 +76,18 @@ class Scenario(_Strict):
             from fleetmind.sim.pybullet import make_pybullet_fleet
 
             return make_pybullet_fleet(fleet, self.world.task, self.world.pybullet)
+        if self.world.backend == "firmware":
+            from fleetmind.app.firmware import make_firmware_fleet
+
+            return make_firmware_fleet(fleet, self.task, self.world.firmware)
         return fleet
 
     def with_backend(self, backend: str) -> Scenario:
         """The same scenario on another world backend (``fleetmind run --backend``)."""
-        if backend not in ("grid", "pybullet"):
-            raise ScenarioError(f"--backend: {backend!r} is not allowed; allowed values: 'grid', 'pybullet'")
+        if backend not in ("grid", "pybullet", "firmware"):
+            raise ScenarioError(
+                f"--backend: {backend!r} is not allowed; allowed values: 'grid', 'pybullet', 'firmware'"
+            )
         other = self.model_copy(update={"world": self.world.model_copy(update={"backend": backend})})
         _check_paper_rules(other, "--backend")
         return other
@@ -126,6 +134,10 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
             model = PyBulletSettings
         elif model is PyBulletSettings and part == "camera":
             model = CameraSettings
+        elif part == "firmware":
+            model = ExecutorSettings
+        elif model is ExecutorSettings and part in ("localization", "sitl"):
+            model = LocalizationSettings if part == "localization" else SitlSettings
         elif part in _TAGS:
             continue  # pydantic puts the union tag into the location
         else:

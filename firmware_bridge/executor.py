@@ -1,0 +1,420 @@
+"""ExecutorFleet: a grid task played by real robots (or SITL robots) behind the same Fleet contract.
+
+The wrapped grid fleet (MAPF lifelong or one-shot, Warehouse) stays the logical model: legal actions, observations,
+metrics. Each step it applies the commands; the executor then lays both states out in metres with the task's layout
+(``Task.scene``, cells of ``cell_size`` in the shared ``map`` frame) and drives every robot from where it was to where
+the model put it, with :func:`fleetmind.robots.controllers.unicycle_control` at ``control_rate`` Hz through the
+robots' firmware links (:class:`fleetmind.firmware_bridge.fleet.FirmwareFleet`). The step ends when every robot is
+within ``tolerance`` of its waypoint; after ``step_deadline`` seconds the episode fails (``timeout``, or ``robot_lost``
+when a lost robot held the others up); an e-stop ends it with ``estop``.
+
+Poses come from :class:`fleetmind.firmware_bridge.localization.Localizer` (odometry, external fixes when fresh).
+Safety besides the shield: :func:`fleetmind.firmware_bridge.separation.keep_separation` on every control tick; a
+robot whose link is lost (no telemetry for ``heartbeat_timeout``) stops by its firmware watchdog, robots within
+``lost_radius`` of it stop for ``lost_hold`` seconds and then keep clear of its last pose; the lost robot is dropped:
+its commands become waits (``on_lost: drop``), or the episode ends (``fail``). :meth:`ExecutorFleet.estop_all` stops
+every robot, from any thread. Every deadline runs on the injected clock (the links' clock).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from fleetmind.firmware_bridge import messages as wire
+from fleetmind.firmware_bridge.executor_config import ExecutorSettings
+from fleetmind.firmware_bridge.fleet import FirmwareFleet
+from fleetmind.firmware_bridge.localization import Localizer, Pose2D, UdpPoseFeed
+from fleetmind.firmware_bridge.separation import keep_separation, pair_distances, segment_distance
+from fleetmind.robots.commands import Command, Wait
+from fleetmind.robots.controllers import UnicycleGains, unicycle_control
+from fleetmind.robots.errors import BadInputError, FleetClosedError
+from fleetmind.robots.fleet import Fleet, Observation, RobotEvent, RobotObservation, StepResult, final_step
+from fleetmind.robots.ids import RobotId
+from fleetmind.robots.scene import Scene
+from fleetmind.tasks import Task
+from fleetmind.tasks.mapf_lifelong import MapfLifelongTask
+from fleetmind.tasks.warehouse import WarehouseTask
+
+log = logging.getLogger(__name__)
+
+SUPPORTED: tuple[type[Task], ...] = (MapfLifelongTask, WarehouseTask)
+"""Tasks whose actions are pure motion between cells (a subclass of one is supported too)."""
+FRAME_PERIOD = 0.1  # seconds between recorded frames
+XY = tuple[float, float]
+
+
+def check_supported(task: Task) -> None:
+    """One-line :class:`BadInputError` for a task that needs manipulation (BoxNet, BoxLift)."""
+    if not isinstance(task, SUPPORTED):
+        names = ", ".join(cls.name for cls in SUPPORTED)
+        raise BadInputError(
+            f"world.task: {task.name!r} is unsupported on this backend (firmware): its robots move boxes, which real "
+            f"robots here cannot; supported: {names} (or use backend: grid / pybullet)"
+        )
+
+
+class ExecutorFleet:
+    """The ``backend: firmware`` Fleet: ``inner`` is the logical grid fleet, ``robots`` the firmware links."""
+
+    def __init__(
+        self, inner: Fleet, task: Task, robots: FirmwareFleet, settings: ExecutorSettings | None = None
+    ) -> None:
+        check_supported(task)
+        if set(robots.robot_ids) != set(inner.robot_ids):
+            raise BadInputError(
+                f"world.firmware.robots: the links name {', '.join(robots.robot_ids)} but the task has "
+                f"{', '.join(inner.robot_ids)}; give one link per robot, named like the task's robots"
+            )
+        self.inner, self.plugin, self.robots = inner, task, robots
+        self.settings = s = settings or ExecutorSettings()
+        self.clock = robots.clock
+        self.localizer = Localizer(inner.robot_ids, s.localization.max_age, self.clock)
+        port = s.localization.udp_port
+        self.feed = None if port is None else UdpPoseFeed(self.localizer, s.localization.udp_host, port)
+        self.gains = UnicycleGains(max_v=s.max_linear, max_w=s.max_angular, tolerance=s.tolerance)
+        self.record_frames = False
+        self.frames: list[Scene] = []
+        self.odometry: list[tuple[float, RobotId, Pose2D, Pose2D, float, float]] = []
+        self.images: dict[RobotId, Any] = {}
+        self.processes: list[Any] = []  # SITL processes the app started for this fleet (closed with it)
+        self.last_estop: dict[str, Any] = {}
+        self._estop_request = threading.Event()
+        self._estop_done = threading.Event()
+        self._driver: threading.Thread | None = None
+        self._obs: Observation | None = None
+        self._final: StepResult | None = None
+        self._pending: str | None = None
+        self._closed = False
+        self._start_episode()
+
+    def _start_episode(self) -> None:
+        self._dropped: set[RobotId] = set()
+        self._obstacles: dict[RobotId, XY] = {}
+        self._hold: dict[RobotId, float] = {}
+        self._close_pairs: set[tuple[RobotId, RobotId]] = set()
+        self._contact_pairs: set[tuple[RobotId, RobotId]] = set()
+        self.figures: dict[str, Any] = {"collisions": 0, "near_misses": 0, "min_distance": math.inf}
+        self.figures |= {"max_tracking_error": 0.0, "step_times": [], "slowed_ticks": 0, "lost_robots": 0}
+        self._t0 = self.clock.now()
+        self._next_frame = -math.inf
+
+    @property
+    def robot_ids(self) -> tuple[RobotId, ...]:
+        return self.inner.robot_ids
+
+    # ------------------------------------------------------------------------------------------------ episode
+    def reset(self, seed: int) -> Observation:
+        """Reset the model and the robots (arm, stand still), then drive every robot to its start cell."""
+        if self._closed:
+            raise FleetClosedError()
+        obs = self.inner.reset(seed)
+        self.robots.reset(seed)
+        self._start_episode()
+        self._final, self._pending = None, None
+        self._read(self.clock.now())
+        targets = self._waypoints(obs.world)
+        for rid in self.robot_ids:
+            if self.localizer.has_origin(rid):
+                continue
+            if rid in self.settings.start:
+                self.localizer.set_origin(rid, Pose2D(*self.settings.start[rid]))
+            elif self.localizer.odometry(rid) is not None:
+                self.localizer.place(rid, Pose2D(*targets[rid], 0.0))
+        self._dropped = {rid for rid in self.robot_ids if self._lost(rid)}
+        self.figures["lost_robots"] = len(self._dropped)
+        if any(self._estopped(rid) for rid in self.robot_ids):
+            self._pending = "estop"
+        else:
+            segments = {rid: (self._xy(rid), targets[rid]) for rid in self.robot_ids if rid not in self._dropped}
+            self._pending, _ = self._drive(segments, self.settings.reset_deadline, track=False)
+        if self._pending:
+            log.warning("reset: robots did not reach their start cells (%s)", self._pending)
+        self._t0 = self.clock.now()
+        self._obs = self._augment(obs)
+        return self._obs
+
+    def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
+        if (final := final_step(self._closed, self._obs is not None, self._final)) is not None:
+            return final
+        assert self._obs is not None
+        checked = self._validate(commands)
+        started = self.clock.now()
+        events: list[RobotEvent] = []
+        for rid in self._dropped & set(checked):
+            if not isinstance(checked[rid], Wait):
+                events.append(RobotEvent(rid, "dropped", f"{checked[rid].text} not executed: robot lost, waits"))
+                checked[rid] = Wait()
+        before = self._waypoints(self._obs.world)
+        result = self.inner.step(checked)
+        after = self._waypoints(result.observation.world)
+        failure = self._pending
+        if failure is None:
+            segments = {r: (before[r], after[r]) for r in self.robot_ids if r not in self._dropped}
+            failure, more = self._drive(segments, self.settings.step_deadline)
+            events += more
+        self._pending = None
+        if failure is None and len(self._dropped) == len(self.robot_ids):
+            failure = "robot_lost"
+        self.figures["step_times"].append(self.clock.now() - started)
+        done = result.done or failure is not None
+        metrics = {**result.metrics, **self._figures()}
+        if failure is not None:
+            metrics |= {"success": False, "failure_reason": failure}
+        self._obs = self._augment(result.observation)
+        final = StepResult(self._obs, (*result.events, *events), done, failure or result.failure_reason, metrics)
+        if done:
+            self._final = final
+        return final
+
+    def _validate(self, commands: Mapping[RobotId, Command]) -> dict[RobotId, Command]:
+        validate = getattr(self.inner, "validate", None)
+        if validate is not None:
+            validate(commands)  # raises on unknown robots and illegal commands
+        else:
+            self.inner.actions_of(commands)  # type: ignore[attr-defined]  # MAPF
+        return dict(commands)
+
+    def _figures(self) -> dict[str, Any]:
+        f = self.figures
+        times = f["step_times"]
+        return {
+            "collisions": f["collisions"],
+            "near_misses": f["near_misses"],
+            "min_distance": round(f["min_distance"], 4) if math.isfinite(f["min_distance"]) else None,
+            "max_tracking_error": round(f["max_tracking_error"], 4),
+            "mean_step_time": round(sum(times) / len(times), 4) if times else 0.0,
+            "lost_robots": f["lost_robots"],
+            "sim_time": round(self.clock.now() - self._t0, 4),
+        }
+
+    # ------------------------------------------------------------------------------------------------ motion
+    def _waypoints(self, world: Mapping[str, Any]) -> dict[RobotId, XY]:
+        scene = self.plugin.scene(world, self.settings.cell_size)
+        return {RobotId(r): (p[0], p[1]) for r, p in scene.robots.items()}
+
+    def _xy(self, rid: RobotId) -> XY:
+        pose = self.localizer.pose(rid)
+        return (0.0, 0.0) if pose is None else (pose.x, pose.y)
+
+    def _lost(self, rid: RobotId) -> bool:
+        link = self.robots.links[rid]
+        return link.telemetry is None or link.lost
+
+    def _estopped(self, rid: RobotId) -> bool:
+        t = self.robots.links[rid].telemetry
+        return t is not None and bool(t.status & wire.Status.ESTOP)
+
+    def _read(self, until: float) -> None:
+        """Poll every link (at least once, then until ``until``), the pose feed, and update odometry."""
+        first = True
+        while first or self.clock.now() < until:
+            before = self.clock.now()
+            for link in self.robots.links.values():
+                link.poll(0.0 if first else max(0.0, min(until - self.clock.now(), 0.005)))
+            first = False
+            if self.clock.now() == before and before < until:
+                self.clock.sleep(min(until - before, 0.002))
+        for rid, link in self.robots.links.items():
+            t = link.telemetry
+            if t is not None:
+                self.localizer.update_odometry(rid, Pose2D(t.x, t.y, t.yaw))
+        if self.feed is not None:
+            self.feed.poll()
+
+    def _drive(
+        self, segments: Mapping[RobotId, tuple[XY, XY]], deadline: float, track: bool = True
+    ) -> tuple[str | None, list[RobotEvent]]:
+        """Drive each robot along its segment until all arrived; returns (failure or None, events)."""
+        s = self.settings
+        events: list[RobotEvent] = []
+        tick = 1.0 / s.control_rate
+        now = self.clock.now()
+        end, next_tick = now + deadline, now
+        arrived: set[RobotId] = set()
+        lost_here = False
+        self._driver = threading.current_thread()
+        try:
+            while True:
+                self._read(next_tick)
+                now = self.clock.now()
+                next_tick = max(next_tick + tick, now)
+                if self._estop_request.is_set():
+                    self._do_estop()
+                    return "estop", events
+                if any(self._estopped(r) for r in segments):
+                    self._send_all(0.0, 0.0)
+                    return "estop", events
+                for rid in [r for r in self.robot_ids if r not in self._dropped and self._lost(r)]:
+                    events.append(self._drop(rid, now))
+                    lost_here = True
+                    if s.on_lost == "fail":
+                        self._send_all(0.0, 0.0)
+                        return "robot_lost", events
+                active = [r for r in segments if r not in self._dropped]
+                if not active:
+                    return "robot_lost", events
+                commands = {r: self._control(r, segments[r], arrived, now, track) for r in active}
+                poses = {r: self.localizer.pose(r).as_tuple() for r in active}  # type: ignore[union-attr]
+                obstacles = list(self._obstacles.values())
+                commands, slowed = keep_separation(poses, commands, s.min_separation, obstacles=obstacles)
+                self.figures["slowed_ticks"] += len(slowed)
+                for rid, (v, w) in commands.items():
+                    self.robots.links[rid].send(wire.SetVelocityMsg(v, w))
+                self._measure(now)
+                if len(arrived) == len(active):
+                    self._send_all(0.0, 0.0)
+                    return None, events
+                if now >= end:
+                    self._send_all(0.0, 0.0)
+                    late = ", ".join(sorted(set(active) - arrived))
+                    log.warning("step deadline (%.1fs) passed; not arrived: %s", deadline, late)
+                    return ("robot_lost" if lost_here or self._obstacles else "timeout"), events
+        finally:
+            self._driver = None
+
+    def _control(
+        self, rid: RobotId, segment: tuple[XY, XY], arrived: set[RobotId], now: float, track: bool
+    ) -> tuple[float, float]:
+        pose = self.localizer.pose(rid)
+        assert pose is not None
+        if track:
+            err = segment_distance((pose.x, pose.y), *segment)
+            self.figures["max_tracking_error"] = max(self.figures["max_tracking_error"], err)
+        if rid in arrived:
+            return 0.0, 0.0
+        v, w, ok = unicycle_control(pose.as_tuple(), segment[1], self.gains)
+        if ok:
+            arrived.add(rid)
+            return 0.0, 0.0
+        if self._hold.get(rid, -math.inf) > now:
+            return 0.0, 0.0
+        return v, w
+
+    def _drop(self, rid: RobotId, now: float) -> RobotEvent:
+        """A robot went silent: its firmware stops it; its neighbours stop for ``lost_hold``, then avoid it."""
+        self._dropped.add(rid)
+        self.figures["lost_robots"] = len(self._dropped)
+        here = self._xy(rid)
+        self._obstacles[rid] = here
+        for other in self.robot_ids:
+            near = math.dist(self._xy(other), here) <= self.settings.lost_radius
+            if other != rid and other not in self._dropped and near:
+                self._hold[other] = now + self.settings.lost_hold
+                self.robots.links[other].send(wire.SetVelocityMsg(0.0, 0.0))
+        log.warning("%s lost at (%.2f, %.2f): dropped, waits from now on", rid, *here)
+        return RobotEvent(rid, "lost", f"no telemetry for {self.settings.heartbeat_timeout:.2f}s: dropped, waits")
+
+    def _send_all(self, v: float, w: float) -> None:
+        for rid, link in self.robots.links.items():
+            if rid not in self._dropped:
+                link.send(wire.SetVelocityMsg(v, w))
+
+    def _measure(self, now: float) -> None:
+        points = {r: self._xy(r) for r in self.robot_ids if r not in self._dropped} | self._obstacles
+        f, s = self.figures, self.settings
+        for pair, d in pair_distances(points).items():
+            f["min_distance"] = min(f["min_distance"], d)
+            for limit, seen, key in (
+                (s.min_separation, self._close_pairs, "near_misses"),
+                (s.collision_distance, self._contact_pairs, "collisions"),
+            ):
+                if d < limit and pair not in seen:
+                    seen.add(pair)
+                    f[key] += 1
+                    log.warning("%s: %s and %s %.3f m apart", key, *pair, d)
+                elif d >= limit * 1.1:
+                    seen.discard(pair)  # counted again only after they parted
+        if self.record_frames and now >= self._next_frame:
+            self._next_frame = now + FRAME_PERIOD
+            self._frame(now)
+
+    def _frame(self, now: float) -> None:
+        t = now - self._t0
+        robots = {}
+        for rid in self.robot_ids:
+            pose = self.localizer.pose(rid)
+            odom = self.localizer.odometry(rid)
+            if pose is None or odom is None:
+                continue
+            robots[str(rid)] = (pose.x, pose.y, 0.0, pose.yaw)
+            tel = self.robots.links[rid].telemetry
+            v, w = (tel.v, tel.omega) if tel is not None else (0.0, 0.0)
+            self.odometry.append((t, rid, self.localizer.map_from_odom(rid), odom, v, w))
+        layout = self.plugin.scene(self._obs.world, self.settings.cell_size) if self._obs is not None else None
+        boxes, targets = (layout.boxes, layout.targets) if layout is not None else ([], [])
+        self.frames.append(Scene(max(t, 0.0), robots, boxes, targets))
+
+    def take_frames(self) -> list[Scene]:
+        """Scenes (map-frame poses) sampled every 0.1 s since the last call, when ``record_frames`` is set."""
+        out, self.frames = self.frames, []
+        return out
+
+    def take_odometry(self) -> list[tuple[float, RobotId, Pose2D, Pose2D, float, float]]:
+        """``(t, robot, map<-odom, odom pose, v, omega)`` samples since the last call (with the frames)."""
+        out, self.odometry = self.odometry, []
+        return out
+
+    # ------------------------------------------------------------------------------------------------ observation
+    def _augment(self, obs: Observation) -> Observation:
+        robots: dict[RobotId, RobotObservation] = {}
+        for rid, ro in obs.robots.items():
+            pose = self.localizer.pose(rid)
+            lost = rid in self._dropped
+            data = {
+                **ro.data,
+                "pose": [round(v, 3) for v in pose.as_tuple()] if pose is not None else None,
+                "lost": lost,
+                "localization": self.localizer.source(rid),
+            }
+            text = f"{ro.text} (lost: waits)" if lost else ro.text
+            robots[rid] = RobotObservation(rid, data, text, () if lost else ro.legal)
+        world = {**obs.world, "cell_size": self.settings.cell_size, "frame": "map"}
+        return Observation(obs.step, robots, world, obs.text)
+
+    # ------------------------------------------------------------------------------------------------ safety
+    def estop_all(self, timeout: float = 0.5) -> dict[RobotId, bool]:
+        """Stop every robot now (latched in each firmware until :meth:`clear_estop`); from any thread. Returns,
+        per robot, whether its firmware acknowledged. A step in progress ends with ``failure_reason`` ``estop``."""
+        driver = self._driver
+        if driver is not None and driver is not threading.current_thread():
+            self._estop_done.clear()
+            self._estop_request.set()
+            self._estop_done.wait(timeout + 1.0)
+            return dict(self.last_estop.get("acked", {}))
+        return self._do_estop(timeout)
+
+    def _do_estop(self, timeout: float = 0.5) -> dict[RobotId, bool]:
+        requested = self.clock.now()
+        acked = self.robots.estop_all(timeout)
+        stopped: dict[RobotId, float] = {}
+        end = self.clock.now() + timeout
+        while len(stopped) < len(self.robot_ids) and self.clock.now() < end:
+            for rid, link in self.robots.links.items():
+                link.poll(0.002)
+                t = link.telemetry
+                if rid not in stopped and t is not None and self._estopped(rid) and t.v == 0.0 and t.omega == 0.0:
+                    stopped[rid] = self.clock.now() - requested
+        self.last_estop = {"requested": requested, "acked": acked, "zero_speed_after": stopped}
+        self._estop_request.clear()
+        self._estop_done.set()
+        log.warning("e-stop: %d/%d acknowledged", sum(acked.values()), len(acked))
+        return acked
+
+    def clear_estop(self, timeout: float = 0.5) -> dict[RobotId, bool]:
+        """Clear every latched e-stop and re-arm (an operator's action); the next reset drives on."""
+        return self.robots.clear_estop(timeout)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.feed is not None:
+            self.feed.close()
+        try:
+            self.robots.close()
+        finally:
+            self.inner.close()
