@@ -256,6 +256,34 @@ class MavlinkVehicle:
         self._send_mode(self._modes["land"])
         return self._await_ack(mav.MAV_CMD_DO_SET_MODE, timeout)
 
+    # Requests that return at once, for driving several vehicles together: poll ``armed`` / :meth:`mode_is` /
+    # ``acks`` (each vehicle's own heartbeat and COMMAND_ACK) while spinning every vehicle.
+    def request_arm(self, armed: bool = True) -> None:
+        """Send ARM (or DISARM; that also stops the stream) and return at once."""
+        if not armed:
+            self.streaming = False
+        self.acks.pop(mav.MAV_CMD_COMPONENT_ARM_DISARM, None)
+        self._command(mav.MAV_CMD_COMPONENT_ARM_DISARM, 1 if armed else 0)
+
+    def request_mode(self, name: Literal["offboard", "hold", "land"]) -> None:
+        """Send the mode change and return at once; any mode but offboard also stops the setpoint stream."""
+        if name != "offboard":
+            self.streaming = False
+        self.acks.pop(mav.MAV_CMD_DO_SET_MODE, None)
+        self._send_mode(self._modes[name])
+
+    def request_takeoff(self, altitude: float) -> None:
+        """MAV_CMD_NAV_TAKEOFF to ``altitude`` m above home (ArduPilot guided; PX4 offboard climbs by setpoint)."""
+        self.acks.pop(mav.MAV_CMD_NAV_TAKEOFF, None)
+        nan = float("nan")
+        self._command(mav.MAV_CMD_NAV_TAKEOFF, 0, 0, 0, nan, nan, nan, altitude)
+
+    def start_streaming(self) -> None:
+        """Stream the setpoint (a zero velocity when none is set) from the next spin on, without a mode change."""
+        if self.setpoint is None:
+            self.setpoint = VelocitySetpoint(0.0, 0.0, 0.0)
+        self.streaming = True
+
     def mode_is(self, name: Literal["offboard", "hold", "land"]) -> bool:
         return self.custom_mode == self._modes[name]
 

@@ -2,9 +2,13 @@
 
 It stands in for PX4 (``--autopilot ardupilot``: ArduCopter mode numbers) in tests of
 :mod:`fleetmind.firmware_bridge.mavlink`: heartbeat (5 Hz), custom modes,
-arming via COMMAND_LONG, DO_SET_MODE (offboard only accepted while setpoints stream, like PX4),
+arming via COMMAND_LONG (refused in land mode), DO_SET_MODE (PX4: offboard only accepted while armed and
+setpoints stream; ArduPilot: guided whenever),
 SET_POSITION_TARGET_LOCAL_NED velocity or position setpoints integrated kinematically (50 Hz, 2 m/s cap),
-LOCAL_POSITION_NED at 20 Hz, and PX4's offboard-loss failsafe (no setpoint for 0.5 s: switch to hold).
+LOCAL_POSITION_NED at 20 Hz, and PX4's offboard-loss failsafe (no setpoint for 0.5 s: switch to hold; ArduPilot's
+guided mode holds its last target instead). The ground
+is at z = 0 (NED, so flying is z < 0): land mode descends at 1 m/s and disarms on touchdown, like both autopilots;
+MAV_CMD_NAV_TAKEOFF (ArduPilot guided only) climbs to its altitude.
 It logs every setpoint and mode change to ``--log`` for the tests to check rates and failsafes.
 
     python -m fleetmind.testing.vehicle_double --port 14600 --log /tmp/vehicle.log
@@ -12,6 +16,7 @@ It logs every setpoint and mode change to ``--log`` for the tests to check rates
 Its behaviour runs on an injected clock. :class:`MavLoopback` pairs a :class:`MavlinkVehicle` with the double
 in one process on a :class:`ManualClock` over an in-memory link: whenever the host waits, simulated time
 passes and the double runs, so rates, link loss and failsafes are asserted exactly, without wall-clock windows.
+:class:`MavLoopbackFleet` does the same for several vehicles on one clock (a drone fleet's tests).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ OFFBOARD_LOSS_S = 0.5
 HEARTBEAT_PERIOD_S = 0.2
 POSITION_PERIOD_S = 0.05
 PHYSICS_PERIOD_S = 0.02
+LAND_SPEED = 1.0
 
 
 class VehicleDouble:
@@ -79,12 +85,22 @@ class VehicleDouble:
         if kind == "COMMAND_LONG":
             result = mav.MAV_RESULT_ACCEPTED
             if msg.command == mav.MAV_CMD_COMPONENT_ARM_DISARM:  # type: ignore[attr-defined]
-                self.armed = msg.param1 > 0.5  # type: ignore[attr-defined]
-                self.note(f"ARMED {int(self.armed)}")
+                if msg.param1 > 0.5 and self.mode == self.modes["land"]:  # type: ignore[attr-defined]
+                    result = mav.MAV_RESULT_TEMPORARILY_REJECTED  # land mode is not armable (either autopilot)
+                else:
+                    self.armed = msg.param1 > 0.5  # type: ignore[attr-defined]
+                    self.note(f"ARMED {int(self.armed)}")
+            elif msg.command == mav.MAV_CMD_NAV_TAKEOFF and self.autopilot == mav.MAV_AUTOPILOT_ARDUPILOTMEGA:  # type: ignore[attr-defined]
+                if self.armed and self.mode == self.modes["offboard"]:
+                    self.target_pos = [self.pos[0], self.pos[1], -float(msg.param7)]  # type: ignore[attr-defined]
+                    self.note(f"TAKEOFF {float(msg.param7):.2f}")  # type: ignore[attr-defined]
+                else:
+                    result = mav.MAV_RESULT_TEMPORARILY_REJECTED
             elif msg.command == mav.MAV_CMD_DO_SET_MODE:  # type: ignore[attr-defined]
                 mode = int(msg.param2)  # type: ignore[attr-defined]
                 streaming = self.last_setpoint is not None and now - self.last_setpoint < OFFBOARD_LOSS_S
-                if mode == self.modes["offboard"] and not (streaming and self.armed):
+                px4 = self.autopilot == mav.MAV_AUTOPILOT_PX4  # ArduPilot's GUIDED needs neither stream nor arming
+                if mode == self.modes["offboard"] and px4 and not (streaming and self.armed):
                     result = mav.MAV_RESULT_TEMPORARILY_REJECTED
                 elif mode in self.modes.values():
                     self.set_mode(mode, "commanded")
@@ -105,9 +121,11 @@ class VehicleDouble:
 
     def physics(self, now: float, dt: float) -> None:
         silent = self.last_setpoint is None or now - self.last_setpoint > OFFBOARD_LOSS_S
-        if self.mode == self.modes["offboard"] and silent:
+        if self.mode == self.modes["offboard"] and silent and self.autopilot == mav.MAV_AUTOPILOT_PX4:
             self.set_mode(self.modes["hold"], "offboard_loss")
-        if not self.armed or self.mode != self.modes["offboard"]:
+        if self.armed and self.mode == self.modes["land"]:
+            self.vel, self.target_pos = [0.0, 0.0, LAND_SPEED], None
+        elif not self.armed or self.mode != self.modes["offboard"]:
             self.vel = [0.0, 0.0, 0.0]
             self.target_pos = None
         elif self.target_pos is not None:
@@ -119,6 +137,11 @@ class VehicleDouble:
         if norm > MAX_SPEED:
             self.vel = [v * MAX_SPEED / norm for v in self.vel]
         self.pos = [p + v * dt for p, v in zip(self.pos, self.vel, strict=True)]
+        if self.pos[2] >= 0.0:  # on the ground
+            self.pos[2], self.vel[2] = 0.0, min(self.vel[2], 0.0)
+            if self.armed and self.mode == self.modes["land"]:
+                self.armed = False
+                self.note("LANDED")
 
     def tick(self, now: float) -> None:
         """What is due at ``now``: physics at 50 Hz, heartbeat at 5 Hz, LOCAL_POSITION_NED at 20 Hz."""
@@ -169,7 +192,9 @@ class _Wire:
 class _LoopbackEnd:
     """One end's connection: the part of pymavlink's connection API that the host and the double use."""
 
-    def __init__(self, loop: MavLoopback, inbox: _Wire, outbox: _Wire, system: int, component: int) -> None:
+    def __init__(
+        self, loop: MavLoopback | MavLoopbackFleet, inbox: _Wire, outbox: _Wire, system: int, component: int
+    ) -> None:
         self.mav = mav.MAVLink(outbox, srcSystem=system, srcComponent=component)
         self._loop = loop
         self._inbox = inbox
@@ -195,13 +220,15 @@ class MavLoopback:
     goes dark); ``frozen`` stops the double while what the host sends queues up (a stopped process).
     """
 
-    def __init__(self, autopilot: str = "px4", step: float = 0.005) -> None:
-        self.clock = ManualClock()
+    def __init__(
+        self, autopilot: str = "px4", step: float = 0.005, clock: ManualClock | None = None, system: int = 1
+    ) -> None:
+        self.clock = clock or ManualClock()
         self.step = step
         self.frozen = False
         self.to_vehicle, self.to_host = _Wire(self.clock), _Wire(self.clock)
         self.host = _LoopbackEnd(self, self.to_host, self.to_vehicle, 255, mav.MAV_COMP_ID_ONBOARD_COMPUTER)
-        end = _LoopbackEnd(self, self.to_vehicle, self.to_host, 1, 1)
+        end = _LoopbackEnd(self, self.to_vehicle, self.to_host, system, 1)
         self.vehicle = VehicleDouble(end, io.StringIO(), autopilot, clock=self.clock)
         self.vehicle.tick(self.clock.now())
 
@@ -213,12 +240,46 @@ class MavLoopback:
         n = max(1, math.ceil(seconds / self.step - 1e-9))
         dt = max(seconds, 1e-6) / n
         for _ in range(n):
+            self.run_at(self.clock.advance(dt))
+
+    def run_at(self, now: float) -> None:
+        """The double handles what reached it and does what is due at ``now`` (unless ``frozen``)."""
+        if self.frozen:
+            return
+        while (msg := self.to_vehicle.pop()) is not None:
+            self.vehicle.handle(msg, now)
+        self.vehicle.tick(now)
+
+
+class MavLoopbackFleet:
+    """``n`` :class:`MavLoopback` vehicles (system ids 1..n) on ONE :class:`ManualClock`: whenever any host
+    connection waits, simulated time passes for every double. ``autopilots`` gives each vehicle's family.
+
+    ``at(t, action)`` runs ``action()`` once when simulated time reaches ``t`` (an operator's e-stop mid-step).
+    """
+
+    def __init__(self, autopilots: list[str], step: float = 0.005) -> None:
+        self.clock = ManualClock()
+        self.step = step
+        self.loops = [MavLoopback(a, step, self.clock, system=i + 1) for i, a in enumerate(autopilots)]
+        for loop in self.loops:
+            loop.host._loop = self  # type: ignore[assignment]  # a host's wait advances the whole fleet
+        self._timers: list[tuple[float, Any]] = []
+
+    def at(self, t: float, action: Any) -> None:
+        self._timers.append((t, action))
+
+    def advance(self, seconds: float) -> None:
+        n = max(1, math.ceil(seconds / self.step - 1e-9))
+        dt = max(seconds, 1e-6) / n
+        for _ in range(n):
             now = self.clock.advance(dt)
-            if self.frozen:
-                continue
-            while (msg := self.to_vehicle.pop()) is not None:
-                self.vehicle.handle(msg, now)
-            self.vehicle.tick(now)
+            for loop in self.loops:
+                loop.run_at(now)
+            due = [a for t, a in self._timers if t <= now]
+            self._timers = [(t, a) for t, a in self._timers if t > now]
+            for action in due:
+                action()
 
 
 def main(argv: list[str] | None = None) -> int:
