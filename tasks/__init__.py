@@ -17,6 +17,7 @@ TASKS: dict[str, str] = {
     "warehouse": "fleetmind.tasks.warehouse",
     "boxlift": "fleetmind.tasks.boxlift",
     "mapf_lifelong": "fleetmind.tasks.mapf_lifelong",
+    "has": "fleetmind.tasks.has",
 }
 """Task name -> package; each package defines ``TASK``, its :class:`Task`."""
 

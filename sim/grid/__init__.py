@@ -19,6 +19,12 @@ def make_grid_fleet(task: Task, config: Any) -> Fleet:
         from fleetmind.tasks.mapf_lifelong.maps import named_map
 
         return MapfFleet(named_map(config.map), config.agents, config.episode_steps, "restart", config.obs_radius)
+    from fleetmind.tasks.has import HasTask
+
+    if isinstance(task, HasTask):
+        from fleetmind.sim.explore import ExploreFleet
+
+        return ExploreFleet(config)
     raise ValueError(f"the grid backend cannot run task {task.name!r}")
 
 

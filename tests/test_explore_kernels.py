@@ -1,0 +1,49 @@
+"""The exploration kernels (line-of-sight sensing, HAS frontiers and BFS) against their plain-Python twins
+(tests/naive/explore.py), also with NUMBA_DISABLE_JIT=1."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from fleetmind.sim.explore._kernels import sense_all, visible_cells
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.naive import assert_twins_hold_without_jit, random_grid
+from tests.naive import explore as naive
+
+
+@st.composite
+def sensing(draw):
+    blocked, free, rng = random_grid(draw, 12)
+    start = int(free[rng.integers(len(free))])
+    return blocked, divmod(start, blocked.shape[1]), draw(st.integers(1, 5))
+
+
+@settings(max_examples=60, deadline=None)
+@given(sensing())
+def test_visible_cells_match_twin(inst):
+    blocked, (r, c), radius = inst
+    out = np.empty((2 * radius + 1) ** 2, dtype=np.int64)
+    n = visible_cells(np.ascontiguousarray(blocked), r, c, radius, out)
+    assert sorted(out[:n].tolist()) == naive.visible(blocked, r, c, radius)
+
+
+def test_line_of_sight_by_hand():
+    """A wall at (2, 3) hides (2, 4) from (2, 2) but is itself seen; the cells beside it stay in view."""
+    blocked = np.zeros((5, 7), dtype=bool)
+    blocked[2, 3] = True
+    cells, counts = sense_all(blocked, np.array([2]), np.array([2]), np.array([True]), 2)
+    seen = {divmod(int(x), 7) for x in cells[0, : counts[0]]}
+    assert (2, 3) in seen and (2, 4) not in seen and (1, 3) in seen and (3, 3) in seen
+    assert (0, 2) in seen and (0, 0) not in seen  # radius is Euclidean: (0, 0) is sqrt(8) > 2 away
+    assert len(seen) == 12
+    cells, counts = sense_all(blocked, np.array([2, -1]), np.array([2, -1]), np.array([True, False]), 2)
+    assert counts.tolist() == [12, 0]
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="already running without the JIT")
+def test_kernel_twins_also_hold_without_jit():
+    assert_twins_hold_without_jit(__file__)
