@@ -3,8 +3,7 @@
 :func:`backends` lists named :class:`Backend` cases: the grid tasks (every :class:`GridTaskPlugin` in the registry,
 at its smallest and largest paper size), MAPF (lifelong and one-shot), PyBullet in kinematic mode (each grid task and
 MAPF), the SITL-backed :class:`FirmwareFleet` (UDP keyed, pty unkeyed; the SITL is built with make + gcc) and the
-:class:`RecordingFleet` wrapper (over a grid and a PyBullet fleet), and the swarm's unicycle :class:`SwarmFleet`
-(alone and in PyBullet). Each case's ``build(tmp_dir)`` gives the factory
+:class:`RecordingFleet` wrapper (over a grid and a PyBullet fleet). Each case's ``build(tmp_dir)`` gives the factory
 :func:`fleetmind.robots.conformance.check_fleet` calls; nothing heavy (pybullet, SITL) starts before that.
 """
 
@@ -188,26 +187,6 @@ def _recording(inner_id: str, inner: Callable[[], Fleet]) -> Backend:
     return Backend(f"recording-{inner_id}", build)
 
 
-def _swarm(pybullet: bool) -> Backend:
-    """16 unicycles (sampled velocities within half the limits; 30 steps an episode), alone or in PyBullet."""
-    from fleetmind.sim.swarm.fleet import UnicycleLimits
-
-    limits = UnicycleLimits()
-
-    def build(tmp_dir: Path) -> Factory:
-        from fleetmind.sim.swarm.fleet import SwarmFleet
-
-        if not pybullet:
-            return lambda: SwarmFleet(16, box=4.0, step_limit=30)
-        from fleetmind.sim.pybullet.swarm import PyBulletSwarmFleet
-
-        return lambda: PyBulletSwarmFleet(SwarmFleet(16, box=4.0, step_limit=30), physics_hz=30)
-
-    too_fast = {RobotId("robot_0"): SetVelocity(limits.max_linear + 1.0, 0.0)}
-    name = "pybullet-kinematic-swarm" if pybullet else "swarm-unicycle"
-    return Backend(name, build, too_fast, velocity_sampler(limits.max_linear, limits.max_angular), max_steps=40)
-
-
 def backends() -> list[Backend]:
     """Every backend, small enough that the whole list runs in well under a minute on two cores."""
     from fleetmind.sim.grid.fleet import GridFleet
@@ -230,5 +209,4 @@ def backends() -> list[Backend]:
         return make_pybullet_fleet(GridFleet(grid_rules(first, small)), first, PyBulletSettings(**PYBULLET_FAST))
 
     out.append(_recording(f"pybullet-{first.name}", physical))
-    out += [_swarm(pybullet=False), _swarm(pybullet=True)]
     return out
