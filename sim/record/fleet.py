@@ -58,6 +58,15 @@ class RecordingFleet:
         if self._physical:
             for scene in self.inner.take_frames():  # type: ignore[attr-defined]
                 self._writer.scene(scene)
+            for t_odom, robot, map_from_odom, odom, v, w in getattr(self.inner, "take_odometry", list)():
+                self._writer.tf(
+                    [
+                        ("map", f"{robot}/odom", map_from_odom.as_tuple()),
+                        (f"{robot}/odom", f"{robot}/base_link", odom.as_tuple()),
+                    ],
+                    t_odom,
+                )
+                self._writer.odometry(robot, odom.as_tuple(), v, w, t_odom)
             for robot, rgb in getattr(self.inner, "images", {}).items():
                 self._writer.image(robot, rgb, self.inner.world.t)  # type: ignore[attr-defined]
             return

@@ -34,6 +34,16 @@ _DEFS: dict[str, str] = {
         "MeshFile mesh_file\nbool mesh_use_embedded_materials"
     ),
     "visualization_msgs/MarkerArray": "Marker[] markers",
+    "geometry_msgs/Transform": "Vector3 translation\nQuaternion rotation",
+    "geometry_msgs/TransformStamped": "std_msgs/Header header\nstring child_frame_id\nTransform transform",
+    "tf2_msgs/TFMessage": "geometry_msgs/TransformStamped[] transforms",
+    "geometry_msgs/Twist": "Vector3 linear\nVector3 angular",
+    "geometry_msgs/PoseWithCovariance": "Pose pose\nfloat64[36] covariance",
+    "geometry_msgs/TwistWithCovariance": "Twist twist\nfloat64[36] covariance",
+    "nav_msgs/Odometry": (
+        "std_msgs/Header header\nstring child_frame_id\ngeometry_msgs/PoseWithCovariance pose\n"
+        "geometry_msgs/TwistWithCovariance twist"
+    ),
 }
 
 _DEPS: dict[str, tuple[str, ...]] = {
@@ -54,6 +64,13 @@ _DEPS: dict[str, tuple[str, ...]] = {
         "visualization_msgs/MeshFile",
     ),
     "visualization_msgs/MarkerArray": ("visualization_msgs/Marker",),
+    "geometry_msgs/Transform": ("geometry_msgs/Vector3", "geometry_msgs/Quaternion"),
+    "geometry_msgs/TransformStamped": ("std_msgs/Header", "geometry_msgs/Transform"),
+    "tf2_msgs/TFMessage": ("geometry_msgs/TransformStamped",),
+    "geometry_msgs/Twist": ("geometry_msgs/Vector3",),
+    "geometry_msgs/PoseWithCovariance": ("geometry_msgs/Pose",),
+    "geometry_msgs/TwistWithCovariance": ("geometry_msgs/Twist",),
+    "nav_msgs/Odometry": ("std_msgs/Header", "geometry_msgs/PoseWithCovariance", "geometry_msgs/TwistWithCovariance"),
 }
 
 

@@ -4,7 +4,9 @@ Topics: ``/<robot>/pose`` (``geometry_msgs/PoseStamped``, frame ``world``), ``/b
 (``visualization_msgs/MarkerArray``, every box / pad as a CUBE, DELETEALL first so removed items vanish;
 written when they change),
 ``/<robot>/camera/image_raw`` (``sensor_msgs/Image``, rgb8) when cameras are on, ``/plan`` and
-``/metrics`` (``std_msgs/String`` with JSON) once per task step, ``/episode`` (JSON: scenario, seed).
+``/metrics`` (``std_msgs/String`` with JSON) once per task step, ``/episode`` (JSON: scenario, seed); for backends
+with odometry (real robots) ``/tf`` (``map -> <robot>/odom -> <robot>/base_link``) and ``/<robot>/odom``
+(``nav_msgs/Odometry``).
 Times are simulated seconds since the episode started.
 
 An episode is written to ``<name>.mcap.part`` and renamed to ``<name>.mcap`` when it is closed, so a process that
@@ -29,6 +31,8 @@ TYPES = (
     "visualization_msgs/MarkerArray",
     "sensor_msgs/Image",
     "std_msgs/String",
+    "tf2_msgs/TFMessage",
+    "nav_msgs/Odometry",
 )
 
 
@@ -37,8 +41,8 @@ def _stamp(t: float) -> dict[str, int]:
     return {"sec": ns // 1_000_000_000, "nanosec": ns % 1_000_000_000}
 
 
-def _header(t: float) -> dict[str, Any]:
-    return {"stamp": _stamp(t), "frame_id": "world"}
+def _header(t: float, frame: str = "world") -> dict[str, Any]:
+    return {"stamp": _stamp(t), "frame_id": frame}
 
 
 def _quat(yaw: float) -> dict[str, float]:
@@ -113,6 +117,34 @@ class EpisodeWriter:
             "data": rgb.astype(np.uint8).tobytes(),
         }
         self._write(f"/{robot}/camera/image_raw", "sensor_msgs/Image", msg, t)
+
+    def tf(self, transforms: list[tuple[str, str, tuple[float, float, float]]], t: float) -> None:
+        """``/tf`` (``tf2_msgs/TFMessage``): each ``(parent, child, (x, y, yaw))`` as one planar transform."""
+        msgs = [
+            {
+                "header": _header(t, parent),
+                "child_frame_id": child,
+                "transform": {"translation": {"x": x, "y": y, "z": 0.0}, "rotation": _quat(yaw)},
+            }
+            for parent, child, (x, y, yaw) in transforms
+        ]
+        self._write("/tf", "tf2_msgs/TFMessage", {"transforms": msgs}, t)
+
+    def odometry(self, robot: str, pose: tuple[float, float, float], v: float, w: float, t: float) -> None:
+        """``/<robot>/odom`` (``nav_msgs/Odometry``): the pose in ``<robot>/odom``, the body twist in
+        ``<robot>/base_link`` (the map-frame pose follows with ``/tf``'s ``map -> <robot>/odom``)."""
+        x, y, yaw = pose
+        zero = [0.0] * 36
+        msg = {
+            "header": _header(t, f"{robot}/odom"),
+            "child_frame_id": f"{robot}/base_link",
+            "pose": {"pose": {"position": {"x": x, "y": y, "z": 0.0}, "orientation": _quat(yaw)}, "covariance": zero},
+            "twist": {
+                "twist": {"linear": {"x": v, "y": 0.0, "z": 0.0}, "angular": {"x": 0.0, "y": 0.0, "z": w}},
+                "covariance": zero,
+            },
+        }
+        self._write(f"/{robot}/odom", "nav_msgs/Odometry", msg, t)
 
     def text(self, topic: str, data: Any, t: float) -> None:
         self._write(topic, "std_msgs/String", {"data": json.dumps(data, sort_keys=True, default=str)}, t)

@@ -1,0 +1,197 @@
+"""The real-robot executor (``backend: firmware``) on robot doubles and a manual clock: waypoints in the map frame,
+the control rate, arrival, the step deadline, lost robots, e-stop, Warehouse, and what it refuses. No SITL, no
+wall-clock windows: every number is simulated time."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from fleetmind.firmware_bridge.config import FirmwareFleetConfig, RobotLinkConfig
+from fleetmind.firmware_bridge.executor import ExecutorFleet
+from fleetmind.firmware_bridge.executor_config import ExecutorSettings
+from fleetmind.firmware_bridge.fleet import FirmwareFleet
+from fleetmind.planners.registry import make_planner
+from fleetmind.robots.clock import ManualClock
+from fleetmind.robots.commands import GridStep, Wait
+from fleetmind.robots.errors import BadInputError
+from fleetmind.robots.ids import RobotId
+from fleetmind.sim.grid.fleet import GridFleet
+from fleetmind.sim.grid.mapf import MapfFleet
+from fleetmind.tasks import get_task
+from fleetmind.tasks.mapf_lifelong import TASK as MAPF
+from fleetmind.tasks.mapf_lifelong.maps import parse_string_map
+
+from fleetmind.app.runner import run_episode
+from fleetmind.app.scenario import parse_scenario
+from fleetmind.testing.robot_double import RobotDouble
+
+R0, R1 = RobotId("robot_0"), RobotId("robot_1")
+CELL = 0.5
+MAP = """
+....
+....
+....
+"""
+
+
+def doubles_fleet(n: int, clock: ManualClock, heartbeat: float = 0.5) -> tuple[FirmwareFleet, list[RobotDouble]]:
+    doubles = [RobotDouble(clock, 10 + i) for i in range(n)]
+    links = [
+        RobotLinkConfig(name=f"robot_{i}", wire_id=10 + i, udp_host="127.0.0.1", udp_port=9, allow_unauthenticated=True)
+        for i in range(n)
+    ]
+    by_name = {f"robot_{i}": d for i, d in enumerate(doubles)}
+    config = FirmwareFleetConfig(robots=links, heartbeat_timeout=heartbeat)
+    return FirmwareFleet(config, clock=clock, open_transport=lambda rc: by_name[rc.name]), doubles
+
+
+def mapf_executor(steps: int = 10, **settings: Any) -> tuple[ExecutorFleet, list[RobotDouble], ManualClock]:
+    clock = ManualClock()
+    robots, doubles = doubles_fleet(2, clock, settings.pop("heartbeat", 0.5))
+    inner = MapfFleet(parse_string_map(MAP), 2, episode_steps=steps)
+    return ExecutorFleet(inner, MAPF, robots, ExecutorSettings(cell_size=CELL, **settings)), doubles, clock
+
+
+def centre(cell: tuple[int, int]) -> tuple[float, float]:
+    return ((cell[1] + 0.5) * CELL, (cell[0] + 0.5) * CELL)
+
+
+def map_xy(double: RobotDouble, start: tuple[int, int]) -> tuple[float, float]:
+    """A double's pose in the map frame: its odometry started at the centre of its start cell, facing +x."""
+    x0, y0 = centre(start)
+    return x0 + double.x, y0 + double.y
+
+
+def free_step(obs: Any, rid: RobotId) -> tuple[GridStep, tuple[int, int]]:
+    r, c = obs.world["positions"][int(rid[-1])]
+    taken = {tuple(p) for p in obs.world["positions"]}
+    for direction, (dr, dc) in (("right", (0, 1)), ("left", (0, -1)), ("down", (1, 0)), ("up", (-1, 0))):
+        if 0 <= r + dr < 3 and 0 <= c + dc < 4 and (r + dr, c + dc) not in taken:
+            return GridStep(direction), (r + dr, c + dc)  # type: ignore[arg-type]
+    raise AssertionError("no free neighbour")
+
+
+def test_a_grid_step_becomes_a_waypoint_reached_within_tolerance_at_the_control_rate() -> None:
+    ex, doubles, clock = mapf_executor(tolerance=0.03)
+    obs = ex.reset(0)
+    starts = [tuple(p) for p in obs.world["positions"]]
+    assert obs.robots[R0].data["pose"] == [*map(lambda v: round(v, 3), centre(starts[0])), 0.0]
+    assert obs.world["frame"] == "map" and obs.robots[R0].data["localization"] == "odometry"
+    command, target = free_step(obs, R0)
+    t0, sent0 = clock.now(), len(doubles[0].velocities())
+    result = ex.step({R0: command, R1: Wait()})
+    elapsed = clock.now() - t0
+    assert not result.done and result.failure_reason is None
+    assert tuple(result.observation.world["positions"][0]) == target
+    x, y = map_xy(doubles[0], starts[0])
+    assert math.dist((x, y), centre(target)) <= 0.03 + 0.01  # arrived: within tolerance (plus one tick of motion)
+    assert math.dist(map_xy(doubles[1], starts[1]), centre(starts[1])) < 1e-9  # the waiting robot never moved
+    assert result.observation.robots[R0].data["pose"][:2] == pytest.approx([x, y], abs=0.002)
+    # 0.5 m at <= 0.5 m/s, after a turn when needed: at least 1 s, well under the deadline
+    assert 1.0 <= elapsed < 5.0 and result.metrics["mean_step_time"] == pytest.approx(elapsed, abs=1e-6)
+    times = [t for t, _, _ in doubles[0].velocities()[sent0:]]
+    assert len(times) >= 20 * elapsed * 0.9  # >= 20 Hz
+    assert max(b - a for a, b in zip(times, times[1:], strict=False)) <= 0.05 + 1e-9
+    assert doubles[0].v == 0.0 and doubles[0].omega == 0.0  # stopped on arrival
+    assert result.metrics["collisions"] == 0 and result.metrics["max_tracking_error"] <= 0.05
+
+
+def test_the_step_deadline_fails_the_episode_with_timeout_and_stops_every_robot() -> None:
+    ex, doubles, clock = mapf_executor(step_deadline=0.4)
+    obs = ex.reset(0)
+    command, _ = free_step(obs, R0)
+    t0 = clock.now()
+    result = ex.step({R0: command})
+    assert result.done and result.failure_reason == "timeout" and result.metrics["success"] is False
+    assert 0.4 <= clock.now() - t0 <= 0.4 + 0.05  # one control tick past the deadline at most
+    assert all(d.v == 0.0 and d.omega == 0.0 for d in doubles)
+    assert ex.step({}).failure_reason == "timeout"  # done is sticky
+
+
+def test_a_lost_robot_is_dropped_and_the_others_go_on() -> None:
+    ex, doubles, clock = mapf_executor(heartbeat=0.3)
+    obs = ex.reset(0)
+    doubles[1].powered = False  # silent and deaf: its firmware would stop it on its own watchdog
+    command, target = free_step(obs, R0)
+    cmd1, _ = free_step(obs, R1)
+    result = ex.step({R0: command, R1: cmd1})
+    kinds = {(e.robot, e.kind) for e in result.events}
+    assert (R1, "lost") in kinds and not result.done
+    assert tuple(result.observation.world["positions"][0]) == target  # the other robot still arrived
+    lost = result.observation.robots[R1]
+    assert lost.data["lost"] is True and lost.legal == () and "lost: waits" in lost.text
+    assert result.metrics["lost_robots"] == 1
+    before = result.observation.world["positions"][1]
+    again = ex.step({R1: cmd1})  # the planner still asks it to move: the command is dropped, it waits
+    assert (R1, "dropped") in {(e.robot, e.kind) for e in again.events}
+    assert again.observation.world["positions"][1] == before and not again.done
+
+
+def test_a_lost_robot_ends_the_episode_when_asked_to() -> None:
+    ex, doubles, _ = mapf_executor(heartbeat=0.3, on_lost="fail")
+    obs = ex.reset(0)
+    doubles[0].powered = False
+    result = ex.step({R0: free_step(obs, R0)[0]})
+    assert result.done and result.failure_reason == "robot_lost"
+
+
+def test_estop_stops_every_robot_within_200ms_and_ends_the_step() -> None:
+    ex, doubles, clock = mapf_executor()
+    obs = ex.reset(0)
+    at = clock.now() + 0.3
+
+    class Trigger:  # another thread's estop_all() sets this flag; the control loop acts on it at its next tick
+        def recv(self, timeout: float, inner: Any = doubles[0].recv) -> bytes:
+            data = inner(timeout)
+            if clock.now() >= at and ex._driver is not None and not ex.last_estop:
+                ex._estop_request.set()
+            return data
+
+    doubles[0].recv = Trigger().recv  # type: ignore[method-assign]
+    result = ex.step({R0: free_step(obs, R0)[0], R1: free_step(obs, R1)[0]})
+    assert result.done and result.failure_reason == "estop"
+    assert all(d.estop and d.v == 0.0 and d.omega == 0.0 for d in doubles)
+    report = ex.last_estop
+    assert all(report["acked"].values()) and set(report["zero_speed_after"]) == {R0, R1}
+    assert max(report["zero_speed_after"].values()) <= 0.2
+    # outside a step: one call, every robot; the next episode cannot move until an operator clears it
+    ex.clear_estop()
+    ex.reset(1)
+    assert ex.estop_all() == {R0: True, R1: True} and all(d.estop for d in doubles)
+    assert ex.reset(2) is not None and ex.step({}).failure_reason == "estop"
+
+
+def test_pibt_episode_on_doubles_keeps_separation() -> None:
+    clock = ManualClock()
+    robots, doubles = doubles_fleet(3, clock)
+    inner = MapfFleet(parse_string_map("....\n....\n...."), 3, episode_steps=4)
+    ex = ExecutorFleet(inner, MAPF, robots, ExecutorSettings(cell_size=CELL))
+    record = run_episode(ex, make_planner("pibt", "mapf_lifelong", {}), 0)
+    assert record.success and record.steps == 4 and record.extra["collisions"] == 0
+    assert record.extra["min_distance"] >= 0.3 - 0.02  # the separation (less a tick of travel)
+
+
+def test_warehouse_runs_on_the_executor() -> None:
+    plugin = get_task("warehouse")
+    clock = ManualClock()
+    robots, _ = doubles_fleet(4, clock)
+    rules = plugin.make_rules(plugin.config.model_validate(plugin.world_for_size("4")))  # type: ignore[attr-defined]
+    ex = ExecutorFleet(GridFleet(rules, step_limit=3), plugin, robots, ExecutorSettings(cell_size=0.6))
+    record = run_episode(ex, plugin.make_oracle(), 0)
+    assert record.steps == 3 or record.success
+    assert record.extra["collisions"] == 0 and record.failure_reason in (None, "step_limit")
+
+
+def test_manipulation_tasks_are_refused_before_anything_starts() -> None:
+    for name in ("boxnet1", "boxnet2", "boxlift"):
+        world = {"backend": "firmware", "task": name, **get_task(name).world_for_size(get_task(name).paper_sizes[0])}  # type: ignore[attr-defined]
+        scenario = parse_scenario({"name": "x", "world": world})
+        with pytest.raises(BadInputError, match=f"'{name}' is unsupported on this backend") as err:
+            scenario.make_fleet()
+        assert "\n" not in str(err.value)
+    with pytest.raises(BadInputError, match="world.firmware: .*not both"):
+        parse_scenario({"name": "x", "world": {"backend": "firmware", "task": "mapf_lifelong", "firmware": {
+            "sitl": {}, "robots": [{"name": "robot_0", "wire_id": 1, "udp_host": "127.0.0.1", "udp_port": 5,
+                                    "allow_unauthenticated": True}]}}})  # fmt: skip
