@@ -3,7 +3,8 @@
 :func:`backends` lists named :class:`Backend` cases: the grid tasks (every :class:`GridTaskPlugin` in the registry,
 at its smallest and largest paper size), MAPF (lifelong and one-shot), PyBullet in kinematic mode (each grid task and
 MAPF), the SITL-backed :class:`FirmwareFleet` (UDP keyed, pty unkeyed; the SITL is built with make + gcc) and the
-:class:`RecordingFleet` wrapper (over a grid and a PyBullet fleet). Each case's ``build(tmp_dir)`` gives the factory
+:class:`RecordingFleet` wrapper (over a grid and a PyBullet fleet), and the swarm's unicycle :class:`SwarmFleet`
+(alone and in PyBullet). Each case's ``build(tmp_dir)`` gives the factory
 :func:`fleetmind.robots.conformance.check_fleet` calls; nothing heavy (pybullet, SITL) starts before that.
 """
 
@@ -209,4 +210,7 @@ def backends() -> list[Backend]:
         return make_pybullet_fleet(GridFleet(grid_rules(first, small)), first, PyBulletSettings(**PYBULLET_FAST))
 
     out.append(_recording(f"pybullet-{first.name}", physical))
+    from fleetmind.testing.swarm_conformance import swarm_backends
+
+    out += swarm_backends()
     return out
