@@ -1,4 +1,4 @@
-"""Configuration of a MAVLink drone fleet (pydantic v2, unknown keys are errors) and its map <-> vehicle frames.
+"""MAVLink vehicle and drone fleet configuration (pydantic v2, unknown keys are errors), and the map <-> vehicle frames.
 
 The ``map`` frame is the grid's metric frame (:func:`fleetmind.robots.scene.cell_xy`: x along columns, y along
 rows, z up, cells of ``cell_size`` metres). Each vehicle flies in its own local NED frame (x north, y east,
@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from fleetmind.firmware_bridge.mavlink import MavlinkConfig
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -43,6 +42,22 @@ class MapOrigin:
         c, s = math.cos(self.yaw), math.sin(self.yaw)
         west = -east
         return (self.x + c * north - s * west, self.y + s * north + c * west, -down)
+
+
+class MavlinkConfig(BaseModel):
+    """How to reach one MAVLink vehicle."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="pymavlink connection string, e.g. udpout:127.0.0.1:14540 or /dev/ttyACM0")
+    autopilot: Literal["px4", "ardupilot"] = Field(default="px4", description="Autopilot family (mode numbers)")
+    target_system: int = Field(default=1, ge=1, le=255, description="Vehicle system id")
+    target_component: int = Field(default=1, ge=0, le=255, description="Autopilot component id")
+    source_system: int = Field(default=255, ge=1, le=255, description="Our system id (GCS)")
+    setpoint_rate: float = Field(default=20.0, ge=10.0, le=100.0, description="Setpoint stream rate, Hz")
+    heartbeat_rate: float = Field(default=2.0, gt=0, description="Our heartbeat rate, Hz")
+    link_timeout: float = Field(default=1.0, gt=0, description="Vehicle heartbeat silence that means link loss, s")
+    failsafe: Literal["hold", "land"] = Field(default="hold", description="Mode commanded on link loss")
 
 
 class DroneConfig(MavlinkConfig):

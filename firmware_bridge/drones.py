@@ -382,3 +382,17 @@ class MavlinkFleet:
             for v in self.vehicles.values():
                 v.close()
         self.inner.close()
+
+
+def make_mavlink_fleet(inner: Any, task: Task, config: DroneFleetConfig | None) -> MavlinkFleet:
+    """The scenario's entry point (``world.backend: mavlink``, settings in ``world.mavlink``)."""
+    if config is None:
+        raise BadInputError(
+            "world.mavlink: required with backend: mavlink; name the vehicles, e.g. "
+            "mavlink: {robots: [{name: robot_0, url: 'udpout:127.0.0.1:14540'}, ...]}"
+        )
+    check_supported(task)
+    try:
+        return MavlinkFleet(inner, task, config)
+    except OSError as exc:
+        raise BadInputError(f"world.mavlink.robots: cannot open a vehicle's link ({exc}); check its url") from None

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal
 
+from fleetmind.firmware_bridge.drone_config import MavlinkConfig
 from fleetmind.robots.clock import MONOTONIC, Clock
-from pydantic import BaseModel, ConfigDict, Field
 from pymavlink import mavutil
 from pymavlink.dialects.v20 import common as mav
 
@@ -31,22 +31,6 @@ POSITION_MASK = 0b0000_1001_1111_1000  # ignore velocity, accel, yaw rate
 # PX4 custom modes: main mode in bits 16-23, sub mode in bits 24-31
 PX4_MODES = {"offboard": 6 << 16, "hold": (4 << 16) | (3 << 24), "land": (4 << 16) | (6 << 24)}
 ARDUCOPTER_MODES = {"offboard": 4, "hold": 17, "land": 9}  # GUIDED, BRAKE, LAND
-
-
-class MavlinkConfig(BaseModel):
-    """How to reach one MAVLink vehicle."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    url: str = Field(description="pymavlink connection string, e.g. udpout:127.0.0.1:14540 or /dev/ttyACM0")
-    autopilot: Literal["px4", "ardupilot"] = Field(default="px4", description="Autopilot family (mode numbers)")
-    target_system: int = Field(default=1, ge=1, le=255, description="Vehicle system id")
-    target_component: int = Field(default=1, ge=0, le=255, description="Autopilot component id")
-    source_system: int = Field(default=255, ge=1, le=255, description="Our system id (GCS)")
-    setpoint_rate: float = Field(default=20.0, ge=10.0, le=100.0, description="Setpoint stream rate, Hz")
-    heartbeat_rate: float = Field(default=2.0, gt=0, description="Our heartbeat rate, Hz")
-    link_timeout: float = Field(default=1.0, gt=0, description="Vehicle heartbeat silence that means link loss, s")
-    failsafe: Literal["hold", "land"] = Field(default="hold", description="Mode commanded on link loss")
 
 
 class LinkState(Enum):

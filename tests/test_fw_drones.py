@@ -26,6 +26,7 @@ from fleetmind.tasks.mapf_lifelong.maps import parse_string_map
 from pymavlink.dialects.v20 import common as mav
 
 from fleetmind.app.runner import shielded_step
+from fleetmind.app.scenario import ScenarioError, parse_scenario
 from fleetmind.testing.vehicle_double import MavLoopbackFleet
 
 AUTOPILOTS = ["px4", "ardupilot", "px4"]
@@ -199,3 +200,48 @@ def test_bad_configuration_is_one_line_naming_the_field() -> None:
         MavlinkFleet(inner, MAPF, two, connections={"robot_0": object(), "drone_1": object()}, keepalive=False)
     with pytest.raises(BadInputError, match=r"^world.task: 'boxnet1' is unsupported on the mavlink backend"):
         MavlinkFleet(inner, get_task("boxnet1"), two, keepalive=False)
+
+
+def test_warehouse_through_a_scenario_flies_the_oracle_plan_over_the_tracks() -> None:
+    scenario = parse_scenario({"name": "w", "world": {"backend": "grid", "task": "warehouse", "robots": 3}})
+    loop = MavLoopbackFleet(AUTOPILOTS)
+    robots = [
+        {"name": f"robot_{i}", "url": "loopback", "autopilot": a, "target_system": i + 1}
+        for i, a in enumerate(AUTOPILOTS)
+    ]
+    config = DroneFleetConfig.model_validate({"robots": robots, "layer_gap": 0.5, "poll_period": POLL})
+    conns = {f"robot_{i}": lp.host for i, lp in enumerate(loop.loops)}
+    fleet = MavlinkFleet(
+        scenario.make_fleet(), scenario.task, config, clock=loop.clock, connections=conns, keepalive=False
+    )
+    oracle = scenario.task.make_oracle()
+    obs = fleet.reset(seed=0)
+    moves = 0
+    for _ in range(3):
+        plan = oracle.plan(obs)
+        moves += sum(not isinstance(c, Wait) for c in plan.values())
+        obs = shielded_step(fleet, obs, plan).observation
+        for rid, (x, y, _, _) in scenario.task.scene(obs.world, 1.0).robots.items():
+            pose = fleet.map_pose(RobotId(rid))
+            assert pose is not None and math.dist(pose, (x, y, 1.5)) <= 0.15, (rid, pose, (x, y))
+    assert moves >= 3
+    fleet.close()
+    assert all(not lp.vehicle.armed and lp.vehicle.pos[2] == 0.0 for lp in loop.loops)
+
+
+def test_backend_mavlink_in_a_scenario() -> None:
+    vehicles = [
+        {"name": f"robot_{i}", "url": f"udpout:127.0.0.1:{14540 + i}", "target_system": i + 1} for i in range(2)
+    ]
+    world = {"backend": "mavlink", "task": "warehouse", "robots": 2, "mavlink": {"robots": vehicles, "cell_size": 2.0}}
+    fleet = parse_scenario({"name": "d", "world": world}).make_fleet()
+    assert (
+        isinstance(fleet, MavlinkFleet) and fleet.config.cell_size == 2.0 and fleet.robot_ids == ("robot_0", "robot_1")
+    )
+    fleet.close()
+    with pytest.raises(
+        ScenarioError, match=r"unknown key 'world.mavlink.cell'; allowed keys here: altitude, cell_size"
+    ):
+        parse_scenario({"name": "d", "world": {**world, "mavlink": {"robots": vehicles, "cell": 2.0}}})
+    with pytest.raises(BadInputError, match=r"^world.mavlink: required with backend: mavlink"):
+        parse_scenario({"name": "d", "world": {k: v for k, v in world.items() if k != "mavlink"}}).make_fleet()

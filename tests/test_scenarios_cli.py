@@ -50,7 +50,8 @@ def test_readme_says_which_scenarios_are_the_papers_and_that_structured_output_i
     [
         (
             {"name": "x", "world": {"task": "boxnet1", "colz": 3}},
-            "unknown key 'world.colz'; allowed keys here: backend, cols, pybullet, rows, step_limit, task",
+            "unknown key 'world.colz'; allowed keys here: backend, cols, firmware, mavlink, pybullet, rows, "
+            "step_limit, task",
         ),
         (
             {"name": "x", "world": {"task": "boxnet9"}},

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from fleetmind.firmware_bridge.drone_config import DroneFleetConfig
 from fleetmind.firmware_bridge.executor_config import ExecutorSettings, LocalizationSettings, SitlSettings
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.robots.data import data_dirs
@@ -32,9 +33,12 @@ class _Strict(BaseModel):
 class _Backend(_Strict):
     """The keys every task's ``world`` section has besides its own (which the task's config model holds)."""
 
-    backend: Literal["grid", "pybullet", "firmware"] = Field("grid", description="World backend that runs the task.")
+    backend: Literal["grid", "pybullet", "firmware", "mavlink"] = Field(
+        "grid", description="World backend that runs the task."
+    )
     pybullet: PyBulletSettings | None = Field(None, description="3D physics settings (backend: pybullet).")
     firmware: ExecutorSettings | None = Field(None, description="Real / SITL robot settings (backend: firmware).")
+    mavlink: DroneFleetConfig | None = Field(None, description="MAVLink drones (backend: mavlink).")
 
 
 def _world_model(task: Task) -> type[BaseModel]:
@@ -80,13 +84,17 @@ class Scenario(_Strict):
             from fleetmind.app.firmware import make_firmware_fleet
 
             return make_firmware_fleet(fleet, self.task, self.world.firmware)
+        if self.world.backend == "mavlink":
+            from fleetmind.firmware_bridge.drones import make_mavlink_fleet
+
+            return make_mavlink_fleet(fleet, self.task, self.world.mavlink)
         return fleet
 
     def with_backend(self, backend: str) -> Scenario:
         """The same scenario on another world backend (``fleetmind run --backend``)."""
-        if backend not in ("grid", "pybullet", "firmware"):
+        if backend not in ("grid", "pybullet", "firmware", "mavlink"):
             raise ScenarioError(
-                f"--backend: {backend!r} is not allowed; allowed values: 'grid', 'pybullet', 'firmware'"
+                f"--backend: {backend!r} is not allowed; allowed values: 'grid', 'pybullet', 'firmware', 'mavlink'"
             )
         other = self.model_copy(update={"world": self.world.model_copy(update={"backend": backend})})
         _check_paper_rules(other, "--backend")
@@ -134,6 +142,8 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
             model = PyBulletSettings
         elif model is PyBulletSettings and part == "camera":
             model = CameraSettings
+        elif part == "mavlink":
+            model = DroneFleetConfig
         elif part == "firmware":
             model = ExecutorSettings
         elif model is ExecutorSettings and part in ("localization", "sitl"):
