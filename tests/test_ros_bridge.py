@@ -78,12 +78,12 @@ def test_bridge_deadlines_on_a_manual_clock(ros):  # noqa: F811
     assert [r.message for r in robot.received[-2:]] == [wire.SetVelocityMsg(0.0, 0.0), wire.Disarm()]
     assert robot.v == 0.0 and not robot.armed  # motors commanded to zero, then disarmed
     ros["executor"].add_node(bridge)
-    assert _state(ros, bridge) == "inactive"
+    assert _state(ros, bridge) == "unconfigured"  # deactivated, then on_error closed the link
 
 
 def test_bridge_lifecycle_drives_the_firmware_and_deactivates_on_link_loss(ros):  # noqa: F811
     from diagnostic_msgs.msg import DiagnosticArray
-    from geometry_msgs.msg import Twist
+    from geometry_msgs.msg import TwistStamped
     from nav_msgs.msg import Odometry
     from rclpy.lifecycle import TransitionCallbackReturn
 
@@ -102,9 +102,9 @@ def test_bridge_lifecycle_drives_the_firmware_and_deactivates_on_link_loss(ros):
         assert bridge.trigger_configure() == TransitionCallbackReturn.SUCCESS
         assert bridge.trigger_activate() == TransitionCallbackReturn.SUCCESS
         assert _state(ros, bridge) == "active"
-        pub = bridge.create_publisher(Twist, "/robot_0/cmd_vel", 10)
-        cmd = Twist()
-        cmd.linear.x = 2.0  # beyond max_linear: clamped to 0.8 m/s
+        pub = bridge.create_publisher(TwistStamped, "/robot_0/cmd_vel", 10)
+        cmd = TwistStamped()
+        cmd.twist.linear.x = 2.0  # beyond max_linear: clamped to 0.8 m/s
         end = time.monotonic() + 1.5
         while time.monotonic() < end:
             pub.publish(cmd)
@@ -112,14 +112,20 @@ def test_bridge_lifecycle_drives_the_firmware_and_deactivates_on_link_loss(ros):
         assert ros["spin_until"](lambda: len(odom) > 5, 10.0)
         assert odom[-1].pose.pose.position.x > 0.2, "the robot did not move forward"
         assert 0.0 < odom[-1].twist.twist.linear.x <= 0.8 + 1e-3
-        assert odom[-1].child_frame_id == "robot_0/base_link"
-        assert any(s.hardware_id == "robot_0" and s.name == "fleetmind_bridge/robot_0" for b in beats for s in b.status)
+        assert (odom[-1].header.frame_id, odom[-1].child_frame_id) == ("robot_0/odom", "robot_0/base_link")
+        assert ros["spin_until"](lambda: any(s.message == "driving" for b in beats for s in b.status), 5.0)
+        ours = [s for b in beats for s in b.status if s.name == "fleetmind_bridge/robot_0"]
+        assert ours and all(s.hardware_id == "robot_0" for s in ours)
 
         sitl.close()  # the robot goes silent
         assert ros["spin_until"](lambda: bridge.last_error is not None, 10.0)
         assert bridge.last_error.startswith("link lost")
-        assert _state(ros, bridge) == "inactive"
-        assert bridge.timer is None  # no more commands streamed
+        assert _state(ros, bridge) == "unconfigured"  # deactivate -> on_error (robot stopped, link closed)
+        assert bridge.timer is None and bridge.link is None  # no more commands streamed
+        n = len(beats)
+        assert ros["spin_until"](lambda: len(beats) > n + 1, 5.0)  # diagnostics go on, now at ERROR
+        last = [s for b in beats[n:] for s in b.status if s.name == "fleetmind_bridge/robot_0"][-1]
+        assert last.level == bytes([2]) and "link closed" in last.message
     finally:
         sitl.close()
 

@@ -96,7 +96,7 @@ def test_world_and_oracle_planner_run_an_episode_over_topics(ros):
     assert ros["spin_until"](lambda: odom and markers and task and json.loads(task[-1].data)["done"], 5.0)
     # robot_3 stands in cell (1, 1) of the 2x2 grid: x = col + 0.5, y = row + 0.5
     assert (odom[-1].pose.pose.position.x, odom[-1].pose.pose.position.y) == (1.5, 1.5)
-    assert odom[-1].header.frame_id == "odom" and odom[-1].child_frame_id == "robot_3/base_link"
+    assert odom[-1].header.frame_id == "robot_3/odom" and odom[-1].child_frame_id == "robot_3/base_link"
     labels = [m.text for m in markers[-1].markers if m.ns == "labels"]
     assert labels == ["robot_0", "robot_1", "robot_2", "robot_3"]
     doc = json.loads(task[-1].data)

@@ -42,4 +42,4 @@ def test_a_non_ros_dds_participant_reads_the_robots_odometry(ros_env):
     sample = out["samples"][0]
     # robot_2 stands in cell (row 1, col 0) of boxnet1_2x2: x = col + 0.5, y = row + 0.5
     assert (sample["x"], sample["y"], sample["qw"]) == (0.5, 1.5, 1.0)
-    assert sample["frame_id"] == "odom" and sample["child_frame_id"] == "robot_2/base_link"
+    assert sample["frame_id"] == "robot_2/odom" and sample["child_frame_id"] == "robot_2/base_link"

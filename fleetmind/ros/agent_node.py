@@ -95,7 +95,7 @@ class AgentNode(Node):
         self.create_subscription(String, rc.DIALOGUE_TOPIC, lambda m: self.on_dialogue(m.data), rc.latched_qos(50))
         self.create_subscription(String, rc.ROSTER_TOPIC, lambda m: self.on_roster(m.data), rc.latched_qos())
         self.create_subscription(String, rc.PLAN_TOPIC, lambda m: self.on_plan(m.data), rc.latched_qos(10))
-        self.create_timer(self.params.heartbeat_period_s, self.beat)
+        rc.steady_timer(self, self.params.heartbeat_period_s, self.beat)  # beats while sim time stands still
         self.beat()
 
     def beat(self) -> None:

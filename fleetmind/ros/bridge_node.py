@@ -1,11 +1,18 @@
 """``fleetmind_bridge``: a lifecycle node wrapping the firmware link (:class:`RobotLink`) of one robot.
 
-- configure: open the transport (serial port or UDP) and the link from the parameters (validated by
-  :class:`RobotLinkConfig`); create ``odom`` (lifecycle publisher) and the ``cmd_vel`` subscription.
-- activate: wait for telemetry, arm, then every ``period_s``: read telemetry, publish ``odom`` and a
-  heartbeat on ``/diagnostics``, stream the latest ``cmd_vel`` (zero once older than ``command_timeout_s``).
-- error (link silent for ``heartbeat_timeout_s``): stop the robot and deactivate itself; ``last_error`` says why.
-- deactivate: stop (zero velocity) and disarm; cleanup: close the transport.
+- configure: open the link (serial port or UDP, validated by :class:`RobotLinkConfig`); create ``odom``
+  (``nav_msgs/Odometry``, lifecycle publisher) and the ``cmd_vel`` subscription (``geometry_msgs/TwistStamped``).
+- activate: wait for telemetry, arm, enable motion: every ``period_s`` read telemetry, publish ``odom``, stream
+  the latest ``cmd_vel`` (zero once older than ``command_timeout_s``).
+- error (link silent for ``heartbeat_timeout_s``, or a transition that fails with an exception): stop the robot,
+  then ``on_error`` closes the link and the node is back to unconfigured; ``last_error`` says why.
+- deactivate: stop (zero velocity) and disarm; cleanup: close the link.
+- e-stop: ``/fleet/estop_state`` (latched, from ``/fleet/estop``) sends the firmware's latched EStop and holds zero
+  velocity until it is cleared.
+- diagnostics: every ``diagnostics_period_s`` (steady clock, in every state) one status with a real level
+  (:mod:`fleetmind.ros.health`: link, e-stop, battery, watchdog trips, lifecycle).
+- parameters: a change applies at once (``max_linear``, ``max_angular``, the timeouts, ``period_s``, battery
+  levels, ``frame_id``) or is refused with the reason (link settings while the link is open, ``robot``).
 
 Thin: the link, framing, authentication and watchdogs are ``firmware_bridge``'s; this only maps messages.
 Both deadlines (link lost, command timeout) run on the injected ``clock``; ``open_transport`` opens the link.
@@ -33,8 +40,11 @@ from fleetmind.firmware_bridge.transport import LinkDown, ReconnectingTransport,
 from fleetmind.robots.clock import MONOTONIC, Clock
 from fleetmind.robots.ids import robot_id
 from fleetmind.ros import common as rc
+from fleetmind.ros.health import Health, HealthMonitor
 
 log = logging.getLogger(__name__)
+LINK_FIELDS = frozenset({"wire_id", "serial_port", "baudrate", "udp_host", "udp_port", "key_file"})
+START_FIELDS = frozenset({"robot", "autostart"})
 
 
 class BridgeParams(BaseModel):
@@ -54,7 +64,10 @@ class BridgeParams(BaseModel):
     period_s: float = Field(0.04, gt=0, le=1.0, description="Telemetry / command period (s).")
     max_linear: float = Field(0.8, gt=0, description="|linear.x| is clamped to this (m/s).")
     max_angular: float = Field(1.5, gt=0, description="|angular.z| is clamped to this (rad/s).")
-    frame_id: str = Field("odom", min_length=1, description="Frame of the published odometry.")
+    frame_id: str = Field("", description="Frame of the published odometry (default: <robot>/odom).")
+    battery_warn_v: float = Field(11.1, gt=0, description="Battery below this (V): diagnostics WARN.")
+    battery_error_v: float = Field(10.5, gt=0, description="Battery below this (V): diagnostics ERROR.")
+    diagnostics_period_s: float = Field(0.5, gt=0, le=60, description="Diagnostics period (s, steady clock).")
     autostart: bool = Field(False, description="Configure and activate at start (no lifecycle manager).")
 
     def link_config(self, name: str) -> RobotLinkConfig:
@@ -80,8 +93,9 @@ class BridgeNode(LifecycleNode):
         self.clock = clock
         self._open_transport = open_transport
         from diagnostic_msgs.msg import DiagnosticArray
+        from std_msgs.msg import String
 
-        self.params = rc.declare_model_parameters(self, BridgeParams)
+        self.params = rc.declare_model_parameters(self, BridgeParams, self._apply_parameters)
         try:
             self.robot = robot_id(self.params.robot or self.get_namespace().strip("/"))
         except ValueError as exc:
@@ -91,10 +105,16 @@ class BridgeNode(LifecycleNode):
         self.odom_pub: Any = None
         self.cmd_sub: Any = None
         self.timer: Any = None
+        self.active = False
+        self._stopped = True  # nothing to stop before the first activation
+        self.estop = False
         self.command = (0.0, 0.0)  # v, omega of the latest cmd_vel
         self.watchdog = CommandWatchdog(self.params.command_timeout_s)
+        self.health_monitor = HealthMonitor(self.params.battery_warn_v, self.params.battery_error_v)
         self.last_error: str | None = None
         self.beat_pub = self.create_publisher(DiagnosticArray, rc.DIAGNOSTICS_TOPIC, 10)
+        self.create_subscription(String, rc.ESTOP_STATE_TOPIC, lambda m: self.on_estop(m.data), rc.latched_qos())
+        self.diag_timer = rc.steady_timer(self, self.params.diagnostics_period_s, self.publish_health)
         if self.params.autostart:
             self._starter = self.create_timer(0.1, self._autostart)
 
@@ -103,9 +123,41 @@ class BridgeNode(LifecycleNode):
         if self.trigger_configure() == TransitionCallbackReturn.SUCCESS:
             self.trigger_activate()
 
+    @property
+    def frame_id(self) -> str:
+        return self.params.frame_id or f"{self.robot}/odom"
+
+    # ------------------------------------------------------------------------------------------ parameters
+    def _apply_parameters(self, new: BridgeParams, changed: frozenset[str]) -> str | None:
+        """Apply a valid change at once, or say why not (never accepted and ignored)."""
+        if changed & START_FIELDS:
+            return f"parameter {min(changed & START_FIELDS)}: read at start only; restart the node with the new value"
+        if changed & LINK_FIELDS and self.link is not None:
+            name = min(changed & LINK_FIELDS)
+            return f"parameter {name}: the link is open; deactivate and clean up the bridge first, then set it"
+        if new.battery_error_v >= new.battery_warn_v:
+            warn = new.battery_warn_v
+            return f"parameter battery_error_v: {new.battery_error_v} must be below battery_warn_v ({warn})"
+        self.params = new
+        self.watchdog.timeout = new.command_timeout_s
+        self.health_monitor.battery_warn_v = new.battery_warn_v
+        self.health_monitor.battery_error_v = new.battery_error_v
+        if self.link is not None:
+            self.link.monitor.timeout = new.heartbeat_timeout_s
+        v, w = self.command
+        self.command = (self._clamp(v, new.max_linear), self._clamp(w, new.max_angular))  # a lower limit bites now
+        if "period_s" in changed and self.timer is not None:
+            self._stop_timer()
+            self.timer = self.create_timer(new.period_s, self.tick)
+        if "diagnostics_period_s" in changed:
+            self.destroy_timer(self.diag_timer)
+            self.diag_timer = rc.steady_timer(self, new.diagnostics_period_s, self.publish_health)
+        self.get_logger().info(f"parameters applied: {', '.join(sorted(changed))}")
+        return None
+
     # ------------------------------------------------------------------------------------------ transitions
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
-        from geometry_msgs.msg import Twist
+        from geometry_msgs.msg import TwistStamped
         from nav_msgs.msg import Odometry
 
         try:
@@ -122,7 +174,7 @@ class BridgeNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         self.link = RobotLink(self.transport, cfg.wire_id, key, self.params.heartbeat_timeout_s, clock=self.clock)
         self.odom_pub = self.create_lifecycle_publisher(Odometry, rc.ODOM, 10)
-        self.cmd_sub = self.create_subscription(Twist, "cmd_vel", self.on_cmd_vel, 10)
+        self.cmd_sub = self.create_subscription(TwistStamped, "cmd_vel", self.on_cmd_vel, 10)
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -141,31 +193,71 @@ class BridgeNode(LifecycleNode):
         self.command = (0.0, 0.0)
         self.watchdog = CommandWatchdog(self.params.command_timeout_s)
         self.timer = self.create_timer(self.params.period_s, self.tick)
+        self.active, self._stopped = True, False
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.active = False
         self._stop_timer()
         self._stop_robot()
-        return super().on_deactivate(state)
+        result = super().on_deactivate(state)
+        # a fault (link lost) ends in on_error: the link is closed and the node is back to unconfigured
+        return TransitionCallbackReturn.ERROR if self.last_error else result
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.get_logger().error(f"{self.robot}: error in {state.label}: {self.last_error}; robot stopped, link closed")
+        self.active = False
+        self._stop_timer()
+        self._stop_robot()
+        self._close()
+        return TransitionCallbackReturn.SUCCESS  # recovered: unconfigured, ready to configure again
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._close()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.active = False
         self._stop_timer()
         self._stop_robot()
         self._close()
         return TransitionCallbackReturn.SUCCESS
 
     # ------------------------------------------------------------------------------------------ active work
+    @staticmethod
+    def _clamp(value: float, limit: float) -> float:
+        return max(-limit, min(limit, value))
+
     def on_cmd_vel(self, msg: Any) -> None:
-        v = max(-self.params.max_linear, min(self.params.max_linear, msg.linear.x))
-        w = max(-self.params.max_angular, min(self.params.max_angular, msg.angular.z))
-        if (v, w) != (msg.linear.x, msg.angular.z):
-            self.get_logger().warning(f"cmd_vel ({msg.linear.x}, {msg.angular.z}) clamped to ({v}, {w})")
+        """``TwistStamped`` (a plain ``Twist`` is read the same way); clamped to ``max_linear`` / ``max_angular``."""
+        twist = getattr(msg, "twist", msg)
+        v = self._clamp(twist.linear.x, self.params.max_linear)
+        w = self._clamp(twist.angular.z, self.params.max_angular)
+        if (v, w) != (twist.linear.x, twist.angular.z):
+            self.get_logger().warning(f"cmd_vel ({twist.linear.x}, {twist.angular.z}) clamped to ({v}, {w})")
         self.command = (v, w)
         self.watchdog.commanded(self.clock.now())
+
+    def on_estop(self, text: str) -> None:
+        """The fleet e-stop (``fleetmind/estop/1``): latch the firmware's EStop and hold zero velocity."""
+        try:
+            active = bool(rc.parse_doc(text, "fleetmind/estop/1")["active"])
+        except (ValueError, KeyError) as exc:
+            self.get_logger().warning(f"malformed e-stop state dropped: {exc}")
+            return
+        if active == self.estop:
+            return
+        self.estop = active
+        self.command = (0.0, 0.0)
+        if self.link is None:
+            return
+        try:
+            self.link.send(wire.EStop() if active else wire.ClearEStop())
+            if active:
+                self.link.send(wire.SetVelocityMsg(0.0, 0.0))
+        except (LinkDown, OSError) as exc:
+            log.warning("%s: e-stop not sent: %s", self.robot, exc)
+        self.get_logger().warning(f"{self.robot}: e-stop {'latched' if active else 'cleared'}")
 
     def tick(self) -> None:
         assert self.link is not None
@@ -173,27 +265,38 @@ class BridgeNode(LifecycleNode):
         if self.link.lost:
             self.fault(f"link lost: no telemetry for {self.params.heartbeat_timeout_s}s")
             return
-        v, w = (0.0, 0.0) if self.watchdog.expired(self.clock.now()) else self.command
+        stopped = self.estop or self.watchdog.expired(self.clock.now())
+        v, w = (0.0, 0.0) if stopped else self.command
         self.link.send(wire.SetVelocityMsg(v, w))
         t = self.link.telemetry
+        self.health_monitor.observe(t)
         if t is not None:
             self.odom_pub.publish(self._odometry(t))
-            values = {"battery": f"{t.battery:.2f}", "status": int(t.status), "v": f"{t.v:.3f}"}
-            self.beat_pub.publish(rc.heartbeat(self, self.robot, "fleetmind_bridge", values))
+
+    def health(self) -> Health:
+        link = "closed" if self.link is None else "lost" if self.link.lost else "up"
+        telemetry = self.link.telemetry if self.link is not None else None
+        return self.health_monitor.health(link, self.active, telemetry, self.estop)
+
+    def publish_health(self) -> None:
+        h = self.health()
+        values = h.values | ({"last_error": self.last_error} if self.last_error else {})
+        self.beat_pub.publish(rc.heartbeat(self, self.robot, "fleetmind_bridge", values, int(h.level), h.message))
 
     def fault(self, reason: str) -> None:
-        """On error: stop the robot and deactivate (a planner then stops hearing this robot's heartbeat)."""
+        """On error: stop the robot; deactivating then ends in ``on_error`` (link closed, unconfigured)."""
         self.last_error = reason
-        self.get_logger().error(f"{self.robot}: {reason}; stopping and deactivating")
+        self.get_logger().error(f"{self.robot}: {reason}; stopping")
         self._stop_timer()
         self.trigger_deactivate()
+        self.publish_health()
 
     def _odometry(self, t: wire.Telemetry) -> Any:
         from nav_msgs.msg import Odometry
 
         msg = Odometry()
         msg.header.stamp = self.get_clock().now().to_msg()
-        msg.header.frame_id = self.params.frame_id
+        msg.header.frame_id = self.frame_id
         msg.child_frame_id = f"{self.robot}/base_link"
         msg.pose.pose.position.x, msg.pose.pose.position.y = float(t.x), float(t.y)
         msg.pose.pose.orientation.z = math.sin(t.yaw / 2.0)
@@ -207,8 +310,9 @@ class BridgeNode(LifecycleNode):
             self.timer = None
 
     def _stop_robot(self) -> None:
-        if self.link is None:
+        if self.link is None or self._stopped:
             return
+        self._stopped = True  # once per activation: on_error after a deactivate sends nothing twice
         try:
             self.link.send(wire.SetVelocityMsg(0.0, 0.0))
             self.link.send(wire.Disarm())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields, is_dataclass
 from typing import Any, TypeVar
 
@@ -31,6 +31,9 @@ PLAN_TOPIC = "/fleet/plan"  # String, fleetmind/plan/1 (joint plans; status "fai
 DIALOGUE_TOPIC = "/fleet/dialogue"  # String, fleetmind/dialogue/1 (agents and the central planner)
 ROSTER_TOPIC = "/fleet/roster"  # String, fleetmind/roster/1 (robots the planner considers alive)
 RESET_SERVICE = "/fleet/reset"  # std_srvs/Trigger: start the next episode
+ESTOP_SERVICE = "/fleet/estop"  # std_srvs/Trigger: stop every robot (latched until the next episode)
+ESTOP_STATE_TOPIC = "/fleet/estop_state"  # String, fleetmind/estop/1 (transient local): bridges hold zero velocity
+CLOCK_TOPIC = "/clock"  # rosgraph_msgs/Clock: simulated time (PyBullet), for nodes with use_sim_time
 DIAGNOSTICS_TOPIC = "/diagnostics"  # diagnostic_msgs/DiagnosticArray heartbeats (hardware_id = robot)
 ODOM = "odom"  # per robot, in its namespace: nav_msgs/Odometry
 TASK_STATE = "task_state"  # per robot: String, fleetmind/task_state/1
@@ -51,6 +54,18 @@ def latched_qos(depth: int = 1) -> Any:
 # ------------------------------------------------------------------------------------------------ JSON codecs
 def dumps(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, separators=(",", ":"), default=_json_default)
+
+
+def parse_doc(text: str, schema: str) -> dict[str, Any]:
+    """A JSON document of ``schema``; ``ValueError`` saying what is wrong (the caller logs it and drops it)."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("schema") != schema:
+        got = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
+        raise ValueError(f"schema {got!r}, expected {schema!r}")
+    return doc
 
 
 def _json_default(value: Any) -> Any:
@@ -137,6 +152,18 @@ def plan_from_json(obs: Observation, data: Mapping[str, str]) -> dict[RobotId, C
     return out
 
 
+def scenario_robots(scenario: Any) -> tuple[RobotId, ...]:
+    """The robot ids of a scenario from its logical grid model: nothing physical starts (no PyBullet world, no
+    SITL robots, no link opened), so a planner, agent or graph can ask any backend's scenario."""
+    from fleetmind.sim.grid import make_grid_fleet
+
+    fleet = make_grid_fleet(scenario.task, scenario.world)
+    try:
+        return tuple(fleet.robot_ids)
+    finally:
+        fleet.close()
+
+
 def grid_xy(obs: Observation, robot: RobotId, cell_size: float = 1.0) -> tuple[float, float]:
     """A robot's position in metres: grid cells ``[row, col]`` map to x = col + 0.5, y = row + 0.5 (cells);
     a ``pose`` ``[x, y, ...]`` in the robot's data is used as is; otherwise the origin."""
@@ -192,10 +219,14 @@ def _nest(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def declare_model_parameters(node: Any, model: type[M]) -> M:
+def declare_model_parameters(
+    node: Any, model: type[M], apply: Callable[[M, frozenset[str]], str | None] | None = None
+) -> M:
     """Declare one ROS parameter per model field (description included, dynamic typing: pydantic checks
     types) and validate the values; raises :class:`ParameterError`. Later ``set_parameters`` calls are
-    validated by the same model and refused with the reason."""
+    validated by the same model and refused with the reason; a valid change goes to ``apply(new model, changed
+    names)``, which applies it at once and returns ``None``, or returns why it is refused. Without ``apply``
+    every change is refused (read at start only): a parameter change is never accepted and then ignored."""
     from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 
     names = []
@@ -213,12 +244,21 @@ def declare_model_parameters(node: Any, model: type[M]) -> M:
 
     def on_set(params: list[Any]) -> Any:
         values = current()
-        values.update({p.name: p.value for p in params})
+        changed = {p.name: p.value for p in params if p.name in names}
+        if not changed:  # rclpy's own (use_sim_time, ...)
+            return SetParametersResult(successful=True)
+        values.update(changed)
         try:
-            model.model_validate(_nest(values))
+            new = model.model_validate(_nest(values))
         except ValidationError as exc:
             return SetParametersResult(successful=False, reason=describe_validation(exc))
-        return SetParametersResult(successful=True)
+        if apply is None:
+            first = sorted(changed)[0]
+            return SetParametersResult(
+                successful=False, reason=f"parameter {first}: read at start only; restart the node with the new value"
+            )
+        reason = apply(new, frozenset(changed))
+        return SetParametersResult(successful=reason is None, reason=reason or "")
 
     node.add_on_set_parameters_callback(on_set)
     return validated
@@ -240,13 +280,16 @@ def model_parameters(model: BaseModel) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------ heartbeats
-def heartbeat(node: Any, robot: str, role: str, values: Mapping[str, Any]) -> Any:
-    """A ``DiagnosticArray`` with one OK status: ``name = "<role>/<robot>"``, ``hardware_id = robot``."""
+def heartbeat(
+    node: Any, robot: str, role: str, values: Mapping[str, Any], level: int = 0, message: str = "alive"
+) -> Any:
+    """A ``DiagnosticArray`` with one status: ``name = "<role>/<robot>"``, ``hardware_id = robot``, ``level`` 0 OK,
+    1 WARN, 2 ERROR (``diagnostic_msgs/DiagnosticStatus``) and ``message`` saying why."""
     from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
     msg = DiagnosticArray()
     msg.header.stamp = node.get_clock().now().to_msg()
-    status = DiagnosticStatus(level=DiagnosticStatus.OK, name=f"{role}/{robot}", message="alive", hardware_id=robot)
+    status = DiagnosticStatus(level=bytes([level]), name=f"{role}/{robot}", message=message, hardware_id=robot)
     status.values = [KeyValue(key=str(k), value=str(v)) for k, v in values.items()]
     msg.status = [status]
     return msg
@@ -254,6 +297,20 @@ def heartbeat(node: Any, robot: str, role: str, values: Mapping[str, Any]) -> An
 
 def now_s() -> float:
     return time.monotonic()
+
+
+def status_level(status: Any) -> int:
+    """A ``DiagnosticStatus``'s level as an int (rclpy gives the ``byte`` field as ``bytes`` of length 1)."""
+    level = status.level
+    return level[0] if isinstance(level, (bytes, bytearray)) else int(level)
+
+
+def steady_timer(node: Any, period_s: float, callback: Callable[[], None]) -> Any:
+    """A timer on the steady (wall) clock: protocol deadlines (heartbeats, republishing) keep running while
+    simulated time (``use_sim_time``, ``/clock``) stands still between world steps. Stamps use the node clock."""
+    from rclpy.clock import Clock, ClockType
+
+    return node.create_timer(period_s, callback, clock=Clock(clock_type=ClockType.STEADY_TIME))
 
 
 class HeartbeatWatch:

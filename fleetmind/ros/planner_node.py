@@ -86,9 +86,7 @@ class PlannerNode(Node):
             scenario = load_scenario(self.params.scenario)
         except ScenarioError as exc:
             raise rc.ParameterError(f"parameter scenario: {exc}") from None
-        fleet = scenario.make_fleet()
-        self.robots: tuple[RobotId, ...] = tuple(fleet.robot_ids)
-        fleet.close()
+        self.robots: tuple[RobotId, ...] = rc.scenario_robots(scenario)  # starts no robot, no physics
         self.framework = self.params.planner
         self.with_agents = self.framework in AGENT_FRAMEWORKS
         mode = self.params.monitor_heartbeats
@@ -119,7 +117,7 @@ class PlannerNode(Node):
         self.create_subscription(String, rc.STATE_TOPIC, lambda m: self.on_state(m.data), rc.latched_qos())
         self.create_subscription(String, rc.DIALOGUE_TOPIC, lambda m: self.on_dialogue(m.data), rc.latched_qos(50))
         self.create_subscription(DiagnosticArray, rc.DIAGNOSTICS_TOPIC, self.on_diagnostics, 50)
-        self.create_timer(0.1, self.health)
+        rc.steady_timer(self, 0.1, self.health)  # wall time: sim time stands still between steps
         if self.ready:
             self.publish_roster()
 
@@ -143,7 +141,9 @@ class PlannerNode(Node):
     def on_diagnostics(self, msg: Any) -> None:
         for status in msg.status:
             rid = RobotId(status.hardware_id)
-            if rid in self.robots and status.name.startswith(("fleetmind_agent/", "fleetmind_bridge/")):
+            role_ok = status.name.startswith(("fleetmind_agent/", "fleetmind_bridge/"))
+            # an ERROR (link lost, e-stop latched) is no sign of a robot that can act
+            if rid in self.robots and role_ok and rc.status_level(status) < 2:
                 self.heartbeats.beat(rid, rc.now_s())
 
     def health(self) -> None:

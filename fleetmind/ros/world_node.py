@@ -1,9 +1,12 @@
 """``fleetmind_world``: a world backend from a scenario as a ROS 2 node (thin: messages in, Fleet calls, messages out).
 
-Per robot ``/<robot>/``: ``odom`` (nav_msgs/Odometry), ``task_state`` (String JSON), ``command`` (String JSON,
-subscribed). Whole fleet: ``/fleet/state`` (String JSON, transient local), ``/fleet/markers`` (MarkerArray),
-``/fleet/roster`` and ``/fleet/plan`` (subscribed), ``/fleet/reset`` (std_srvs/Trigger). The world steps
-once every robot on the roster has sent a command for the current step; robots off the roster wait.
+Per robot ``/<robot>/``: ``odom`` (nav_msgs/Odometry in ``<robot>/odom``, every ``odom_period_s``), ``task_state``
+(String JSON), ``command`` (String JSON, subscribed). Whole fleet: ``/fleet/state`` (String JSON, transient local),
+``/fleet/markers`` (MarkerArray), ``/fleet/roster`` and ``/fleet/plan`` (subscribed), ``/fleet/reset`` and
+``/fleet/estop`` (std_srvs/Trigger), ``/fleet/estop_state`` (latched), tf ``map -> <robot>/odom -> <robot>/base_link``
+and, for PyBullet, ``/clock`` (simulated time, also the stamps). The world steps once every robot on the roster has
+sent a command for the current step; robots off the roster wait. With ``links: bridges`` the world is the real-robot
+executor over the robots' ``fleetmind_bridge`` nodes (:mod:`fleetmind.ros.ros_links`).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from rclpy.node import Node
@@ -19,13 +22,14 @@ from rclpy.node import Node
 from fleetmind.app.runner import ShieldRejected, shield_physical, shielded_step
 from fleetmind.app.scenario import ScenarioError, load_scenario
 from fleetmind.robots.commands import Command, Wait
-from fleetmind.robots.errors import FleetError
-from fleetmind.robots.fleet import Observation, StepResult
+from fleetmind.robots.errors import BadInputError, FleetError
+from fleetmind.robots.fleet import Fleet, Observation, StepResult
 from fleetmind.robots.ids import RobotId
 from fleetmind.ros import common as rc
+from fleetmind.ros._run import run_node  # noqa: F401 - the other nodes import it from here
+from fleetmind.ros.world_out import IDENTITY, WorldOut, frame_poses, markers, sim_time
 
 log = logging.getLogger(__name__)
-_COLOURS = {"blue": (0.1, 0.3, 1.0), "red": (1.0, 0.1, 0.1), "green": (0.1, 0.8, 0.2), "purple": (0.6, 0.2, 0.8)}
 
 
 class WorldParams(BaseModel):
@@ -35,9 +39,16 @@ class WorldParams(BaseModel):
     scenario: str = Field("", min_length=1, description="Scenario file or name (e.g. scenarios/boxnet1_2x2.yaml).")
     seed: int = Field(-1, ge=-1, description="Seed of the first episode; -1: the scenario's run.seed.")
     autostart: bool = Field(True, description="Start the first episode at once (else wait for /fleet/reset).")
-    state_period_s: float = Field(1.0, gt=0, le=60, description="Republish state and odometry at this period.")
-    frame_id: str = Field("odom", min_length=1, description="Frame of the odometry poses.")
-    cell_size_m: float = Field(1.0, gt=0, description="Metres per grid cell in odometry and markers.")
+    state_period_s: float = Field(1.0, gt=0, le=60, description="Republish state and markers at this period.")
+    odom_period_s: float = Field(0.05, gt=0, le=0.05, description="Odometry and tf period (s): 20 Hz or faster.")
+    frame_id: str = Field("map", min_length=1, description="The shared map frame: root of tf, frame of markers.")
+    cell_size_m: float = Field(1.0, gt=0, description="Metres per grid cell in odometry and markers (grid world).")
+    links: Literal["scenario", "bridges"] = Field(
+        "scenario",
+        description="scenario: the world backend of the scenario; bridges: a backend: firmware scenario driven through "
+        "one fleetmind_bridge per robot (cmd_vel out, odom and diagnostics in): the ROS real graph.",
+    )
+    connect_timeout_s: float = Field(30.0, gt=0, le=600, description="bridges: wait this long for every odometry.")
     min_subscribers: int = Field(
         0, ge=0, le=10_000, description="Autostart waits until this many subscribers listen on /fleet/state."
     )
@@ -46,20 +57,27 @@ class WorldParams(BaseModel):
     )
 
 
+APPLIED = frozenset({"state_period_s", "odom_period_s", "frame_id", "cell_size_m", "min_subscribers_wait_s"})
+"""Parameters a running world applies at once; every other change is refused (read at start only)."""
+
+
 class WorldNode(Node):
+    threads = 1  # run_node's executor threads; 4 with links=bridges (a step blocks while robots drive)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("world", **kwargs)
-        from nav_msgs.msg import Odometry
+        from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
         from std_msgs.msg import String
         from std_srvs.srv import Trigger
         from visualization_msgs.msg import MarkerArray
 
-        self.params = rc.declare_model_parameters(self, WorldParams)
+        self.params = rc.declare_model_parameters(self, WorldParams, self._apply_parameters)
         try:
             self.scenario = load_scenario(self.params.scenario)
         except ScenarioError as exc:
             raise rc.ParameterError(f"parameter scenario: {exc}") from None
-        self.fleet = self.scenario.make_fleet()
+        self.io_group = ReentrantCallbackGroup()  # odometry and diagnostics in, poses out: also during a step
+        self.fleet = self._make_fleet()
         self.physical = shield_physical(self.scenario)
         self.shield_rejections = 0
         self.robots: tuple[RobotId, ...] = tuple(self.fleet.robot_ids)
@@ -70,10 +88,12 @@ class WorldNode(Node):
         self.last: StepResult | None = None
         self.done = False
         self.failure: str | None = None
+        self.stepping = False
+        self.estopped = False
         self.pending: dict[RobotId, Command] = {}
         self.executed: dict[str, str] = {}
         self.rejected: list[str] = []
-        self.odom_pubs = {r: self.create_publisher(Odometry, rc.robot_topic(r, rc.ODOM), 10) for r in self.robots}
+        self.out = WorldOut(self, self.robots, self.params.frame_id)
         self.task_pubs = {
             r: self.create_publisher(String, rc.robot_topic(r, rc.TASK_STATE), rc.latched_qos()) for r in self.robots
         }
@@ -83,13 +103,77 @@ class WorldNode(Node):
             )
         self.state_pub = self.create_publisher(String, rc.STATE_TOPIC, rc.latched_qos())
         self.marker_pub = self.create_publisher(MarkerArray, rc.MARKERS_TOPIC, 10)
+        self.estop_pub = self.create_publisher(String, rc.ESTOP_STATE_TOPIC, rc.latched_qos())
         self.create_subscription(String, rc.ROSTER_TOPIC, lambda m: self.on_roster(m.data), rc.latched_qos())
         self.create_subscription(String, rc.PLAN_TOPIC, lambda m: self.on_plan(m.data), rc.latched_qos(10))
         self.create_service(Trigger, rc.RESET_SERVICE, self.on_reset)
-        self.create_timer(self.params.state_period_s, self.publish_all)
+        self.create_service(Trigger, rc.ESTOP_SERVICE, self.on_estop, callback_group=MutuallyExclusiveCallbackGroup())
+        self.state_timer = rc.steady_timer(self, self.params.state_period_s, self.publish_all)
+        self.pose_timer = self._pose_timer()
+        watch = getattr(self.fleet, "watch_poses", None)  # PyBullet: poses while physics steps, in simulated time
+        if callable(watch):
+            watch(
+                self.params.odom_period_s,
+                lambda t, poses: self.out.publish({r: (IDENTITY, p) for r, p in poses.items()}, t),
+            )
         self._created = rc.now_s()
         if self.params.autostart:
             self._starter = self.create_timer(0.1, self._autostart)
+
+    def _make_fleet(self) -> Fleet:
+        if self.params.links == "scenario":
+            return self.scenario.make_fleet()
+        if self.scenario.world.backend != "firmware":
+            raise rc.ParameterError(
+                f"parameter links: 'bridges' drives a backend: firmware scenario; {self.scenario.name} has backend: "
+                f"{self.scenario.world.backend} (use links: scenario)"
+            )
+        from fleetmind.firmware_bridge.executor import ExecutorFleet, check_supported
+        from fleetmind.firmware_bridge.executor_config import ExecutorSettings
+        from fleetmind.ros.ros_links import RosLinks
+        from fleetmind.sim.grid import make_grid_fleet
+
+        settings = self.scenario.world.firmware or ExecutorSettings()
+        try:
+            check_supported(self.scenario.task)
+        except BadInputError as exc:
+            raise rc.ParameterError(f"parameter scenario: {exc}") from None
+        self.threads = 4
+        inner = make_grid_fleet(self.scenario.task, self.scenario.world)
+        links = RosLinks(
+            self,
+            inner.robot_ids,
+            settings.heartbeat_timeout,
+            self.params.connect_timeout_s,
+            callback_group=self.io_group,
+        )
+        return ExecutorFleet(inner, self.scenario.task, links, settings)  # type: ignore[arg-type]
+
+    def _pose_timer(self) -> Any:
+        group = self.io_group if self.threads > 1 else None  # the executor's poses are safe to read during a step
+        return self.create_timer(self.params.odom_period_s, self.publish_poses, callback_group=group)
+
+    def _apply_parameters(self, new: WorldParams, changed: frozenset[str]) -> str | None:
+        fixed = sorted(changed - APPLIED)
+        if fixed:
+            return f"parameter {fixed[0]}: read at start only; restart the node with the new value"
+        self.params = new
+        if "state_period_s" in changed:
+            self.destroy_timer(self.state_timer)
+            self.state_timer = rc.steady_timer(self, new.state_period_s, self.publish_all)
+        if "odom_period_s" in changed:
+            self.destroy_timer(self.pose_timer)
+            self.pose_timer = self._pose_timer()
+            watch = getattr(self.fleet, "watch_poses", None)
+            if callable(watch):
+                watch(
+                    new.odom_period_s,
+                    lambda t, poses: self.out.publish({r: (IDENTITY, p) for r, p in poses.items()}, t),
+                )
+        self.out.map_frame = new.frame_id
+        self.out.origins = {}  # tf_static again, in the new frame
+        self.get_logger().info(f"parameters applied: {', '.join(sorted(changed))}")
+        return None
 
     def _autostart(self) -> None:
         listening = self.state_pub.get_subscription_count()
@@ -104,6 +188,12 @@ class WorldNode(Node):
     def start_episode(self) -> int:
         seed = self.seed + self.episode
         self.episode += 1
+        if self.estopped:  # a new episode is the operator's clearing of the e-stop
+            self.estopped = False
+            clear = getattr(self.fleet, "clear_estop", None)
+            if callable(clear):
+                clear()
+            self._publish_estop(False, "new episode")
         self.obs = self.fleet.reset(seed)
         self.last, self.done, self.failure = None, False, None
         self.pending, self.executed, self.rejected = {}, {}, []
@@ -117,6 +207,27 @@ class WorldNode(Node):
         response.success = True
         response.message = rc.dumps({"episode": self.episode, "seed": seed})
         return response
+
+    def on_estop(self, request: Any, response: Any) -> Any:
+        """``/fleet/estop``: stop every robot now. Real robots latch it in their firmware (through the bridges, or the
+        executor's links); a step in progress ends with ``estop``; the episode ends with failure ``estop``."""
+        self.estopped = True
+        self._publish_estop(True, "/fleet/estop")
+        stop = getattr(self.fleet, "estop_all", None)
+        acked = {str(r): bool(ok) for r, ok in stop().items()} if callable(stop) else {}
+        if not self.stepping and self.obs is not None and not self.done:
+            self.done, self.failure = True, "estop"
+            self.publish_all()
+        self.get_logger().warning(f"e-stop: every robot stopped ({acked or 'simulated world'})")
+        response.success = all(acked.values()) if acked else True
+        response.message = rc.dumps({"estop": True, "episode": self.episode, "acked": acked})
+        return response
+
+    def _publish_estop(self, active: bool, reason: str) -> None:
+        from std_msgs.msg import String
+
+        doc = {"schema": "fleetmind/estop/1", "active": active, "reason": reason}
+        self.estop_pub.publish(String(data=rc.dumps(doc)))
 
     def on_roster(self, text: str) -> None:
         data = json.loads(text)
@@ -146,6 +257,7 @@ class WorldNode(Node):
         if self.obs is None or self.done or not self.roster or not self.roster <= set(self.pending):
             return
         commands = {r: c for r, c in self.pending.items() if not isinstance(c, Wait)}
+        self.stepping = True
         try:
             result = shielded_step(self.fleet, self.obs, commands, self.physical)
         except ShieldRejected as exc:  # nothing executed; the planners here cannot replan a joint step: it ends
@@ -160,14 +272,16 @@ class WorldNode(Node):
             self.done, self.failure = True, "illegal_command"
             self.publish_all()
             return
+        finally:
+            self.stepping = False
         self.executed = rc.plan_to_json(commands)
         self.pending = {}
         self.last, self.obs = result, result.observation
-        if result.done:
-            self.done, self.failure = True, result.failure_reason
+        if result.done or self.estopped:
+            self.done, self.failure = True, result.failure_reason or ("estop" if self.estopped else None)
             self.get_logger().info(
-                f"episode {self.episode} done: success {result.success}, steps {result.metrics.get('steps')}"
-                + (f", failure {result.failure_reason}" if result.failure_reason else "")
+                f"episode {self.episode} done: success {result.success and not self.estopped}, "
+                f"steps {result.metrics.get('steps')}" + (f", failure {self.failure}" if self.failure else "")
             )
         self.publish_all()
 
@@ -176,6 +290,7 @@ class WorldNode(Node):
         assert self.obs is not None
         metrics = dict(self.last.metrics) if self.last else {"steps": self.obs.step}
         metrics["shield_rejections"] = self.shield_rejections
+        success = bool(self.last.success) and not self.estopped if self.last and self.done else False
         return {
             "schema": "fleetmind/state/1",
             "scenario": self.scenario.name,
@@ -184,7 +299,7 @@ class WorldNode(Node):
             "seed": self.seed + self.episode - 1,
             "step": self.obs.step,
             "done": self.done,
-            "success": bool(self.last.success) if self.last and self.done else False,
+            "success": success,
             "failure_reason": self.failure,
             "metrics": metrics,
             "events": [
@@ -193,8 +308,15 @@ class WorldNode(Node):
             "executed": self.executed,
             "rejected": self.rejected,
             "roster": sorted(self.roster),
+            "estop": self.estopped,
             "observation": rc.observation_to_json(self.obs),
         }
+
+    def publish_poses(self) -> None:
+        """Odometry and tf of every robot (every ``odom_period_s``; PyBullet also from inside its steps)."""
+        if self.obs is None or (self.stepping and self.threads == 1):
+            return
+        self.out.publish(frame_poses(self.fleet, self.obs, self.params.cell_size_m), sim_time(self.obs))
 
     def publish_all(self) -> None:
         if self.obs is None:
@@ -202,7 +324,7 @@ class WorldNode(Node):
         from std_msgs.msg import String
 
         self.state_pub.publish(String(data=rc.dumps(self.state_doc())))
-        stamp = self.get_clock().now().to_msg()
+        stamp = self.out.stamp(sim_time(self.obs))
         for r in self.robots:
             ro = self.obs.robots[r]
             doc = {
@@ -216,101 +338,13 @@ class WorldNode(Node):
                 "done": self.done,
             }
             self.task_pubs[r].publish(String(data=rc.dumps(doc)))
-            self.odom_pubs[r].publish(self._odometry(r, stamp))
-        self.marker_pub.publish(self._markers(stamp))
-
-    def _odometry(self, robot: RobotId, stamp: Any) -> Any:
-        from nav_msgs.msg import Odometry
-
-        assert self.obs is not None
-        msg = Odometry()
-        msg.header.stamp = stamp
-        msg.header.frame_id = self.params.frame_id
-        msg.child_frame_id = f"{robot}/base_link"
-        msg.pose.pose.position.x, msg.pose.pose.position.y = rc.grid_xy(self.obs, robot, self.params.cell_size_m)
-        msg.pose.pose.orientation.w = 1.0
-        return msg
-
-    def _markers(self, stamp: Any) -> Any:
-        from visualization_msgs.msg import Marker, MarkerArray
-
-        assert self.obs is not None
-        out = MarkerArray()
-        clear = Marker(action=Marker.DELETEALL)
-        clear.header.frame_id = self.params.frame_id
-        out.markers.append(clear)
+        self.publish_poses()
         size = self.params.cell_size_m
-
-        def add(
-            ns: str, idx: int, kind: int, x: float, y: float, rgb: tuple[float, float, float], text: str = ""
-        ) -> None:
-            m = Marker(ns=ns, id=idx, type=kind, action=Marker.ADD, text=text)
-            m.header.frame_id, m.header.stamp = self.params.frame_id, stamp
-            m.pose.position.x, m.pose.position.y, m.pose.orientation.w = x, y, 1.0
-            m.scale.x = m.scale.y = m.scale.z = 0.25 * size
-            m.color.r, m.color.g, m.color.b = rgb
-            m.color.a = 1.0
-            out.markers.append(m)
-
-        for i, r in enumerate(self.robots):
-            x, y = rc.grid_xy(self.obs, r, size)
-            add("robots", i, Marker.CYLINDER, x, y, (0.5, 0.5, 0.5))
-            add("labels", i, Marker.TEXT_VIEW_FACING, x, y + 0.3 * size, (1.0, 1.0, 1.0), r)
-        for ns, kind, offset in (("boxes", Marker.CUBE, -0.25), ("targets", Marker.SPHERE, 0.25)):
-            for i, item in enumerate(self.obs.world.get(ns, []) or []):
-                if isinstance(item, (list, tuple)) and len(item) >= 3 and isinstance(item[2], str):
-                    rgb = _COLOURS.get(item[2], (1.0, 0.6, 0.0))
-                    add(ns, i, kind, (item[1] + 0.5 + offset) * size, (item[0] + 0.5 + offset) * size, rgb)
-        return out
+        self.marker_pub.publish(markers(self.obs, self.robots, self.params.frame_id, size, stamp))
 
     def destroy_node(self) -> None:
         self.fleet.close()
         super().destroy_node()
-
-
-def run_node(node_cls: type[Node], argv: list[str] | None = None) -> int:
-    """Entry-point body shared by every fleetmind node: init, spin until Ctrl-C / SIGTERM / shutdown, clean up.
-
-    Stopped by a signal, the process ends right after its own clean-up (node destroyed, rclpy shut down, logs
-    flushed): the interpreter's shutdown would first join worker threads still in a model call, run ``atexit``
-    hooks and collect every module, seconds on a loaded machine, past the 2 s a stopped node has."""
-    import rclpy
-    from rclpy.executors import ExternalShutdownException
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpx2", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    from fleetmind.robots.process import exit_soon_after_sigterm
-
-    stop = exit_soon_after_sigterm(1.5)  # before rclpy.init, whose SIGTERM handler (clean shutdown) calls it too
-    name = logging.getLogger(node_cls.__name__)
-    code, interrupted = 0, False
-    rclpy.init(args=sys.argv if argv is None else argv)
-    node = None
-    try:
-        node = node_cls()
-        if not stop.received:  # a SIGTERM before rclpy.init installed its handler has shut nothing down
-            rclpy.spin(node)
-    except rc.ParameterError as exc:
-        name.error("%s", exc)  # one line: which parameter and why
-        code = 2
-    except (KeyboardInterrupt, ExternalShutdownException):
-        interrupted = True
-    except Exception as exc:
-        if not stop.received and rclpy.ok():
-            raise
-        interrupted = True  # e.g. a callback that published after a signal had shut the context down
-        name.info("stopping: %s", exc)
-    finally:
-        try:
-            if node is not None:
-                node.destroy_node()
-        finally:
-            if rclpy.ok():
-                rclpy.shutdown()
-    if stop.received or interrupted:
-        stop.exit_now(code)
-    return code
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -77,6 +77,8 @@ class PyBulletFleet:
         self._closed = False
         self._rng = np.random.default_rng(0)
         self.contacts = 0
+        self._pose_watch: tuple[float, Callable[[float, dict[RobotId, tuple[float, float, float]]], None]] | None = None
+        self._next_pose = 0.0
 
     @property
     def robot_ids(self) -> tuple[RobotId, ...]:
@@ -114,6 +116,27 @@ class PyBulletFleet:
         if self.record_frames and self.world.t + 1e-9 >= self._next_frame:
             self.frames.append(self.adapter.scene())
             self._next_frame = self.world.t + FRAME_PERIOD
+        if self._pose_watch is not None and self.world.t + 1e-9 >= self._next_pose:
+            period, callback = self._pose_watch
+            self._next_pose = self.world.t + period
+            callback(self.world.t, self.poses())
+
+    def poses(self) -> dict[RobotId, tuple[float, float, float]]:
+        """Every robot's physics pose now, ``(x m, y m, yaw rad)`` in the world frame (no odometry noise)."""
+        out: dict[RobotId, tuple[float, float, float]] = {}
+        for rid in self.inner.robot_ids:
+            x, y, _, yaw = self.world.pose(self.world.robots[rid])
+            out[RobotId(rid)] = (float(x), float(y), float(yaw))
+        return out
+
+    def watch_poses(
+        self, period_s: float, callback: Callable[[float, dict[RobotId, tuple[float, float, float]]], None]
+    ) -> None:
+        """Call ``callback(sim_time, poses())`` every ``period_s`` of simulated time while physics steps (the ROS
+        world node publishes odometry, tf and ``/clock`` from it during a step, at >= 20 Hz)."""
+        if period_s <= 0:
+            raise ValueError(f"period_s must be > 0, got {period_s}")
+        self._pose_watch, self._next_pose = (period_s, callback), 0.0
 
     def take_frames(self) -> list[Scene]:
         """Scenes sampled since the last call (every 0.1 s of simulated time, when ``record_frames``)."""

@@ -1,0 +1,175 @@
+"""The real robots' links as the executor sees them, through their ``fleetmind_bridge`` nodes (the ROS real graph).
+
+:class:`fleetmind.firmware_bridge.executor.ExecutorFleet` drives robots through a set of links (``links[robot]``
+with ``send``, ``poll``, ``telemetry`` and ``lost``; ``reset``, ``estop_all``, ``clear_estop``, ``close``). In the ROS
+graph each robot's link belongs to its bridge node; :class:`RosLinks` gives the executor the same surface over
+topics: a velocity becomes ``/<robot>/cmd_vel`` (``TwistStamped``), telemetry is rebuilt from ``/<robot>/odom``
+(pose, velocity) and the bridge's diagnostics (battery, status flags), and a robot whose odometry is older than
+``heartbeat_timeout`` is lost (its bridge stopped it, or its link died). The e-stop goes out on the latched
+``/fleet/estop_state`` that every bridge obeys (firmware EStop, zero velocity held).
+
+Pure where it matters: :class:`RosLink` takes plain numbers (``on_odometry``, ``on_diagnostics``) on an injected
+clock; :class:`RosLinks` only wires it to rclpy. Callbacks arrive on other executor threads while a step runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from fleetmind.firmware_bridge import messages as wire
+from fleetmind.robots.clock import MONOTONIC, Clock
+from fleetmind.robots.ids import RobotId
+from fleetmind.ros import common as rc
+
+log = logging.getLogger(__name__)
+
+
+class RosLink:
+    """One robot as the executor sees it; ``publish(v, omega)`` sends a velocity to its bridge."""
+
+    def __init__(self, robot: RobotId, publish: Callable[[float, float], None], clock: Clock, timeout: float) -> None:
+        self.robot = robot
+        self._publish = publish
+        self.clock = clock
+        self.timeout = timeout
+        self._odom: tuple[float, float, float, float, float] | None = None
+        self._odom_time: float | None = None
+        self.battery = 0.0
+        self.status = wire.Status(0)
+        self.estop = False  # the fleet e-stop as sent (the bridges latch it in the firmware)
+        self.sent = 0
+
+    def on_odometry(self, x: float, y: float, yaw: float, v: float, omega: float) -> None:
+        self._odom, self._odom_time = (x, y, yaw, v, omega), self.clock.now()
+
+    def on_diagnostics(self, values: Mapping[str, str]) -> None:
+        try:
+            if "battery_v" in values:
+                self.battery = float(values["battery_v"])
+            if "status" in values:
+                self.status = wire.Status(int(values["status"], 16))
+        except ValueError as exc:
+            log.warning("%s: diagnostics value dropped: %s", self.robot, exc)
+
+    @property
+    def telemetry(self) -> wire.Telemetry | None:
+        if self._odom is None:
+            return None
+        x, y, yaw, v, omega = self._odom
+        status = self.status | (wire.Status.ESTOP if self.estop else wire.Status(0))
+        return wire.Telemetry(x, y, yaw, v, omega, self.battery, status, 0)
+
+    @property
+    def lost(self) -> bool:
+        return self._odom_time is None or self.clock.now() - self._odom_time > self.timeout
+
+    def send(self, message: wire.Message) -> int:
+        """A velocity goes to the bridge; anything else is the bridge's own business (arming, e-stop)."""
+        if isinstance(message, wire.SetVelocityMsg):
+            v, omega = (0.0, 0.0) if self.estop else (message.v, message.omega)
+            self._publish(v, omega)
+            self.sent += 1
+        return self.sent
+
+    def poll(self, timeout: float = 0.0) -> list[Any]:
+        """Messages arrive on the executor's threads; polling only lets ``timeout`` pass."""
+        if timeout > 0:
+            self.clock.sleep(timeout)
+        return []
+
+
+class RosLinks:
+    """The executor's ``robots``: one :class:`RosLink` per robot, wired to the bridges' topics on ``node``."""
+
+    def __init__(
+        self,
+        node: Any,
+        robots: Iterable[RobotId],
+        heartbeat_timeout: float,
+        connect_timeout: float = 30.0,
+        clock: Clock = MONOTONIC,
+        callback_group: Any = None,
+    ) -> None:
+        from diagnostic_msgs.msg import DiagnosticArray
+        from geometry_msgs.msg import TwistStamped
+        from nav_msgs.msg import Odometry
+        from std_msgs.msg import String
+
+        self.node = node
+        self.clock = clock
+        self.connect_timeout = connect_timeout
+        self.robot_ids: tuple[RobotId, ...] = tuple(robots)
+        self.links: dict[RobotId, RosLink] = {}
+        for r in self.robot_ids:
+            pub = node.create_publisher(TwistStamped, rc.robot_topic(r, "cmd_vel"), 10)
+            self.links[r] = RosLink(r, lambda v, w, pub=pub: pub.publish(self._twist(v, w)), clock, heartbeat_timeout)
+            node.create_subscription(
+                Odometry, rc.robot_topic(r, rc.ODOM), lambda m, r=r: self._odometry(r, m), 10,
+                callback_group=callback_group,
+            )  # fmt: skip
+        node.create_subscription(
+            DiagnosticArray, rc.DIAGNOSTICS_TOPIC, self._diagnostics, 50, callback_group=callback_group
+        )
+        self.estop_pub = node.create_publisher(String, rc.ESTOP_STATE_TOPIC, rc.latched_qos())
+
+    def _twist(self, v: float, omega: float) -> Any:
+        from geometry_msgs.msg import TwistStamped
+
+        msg = TwistStamped()
+        msg.header.stamp = self.node.get_clock().now().to_msg()
+        msg.twist.linear.x, msg.twist.angular.z = float(v), float(omega)
+        return msg
+
+    def _odometry(self, robot: RobotId, msg: Any) -> None:
+        p, q, t = msg.pose.pose.position, msg.pose.pose.orientation, msg.twist.twist
+        yaw = 2.0 * math.atan2(q.z, q.w)
+        yaw = math.atan2(math.sin(yaw), math.cos(yaw))
+        self.links[robot].on_odometry(p.x, p.y, yaw, t.linear.x, t.angular.z)
+
+    def _diagnostics(self, msg: Any) -> None:
+        for status in msg.status:
+            link = self.links.get(RobotId(status.hardware_id))
+            if link is not None and status.name.startswith("fleetmind_bridge/"):
+                link.on_diagnostics({kv.key: kv.value for kv in status.values})
+
+    def reset(self, seed: int) -> None:
+        """Wait (at most ``connect_timeout``) until every bridge streams odometry; a robot still silent is lost."""
+        end = self.clock.now() + self.connect_timeout
+        while self.clock.now() < end and any(link.lost for link in self.links.values()):
+            self.clock.sleep(0.05)
+        silent = sorted(r for r, link in self.links.items() if link.lost)
+        if silent:
+            log.warning(
+                "no odometry from %s within %.0fs: lost from the start", ", ".join(silent), self.connect_timeout
+            )
+
+    def _estop_state(self, active: bool, reason: str) -> None:
+        from std_msgs.msg import String
+
+        for link in self.links.values():
+            link.estop = active
+        self.estop_pub.publish(
+            String(data=rc.dumps({"schema": "fleetmind/estop/1", "active": active, "reason": reason}))
+        )
+
+    def estop_all(self, timeout: float = 0.5) -> dict[RobotId, bool]:
+        """Latch the e-stop in every bridge; per robot, whether its odometry showed it standing within ``timeout``."""
+        self._estop_state(True, "estop_all")
+        end = self.clock.now() + timeout
+        standing: dict[RobotId, bool] = dict.fromkeys(self.robot_ids, False)
+        while self.clock.now() < end and not all(standing.values()):
+            for r, link in self.links.items():
+                t = link.telemetry
+                standing[r] = standing[r] or (t is not None and not link.lost and t.v == 0.0 and t.omega == 0.0)
+            self.clock.sleep(0.005)
+        return standing
+
+    def clear_estop(self, timeout: float = 0.5) -> dict[RobotId, bool]:
+        self._estop_state(False, "cleared")
+        return dict.fromkeys(self.robot_ids, True)
+
+    def close(self) -> None:
+        """The links belong to the bridges: nothing to close here."""
