@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+from fleetmind.planners.has._kernels import UNREACHED, bfs_known, frontier_cells, hungarian
 from fleetmind.sim.explore._kernels import sense_all, visible_cells
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,7 +23,7 @@ def sensing(draw):
     return blocked, divmod(start, blocked.shape[1]), draw(st.integers(1, 5))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(sensing())
 def test_visible_cells_match_twin(inst):
     blocked, (r, c), radius = inst
@@ -42,6 +43,39 @@ def test_line_of_sight_by_hand():
     assert len(seen) == 12
     cells, counts = sense_all(blocked, np.array([2, -1]), np.array([2, -1]), np.array([True, False]), 2)
     assert counts.tolist() == [12, 0]
+
+
+@st.composite
+def known_maps(draw):
+    h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    known = rng.choice(np.array([-1, 0, 0, 1], dtype=np.int8), size=h * w)
+    return known, h, w, int(rng.integers(h * w))
+
+
+@settings(max_examples=40, deadline=None)
+@given(known_maps())
+def test_frontiers_and_bfs_match_twins(inst):
+    known, h, w, source = inst
+    assert frontier_cells(known, h, w).tolist() == naive.frontier_cells(known, h, w)
+    dist = bfs_known(known, h, w, np.array([source], dtype=np.int64))[0]
+    reached = {int(c): int(d) for c, d in enumerate(dist) if d < UNREACHED}
+    assert reached == naive.bfs_known(known, h, w, source)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 4), st.integers(0, 3), st.integers(0, 2**31 - 1))
+def test_hungarian_is_optimal(rows, extra, seed):
+    cost = np.random.default_rng(seed).integers(0, 20, size=(rows, rows + extra)).astype(np.float64)
+    cols = hungarian(cost)
+    assert len(set(cols.tolist())) == rows and cols.min() >= 0
+    assert cost[np.arange(rows), cols].sum() == naive.assignment_cost(cost)
+
+
+def test_frontiers_by_hand():
+    """A 3x4 map whose right column is unknown: the free cells of column 2 are the frontier; a wall is not."""
+    known = np.array([[0, 0, 0, -1], [0, 0, 1, -1], [0, 0, 0, -1]], dtype=np.int8).ravel()
+    assert frontier_cells(known, 3, 4).tolist() == [2, 10]
 
 
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="already running without the JIT")

@@ -37,3 +37,43 @@ def visible(blocked: np.ndarray, r0: int, c0: int, radius: int) -> list[int]:
             if not any(blocked[cell] for cell in between):
                 out.append(r * w + c)
     return out
+
+
+def frontier_cells(known: np.ndarray, h: int, w: int) -> list[int]:
+    """Known free cells (code 0) with an unknown (-1) 4-neighbour inside the map."""
+    out = []
+    for r in range(h):
+        for c in range(w):
+            if known[r * w + c] != 0:
+                continue
+            nbrs = [(r + dr, c + dc) for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1))]
+            if any(0 <= a < h and 0 <= b < w and known[a * w + b] == -1 for a, b in nbrs):
+                out.append(r * w + c)
+    return out
+
+
+def bfs_known(known: np.ndarray, h: int, w: int, source: int) -> dict[int, int]:
+    """Step distances over known free cells from ``source`` (cells not reached are absent)."""
+    from collections import deque
+
+    if known[source] != 0:
+        return {}
+    dist = {source: 0}
+    queue = deque([source])
+    while queue:
+        cell = queue.popleft()
+        r, c = divmod(cell, w)
+        for a, b in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+            nxt = a * w + b
+            if 0 <= a < h and 0 <= b < w and known[nxt] == 0 and nxt not in dist:
+                dist[nxt] = dist[cell] + 1
+                queue.append(nxt)
+    return dist
+
+
+def assignment_cost(cost: np.ndarray) -> float:
+    """The least total cost of giving each row its own column, by trying every choice (small matrices only)."""
+    from itertools import permutations
+
+    rows, cols = cost.shape
+    return min(sum(cost[i, p[i]] for i in range(rows)) for p in permutations(range(cols), rows))

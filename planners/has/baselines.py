@@ -1,0 +1,159 @@
+"""B1-B4: frontier exploration baselines on the shared map, members moved by PIBT (:mod:`.motion`).
+
+:class:`FrontierCore` is the array loop (benchmarks drive it with the world's arrays); :class:`FrontierPlanner`
+wraps it as a :class:`~fleetmind.robots.planner.Planner` over :class:`~fleetmind.sim.explore.ExploreFleet`
+observations. Goals are re-assigned every ``replan_every`` steps and whenever a robot reached its goal or its goal is
+no longer a frontier. In M3/M4, once the platform has seen the object the mission asks for, the nearest robot goes
+to it (recognition, not semantics-guided search).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from fleetmind.planners.has.frontier import METHODS, assign, distances, frontiers
+from fleetmind.planners.has.goals import goal_object
+from fleetmind.planners.has.motion import Motion
+from fleetmind.planners.has.platform import InfoPlatform
+from fleetmind.robots.commands import Command
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
+from fleetmind.robots.planner import Planner
+from fleetmind.tasks.has.shield import effective_actions
+from fleetmind.tasks.mapf_lifelong.actions import command_of
+from fleetmind.tasks.mapf_lifelong.shield import settle
+
+NAMES = {"nearest": "B1", "explore_lite": "B2", "utility": "B3", "hungarian": "B4"}
+
+
+class FrontierCore:
+    def __init__(self, method: str, platform: InfoPlatform, radius: int, seed: int = 0, replan_every: int = 10):
+        if method not in METHODS:
+            raise ValueError(f"unknown frontier method {method!r}; choose one of {', '.join(METHODS)}")
+        self.method = method
+        self.p = platform
+        self.radius = radius
+        self.replan_every = replan_every
+        self.motion = Motion(platform.h, platform.w, seed)
+        self.goal = np.full(len(platform.names), -1, dtype=np.int64)
+        self.last = -(10**9)
+
+    def assign_goals(self, step: int, robots: np.ndarray) -> None:
+        """New frontier goals for ``robots`` (indices), each on its own map."""
+        p, w = self.p, self.p.w
+        self.goal[robots] = -1
+        if p.comm_range is None:
+            batches = [robots]
+        else:  # robots whose maps are equal plan together
+            keys: dict[bytes, list[int]] = {}
+            for i in robots.tolist():
+                keys.setdefault(p.map_of(i).tobytes(), []).append(i)
+            batches = [np.array(v, dtype=np.int64) for v in keys.values()]
+        for batch in batches:
+            known = p.map_of(int(batch[0]))
+            f = frontiers(known, p.h, w)
+            if len(f.reps) == 0:
+                continue
+            src = p.positions[batch, 0] * w + p.positions[batch, 1]
+            choice = assign(self.method, distances(known, p.h, w, src), f, w, self.radius)
+            self.goal[batch] = np.where(choice >= 0, f.reps[np.maximum(choice, 0)], -1)
+
+    def goals(self, step: int, override: Mapping[int, int] | None = None) -> np.ndarray:
+        p = self.p
+        on = np.flatnonzero(p.active)
+        cells = p.positions[on, 0] * p.w + p.positions[on, 1]
+        g = self.goal[on]
+        known = p.known
+        stale = (g < 0) | (g == cells)
+        stale |= (g >= 0) & (known[np.maximum(g, 0)] != 0)
+        if step - self.last >= self.replan_every or stale.any():
+            self.assign_goals(step, on)
+            self.last = step
+        out = self.goal.copy()
+        for i, cell in (override or {}).items():
+            out[i] = cell
+        return out
+
+    def act(self, step: int, override: Mapping[int, int] | None = None) -> np.ndarray:
+        """``(N,) int64`` actions (offline robots wait); ``override``: robot index -> goal cell."""
+        p = self.p
+        goal = self.goals(step, override)
+        return move(self.motion, p, goal, step)
+
+
+def move(motion: Motion, p: InfoPlatform, goal: np.ndarray, step: int) -> np.ndarray:
+    """PIBT toward ``goal`` (``(N,)`` cells, -1: stay) for the online robots; offline robots wait."""
+    on = np.flatnonzero(p.active)
+    acts = np.zeros(len(p.names), dtype=np.int64)
+    if len(on) == 0:
+        return acts
+    pos = p.positions[on, 0] * p.w + p.positions[on, 1]
+    acts[on] = motion.actions(p.known, on, pos, np.where(goal[on] >= 0, goal[on], pos), step)
+    return acts
+
+
+def nearest_robot(p: InfoPlatform, cell: tuple[int, int], robots: np.ndarray | None = None) -> int:
+    on = np.flatnonzero(p.active) if robots is None else robots
+    d = np.abs(p.positions[on, 0] - cell[0]) + np.abs(p.positions[on, 1] - cell[1])
+    return int(on[np.argmin(d)])
+
+
+def commands(observation: Observation, names: list[str], acts: np.ndarray) -> dict[RobotId, Command]:
+    """Actions -> typed commands, settled against the robots' sensed walls so the shield always passes."""
+    world = observation.world
+    active = np.asarray(world["active"], dtype=bool)
+    on = np.flatnonzero(active)
+    pos = np.asarray(world["positions"], dtype=np.int64).reshape(-1, 2)[on]
+    walls = np.asarray(world["walls"], dtype=bool).reshape(-1, 4)[on]
+    a = effective_actions(pos, acts[on], walls)
+    a = settle(pos, a, np.zeros(tuple(world["shape"]), dtype=np.bool_))
+    return {RobotId(names[i]): command_of(int(x)) for i, x in zip(on.tolist(), a.tolist(), strict=True) if x}
+
+
+class FrontierPlanner(Planner):
+    """B1-B4 as planners (``frontier_nearest``, ``frontier_explore_lite``, ``frontier_utility``,
+    ``frontier_hungarian``)."""
+
+    def __init__(self, method: str, replan_every: int = 10) -> None:
+        self.method = method
+        self.name = f"frontier_{method}"  # type: ignore[misc]
+        self.replan_every = replan_every
+        self.core: FrontierCore | None = None
+        self.names: list[str] = []
+
+    def reset(self, observation: Observation, seed: int) -> None:
+        world = observation.world
+        self.names = list(observation.robot_ids)
+        platform = InfoPlatform(tuple(world["shape"]), self.names, world.get("comm_range"))
+        self.core = FrontierCore(self.method, platform, int(world["radius"]), seed, self.replan_every)
+
+    def plan(self, observation: Observation) -> dict[RobotId, Command]:
+        if self.core is None:
+            self.reset(observation, 0)
+        assert self.core is not None
+        p = self.core.p
+        p.ingest(observation)
+        override: dict[int, int] = {}
+        obj = goal_object(p, observation.world["mission"], observation.world["goal"])
+        if obj is not None:
+            override[nearest_robot(p, obj.cell)] = obj.cell[0] * p.w + obj.cell[1]
+        return commands(observation, self.names, self.core.act(observation.step, override))
+
+    def metrics(self) -> dict[str, Any]:
+        return {"llm_calls": 0}
+
+
+def _factory(method: str):
+    def make(task: str, options: Mapping[str, Any] | None = None) -> FrontierPlanner:
+        return FrontierPlanner(method)
+
+    make.__name__ = f"make_frontier_{method}"
+    return make
+
+
+make_frontier_nearest = _factory("nearest")
+make_frontier_explore_lite = _factory("explore_lite")
+make_frontier_utility = _factory("utility")
+make_frontier_hungarian = _factory("hungarian")

@@ -1,0 +1,120 @@
+"""Frontiers on the known map and the four ways the baselines give them to robots.
+
+- B1 ``nearest`` (Yamauchi 1998): each robot takes the frontier cluster whose nearest cell is closest.
+- B2 ``explore_lite`` (m-explore's frontier cost, reimplemented from its formula):
+  ``cost = potential_scale * distance - gain_scale * size`` with its defaults 3.0 and 1.0; each robot alone.
+- B3 ``utility`` (Burgard et al. 2005): every target starts with utility 1; repeatedly the (robot, target) pair of
+  highest ``U(t) - beta * V(robot, t)`` (``V``: path cost scaled to [0, 1]) is fixed and the utility of targets
+  within sensing range of it drops by ``1 - d / range``.
+- B4 ``hungarian``: min-cost assignment of robots to frontier clusters (path cost), clusters repeated when robots
+  outnumber them.
+
+Distances are BFS steps over the known free cells from each robot (:func:`bfs_known`); a cluster out of reach is
+never chosen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from fleetmind.planners.has._kernels import UNREACHED, bfs_known, frontier_cells, hungarian
+from fleetmind.tasks.mapf_lifelong._kernels import components
+
+METHODS: tuple[str, ...] = ("nearest", "explore_lite", "utility", "hungarian")
+
+
+@dataclass(frozen=True)
+class Frontiers:
+    """``cells``: ``(K,) int64`` frontier cells; ``label``: ``(K,)`` their cluster; ``reps``: ``(T,)`` one cell per
+    cluster (the member nearest the cluster's centroid); ``sizes``: ``(T,)`` cells per cluster."""
+
+    cells: np.ndarray
+    label: np.ndarray
+    reps: np.ndarray
+    sizes: np.ndarray
+
+
+def frontiers(known: np.ndarray, h: int, w: int) -> Frontiers:
+    """The frontier of ``known`` (``(H*W,) int8``) in 4-connected clusters."""
+    cells = frontier_cells(known, h, w)
+    if len(cells) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Frontiers(empty, empty, empty, empty)
+    mask = np.ones(h * w, dtype=np.bool_)
+    mask[cells] = False
+    label = components(mask.reshape(h, w)).ravel()[cells]
+    _, label = np.unique(label, return_inverse=True)
+    t = int(label.max()) + 1
+    sizes = np.bincount(label, minlength=t)
+    r, c = np.divmod(cells, w)
+    mr = np.bincount(label, weights=r, minlength=t) / sizes
+    mc = np.bincount(label, weights=c, minlength=t) / sizes
+    off = (r - mr[label]) ** 2 + (c - mc[label]) ** 2
+    order = np.lexsort((off, label))
+    first = np.searchsorted(label[order], np.arange(t))
+    reps = cells[order[first]]
+    return Frontiers(cells, label, reps, sizes)
+
+
+def distances(known: np.ndarray, h: int, w: int, sources: np.ndarray) -> np.ndarray:
+    """``(S, H*W) int32`` BFS steps from each source over the known free cells."""
+    return bfs_known(known, h, w, np.ascontiguousarray(sources, dtype=np.int64))
+
+
+def cluster_min(dist: np.ndarray, f: Frontiers) -> np.ndarray:
+    """``(S, T)`` distance from each source to the nearest cell of each cluster."""
+    order = np.argsort(f.label, kind="stable")
+    starts = np.searchsorted(f.label[order], np.arange(len(f.reps)))
+    return np.minimum.reduceat(dist[:, f.cells[order]], starts, axis=1)
+
+
+def assign(method: str, dist: np.ndarray, f: Frontiers, w: int, radius: int, beta: float = 1.0) -> np.ndarray:
+    """``(S,) int64`` the cluster each robot should go to (-1: none reachable). ``dist``: ``(S, H*W)`` from
+    :func:`distances` (one row per robot)."""
+    s, t = dist.shape[0], len(f.reps)
+    out = np.full(s, -1, dtype=np.int64)
+    if t == 0 or s == 0:
+        return out
+    to_rep = dist[:, f.reps].astype(np.float64)
+    reach = to_rep < UNREACHED
+    if method == "nearest":
+        near = cluster_min(dist, f).astype(np.float64)
+        near[~reach] = np.inf
+        out = np.argmin(near - 1e-3 * f.sizes[None, :], axis=1)
+    elif method == "explore_lite":
+        cost = 3.0 * cluster_min(dist, f).astype(np.float64) - 1.0 * f.sizes[None, :]
+        cost[~reach] = np.inf
+        out = np.argmin(cost, axis=1)
+    elif method == "utility":
+        out = _burgard(to_rep, reach, f, w, radius, beta)
+    elif method == "hungarian":
+        reps = np.tile(np.arange(t), -(-s // t))
+        cost = np.where(reach, to_rep, 1e7)[:, reps]
+        out = reps[hungarian(np.ascontiguousarray(cost))]
+    else:
+        raise ValueError(f"unknown frontier method {method!r}; choose one of {', '.join(METHODS)}")
+    out = np.where(reach[np.arange(s), np.maximum(out, 0)], out, -1)
+    return out.astype(np.int64)
+
+
+def _burgard(to_rep: np.ndarray, reach: np.ndarray, f: Frontiers, w: int, radius: int, beta: float) -> np.ndarray:
+    s, t = to_rep.shape
+    utility = np.ones(t)
+    top = to_rep[reach].max() if reach.any() else 1.0
+    v = np.where(reach, to_rep / max(top, 1.0), np.inf)
+    rr, rc = np.divmod(f.reps, w)
+    near = np.hypot(rr[:, None] - rr[None, :], rc[:, None] - rc[None, :])
+    drop = np.clip(1.0 - near / max(radius, 1), 0.0, None)  # P(d): the share of t' a robot at t would see
+    out = np.full(s, -1, dtype=np.int64)
+    free = np.ones(s, dtype=bool)
+    for _ in range(s):
+        score = utility[None, :] - beta * v
+        score[~free] = -np.inf
+        i, j = np.unravel_index(np.argmax(score), score.shape)
+        if not np.isfinite(score[i, j]):
+            break
+        out[i] = j
+        free[i] = False
+        utility = utility - drop[j]
+    return out

@@ -1,0 +1,58 @@
+"""How members move: lifelong PIBT (the MAPF planners' kernels, :mod:`fleetmind.planners.mapf`) on the known free
+cells, toward the goals their leader (or baseline) gave them. No LLM in this loop.
+
+The motion map is rebuilt every ``refresh_every`` steps, or at once when a robot or a goal lies outside it (known
+free cells never turn into walls, so a stale map only misses shortcuts). Priorities grow by one each step a robot
+is away from its goal, as in :class:`fleetmind.planners.mapf.pibt.PibtCore`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from fleetmind.planners.mapf._common import DistanceCache
+from fleetmind.planners.mapf._kernels import neighbour_table, pibt_preferences, pibt_step
+
+
+class Motion:
+    def __init__(self, h: int, w: int, seed: int = 0, refresh_every: int = 8) -> None:
+        self.h, self.w = h, w
+        self.refresh_every = refresh_every
+        self.rng = np.random.default_rng(seed)
+        self.free: np.ndarray | None = None
+        self.nbr: np.ndarray | None = None
+        self.cache: DistanceCache | None = None
+        self.built = -(10**9)
+        self.priority: dict[int, float] = {}
+        self.last_goal: dict[int, int] = {}
+
+    def _rebuild(self, known: np.ndarray, step: int, agents: int) -> None:
+        blocked = np.ascontiguousarray((known != 0).reshape(self.h, self.w))
+        self.free = ~blocked.ravel()
+        self.nbr = neighbour_table(blocked)
+        self.cache = DistanceCache(blocked, capacity=agents + 16)
+        self.built = step
+
+    def actions(
+        self, known: np.ndarray, robots: np.ndarray, pos: np.ndarray, goal: np.ndarray, step: int
+    ) -> np.ndarray:
+        """``(M,) int64`` conflict-free POGEMA actions of robots ``robots`` (their ids, for priorities) at cells
+        ``pos`` toward cells ``goal`` (``(M,) int64``; a goal off the known free cells counts as staying)."""
+        m = len(pos)
+        if m == 0:
+            return np.zeros(0, dtype=np.int64)
+        stale = self.free is None or step - self.built >= self.refresh_every
+        if stale or not self.free[pos].all() or not self.free[goal[goal >= 0]].all():  # type: ignore[index]
+            self._rebuild(known, step, m)
+        assert self.cache is not None and self.nbr is not None and self.free is not None
+        goal = np.where((goal >= 0) & self.free[np.maximum(goal, 0)], goal, pos).astype(np.int64)
+        prio = np.empty(m)
+        for k, (r, g, p) in enumerate(zip(robots.tolist(), goal.tolist(), pos.tolist(), strict=True)):
+            rest = self.last_goal.get(r) != g or p == g
+            self.priority[r] = (r % 97) * 1e-4 if rest else self.priority.get(r, 0.0) + 1.0
+            self.last_goal[r] = g
+            prio[k] = self.priority[r]
+        rows = self.cache.rows(goal)
+        noise = self.rng.random((m, 5)) * 0.975
+        order = pibt_preferences(pos, self.nbr, self.cache.pool, rows, noise, 0.5)
+        ranked = np.argsort(-prio, kind="stable").astype(np.int64)
+        return pibt_step(pos, order, self.nbr, ranked, self.nbr.shape[0], goal, self.cache.pool, rows, True)
