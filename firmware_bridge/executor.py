@@ -82,6 +82,8 @@ class ExecutorFleet:
         self.images: dict[RobotId, Any] = {}
         self.processes: list[Any] = []  # SITL processes the app started for this fleet (closed with it)
         self.last_estop: dict[str, Any] = {}
+        self.lost_at: dict[RobotId, float] = {}  # clock time each robot was found lost (this episode)
+        self._estop_called: float | None = None
         self._estop_request = threading.Event()
         self._estop_done = threading.Event()
         self._driver: threading.Thread | None = None
@@ -93,6 +95,7 @@ class ExecutorFleet:
 
     def _start_episode(self) -> None:
         self._dropped: set[RobotId] = set()
+        self.lost_at = {}
         self._obstacles: dict[RobotId, XY] = {}
         self._hold: dict[RobotId, float] = {}
         self._close_pairs: set[tuple[RobotId, RobotId]] = set()
@@ -297,6 +300,7 @@ class ExecutorFleet:
     def _drop(self, rid: RobotId, now: float) -> RobotEvent:
         """A robot went silent: its firmware stops it; its neighbours stop for ``lost_hold``, then avoid it."""
         self._dropped.add(rid)
+        self.lost_at[rid] = now
         self.figures["lost_robots"] = len(self._dropped)
         here = self._xy(rid)
         self._obstacles[rid] = here
@@ -379,6 +383,7 @@ class ExecutorFleet:
     def estop_all(self, timeout: float = 0.5) -> dict[RobotId, bool]:
         """Stop every robot now (latched in each firmware until :meth:`clear_estop`); from any thread. Returns,
         per robot, whether its firmware acknowledged. A step in progress ends with ``failure_reason`` ``estop``."""
+        self._estop_called = self.clock.now()
         driver = self._driver
         if driver is not None and driver is not threading.current_thread():
             self._estop_done.clear()
@@ -388,7 +393,8 @@ class ExecutorFleet:
         return self._do_estop(timeout)
 
     def _do_estop(self, timeout: float = 0.5) -> dict[RobotId, bool]:
-        requested = self.clock.now()
+        requested = self.clock.now() if self._estop_called is None else self._estop_called
+        self._estop_called = None
         acked = self.robots.estop_all(timeout)
         stopped: dict[RobotId, float] = {}
         end = self.clock.now() + timeout
