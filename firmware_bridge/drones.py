@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from fleetmind.firmware_bridge.drone_config import DroneConfig, DroneFleetConfig, MapOrigin
-from fleetmind.firmware_bridge.mavlink import LinkState, MavlinkVehicle, PositionSetpoint
+from fleetmind.firmware_bridge.mavlink import LinkState, MavlinkVehicle, PositionSetpoint, mav
 from fleetmind.robots.clock import MONOTONIC, Clock
 from fleetmind.robots.commands import Command
 from fleetmind.robots.errors import BadInputError, ExpectedFailure, FleetClosedError
@@ -221,9 +221,10 @@ class MavlinkFleet:
 
     def _take_off(self, cells: Mapping[RobotId, tuple[float, float]]) -> None:
         c, vs = self.config, self.vehicles
-        if not self._wait_for(
-            lambda: all(v.state is LinkState.UP and v.position for v in vs.values()), c.connect_timeout
-        ):
+        if self._wait_for(lambda: all(v.state is LinkState.UP for v in vs.values()), c.connect_timeout):
+            for v in vs.values():  # ArduPilot streams no LOCAL_POSITION_NED unless asked; PX4 accepts it too
+                v.request_message_rate(mav.MAVLINK_MSG_ID_LOCAL_POSITION_NED, 20.0)
+        if not self._wait_for(lambda: all(v.position is not None for v in vs.values()), c.connect_timeout):
             silent = [r for r, v in vs.items() if v.state is not LinkState.UP or v.position is None]
             raise DroneFleetFailure(f"no heartbeat/position from {silent} within connect_timeout={c.connect_timeout}s")
         for rid, v in vs.items():  # a vehicle without a configured start stands on its start cell (first reset)

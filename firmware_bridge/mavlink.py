@@ -77,6 +77,7 @@ class MavlinkVehicle:
         self.acks: dict[int, int] = {}  # command -> last MAV_RESULT
         self.setpoints_sent = 0
         self.link_losses = 0
+        self.lost_at: float | None = None  # clock.now() when the link was last found lost
         self._last_heartbeat_rx: float | None = None
         self._next_heartbeat = 0.0
         self._next_setpoint = 0.0
@@ -134,6 +135,7 @@ class MavlinkVehicle:
             self.state = LinkState.LOST
             self.streaming = False
             self.link_losses += 1
+            self.lost_at = now
             log.warning("vehicle %d: link lost, stop streaming, command %s", c.target_system, c.failsafe)
         if self.state is LinkState.LOST and now >= self._next_failsafe:
             self._send_mode(self._modes[c.failsafe])
@@ -261,6 +263,11 @@ class MavlinkVehicle:
         self.acks.pop(mav.MAV_CMD_NAV_TAKEOFF, None)
         nan = float("nan")
         self._command(mav.MAV_CMD_NAV_TAKEOFF, 0, 0, 0, nan, nan, nan, altitude)
+
+    def request_message_rate(self, message_id: int, hz: float) -> None:
+        """MAV_CMD_SET_MESSAGE_INTERVAL: ask the vehicle to send ``message_id`` at ``hz`` (ArduPilot needs it for
+        LOCAL_POSITION_NED); returns at once, a refusal is only logged by the vehicle."""
+        self._command(mav.MAV_CMD_SET_MESSAGE_INTERVAL, message_id, 1e6 / hz)
 
     def start_streaming(self) -> None:
         """Stream the setpoint (a zero velocity when none is set) from the next spin on, without a mode change."""

@@ -137,6 +137,7 @@ def test_link_loss_mid_step_lands_the_vehicle_and_fails_the_episode_robot_lost()
         and int(m.param2) == ARDUCOPTER_MODES["land"]
     ]
     assert land and land[0] - last_beat == pytest.approx(1.0, abs=0.02)  # link_timeout 1 s, then land at once
+    assert v1.lost_at == land[0]
     for i in (0, 2):  # the others were landed with the episode
         assert not loop.loops[i].vehicle.armed and loop.loops[i].vehicle.pos[2] == 0.0
     loop.loops[1].cut(False)  # the radio comes back: the resent land command reaches it and it lands
