@@ -109,6 +109,11 @@ class DroneFleetConfig(BaseModel):
         names = [r.name for r in self.robots]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate robot names in {names}")
+        if self.tolerance >= self.cell_size / 2:
+            raise ValueError(
+                f"tolerance ({self.tolerance} m) must be below half a cell ({self.cell_size / 2} m), or a vehicle "
+                "would count as arrived before it left its cell"
+            )
         unknown = sorted(set(self.start) - set(names))
         if unknown:
             raise ValueError(f"start names {unknown}, which are not in robots ({names})")

@@ -23,6 +23,7 @@ from fleetmind.sim.grid.mapf import MapfFleet
 from fleetmind.tasks import get_task
 from fleetmind.tasks.mapf_lifelong import TASK as MAPF
 from fleetmind.tasks.mapf_lifelong.maps import parse_string_map
+from pydantic import ValidationError
 from pymavlink.dialects.v20 import common as mav
 
 from fleetmind.app.runner import shielded_step
@@ -201,6 +202,8 @@ def test_bad_configuration_is_one_line_naming_the_field() -> None:
         MavlinkFleet(inner, MAPF, two, connections={"robot_0": object(), "drone_1": object()}, keepalive=False)
     with pytest.raises(BadInputError, match=r"^world.task: 'boxnet1' is unsupported on the mavlink backend"):
         MavlinkFleet(inner, get_task("boxnet1"), two, keepalive=False)
+    with pytest.raises(ValidationError, match=r"tolerance \(0.15 m\) must be below half a cell \(0.125 m\)"):
+        DroneFleetConfig.model_validate({"robots": [{"name": "robot_0", "url": "x"}], "cell_size": 0.25})
 
 
 def test_warehouse_through_a_scenario_flies_the_oracle_plan_over_the_tracks() -> None:
