@@ -291,8 +291,8 @@ def _vicsek_rows(
                     norm = np.sqrt(hx * hx + hy * hy)  # keep it a unit vector over many steps
                     hx /= norm
                     hy /= norm
-                x, fx = _keep_inside(pos[i, 0] + step * hx, box, periodic)
-                y, fy = _keep_inside(pos[i, 1] + step * hy, box, periodic)
+                x, fx = _keep_inside(xs[k] + step * hx, box, periodic)
+                y, fy = _keep_inside(ys[k] + step * hy, box, periodic)
                 new_pos[i, 0] = x
                 new_pos[i, 1] = y
                 new_head[i, 0] = -hx if fx else hx  # a wall reflects the heading
