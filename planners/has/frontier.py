@@ -69,9 +69,17 @@ def cluster_min(dist: np.ndarray, f: Frontiers) -> np.ndarray:
     return np.minimum.reduceat(dist[:, f.cells[order]], starts, axis=1)
 
 
-def assign(method: str, dist: np.ndarray, f: Frontiers, w: int, radius: int, beta: float = 1.0) -> np.ndarray:
+def assign(
+    method: str,
+    dist: np.ndarray,
+    f: Frontiers,
+    w: int,
+    radius: int,
+    beta: float = 1.0,
+    utility: np.ndarray | None = None,
+) -> np.ndarray:
     """``(S,) int64`` the cluster each robot should go to (-1: none reachable). ``dist``: ``(S, H*W)`` from
-    :func:`distances` (one row per robot)."""
+    :func:`distances` (one row per robot); ``utility``: ``(T,)`` starting utilities of ``utility`` (default 1)."""
     s, t = dist.shape[0], len(f.reps)
     out = np.full(s, -1, dtype=np.int64)
     if t == 0 or s == 0:
@@ -87,7 +95,7 @@ def assign(method: str, dist: np.ndarray, f: Frontiers, w: int, radius: int, bet
         cost[~reach] = np.inf
         out = np.argmin(cost, axis=1)
     elif method == "utility":
-        out = _burgard(to_rep, reach, f, w, radius, beta)
+        out = _burgard(to_rep, reach, f, w, radius, beta, utility)
     elif method == "hungarian":
         reps = np.tile(np.arange(t), -(-s // t))
         cost = np.where(reach, to_rep, 1e7)[:, reps]
@@ -98,14 +106,27 @@ def assign(method: str, dist: np.ndarray, f: Frontiers, w: int, radius: int, bet
     return out.astype(np.int64)
 
 
-def _burgard(to_rep: np.ndarray, reach: np.ndarray, f: Frontiers, w: int, radius: int, beta: float) -> np.ndarray:
+def seen_share(d: np.ndarray, radius: int) -> np.ndarray:
+    """Burgard's ``P(d)``: the share of a target a robot sensing at distance ``d`` of it would see."""
+    return np.clip(1.0 - d / max(radius, 1), 0.0, None)
+
+
+def _burgard(
+    to_rep: np.ndarray,
+    reach: np.ndarray,
+    f: Frontiers,
+    w: int,
+    radius: int,
+    beta: float,
+    start: np.ndarray | None = None,
+) -> np.ndarray:
     s, t = to_rep.shape
-    utility = np.ones(t)
+    utility = np.ones(t) if start is None else np.asarray(start, dtype=np.float64).copy()
     top = to_rep[reach].max() if reach.any() else 1.0
     v = np.where(reach, to_rep / max(top, 1.0), np.inf)
     rr, rc = np.divmod(f.reps, w)
     near = np.hypot(rr[:, None] - rr[None, :], rc[:, None] - rc[None, :])
-    drop = np.clip(1.0 - near / max(radius, 1), 0.0, None)  # P(d): the share of t' a robot at t would see
+    drop = seen_share(near, radius)
     out = np.full(s, -1, dtype=np.int64)
     free = np.ones(s, dtype=bool)
     for _ in range(s):

@@ -1,0 +1,221 @@
+"""The ``has`` planner: centralized planning, decentralized execution (HAS, Zhao et al. 2024, for robots).
+
+Every step the platform ingests the observation. The manager (:mod:`.manager`) re-organizes the groups on events
+only: the start, a robot lost or joined, an object the mission wants seen for the first time, the next target
+revealed (M3), a group's subtask done (its region has no frontier left). Each group's leader
+(:class:`Leader`, the coordinated-frontier heuristic) deploys only its own members: to the group's goal object when
+it has one, else to frontier clusters in its region (Burgard-style utility, so members spread), every
+``replan_every`` steps or when a member arrives. Members move with PIBT on the known map (:mod:`.motion`); the shield
+is always on (:func:`.baselines.commands` settles moves against sensed walls and each other).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from fleetmind.planners.has.baselines import commands, move, nearest_robot
+from fleetmind.planners.has.frontier import Frontiers, assign, distances, frontiers, seen_share
+from fleetmind.planners.has.goals import goal_object, wanted
+from fleetmind.planners.has.manager import HeuristicManager, LLMManager
+from fleetmind.planners.has.motion import Motion
+from fleetmind.planners.has.platform import Group, InfoPlatform
+from fleetmind.robots.commands import Command
+from fleetmind.robots.fleet import Observation
+from fleetmind.robots.ids import RobotId
+from fleetmind.robots.planner import Planner
+
+FOCUS = {"described_goal": 2.0}
+"""How much more a leader values frontiers inside its group's region, per mission (others: 0.2). Where the manager
+chose regions for their semantics (the described room and direction) the groups stay in them."""
+
+
+class LeaderError(AssertionError):
+    """A leader assigned a robot outside its group (a bug, never a model's doing)."""
+
+
+class Leader:
+    """The coordinated-frontier heuristic of one group."""
+
+    def __init__(self, group: Group, radius: int, focus: float = 0.5) -> None:
+        self.group = group
+        self.radius = radius
+        self.focus = focus
+
+    def assign(
+        self, p: InfoPlatform, f: Frontiers, members: np.ndarray, taken: list[int] | None = None
+    ) -> dict[int, int]:
+        """Goal cell per member index (members: indices of the group's online robots). Clusters in the group's
+        region weigh ``1 + focus``, others 1, less what the targets in ``taken`` (other groups' goals) would
+        already see."""
+        taken = taken or []
+        out: dict[int, int] = {}
+        if len(members) == 0:
+            return out
+        g = self.group
+        rest = members
+        if g.goal is not None and g.goal in p.objects:
+            cell = p.objects[g.goal].cell
+            first = nearest_robot(p, cell, members)
+            out[first] = cell[0] * p.w + cell[1]
+            rest = members[members != first]
+        if len(rest) and len(f.reps):
+            top, left, bottom, right = g.region
+            rr, rc = np.divmod(f.reps, p.w)
+            inside = (rr >= top) & (rr <= bottom) & (rc >= left) & (rc <= right)
+            if not inside.any():  # nothing to explore inside yet: the clusters nearest to the region weigh more
+                d = np.abs(rr - (top + bottom) / 2) + np.abs(rc - (left + right) / 2)
+                inside = np.zeros(len(f.reps), dtype=bool)
+                inside[np.argsort(d, kind="stable")[: max(2, len(rest))]] = True
+            utility = 1.0 + self.focus * inside
+            if len(taken):  # targets other leaders already gave out (on the platform): discounted, as in Burgard
+                tr, tc = np.divmod(np.asarray(taken, dtype=np.int64), p.w)
+                d = np.hypot(rr[:, None] - tr[None, :], rc[:, None] - tc[None, :])
+                utility = utility - seen_share(d, self.radius).sum(axis=1)
+            src = p.positions[rest, 0] * p.w + p.positions[rest, 1]
+            choice = assign("utility", distances(p.known, p.h, p.w, src), f, p.w, self.radius, utility=utility)
+            for i, c in zip(rest.tolist(), choice.tolist(), strict=True):
+                if c >= 0:
+                    out[i] = int(f.reps[c])
+        if not set(out) <= set(members.tolist()):
+            raise LeaderError(f"leader {g.leader} assigned robots outside group {g.name}")
+        return out
+
+
+class HasPlanner(Planner):
+    name = "has"
+
+    def __init__(self, client_factory: Any = None, replan_every: int = 10, retries: int = 2) -> None:
+        self.client_factory = client_factory
+        self.replan_every = replan_every
+        self.retries = retries
+        self.manager: LLMManager | HeuristicManager = HeuristicManager()
+        self.p: InfoPlatform | None = None
+        self.names: list[str] = []
+
+    def reset(self, observation: Observation, seed: int) -> None:
+        world = observation.world
+        self.names = list(observation.robot_ids)
+        self.p = InfoPlatform(tuple(world["shape"]), self.names, world.get("comm_range"))
+        self.radius = int(world["radius"])
+        if self.client_factory is not None:
+            self.manager = LLMManager(self.client_factory, self.retries, key=f"has-{seed}")
+        else:
+            self.manager = HeuristicManager()
+        self.motion = Motion(self.p.h, self.p.w, seed)
+        self.goal = np.full(len(self.names), -1, dtype=np.int64)
+        self.leaders: dict[str, Leader] = {}
+        self.last_assign: dict[str, int] = {}
+        self.seen_wanted: set[int] = set()
+        self.last_goal: Any = None
+        self.online: tuple[bool, ...] = ()
+        self.reorganizations = 0
+        self.reasons: dict[str, int] = {}
+        self.ungrouped_steps = 0
+        self.max_ungrouped = 0
+        self.group_counts: list[int] = []
+
+    # ------------------------------------------------------------------ events
+    def _events(self, obs: Observation) -> list[str]:
+        assert self.p is not None
+        world = obs.world
+        reasons = []
+        if not self.leaders:
+            reasons.append("start")
+        online = tuple(bool(a) for a in world["active"])
+        if self.online and online != self.online:
+            reasons.append("robot lost or joined")
+        self.online = online
+        if world["goal"] != self.last_goal:
+            if self.last_goal is not None:
+                reasons.append("next target revealed")
+            self.last_goal = world["goal"]
+        for triple in wanted(world["mission"], world["goal"]):
+            for rec in self.p.query(size=triple[0], colour=triple[1], kind=triple[2]):
+                if rec.id not in self.seen_wanted:
+                    self.seen_wanted.add(rec.id)
+                    reasons.append("target seen")
+        return reasons
+
+    def _subtask_done(self, f: Frontiers) -> bool:
+        assert self.p is not None
+        rr, rc = np.divmod(f.reps, self.p.w)
+        for leader in self.leaders.values():
+            g = leader.group
+            if g.goal is not None:
+                continue
+            top, left, bottom, right = g.region
+            if (
+                not ((rr >= top) & (rr <= bottom) & (rc >= left) & (rc <= right)).any()
+                and self.p.explored(g.region) >= 0.6
+            ):
+                return True
+        return False
+
+    # ------------------------------------------------------------------ plan
+    def plan(self, observation: Observation) -> dict[RobotId, Command]:
+        if self.p is None:
+            self.reset(observation, 0)
+        p = self.p
+        assert p is not None
+        p.ingest(observation)
+        world = observation.world
+        step = observation.step
+        f = frontiers(p.known, p.h, p.w)
+        reasons = self._events(observation)
+        if not reasons and self._subtask_done(f) and step - max(self.last_assign.values(), default=0) >= 1:
+            reasons.append("subtask done")
+        if reasons:
+            self._reorganize(world, step, reasons)
+        grouped = {r for lead in self.leaders.values() for r in lead.group.members}
+        missing = [r for i, r in enumerate(self.names) if p.active[i] and r not in grouped]
+        self.ungrouped_steps = self.ungrouped_steps + 1 if missing else 0
+        self.max_ungrouped = max(self.max_ungrouped, self.ungrouped_steps)
+        index = {r: i for i, r in enumerate(self.names)}
+        for name, leader in self.leaders.items():
+            members = np.array([index[r] for r in leader.group.members if p.active[index[r]]], dtype=np.int64)
+            if len(members) == 0:
+                continue
+            cells = p.positions[members, 0] * p.w + p.positions[members, 1]
+            g = self.goal[members]
+            stale = (g < 0) | (g == cells) | (p.known[np.maximum(g, 0)] != 0)
+            if step - self.last_assign.get(name, -(10**9)) >= self.replan_every or stale.any():
+                self.goal[members] = -1
+                taken = [int(c) for c in self.goal[self.goal >= 0]]
+                for i, cell in leader.assign(p, f, members, taken).items():
+                    self.goal[i] = cell
+                self.last_assign[name] = step
+        target = goal_object(p, world["mission"], world["goal"])
+        if target is not None:  # whoever is nearest goes, whatever the groups (the manager hears of it as an event)
+            self.goal[nearest_robot(p, target.cell)] = target.cell[0] * p.w + target.cell[1]
+        return commands(observation, self.names, move(self.motion, p, self.goal, step))
+
+    def _reorganize(self, world: Mapping[str, Any], step: int, reasons: list[str]) -> None:
+        assert self.p is not None
+        groups = self.manager.plan(self.p, world["mission"], world["goal"], step)
+        self.p.groups = {g.name: g for g in groups}
+        focus = FOCUS.get(str(world["mission"]), 0.2)
+        self.leaders = {g.name: Leader(g, self.radius, focus) for g in groups}
+        self.last_assign = {}
+        self.reorganizations += 1
+        self.group_counts.append(len(groups))
+        for r in reasons:
+            self.reasons[r] = self.reasons.get(r, 0) + 1
+        self.p.log(f"re-organized ({', '.join(reasons)}): {len(groups)} groups")
+
+    def metrics(self) -> dict[str, Any]:
+        out = dict(self.manager.metrics())
+        out["reorganizations"] = getattr(self, "reorganizations", 0)
+        out["groups_mean"] = round(float(np.mean(self.group_counts)), 2) if getattr(self, "group_counts", []) else 0
+        out["max_ungrouped_steps"] = getattr(self, "max_ungrouped", 0)
+        return out
+
+    def call_log(self) -> list[dict[str, Any]]:
+        return list(getattr(self.manager, "calls", []))
+
+
+def make_has(task: str, options: Mapping[str, Any] | None = None) -> HasPlanner:
+    """``options["client_factory"]`` (the app passes one for ``--llm``): the LLM manager; without: the heuristic."""
+    options = options or {}
+    return HasPlanner(options.get("client_factory"))
