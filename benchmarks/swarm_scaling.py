@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/swarm_scaling.py --quick --out runs/bench     # 100, 10,000 and 100,000 agents
     .venv/bin/python benchmarks/swarm_scaling.py --out runs/bench             # 100 ... 100,000 agents, more steps
+    .venv/bin/python benchmarks/swarm_scaling.py --quick --no-vmas            # without the VMAS side by side
 
 Each world (Vicsek, Kuramoto, aggregation) at a fixed density (agents per unit area, neighbour radius 1, periodic
 box) is reset, stepped twice to warm the kernels (``cache=True`` loads them), then timed over several steps without
@@ -10,6 +11,13 @@ histogram). ``cpu_ms_per_step`` is the process's CPU time per step (all threads)
 work done, while the wall time also counts waiting for a core. Targets: Vicsek and Kuramoto at 100,000 agents
 <= 10 ms per step, at 10,000 agents <= 1 ms, on 2 cores.
 Prints the machine (cores, CPU, load, Python, numba) and writes ``OUT/swarm_scaling.json``.
+
+VMAS side by side (unless ``--no-vmas``): VMAS's ``flocking`` scenario on CPU (one environment of N agents, torch on
+2 threads) in its own venv ``.venv-vmas`` (created here with ``pip install vmas==1.5.2`` when missing; VMAS is
+GPL-3.0: measured, never vendored or imported by fleetmind), at N = 25 and 100 (a step of 100 agents takes seconds:
+its collision checks loop over agent pairs in Python), beside our Vicsek world at the same N. VMAS simulates richer
+physics (forces, collisions, obstacles, LIDAR observations), so the ratio compares simulators, not equal work. Its
+rows have ``"world": "vmas_flocking"``; when its venv cannot be made, one row says ``"unavailable"`` and why.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 import sys
 import time
 from importlib.metadata import version
@@ -30,6 +39,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fleetmind.sim.swarm import AggregationWorld, KuramotoWorld, VicsekWorld  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+VMAS_VENV = ROOT / ".venv-vmas"
+VMAS_PIN = "vmas==1.5.2"
+VMAS_AGENTS = (25, 100)
 
 TARGET_MS = {("vicsek", 100_000): 10.0, ("kuramoto", 100_000): 10.0, ("vicsek", 10_000): 1.0, ("kuramoto", 10_000): 1.0}
 
@@ -94,6 +108,72 @@ def measure(world: str, n: int, density: float, steps: int) -> dict:
     }
 
 
+def vmas_python(install_timeout: float = 1800.0) -> tuple[Path | None, str]:
+    """The venv's interpreter (created and VMAS installed when missing; bounded), or None and the reason."""
+    python = VMAS_VENV / "bin" / "python"
+    try:
+        if not python.exists():
+            print(f"creating {VMAS_VENV} ({VMAS_PIN}, pulls torch: a few GB; bounded to {install_timeout:.0f} s)")
+            subprocess.run([sys.executable, "-m", "venv", str(VMAS_VENV)], check=True, timeout=120)
+        if subprocess.run([str(python), "-c", "import vmas"], capture_output=True, timeout=120).returncode != 0:
+            done = subprocess.run([str(python), "-m", "pip", "install", "-q", VMAS_PIN], capture_output=True, text=True,
+                                  timeout=install_timeout)  # fmt: skip
+            if done.returncode != 0:
+                return None, f"pip install {VMAS_PIN} failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}"
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"cannot make {VMAS_VENV}: {exc}"
+    return python, ""
+
+
+def measure_vmas(agents: tuple[int, ...], budget_s: float, timeout_s: float = 900.0) -> list[dict]:
+    """VMAS flocking rows from its own venv (``_vmas_flocking.py``), or one row saying why there are none."""
+    python, why = vmas_python()
+    if python is None:
+        return [{"world": "vmas_flocking", "agents": None, "ms_per_step": None, "agent_steps_per_s": None,
+                 "unavailable": why}]  # fmt: skip
+    script = Path(__file__).with_name("_vmas_flocking.py")
+    try:
+        done = subprocess.run([str(python), str(script), str(budget_s), *map(str, agents)], capture_output=True,
+                              text=True, timeout=timeout_s)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return [{"world": "vmas_flocking", "agents": None, "ms_per_step": None, "agent_steps_per_s": None,
+                 "unavailable": f"VMAS did not finish within {timeout_s:.0f} s"}]  # fmt: skip
+    rows = []
+    for line in done.stdout.splitlines():
+        if line.startswith("{"):
+            got = json.loads(line)
+            ms = got["ms_per_step"]
+            rows.append({"world": "vmas_flocking", "agents": got["agents"], "ms_per_step": round(ms, 3),
+                         "agent_steps_per_s": round(got["agents"] / (ms / 1e3), 1), "steps_timed": got["steps"],
+                         "vmas": got["vmas"], "torch": got["torch"], "device": "cpu"})  # fmt: skip
+    if not rows:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
+        rows.append({"world": "vmas_flocking", "agents": None, "ms_per_step": None, "agent_steps_per_s": None,
+                     "unavailable": f"VMAS run failed (exit {done.returncode}): {tail}"})  # fmt: skip
+    return rows
+
+
+def side_by_side(rows: list[dict], vmas: list[dict]) -> None:
+    """Print VMAS's rows beside our Vicsek world at the same N (and add ``ratio_vs_vmas`` to ours)."""
+    print("\nVMAS flocking (CPU, its own venv; richer physics: forces, collisions, obstacles, LIDAR) vs our Vicsek:")
+    for row in vmas:
+        if row.get("unavailable"):
+            print(f"  VMAS unavailable: {row['unavailable']}")
+            continue
+        ours = next((r for r in rows if r["world"] == "vicsek" and r["agents"] == row["agents"]), None)
+        if ours is None:
+            ours = measure("vicsek", row["agents"], 2.0, 21)
+            ours["target"], ours["verdict"] = "-", "-"
+            rows.append(ours)
+        ratio = ours["agent_steps_per_s"] / row["agent_steps_per_s"]
+        ours["ratio_vs_vmas"] = round(ratio, 1)
+        row["ratio_ours_over_vmas"] = round(ratio, 1)
+        verdict_text = "PASS" if ratio >= 100 else "MISS"
+        print(f"  N={row['agents']:>4}: VMAS {row['ms_per_step']:>10.1f} ms/step {row['agent_steps_per_s']:>10,.1f} "
+              f"agent-steps/s | ours {ours['ms_per_step']:.4f} ms/step {ours['agent_steps_per_s']:>12,} agent-steps/s"
+              f" | ours/VMAS {ratio:,.0f}x (target >= 100x) {verdict_text}")  # fmt: skip
+
+
 def verdict(row: dict) -> tuple[str, str]:
     target = TARGET_MS.get((row["world"], row["agents"]))
     if target is None:
@@ -107,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("runs/bench"), help="folder for swarm_scaling.json")
     ap.add_argument("--density", type=float, default=2.0, help="agents per unit area (neighbour radius 1)")
     ap.add_argument("--worlds", nargs="+", default=["vicsek", "kuramoto", "aggregation"])
+    ap.add_argument("--no-vmas", action="store_true", help="skip the VMAS side by side (its venv pulls torch)")
+    ap.add_argument("--vmas-seconds", type=float, default=10.0, help="time budget per VMAS size (at least one step)")
     args = ap.parse_args(argv)
     if not args.density > 0:
         ap.error(f"--density={args.density}: give agents per unit area, a number > 0")
@@ -131,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             line = f"{world:<12}{n:>9,}{row['ms_per_step']:>11.3f}{row['agent_steps_per_s']:>15,}"
             print(f"{line}{row['cpu_ms_per_step']:>9.3f}{row['observe_ms']:>12.3f}  {target:<10}{ok}", flush=True)
+    if not args.no_vmas:
+        vmas = measure_vmas(VMAS_AGENTS, args.vmas_seconds)
+        side_by_side(rows, vmas)
+        rows += vmas
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "swarm_scaling.json"
     path.write_text(json.dumps({"machine": info, "time": stamp, "quick": args.quick, "rows": rows}, indent=1))
