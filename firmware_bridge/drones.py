@@ -350,7 +350,8 @@ class MavlinkFleet:
         self._estop.set()
 
     def estop_all(self) -> dict[RobotId, bool]:
-        """E-stop: latch, stop every setpoint stream, land every vehicle now; per robot, whether it landed."""
+        """E-stop: latch, stop every setpoint stream and land every vehicle (a running step ends first, within one
+        poll round); returns once all are on the ground or ``land_deadline`` passed: per robot, whether it landed."""
         self._estop.set()
         with self._exclusive():
             return self._land_all()
