@@ -1,0 +1,142 @@
+"""``fleetmind swarm ...``: ``tune`` (grid search of the classical gains), ``train`` (Dec-POMFC with PPO) and
+``run`` (one episode of a controller: metrics.json, order.png, swarm.gif)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from fleetmind.robots.errors import BadInputError
+from fleetmind.robots.outputs import check_output_dir
+from fleetmind.tasks.swarm import get_swarm_task, swarm_task_names
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _number(text: str) -> float:
+    return float(text)  # range and NaN are checked by the task's config, with the field's name
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="swarm_command", required=True, parser_class=type(p))
+    tasks = ", ".join(swarm_task_names())
+    tune = sub.add_parser("tune", help="grid search of the classical law's gains")
+    tune.add_argument("task", help=f"swarm task ({tasks})")
+    tune.add_argument("--steps", type=_positive, default=200, help="steps per scoring episode (default: 200)")
+    tune.add_argument("--install", action="store_true", help="store the result in the package's gains.json")
+    train = sub.add_parser("train", help="train the Dec-POMFC policy with PPO (numpy)")
+    train.add_argument("task", help=f"swarm task ({tasks})")
+    train.add_argument("--iterations", type=_positive, default=60, help="PPO iterations (default: 60)")
+    train.add_argument("--agents", type=_positive, default=100, help="agents while training (default: 100)")
+    train.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
+    train.add_argument("--out", type=Path, default=None, help="output folder (default: runs/swarm_train/TASK)")
+    train.add_argument("--install", action="store_true", help="also ship the policy as the package's TASK.npz")
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    run = sub.add_parser("run", help="one episode of a controller")
+    run.add_argument("task", help=f"swarm task ({tasks})")
+    run.add_argument("--controller", choices=["none", "classic", "dec-pomfc"], default="dec-pomfc")
+    run.add_argument("--agents", type=int, default=None, help="number of agents (default: the task's, 100)")
+    run.add_argument("--radius", type=_number, default=None, help="observation radius (default: 1)")
+    run.add_argument("--noise", type=_number, default=None, help="noise level (default: 0.5)")
+    run.add_argument("--steps", type=int, default=None, help="steps (default: the task's, 300)")
+    run.add_argument("--seed", type=int, default=0, help="episode seed (default: 0)")
+    run.add_argument("--policy", type=Path, default=None, help="a policy .npz (default: the shipped one)")
+    run.add_argument("--backend", choices=["swarm", "pybullet"], default="swarm", help="world (default: swarm)")
+    run.add_argument("--gif-frames", type=int, default=60, help="frames of swarm.gif, 0: no GIF (default: 60)")
+    run.add_argument("--out", type=Path, default=Path("runs/swarm"), help="output folder (default: runs/swarm)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _machine() -> str:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores, load {load:.1f})"
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from fleetmind.app.swarm_tune import grid_search, store
+
+    task = get_swarm_task(args.task)
+    base = task.make_config()
+    print(f"tuning {task.name} on {_machine()}")
+    start = time.perf_counter()
+    best = grid_search(task, base, args.steps, lambda law, g, v: print(f"  {law} {g}: {v:.4f}", flush=True))
+    print(f"best: {best['law']} {best['gains']} score {best['score']} ({time.perf_counter() - start:.0f} s)")
+    if args.install:
+        path = store(task, best, f"fleetmind swarm tune {task.name} --steps {args.steps} --install")
+        print(f"stored in {path}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from fleetmind.app.swarm_run import plot_series
+    from fleetmind.app.swarm_train import TrainSettings, train
+
+    task = get_swarm_task(args.task)
+    out = args.out or Path("runs/swarm_train") / task.name
+    check_output_dir(out, "--out")
+    base = task.make_config(agents=args.agents)
+    settings = TrainSettings(iterations=args.iterations, agents=args.agents, seed=args.seed)
+    print(f"training {task.name} (Dec-POMFC, PPO) on {_machine()}")
+    with tqdm(total=args.iterations, desc=task.name, unit="it", disable=args.quiet or None, file=sys.stderr) as bar:
+
+        def tick(i: int, reward: float, metric: float) -> None:
+            bar.update(1)
+            bar.set_postfix(reward=f"{reward:.3f}", order=f"{metric:.3f}")
+
+        result = train(task, base, settings, tick)
+    out.mkdir(parents=True, exist_ok=True)
+    command = (
+        f"fleetmind swarm train {task.name} --iterations {args.iterations} --agents {args.agents} --seed {args.seed}"
+    )
+    path = result.policy.save(out / "policy.npz", command=command)
+    curves = {"mean reward per agent-step": result.curve, "steady-state order": result.metric_curve}
+    plot_series(curves, "per iteration", f"{task.name}: Dec-POMFC training (x: iteration)", out / "learning_curve.png")
+    info = {**result.policy.meta, "command": command, "curve": result.curve, "metric_curve": result.metric_curve}
+    (out / "train.json").write_text(json.dumps(info, indent=1) + "\n")
+    print(
+        f"{result.seconds:.0f} s wall, {result.env_steps} environment steps ({result.agent_steps} agent-steps); "
+        f"policy {path}, learning curve {out / 'learning_curve.png'}"
+    )
+    if args.install:
+        shutil.copyfile(path, task.policy_path())
+        print(f"shipped as {task.policy_path()}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from fleetmind.app.swarm_run import run_swarm
+
+    task = get_swarm_task(args.task)
+    config = task.make_config(agents=args.agents, radius=args.radius, noise=args.noise, steps=args.steps)
+    if args.backend == "pybullet":
+        raise BadInputError(
+            "--backend pybullet: the swarm Fleet view in PyBullet is not part of this build yet; use --backend swarm"
+        )
+    if args.gif_frames < 0:
+        raise BadInputError(f"--gif-frames {args.gif_frames}: give 0 (no GIF) or more frames")
+    check_output_dir(args.out, "--out")
+    with tqdm(total=config.steps, desc=task.name, unit="step", disable=args.quiet or None, file=sys.stderr) as bar:
+        m = run_swarm(task, config, args.controller, args.seed, args.out, args.gif_frames, args.policy, bar.update)
+    print(
+        f"{task.name} | {args.controller} | N={config.agents} r={config.radius} noise={config.noise}: final order "
+        f"{m['final_order_parameter']:.3f}, steady {m['steady_order_parameter']:.3f} ({task.metric}); {m['seconds']} s"
+    )
+    print(f"outputs: {args.out}/metrics.json, order.png" + (", swarm.gif" if args.gif_frames else ""))
+    return 0
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    return {"tune": cmd_tune, "train": cmd_train, "run": cmd_run}[args.swarm_command](args)
