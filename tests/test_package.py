@@ -67,7 +67,12 @@ def test_requirements_are_exact_pins_and_never_pypi_launch():
 
 def test_the_task_registry_matches_the_task_folders():
     folders = {p.parent.name for p in (ROOT / "tasks").glob("*/__init__.py")}
+    folders.discard("swarm")  # the swarm tasks: their own registry (fleetmind.tasks.swarm), checked below
     assert set(TASKS) == folders, "tasks/ folders and the task registry differ"
+    from fleetmind.tasks.swarm import SWARM_TASKS
+
+    assert sorted(SWARM_TASKS) == ["aggregation", "kuramoto", "vicsek"]
+    assert all(t.name == n and t.make_config().agents >= 1 for n, t in SWARM_TASKS.items())
     for name in TASKS:
         task = get_task(name)
         assert task.name == name and task.config.model_fields["task"].annotation.__args__ == (name,)
