@@ -28,6 +28,12 @@ PLANNERS: dict[str, str] = {
     "pibt": "fleetmind.planners.mapf:make_pibt",
     "pibt_flow": "fleetmind.planners.mapf:make_pibt_flow",
     "pibt_lns": "fleetmind.planners.mapf:make_pibt_lns",
+    "has": "fleetmind.planners.has.planner:make_has",
+    "has_flat": "fleetmind.planners.has.flat:make_has_flat",
+    "frontier_nearest": "fleetmind.planners.has.baselines:make_frontier_nearest",
+    "frontier_explore_lite": "fleetmind.planners.has.baselines:make_frontier_explore_lite",
+    "frontier_utility": "fleetmind.planners.has.baselines:make_frontier_utility",
+    "frontier_hungarian": "fleetmind.planners.has.baselines:make_frontier_hungarian",
 }
 """Planner name -> ``"module:factory"``; ``factory(task, options)`` builds the planner."""
 
@@ -49,15 +55,33 @@ def _mapf_task(task: Task) -> bool:
     return isinstance(task, MapfLifelongTask)
 
 
+def _has_task(task: Task) -> bool:
+    from fleetmind.tasks.has import HasTask
+
+    return isinstance(task, HasTask)
+
+
 KINDS: dict[str, tuple[Callable[[Task], bool], str]] = {
     "oracle": (_has_oracle, "the oracle needs a task with its own oracle"),
     "llm": (_llm_task, "LLM frameworks need a task with LLM prompts"),
     "mapf": (_mapf_task, "MAPF planners need a lifelong MAPF task"),
+    "has": (_has_task, "HAS and frontier planners need a HAS mission task"),
 }
 """Kind of task -> (does this task plug-in belong to it, why a planner of this kind needs it)."""
 
+HAS_PLANNERS: tuple[str, ...] = (
+    "has",
+    "has_flat",
+    "frontier_nearest",
+    "frontier_explore_lite",
+    "frontier_utility",
+    "frontier_hungarian",
+)
+"""Planners of the HAS missions (issue 16): HAS, B5 and the frontier baselines B1-B4."""
+
 PLAYS: dict[str, str] = {
     "oracle": "oracle",
+    **{name: "has" for name in HAS_PLANNERS},
     **{name: "llm" for name in LLM_PLANNERS},
     **{name: "mapf" for name in ("follower", "pibt", "pibt_flow", "pibt_lns")},
 }

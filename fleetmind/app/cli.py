@@ -166,6 +166,9 @@ def _summary(result: RunResult, out: Path) -> str:
     ]
     if result.earlier:
         lines.insert(1, _merged(result))
+    if any("collisions" in e.extra for e in result.episodes):  # worlds that count executed collisions (HAS)
+        total = {k: sum(int(e.extra.get(k) or 0) for e in result.episodes) for k in ("collisions", "llm_calls")}
+        lines.append(f"collisions: {total['collisions']} | llm_calls: {total['llm_calls']}")
     return "\n".join(lines)
 
 

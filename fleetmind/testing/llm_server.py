@@ -8,7 +8,8 @@ backends, keeps one oracle planner per episode (keyed by the request's ``user`` 
 - dialogue turn: the speaker's action from the oracle plan, decision EXECUTE;
 - plan check: agree with a null objection, unless the prompt's effect line says the plan collides for that robot
   (then object naming the collision, and wait);
-- summary: a one-line summary.
+- summary: a one-line summary;
+- HAS manager and flat planner (a ``suggestion`` in the state block): that suggestion.
 
 Faults (``faults=True``, deterministic by request number): malformed JSON, an illegal action, HTTP 429,
 HTTP 500, a slow reply, a truncated reply, and ``robot_0`` objecting to every plan it
@@ -188,6 +189,8 @@ class OracleChatServer:
             text = "The team is moving boxes towards their targets; keep going."
         elif state is None:
             return 400, {"error": {"message": "oracle server: prompt carries no ```state``` block"}}, {}
+        elif isinstance(state.get("suggestion"), dict):  # the HAS roles: the heuristic's suggestion the prompt carries
+            text = json.dumps(state["suggestion"])
         else:
             text = self._answer(system, user_text, state, str(body.get("user") or "anonymous"), fault)
         if fault == "malformed":

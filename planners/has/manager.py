@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from fleetmind.planners.has._ask import CallStats, ask
 from fleetmind.planners.has._kernels import hungarian
 from fleetmind.planners.has.frontier import frontiers
 from fleetmind.planners.has.goals import described_room, direction_box, goal_object
@@ -111,7 +111,7 @@ def zones(h: int, w: int, k: int = 4) -> list[Box]:
     """The map cut into ``k x k`` candidate regions."""
     rs = np.linspace(0, h, k + 1).astype(int)
     cs = np.linspace(0, w, k + 1).astype(int)
-    return [(rs[i], cs[j], rs[i + 1] - 1, cs[j + 1] - 1) for i in range(k) for j in range(k)]
+    return [(int(rs[i]), int(cs[j]), int(rs[i + 1] - 1), int(cs[j + 1] - 1)) for i in range(k) for j in range(k)]
 
 
 def _overlap(a: Box, b: Box) -> bool:
@@ -183,20 +183,21 @@ SYSTEM = (
 
 
 class LLMManager:
-    """Asks the model on events; counts calls, tokens and model time; falls back to the heuristic on failure."""
+    """Asks the model on events (:func:`~fleetmind.planners.has._ask.ask`); the heuristic plans when it fails."""
 
     def __init__(self, client_factory: Any, retries: int = 2, key: str = "has") -> None:
         self.client_factory = client_factory
         self.client: Any = None
         self.retries = retries
         self.key = key
-        self.calls: list[dict[str, Any]] = []
-        self.refused = 0
-        self.fallbacks = 0
-        self.seconds = 0.0
+        self.stats = CallStats()
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        return self.stats.calls
 
     def prompt(self, p: InfoPlatform, mission: str, goal: Mapping[str, Any], hint: list[Group]) -> str:
-        suggestion = {"groups": [self._jsonable(g) for g in hint]}
+        suggestion = {"groups": [_jsonable(g) for g in hint]}
         state = {"role": "has_manager", "suggestion": suggestion}
         return (
             f"Mission: {mission}; goal: {json.dumps(dict(goal))}\n{p.summary()}\n"
@@ -204,65 +205,36 @@ class LLMManager:
             f"```state\n{json.dumps(state)}\n```"
         )
 
-    @staticmethod
-    def _jsonable(g: Group) -> dict[str, Any]:
-        return {"leader": g.leader, "members": g.members, "region": list(g.region), "goal_object": g.goal}
-
     def plan(self, p: InfoPlatform, mission: str, goal: Mapping[str, Any], step: int) -> list[Group]:
-        from fleetmind.planners.llm.client import LLMError
-
         hint = heuristic_groups(p, mission, goal)
         online = [r for i, r in enumerate(p.names) if p.active[i]]
         if not online:
             return []
+        if self.client is None:
+            self.client = self.client_factory()
         messages = [
             {"role": "system", "content": SYSTEM},
             {"role": "user", "content": self.prompt(p, mission, goal, hint)},
         ]
-        schema = reply_schema(online, p.h, p.w)
-        for attempt in range(self.retries + 1):
-            if self.client is None:
-                self.client = self.client_factory()
-            start = time.monotonic()
-            try:
-                reply = self.client.complete(messages, schema=schema, user=f"{self.key}-{step}")
-            except LLMError as exc:
-                self.seconds += time.monotonic() - start
-                log.warning("HAS manager: the model failed (%s); the heuristic plans this time", exc)
-                self.fallbacks += 1
-                return hint
-            self.seconds += time.monotonic() - start
-            groups, errors = check_reply(reply.text, p)
-            self.calls.append(
-                {
-                    "step": step,
-                    "attempt": attempt,
-                    "messages": list(messages),
-                    "reply": reply.text,
-                    "prompt_tokens": reply.prompt_tokens,
-                    "completion_tokens": reply.completion_tokens,
-                    "latency_s": reply.latency_s,
-                    "refused": errors,
-                }
-            )
-            if not errors:
-                return groups
-            self.refused += 1
-            feedback = "Your plan was refused:\n- " + "\n- ".join(errors) + "\nReply again with a corrected plan."
-            messages = [*messages, {"role": "assistant", "content": reply.text}, {"role": "user", "content": feedback}]
-        log.warning("HAS manager: %d refused replies at step %d; the heuristic plans this time", self.retries + 1, step)
-        self.fallbacks += 1
-        return hint
+        groups = ask(
+            self.client,
+            messages,
+            reply_schema(online, p.h, p.w),
+            lambda text: check_reply(text, p),
+            self.stats,
+            f"{self.key}-{step}",
+            step,
+            self.retries,
+        )
+        return hint if groups is None else groups
 
     def metrics(self) -> dict[str, Any]:
-        return {
-            "llm_calls": len(self.calls),
-            "prompt_tokens": sum(c["prompt_tokens"] for c in self.calls),
-            "completion_tokens": sum(c["completion_tokens"] for c in self.calls),
-            "llm_seconds": round(self.seconds, 3),
-            "manager_refused": self.refused,
-            "manager_fallbacks": self.fallbacks,
-        }
+        return self.stats.metrics("manager")
+
+
+def _jsonable(g: Group) -> dict[str, Any]:
+    goal = None if g.goal is None else int(g.goal)
+    return {"leader": g.leader, "members": list(g.members), "region": [int(x) for x in g.region], "goal_object": goal}
 
 
 class HeuristicManager:
