@@ -9,7 +9,8 @@ keep-alive thread streaming setpoints between steps. The doubles fly kinematical
 the times below are the fleet's protocol and waiting, not a flight model.
 
 1. Lifelong MAPF on a 4x6 open grid (1 m cells, 1.5 m altitude), PIBT, every plan through the shield: take-off time
-   (reset), mean and max step time, the largest distance from the setpoint at arrival, landing time, and whether any
+   (reset), mean and max step time, the largest distance from the setpoint at arrival, the closest two vehicles came
+   (take-off included; 1 m cells, an L-shaped follow passes 0.707 m), landing time, and whether any
    vehicle fell out of offboard between steps (the planner "thinks" 1 s before every step; must be 0).
 2. Link cut: one double is stopped (SIGSTOP) mid-step: time until the fleet finds the link lost (heartbeat timeout
    1 s; the fleet's clock is time.monotonic, as here) and commands land, the step's result (must be robot_lost), and
@@ -130,6 +131,7 @@ def flight(n: int, steps: int) -> dict[str, Any]:
             "max_step_s": round(max(times[:-1], default=0.0), 3),
             "last_step_with_landing_s": round(times[-1], 3),
             "max_arrival_error_m": result.metrics["max_arrival_error"],
+            "closest_vehicles_m": result.metrics["closest_vehicles"],
             "goals_reached": result.metrics.get("goals_reached"),
             "failure_reason": result.failure_reason,
             "landed": result.metrics["landed"],

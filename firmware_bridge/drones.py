@@ -96,6 +96,7 @@ class MavlinkFleet:
         self._steps = 0
         self._flight_time = 0.0
         self._max_error = 0.0
+        self._closest = math.inf
         self._reset = False
         self._final: StepResult | None = None
         self._closed = False
@@ -186,6 +187,8 @@ class MavlinkFleet:
                     for r in late
                 ]
             self._spin_all()
+            poses = [p for p in map(self.map_pose, self._ids) if p is not None]
+            self._closest = min([self._closest, *(math.dist(a, b) for k, a in enumerate(poses) for b in poses[:k])])
 
     # ----------------------------------------------------------------------------------------------- episode
     def _cells(self, world: Mapping[str, Any]) -> dict[RobotId, tuple[float, float]]:
@@ -210,6 +213,7 @@ class MavlinkFleet:
                 self._land_all()
             obs = self.inner.reset(seed)
             self._steps, self._flight_time, self._max_error, self._final = 0, 0.0, 0.0, None
+            self._closest = math.inf
             try:
                 self._take_off(self._cells(obs.world))
             except DroneFleetFailure:
@@ -315,6 +319,7 @@ class MavlinkFleet:
             "failure_reason": failure,
             "flight_time": round(self._flight_time, 3),
             "max_arrival_error": round(self._max_error, 3),
+            "closest_vehicles": round(self._closest, 3),
             "landed": sum(landed.values()),
         }
         result = StepResult(self._augment(observation), tuple(events), done, failure, metrics)
@@ -384,17 +389,3 @@ class MavlinkFleet:
             for v in self.vehicles.values():
                 v.close()
         self.inner.close()
-
-
-def make_mavlink_fleet(inner: Any, task: Task, config: DroneFleetConfig | None) -> MavlinkFleet:
-    """The scenario's entry point (``world.backend: mavlink``, settings in ``world.mavlink``)."""
-    if config is None:
-        raise BadInputError(
-            "world.mavlink: required with backend: mavlink; name the vehicles, e.g. "
-            "mavlink: {robots: [{name: robot_0, url: 'udpout:127.0.0.1:14540'}, ...]}"
-        )
-    check_supported(task)
-    try:
-        return MavlinkFleet(inner, task, config)
-    except OSError as exc:
-        raise BadInputError(f"world.mavlink.robots: cannot open a vehicle's link ({exc}); check its url") from None

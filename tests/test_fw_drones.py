@@ -111,6 +111,7 @@ def test_three_vehicles_take_off_fly_the_plan_and_land_at_the_end() -> None:
             assert loop.clock.now() - before <= 1.5  # one 1 m cell at 2 m/s, plus settling
     assert moved >= 3
     assert result.done and result.success and result.metrics["landed"] == 3
+    assert 0.7 <= result.metrics["closest_vehicles"] <= 1.0  # cells 1 m apart; an L-shaped follow passes 0.707 m
     for lp in loop.loops:
         assert not lp.vehicle.armed and lp.vehicle.pos[2] == 0.0  # on the ground, disarmed
         assert not any(text == "MODE hold offboard_loss" for _, text in lp.vehicle.notes)  # never starved

@@ -85,7 +85,7 @@ class Scenario(_Strict):
 
             return make_firmware_fleet(fleet, self.task, self.world.firmware)
         if self.world.backend == "mavlink":
-            from fleetmind.firmware_bridge.drones import make_mavlink_fleet
+            from fleetmind.app.drones import make_mavlink_fleet
 
             return make_mavlink_fleet(fleet, self.task, self.world.mavlink)
         return fleet
