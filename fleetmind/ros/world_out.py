@@ -66,8 +66,8 @@ class WorldOut:
             return self.node.get_clock().now().to_msg()
         from builtin_interfaces.msg import Time
 
-        sec = math.floor(t_sim)
-        return Time(sec=int(sec), nanosec=int(round((t_sim - sec) * 1e9)) % 1_000_000_000)
+        sec, nanosec = divmod(round(t_sim * 1e9), 1_000_000_000)
+        return Time(sec=int(sec), nanosec=int(nanosec))
 
     def publish(self, poses: Mapping[RobotId, tuple[tf.Pose2D, tf.Pose2D]], t_sim: float | None) -> None:
         """Odometry of every robot and its tf at one instant (and ``/clock`` when ``t_sim`` is simulated time)."""

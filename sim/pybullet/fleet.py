@@ -91,7 +91,7 @@ class PyBulletFleet:
         self._build(obs)
         self._seed, self._final, self.contacts = seed, None, 0
         self._rng = np.random.default_rng(seed)
-        self.frames, self._next_frame = [], 0.0
+        self.frames, self._next_frame, self._next_pose = [], 0.0, 0.0
         self._tick()
         self._render(0)
         return self._augment(obs)
@@ -118,7 +118,9 @@ class PyBulletFleet:
             self._next_frame = self.world.t + FRAME_PERIOD
         if self._pose_watch is not None and self.world.t + 1e-9 >= self._next_pose:
             period, callback = self._pose_watch
-            self._next_pose = self.world.t + period
+            self._next_pose += period  # on the period's grid, not the tick's: 1/period calls per simulated second
+            if self._next_pose <= self.world.t:
+                self._next_pose = self.world.t + period
             callback(self.world.t, self.poses())
 
     def poses(self) -> dict[RobotId, tuple[float, float, float]]:

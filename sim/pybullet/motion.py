@@ -154,6 +154,8 @@ class Executor:
         for _ in range(int(seconds / self.world.dt)):
             self._actuate(set())
             self.world.step()
+            if self.on_tick is not None:  # simulated time passes here too (recorded frames, published poses)
+                self.on_tick()
 
     # ------------------------------------------------------------------------------------------ primitives
     def _advance(self, s: Script) -> None:
