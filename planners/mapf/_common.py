@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from fleetmind.planners.mapf._kernels import dijkstra_rows, neighbour_table
+from fleetmind.planners.mapf._heuristic_kernels import cost_classes, multiqueue_rows, multiqueue_rows_parallel
+from fleetmind.planners.mapf._kernels import neighbour_table
 from fleetmind.robots.commands import Command
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
@@ -23,9 +24,16 @@ class DistanceCache:
     """Exact cost-to-go per goal cell, kept as rows of ``pool`` (``(K, C)``): unit-cost BFS (uint16 on maps up to
     256x256, int32 beyond; unreachable cells hold the dtype's maximum), or with ``cell_cost`` (``(C,)``, >= 1,
     the cost of entering each cell) Dijkstra in float32 on costs rounded down to 1/64 step. Rows of goals no
-    agent uses are evicted least recently used first."""
+    agent uses are evicted least recently used first.
 
-    def __init__(self, blocked: np.ndarray, capacity: int, cell_cost: np.ndarray | None = None) -> None:
+    Rows are shared per goal cell, so memory is (distinct goals in use + LRU slack) x cells, never agents x cells;
+    the pool grows in place only when more distinct goals are in use than ``capacity``. Rows of new goals come
+    from :func:`multiqueue_rows` (exact, the same values as ``dijkstra_distances``), on ``threads`` threads when
+    several are missing at once."""
+
+    def __init__(
+        self, blocked: np.ndarray, capacity: int, cell_cost: np.ndarray | None = None, threads: int = 1
+    ) -> None:
         self.blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
         h, w = blocked.shape
         self.width = w
@@ -36,6 +44,11 @@ class DistanceCache:
         self.icost = np.floor(np.asarray(cell_cost) * _SCALE).astype(np.int64) if cell_cost is not None else None
         # the cost of entering each cell that the rows hold exactly (A* on it with these rows stays consistent)
         self.entry_cost = self.icost / _SCALE if self.icost is not None else np.ones(h * w)
+        self.threads = threads
+        self.computed = 0  # rows computed so far (misses), for benchmarks
+        if self.icost is not None:
+            self._klass = cost_classes(self.icost, self.blocked.ravel())
+            self._nbr4 = np.ascontiguousarray(self.nbr[:, 1:], dtype=np.int32)
         if cell_cost is not None:
             self.dtype: type = np.float32
         else:
@@ -55,8 +68,15 @@ class DistanceCache:
         if missing.any():
             new_goals = np.unique(goals[missing])
             new_rows = self._allocate(len(new_goals), goals)
+            self.computed += len(new_goals)
             if self.icost is not None:
-                dijkstra_rows(self.nbr, self.icost, new_goals, new_rows, self.pool, _SCALE)
+                values, klass, starts = self._klass
+                if self.threads > 1 and len(new_goals) > 1:
+                    threads = min(self.threads, len(new_goals))
+                    args = (self._nbr4, values, klass, starts, new_goals, new_rows, self.pool, _SCALE, threads)
+                    multiqueue_rows_parallel(*args)
+                else:
+                    multiqueue_rows(self._nbr4, values, klass, starts, new_goals, new_rows, self.pool, _SCALE)
             else:
                 top = np.iinfo(self.dtype).max
                 for g, row in zip(new_goals.tolist(), new_rows.tolist(), strict=True):
