@@ -3,13 +3,14 @@
     .venv/bin/python benchmarks/swarm_pybullet_rtf.py --quick --out runs/bench     # 16 and 50 vehicles, 10 s
     .venv/bin/python benchmarks/swarm_pybullet_rtf.py --out runs/bench             # 20 s simulated each
 
-Each run is a ``PyBulletSwarmFleet`` (``fleetmind.sim.pybullet.swarm``): N unicycle vehicles in a periodic box at
-one vehicle per square metre, commanded every 0.1 s by a Vicsek-style alignment law on their own neighbour
-histograms (velocity 0.3 m/s), replayed in PyBullet at 240 Hz (poses set along each arc, vehicle-vehicle contacts
-checked every 4 ticks). RTF = simulated seconds / wall-clock seconds, the whole loop included (observations, the
-law, the model). Target (issue 15): >= 1x real time at 50 quadrotors. For reference, Crazyswarm2's simulator runs
-16 Crazyflies at about 0.05x real time (crazyswarm2 issue 890; a physics simulator with its firmware in the loop,
-so more work per vehicle than a kinematic replay). Prints the machine and writes ``OUT/swarm_pybullet_rtf.json``.
+Each run is a ``PyBulletSwarmFleet`` (``fleetmind.sim.pybullet.swarm``): N unicycle vehicles in a periodic box at one
+vehicle per square metre, commanded every 0.1 s by a Vicsek-style alignment law on their own neighbour histograms
+(velocity 0.3 m/s), replayed in PyBullet at 240 Hz kinematic (bodies set along each arc where poses are read: at the
+vehicle-vehicle contact checks every 4 ticks and at each step's end). RTF = simulated seconds / wall-clock seconds, the
+whole loop included (observations, the law, the model). Target (issue 15): >= 1x real time at 50 quadrotors. For
+reference, Crazyswarm2's simulator runs 16 Crazyflies at about 0.05x real time (crazyswarm2 issue 890; a physics
+simulator with its firmware in the loop, so more work per vehicle than a kinematic replay). Prints the machine and
+writes ``OUT/swarm_pybullet_rtf.json``.
 """
 
 from __future__ import annotations

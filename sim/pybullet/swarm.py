@@ -1,10 +1,10 @@
 """PyBulletSwarmFleet: a :class:`SwarmFleet` (unicycle robots under velocity commands) played in PyBullet.
 
 The swarm fleet stays the model (legal commands, observations, metrics); each step PyBullet replays every robot's
-unicycle arc tick by tick at ``physics_hz`` (kinematic mode: poses set along the arc, robot-robot contacts checked
-every ``contact_every`` ticks), so robots are URDF bodies in a 3D scene: diff-drive robots on the floor, or
-quadrotors flying the same plane motion at their hover height. Observations gain each robot's odometry (the
-PyBullet pose) and the simulated time; metrics the contacts so far. Dynamic mode is not offered for swarms.
+unicycle arc at ``physics_hz`` (kinematic mode: poses set along the arc where they are read, at the robot-robot contact
+checks every ``contact_every`` ticks and at the step's end), so robots are URDF bodies in a 3D scene: diff-drive robots
+on the floor, or quadrotors flying the same plane motion at their hover height. Observations gain each robot's odometry
+(the PyBullet pose) and the simulated time; metrics the contacts so far. Dynamic mode is not offered for swarms.
 """
 
 from __future__ import annotations
@@ -80,24 +80,34 @@ class PyBulletSwarmFleet:
         return final
 
     def _replay(self, start: np.ndarray, velocity: np.ndarray) -> list[RobotEvent]:
-        """Set every body along its arc, tick by tick, and log the robot pairs that start touching."""
+        """Move every body along its arc and log the robot pairs that start touching. Kinematic: a pose matters only
+        where something reads it, so bodies are set at the ticks that check contacts (every ``contact_every``) and
+        at the step's last tick; their poses come from one vectorised call (``(ticks * N, 3)``)."""
         w, inner = self.world, self.inner
         bodies = [w.robots[rid] for rid in inner.robot_ids]
+        n, robots = self.ticks_per_step, len(bodies)
+        ticks = [t for t in range(1, n + 1) if t % self.contact_every == 0 or t == n]
+        times = np.repeat(inner.dt * np.asarray(ticks) / n, robots)
+        tiled = np.tile(start, (len(ticks), 1))
+        linear, angular = np.tile(velocity[:, 0], len(ticks)) * times, np.tile(velocity[:, 1], len(ticks)) * times
+        poses = keep_in_box(unicycle_arc(tiled, linear, angular, 1.0), inner.box, inner.periodic)
+        poses = poses.reshape(len(ticks), robots, 3)
+        half = 0.5 * poses[:, :, 2]
+        quats = np.stack([np.zeros_like(half), np.zeros_like(half), np.sin(half), np.cos(half)], axis=2).tolist()
+        xyz = np.concatenate([poses[:, :, :2], np.full((len(ticks), robots, 1), w.body.z)], axis=2).tolist()
+        reset, cid = w.p.resetBasePositionAndOrientation, w.cid
         events: list[RobotEvent] = []
-        n = self.ticks_per_step
-        for tick in range(1, n + 1):
-            pose = keep_in_box(unicycle_arc(start, velocity[:, 0], velocity[:, 1], inner.dt * tick / n), inner.box,
-                               inner.periodic)  # fmt: skip
-            for body, (x, y, yaw) in zip(bodies, pose, strict=True):
-                w.set_pose(body, float(x), float(y), w.body.z, float(yaw))
-            w.t += inner.dt / n
-            if tick % self.contact_every == 0 or tick == n:
-                touching = w.robot_contacts()
-                for a, b in sorted(touching - self._touching):
-                    self.contacts += 1
-                    events.append(RobotEvent(RobotId(a), "contact", f"touched {b} at t={w.t:.2f} s"))
-                    events.append(RobotEvent(RobotId(b), "contact", f"touched {a} at t={w.t:.2f} s"))
-                self._touching = touching
+        t0 = w.t
+        for j, tick in enumerate(ticks):
+            for body, position, quat in zip(bodies, xyz[j], quats[j], strict=True):
+                reset(body, position, quat, physicsClientId=cid)
+            w.t = t0 + inner.dt * tick / n
+            touching = w.robot_contacts()
+            for a, b in sorted(touching - self._touching):
+                self.contacts += 1
+                events.append(RobotEvent(RobotId(a), "contact", f"touched {b} at t={w.t:.2f} s"))
+                events.append(RobotEvent(RobotId(b), "contact", f"touched {a} at t={w.t:.2f} s"))
+            self._touching = touching
         return events
 
     def close(self) -> None:
