@@ -28,33 +28,20 @@ from fleetmind.firmware_bridge import messages as wire
 from fleetmind.firmware_bridge.executor_config import ExecutorSettings
 from fleetmind.firmware_bridge.fleet import FirmwareFleet
 from fleetmind.firmware_bridge.localization import Localizer, Pose2D, UdpPoseFeed
-from fleetmind.firmware_bridge.separation import keep_separation, pair_distances, segment_distance
+from fleetmind.firmware_bridge.separation import Proximity, keep_separation, segment_distance
+from fleetmind.firmware_bridge.waypoints import check_supported, drive_to, waypoints
 from fleetmind.robots.commands import Command, Wait
-from fleetmind.robots.controllers import UnicycleGains, unicycle_control
+from fleetmind.robots.controllers import UnicycleGains
 from fleetmind.robots.errors import BadInputError, FleetClosedError
 from fleetmind.robots.fleet import Fleet, Observation, RobotEvent, RobotObservation, StepResult, final_step
 from fleetmind.robots.ids import RobotId
 from fleetmind.robots.scene import Scene
 from fleetmind.tasks import Task
-from fleetmind.tasks.mapf_lifelong import MapfLifelongTask
-from fleetmind.tasks.warehouse import WarehouseTask
 
 log = logging.getLogger(__name__)
 
-SUPPORTED: tuple[type[Task], ...] = (MapfLifelongTask, WarehouseTask)
-"""Tasks whose actions are pure motion between cells (a subclass of one is supported too)."""
 FRAME_PERIOD = 0.1  # seconds between recorded frames
 XY = tuple[float, float]
-
-
-def check_supported(task: Task) -> None:
-    """One-line :class:`BadInputError` for a task that needs manipulation (BoxNet, BoxLift)."""
-    if not isinstance(task, SUPPORTED):
-        names = ", ".join(cls.name for cls in SUPPORTED)
-        raise BadInputError(
-            f"world.task: {task.name!r} is unsupported on this backend (firmware): its robots move boxes, which real "
-            f"robots here cannot; supported: {names} (or use backend: grid / pybullet)"
-        )
 
 
 class ExecutorFleet:
@@ -75,7 +62,7 @@ class ExecutorFleet:
         self.localizer = Localizer(inner.robot_ids, s.localization.max_age, self.clock)
         port = s.localization.udp_port
         self.feed = None if port is None else UdpPoseFeed(self.localizer, s.localization.udp_host, port)
-        self.gains = UnicycleGains(max_v=s.max_linear, max_w=s.max_angular, tolerance=s.tolerance)
+        self.gains = UnicycleGains(k_v=s.gain_linear, max_v=s.max_linear, max_w=s.max_angular, tolerance=s.tolerance)
         self.record_frames = False
         self.frames: list[Scene] = []
         self.odometry: list[tuple[float, RobotId, Pose2D, Pose2D, float, float]] = []
@@ -98,10 +85,9 @@ class ExecutorFleet:
         self.lost_at = {}
         self._obstacles: dict[RobotId, XY] = {}
         self._hold: dict[RobotId, float] = {}
-        self._close_pairs: set[tuple[RobotId, RobotId]] = set()
-        self._contact_pairs: set[tuple[RobotId, RobotId]] = set()
-        self.figures: dict[str, Any] = {"collisions": 0, "near_misses": 0, "min_distance": math.inf}
-        self.figures |= {"max_tracking_error": 0.0, "step_times": [], "slowed_ticks": 0, "lost_robots": 0}
+        self.proximity = Proximity(self.settings.min_separation, self.settings.collision_distance)
+        self.figures: dict[str, Any] = {"max_tracking_error": 0.0, "step_times": [], "slowed_ticks": 0}
+        self.figures["lost_robots"] = 0
         self._t0 = self.clock.now()
         self._next_frame = -math.inf
 
@@ -132,13 +118,35 @@ class ExecutorFleet:
         if any(self._estopped(rid) for rid in self.robot_ids):
             self._pending = "estop"
         else:
-            segments = {rid: (self._xy(rid), targets[rid]) for rid in self.robot_ids if rid not in self._dropped}
-            self._pending, _ = self._drive(segments, self.settings.reset_deadline, track=False)
+            self._pending = self._home(targets)
         if self._pending:
             log.warning("reset: robots did not reach their start cells (%s)", self._pending)
         self._t0 = self.clock.now()
         self._obs = self._augment(obs)
         return self._obs
+
+    def _home(self, targets: Mapping[RobotId, XY]) -> str | None:
+        """Drive every robot to its start cell: all at once for a third of ``reset_deadline``, then the ones left
+        one at a time (the others stand still, so two robots swapping places cannot hold each other up)."""
+        end = self.clock.now() + self.settings.reset_deadline
+        left = {r: targets[r] for r in self.robot_ids if r not in self._dropped}
+        failure, _ = self._drive({r: (self._xy(r), t) for r, t in left.items()}, self.settings.reset_deadline / 3)
+        if failure is None or failure == "estop":
+            return failure
+        moved = True
+        while moved and left and self.clock.now() < end:
+            moved = False
+            for rid in sorted(left, key=lambda r: -math.dist(self._xy(r), left[r])):
+                budget = min(end - self.clock.now(), self.settings.step_deadline)
+                if rid in self._dropped or budget <= 0:
+                    continue
+                failure, _ = self._drive({rid: (self._xy(rid), left[rid])}, budget, track=False)
+                if failure == "estop":
+                    return failure
+                if failure is None:
+                    del left[rid]
+                    moved = True
+        return None if not left else "timeout"
 
     def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
         if (final := final_step(self._closed, self._obs is not None, self._final)) is not None:
@@ -185,9 +193,8 @@ class ExecutorFleet:
         f = self.figures
         times = f["step_times"]
         return {
-            "collisions": f["collisions"],
-            "near_misses": f["near_misses"],
-            "min_distance": round(f["min_distance"], 4) if math.isfinite(f["min_distance"]) else None,
+            **self.proximity.counts,
+            "min_distance": round(near, 4) if math.isfinite(near := self.proximity.min_distance) else None,
             "max_tracking_error": round(f["max_tracking_error"], 4),
             "mean_step_time": round(sum(times) / len(times), 4) if times else 0.0,
             "lost_robots": f["lost_robots"],
@@ -196,15 +203,20 @@ class ExecutorFleet:
 
     # ------------------------------------------------------------------------------------------------ motion
     def _waypoints(self, world: Mapping[str, Any]) -> dict[RobotId, XY]:
-        scene = self.plugin.scene(world, self.settings.cell_size)
-        return {RobotId(r): (p[0], p[1]) for r, p in scene.robots.items()}
+        return waypoints(self.plugin, world, self.settings.cell_size)
 
     def _xy(self, rid: RobotId) -> XY:
         pose = self.localizer.pose(rid)
         return (0.0, 0.0) if pose is None else (pose.x, pose.y)
 
+    def _pose3(self, rid: RobotId) -> tuple[float, float, float]:
+        pose = self.localizer.pose(rid)
+        return (0.0, 0.0, 0.0) if pose is None else pose.as_tuple()
+
     def _lost(self, rid: RobotId) -> bool:
         link = self.robots.links[rid]
+        if link.telemetry is not None and link.lost:
+            link.poll(0.0)  # read what is there first: a host that was descheduled is no lost robot
         return link.telemetry is None or link.lost
 
     def _estopped(self, rid: RobotId) -> bool:
@@ -261,7 +273,7 @@ class ExecutorFleet:
                 if not active:
                     return "robot_lost", events
                 commands = {r: self._control(r, segments[r], arrived, now, track) for r in active}
-                poses = {r: self.localizer.pose(r).as_tuple() for r in active}  # type: ignore[union-attr]
+                poses = {r: self._pose3(r) for r in self.robot_ids if r not in self._dropped}
                 obstacles = list(self._obstacles.values())
                 commands, slowed = keep_separation(poses, commands, s.min_separation, obstacles=obstacles)
                 self.figures["slowed_ticks"] += len(slowed)
@@ -289,7 +301,7 @@ class ExecutorFleet:
             self.figures["max_tracking_error"] = max(self.figures["max_tracking_error"], err)
         if rid in arrived:
             return 0.0, 0.0
-        v, w, ok = unicycle_control(pose.as_tuple(), segment[1], self.gains)
+        v, w, ok = drive_to(pose, segment[1], self.gains)
         if ok:
             arrived.add(rid)
             return 0.0, 0.0
@@ -318,20 +330,7 @@ class ExecutorFleet:
                 link.send(wire.SetVelocityMsg(v, w))
 
     def _measure(self, now: float) -> None:
-        points = {r: self._xy(r) for r in self.robot_ids if r not in self._dropped} | self._obstacles
-        f, s = self.figures, self.settings
-        for pair, d in pair_distances(points).items():
-            f["min_distance"] = min(f["min_distance"], d)
-            for limit, seen, key in (
-                (s.min_separation, self._close_pairs, "near_misses"),
-                (s.collision_distance, self._contact_pairs, "collisions"),
-            ):
-                if d < limit and pair not in seen:
-                    seen.add(pair)
-                    f[key] += 1
-                    log.warning("%s: %s and %s %.3f m apart", key, *pair, d)
-                elif d >= limit * 1.1:
-                    seen.discard(pair)  # counted again only after they parted
+        self.proximity.update({r: self._xy(r) for r in self.robot_ids if r not in self._dropped} | self._obstacles)
         if self.record_frames and now >= self._next_frame:
             self._next_frame = now + FRAME_PERIOD
             self._frame(now)
@@ -386,6 +385,8 @@ class ExecutorFleet:
         self._estop_called = self.clock.now()
         driver = self._driver
         if driver is not None and driver is not threading.current_thread():
+            for link in self.robots.links.values():  # at once, from this thread: the firmware obeys any EStop
+                link.send(wire.EStop())
             self._estop_done.clear()
             self._estop_request.set()
             self._estop_done.wait(timeout + 1.0)

@@ -46,6 +46,9 @@ class ExecutorSettings(_Strict):
     control_rate: float = Field(25.0, ge=20.0, le=200.0, description="Control loop rate, Hz (>= 20).")
     max_linear: float = Field(0.5, gt=0.0, le=5.0, description="Top speed the controller commands, m/s.")
     max_angular: float = Field(1.5, gt=0.0, le=10.0, description="Top turn rate the controller commands, rad/s.")
+    gain_linear: float = Field(
+        3.0, gt=0.0, le=20.0, description="Speed per metre of distance left (1/s): how hard it closes on a waypoint."
+    )
     min_separation: float = Field(
         0.3, gt=0.0, le=10.0, description="Metres between robot centres the executor keeps (slows / stops)."
     )

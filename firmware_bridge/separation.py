@@ -9,10 +9,13 @@ robots can never hold each other up.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping, Sequence
 
 from fleetmind.robots.ids import RobotId
+
+log = logging.getLogger(__name__)
 
 Pose = tuple[float, float, float]
 
@@ -74,3 +77,26 @@ def segment_distance(p: tuple[float, float], a: tuple[float, float], b: tuple[fl
     n = dx * dx + dy * dy
     t = 0.0 if n < 1e-18 else max(0.0, min(1.0, ((p[0] - ax) * dx + (p[1] - ay) * dy) / n))
     return math.hypot(p[0] - ax - t * dx, p[1] - ay - t * dy)
+
+
+class Proximity:
+    """Counts, over an episode, the pairs that came closer than ``min_separation`` (near-misses) and than
+    ``collision_distance`` (collisions), once per approach: a pair counts again only after it parted by 10 %."""
+
+    def __init__(self, min_separation: float, collision_distance: float) -> None:
+        self.limits = {"near_misses": min_separation, "collisions": collision_distance}
+        self.counts = dict.fromkeys(self.limits, 0)
+        self._inside: dict[str, set[tuple[RobotId, RobotId]]] = {k: set() for k in self.limits}
+        self.min_distance = math.inf
+
+    def update(self, points: Mapping[RobotId, tuple[float, float]]) -> None:
+        for pair, d in pair_distances(points).items():
+            self.min_distance = min(self.min_distance, d)
+            for key, limit in self.limits.items():
+                inside = self._inside[key]
+                if d < limit and pair not in inside:
+                    inside.add(pair)
+                    self.counts[key] += 1
+                    log.warning("%s: %s and %s %.3f m apart", key, *pair, d)
+                elif d >= limit * 1.1:
+                    inside.discard(pair)

@@ -33,7 +33,7 @@ def test_the_fixture_covers_every_backend() -> None:
         assert f"pybullet-kinematic-{plugin.name}" in ids
     assert len(grid_plugins()) == 4
     kinds = {i.split("-")[0] for i in ids}
-    assert kinds == {"grid", "mapf", "pybullet", "firmware", "recording", "swarm"}
+    assert kinds == {"grid", "mapf", "pybullet", "firmware", "recording", "swarm", "executor"}
     assert {"swarm-unicycle", "pybullet-kinematic-swarm"} <= set(ids)
     assert {"mapf-restart", "mapf-nothing", "pybullet-kinematic-mapf_lifelong"} <= set(ids)
     assert sum(i.startswith("firmware-") for i in ids) == 2 and sum(i.startswith("recording-") for i in ids) == 2

@@ -88,7 +88,9 @@ def test_a_grid_step_becomes_a_waypoint_reached_within_tolerance_at_the_control_
     x, y = map_xy(doubles[0], starts[0])
     assert math.dist((x, y), centre(target)) <= 0.03 + 0.01  # arrived: within tolerance (plus one tick of motion)
     assert math.dist(map_xy(doubles[1], starts[1]), centre(starts[1])) < 1e-9  # the waiting robot never moved
-    assert result.observation.robots[R0].data["pose"][:2] == pytest.approx([x, y], abs=0.002)
+    assert result.observation.robots[R0].data["pose"][:2] == pytest.approx(
+        [x, y], abs=0.005
+    )  # telemetry: one tick behind
     # 0.5 m at <= 0.5 m/s, after a turn when needed: at least 1 s, well under the deadline
     assert 1.0 <= elapsed < 5.0 and result.metrics["mean_step_time"] == pytest.approx(elapsed, abs=1e-6)
     times = [t for t, _, _ in doubles[0].velocities()[sent0:]]

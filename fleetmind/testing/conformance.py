@@ -2,7 +2,8 @@
 
 :func:`backends` lists named :class:`Backend` cases: the grid tasks (every :class:`GridTaskPlugin` in the registry,
 at its smallest and largest paper size), MAPF (lifelong and one-shot), PyBullet in kinematic mode (each grid task and
-MAPF), the SITL-backed :class:`FirmwareFleet` (UDP keyed, pty unkeyed; the SITL is built with make + gcc) and the
+MAPF), the SITL-backed :class:`FirmwareFleet` (UDP keyed, pty unkeyed; the SITL is built with make + gcc), the
+real-robot executor over MAPF (links to robot doubles on a manual clock: SITL robots would take seconds a step) and the
 :class:`RecordingFleet` wrapper (over a grid and a PyBullet fleet), and the swarm's unicycle :class:`SwarmFleet`
 (alone and in PyBullet). Each case's ``build(tmp_dir)`` gives the factory
 :func:`fleetmind.robots.conformance.check_fleet` calls; nothing heavy (pybullet, SITL) starts before that.
@@ -178,6 +179,48 @@ def _firmware(mode: str, keyed: bool, illegal: Mapping[RobotId, Command] | None 
     return Backend(name, build, illegal, velocity_sampler(limits.max_linear, limits.max_angular), max_steps=20)
 
 
+def sparse_sampler(rate: float) -> Sampler:
+    """Each robot takes one of its listed legal commands with probability ``rate``, else waits: for backends whose
+    moves take seconds of (simulated) motion, so 50 steps stay short."""
+
+    def sample(observation: Observation, rng: random.Random) -> dict[RobotId, Command]:
+        return {r: rng.choice(o.legal) for r, o in observation.robots.items() if o.legal and rng.random() < rate}
+
+    return sample
+
+
+def _executor() -> Backend:
+    """The real-robot executor (``backend: firmware``) over MAPF, its links to robot doubles on a manual clock."""
+
+    def build(tmp_dir: Path) -> Factory:
+        from fleetmind.firmware_bridge.config import FirmwareFleetConfig, RobotLinkConfig
+        from fleetmind.firmware_bridge.executor import ExecutorFleet
+        from fleetmind.firmware_bridge.executor_config import ExecutorSettings
+        from fleetmind.firmware_bridge.fleet import FirmwareFleet
+        from fleetmind.robots.clock import ManualClock
+        from fleetmind.testing.robot_double import RobotDouble
+
+        def make() -> Fleet:
+            clock = ManualClock()
+            doubles = {f"robot_{i}": RobotDouble(clock, 10 + i) for i in range(2)}
+            links = [
+                RobotLinkConfig(
+                    name=n, wire_id=d.robot_id, udp_host="127.0.0.1", udp_port=9, allow_unauthenticated=True
+                )
+                for n, d in doubles.items()
+            ]
+            robots = FirmwareFleet(
+                FirmwareFleetConfig(robots=links), clock=clock, open_transport=lambda rc: doubles[rc.name]
+            )
+            return ExecutorFleet(
+                _mapf_fleet(5, 2, 8), MAPF, robots, ExecutorSettings(cell_size=0.5, reset_deadline=20.0)
+            )
+
+        return make
+
+    return Backend("executor-mapf-doubles", build, sample=sparse_sampler(0.2))
+
+
 def _recording(inner_id: str, inner: Callable[[], Fleet]) -> Backend:
     def build(tmp_dir: Path) -> Factory:
         from fleetmind.sim.record import RecordingFleet
@@ -200,6 +243,7 @@ def backends() -> list[Backend]:
     out.append(_pybullet(MAPF, lambda: _mapf_fleet(6, 4, 10), None))
     too_fast = {RobotId("robot_0"): SetVelocity(5.0, 0.0)}
     out += [_firmware("udp", keyed=True, illegal=too_fast), _firmware("pty", keyed=False)]
+    out.append(_executor())
     first = plugins[0]
     small = first.paper_sizes[0]
     out.append(_recording(f"grid-{first.name}", lambda: GridFleet(grid_rules(first, small))))
