@@ -25,6 +25,7 @@ PLANNERS: dict[str, str] = {
     "hmas1": "fleetmind.planners.llm:make_hmas1",
     "hmas2": "fleetmind.planners.llm:make_hmas2",
     "follower": "fleetmind.planners.mapf:make_follower",
+    "follower_il": "fleetmind.planners.mapf:make_follower_il",
     "pibt": "fleetmind.planners.mapf:make_pibt",
     "pibt_flow": "fleetmind.planners.mapf:make_pibt_flow",
     "pibt_lns": "fleetmind.planners.mapf:make_pibt_lns",
@@ -83,7 +84,7 @@ PLAYS: dict[str, str] = {
     "oracle": "oracle",
     **{name: "has" for name in HAS_PLANNERS},
     **{name: "llm" for name in LLM_PLANNERS},
-    **{name: "mapf" for name in ("follower", "pibt", "pibt_flow", "pibt_lns")},
+    **{name: "mapf" for name in ("follower", "follower_il", "pibt", "pibt_flow", "pibt_lns")},
 }
 """Planner name -> the kind of task (:data:`KINDS`) it plays; a planner not listed plays every task."""
 

@@ -87,12 +87,12 @@ def test_a_bug_is_not_reported_as_bad_input(monkeypatch, tmp_path):
         (
             ["run", "warehouse_lifelong_64", "--planner", "oracle"],
             "--planner: planner 'oracle' cannot play task 'mapf_lifelong' (the oracle needs a task with its own "
-            "oracle); planners for mapf_lifelong: follower, pibt, pibt_flow, pibt_lns",
+            "oracle); planners for mapf_lifelong: follower, follower_il, pibt, pibt_flow, pibt_lns",
         ),
         (  # was accepted, then failed as llm_unavailable after a traceback in the oracle server's thread
             ["run", "warehouse_lifelong_64", "--planner", "cmas", "--llm", "oracle"],
             "--planner: planner 'cmas' cannot play task 'mapf_lifelong' (LLM frameworks need a task with LLM "
-            "prompts); planners for mapf_lifelong: follower, pibt, pibt_flow, pibt_lns",
+            "prompts); planners for mapf_lifelong: follower, follower_il, pibt, pibt_flow, pibt_lns",
         ),
         (  # was KeyError: 'grid' after the fleet was built
             ["run", "boxnet1_2x2", "--planner", "pibt"],
@@ -135,7 +135,7 @@ def test_a_planner_that_cannot_play_the_task_is_refused_before_anything_runs(mon
     assert {t: planners_for(t) for t in ("boxnet2", "warehouse", "mapf_lifelong")} == {
         "boxnet2": ["cmas", "dmas", "hmas1", "hmas2", "oracle"],
         "warehouse": ["cmas", "dmas", "hmas1", "hmas2", "oracle"],
-        "mapf_lifelong": ["follower", "pibt", "pibt_flow", "pibt_lns"],
+        "mapf_lifelong": ["follower", "follower_il", "pibt", "pibt_flow", "pibt_lns"],
     }
 
 

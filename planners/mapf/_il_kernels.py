@@ -11,29 +11,31 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-NUM_MOVE_FEATURES = 16
+NUM_MOVE_FEATURES = 17
 NUM_STATE_FEATURES = 5
 
 
 @njit(cache=True)
 def il_features(
-    pos, hpool, hrow, nbr, vis, nvis, last_vis, last_nvis, last_pos, last_action, stuck, age, width, moves, state
+    pos, hpool, hrow, nbr, vis, nvis, last_vis, last_nvis, last_pos, last_action, stuck, age, guide, width, moves, state
 ):  # pragma: no cover - compiled
-    """Write agent i's features for each of its five moves into ``moves[i]`` (``(N, 5, 16) float64``) and its
+    """Write agent i's features for each of its five moves into ``moves[i]`` (``(N, 5, 17) float64``) and its
     own state into ``state[i]`` (``(N, 5) float64``); a blocked move's row stays 0.
 
     Inputs: ``pos``, ``hrow``, ``nvis``, ``last_nvis``, ``last_pos``, ``last_action``, ``stuck``, ``age``: ``(N,)
     int64``; ``hpool``: ``(K, C)`` cost-to-go rows (row ``hrow[i]`` for agent i's goal); ``vis``: ``(N, V) int64``
     cells where agent i sees another agent (-1 padded, ``nvis[i]`` used), ``last_vis`` ``(N, V')`` the same one step
-    earlier (its own memory); ``last_pos``: the cell it stood on before its current one.
+    earlier (its own memory); ``last_pos``: the cell it stood on before its current one; ``guide``: ``(N,) int64``
+    the move agent i's own hand-written Follower (same observation) proposes.
 
     For move k to cell v (columns): 0 stay; 1 cost-to-go change ``h[v] - h[p]`` clipped to +-4; 2 v is the nearest
     neighbour to the goal; 3 v occupied; 4 other agents next to v / 3; 5 if occupied, v's free unoccupied exits
     besides p / 3; 6 v is the agent's last cell; 7 v's degree / 4; 8 (stay) steps stuck, capped at 8, / 8; 9 (stay)
     free unoccupied neighbours of p / 4; 10 agents seen in the quarter-plane ahead / 8 (stay: all seen / 16); 11
     column 1 times column 8's stuck term; 12 an agent two cells ahead; 13 column 1 times column 3; 14 v occupied now
-    and one step earlier; 15 the agent's last move was k and it did not get through. State: agents seen / 16, steps
-    stuck / 8 (capped), free unoccupied neighbours / 4, degree of p / 4, steps since the goal came / 64 (capped at 1).
+    and one step earlier; 15 the agent's last move was k and it did not get through; 16 k is the Follower's move.
+    State: agents seen / 16, steps stuck / 8 (capped), free unoccupied neighbours / 4, degree of p / 4, steps since
+    the goal came / 64 (capped at 1).
     """
     n = pos.shape[0]
     c_total = nbr.shape[0]
@@ -81,6 +83,7 @@ def il_features(
             for f in range(moves.shape[2]):
                 moves[i, k, f] = 0.0
         moves[i, 0, 0] = 1.0
+        moves[i, guide[i], 16] = 1.0
         moves[i, 0, 8] = s
         moves[i, 0, 9] = free_p / 4.0
         moves[i, 0, 10] = nvis[i] / 16.0

@@ -8,12 +8,12 @@ import numpy as np
 STEP = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
 
 
-def il_features(blocked, pos, hpool, hrow, vis, nvis, last_vis, last_nvis, last_pos, last_action, stuck, age):
-    """Same features as the kernel, from the obstacle map ``(H, W) bool``; returns moves ``(N, 5, 16)``, state
+def il_features(blocked, pos, hpool, hrow, vis, nvis, last_vis, last_nvis, last_pos, last_action, stuck, age, guide):
+    """Same features as the kernel, from the obstacle map ``(H, W) bool``; returns moves ``(N, 5, 17)``, state
     ``(N, 5)``."""
     h, w = blocked.shape
     n = len(pos)
-    moves = np.zeros((n, 5, 16))
+    moves = np.zeros((n, 5, 17))
     state = np.zeros((n, 5))
 
     def cell(r, c):
@@ -41,6 +41,7 @@ def il_features(blocked, pos, hpool, hrow, vis, nvis, last_vis, last_nvis, last_
         s = min(int(stuck[i]), 8) / 8
         state[i] = [nvis[i] / 16, s, free_p / 4, len(nb) / 4, min(int(age[i]), 64) / 64]
         moves[i, 0, [0, 8, 9, 10]] = [1.0, s, free_p / 4, nvis[i] / 16]
+        moves[i, int(guide[i]), 16] = 1.0
         for k in range(1, 5):
             vr, vc = pr + STEP[k][0], pc + STEP[k][1]
             v = cell(vr, vc)
