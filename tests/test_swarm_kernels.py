@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -339,5 +340,6 @@ def test_bad_actions_are_refused_and_large_ones_clipped():
 
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="already running without the JIT")
 def test_swarm_kernel_twins_also_hold_without_jit():
-    """The same comparisons with numba's JIT off (coverage of the kernels' Python source)."""
-    assert_twins_hold_without_jit(__file__)
+    """The same comparisons with numba's JIT off (coverage of the kernels' Python source), with the observation and
+    assignment twins of ``test_swarm_observation.py`` in the same subprocess (one interpreter start, not two)."""
+    assert_twins_hold_without_jit(__file__, str(Path(__file__).with_name("test_swarm_observation.py")))

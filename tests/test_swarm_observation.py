@@ -1,5 +1,6 @@
 """Kernel mean-field observations (RBF embedding, field of view, noise), the Hungarian assignment and the formation
-world: kernels against their plain-Python twins (also without the JIT), hand-worked cases, permutation invariance."""
+world: kernels against their plain-Python twins (also without the JIT: ``test_swarm_kernels.py`` re-runs this file with
+``NUMBA_DISABLE_JIT=1``), hand-worked cases, permutation invariance."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from fleetmind.sim.swarm import _embed_kernels as E
 from fleetmind.sim.swarm import _kernels as K
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from naive import assert_twins_hold_without_jit
 from naive import swarm as naive
 from test_swarm_kernels import swarms
 
@@ -151,8 +151,3 @@ def test_bad_observation_and_formation_parameters_are_refused_with_one_line(make
     with pytest.raises(ValueError) as err:
         make()
     assert needle in str(err.value) and "\n" not in str(err.value)
-
-
-@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="already running without the JIT")
-def test_observation_twins_also_hold_without_jit():
-    assert_twins_hold_without_jit(__file__)

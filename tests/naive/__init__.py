@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def assert_twins_hold_without_jit(test_file: str) -> None:
-    """Re-run ``test_file``'s kernel-vs-twin tests with ``NUMBA_DISABLE_JIT=1`` (the kernels' Python source runs,
-    so coverage sees it and the twins check it), in a subprocess, with a fixed hypothesis seed."""
+def assert_twins_hold_without_jit(test_file: str, *more: str) -> None:
+    """Re-run ``test_file``'s (and ``more`` files') kernel-vs-twin tests with ``NUMBA_DISABLE_JIT=1`` (the kernels'
+    Python source runs, so coverage sees it and the twins check it), in one subprocess, with a fixed hypothesis
+    seed."""
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", test_file]
+    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", test_file, *more]
     done = subprocess.run(
         [*command, "-k", "not without_jit", "--hypothesis-seed=0"],
         cwd=ROOT,
