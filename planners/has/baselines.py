@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from fleetmind.planners.has.frontier import METHODS, assign, distances, frontiers
+from fleetmind.planners.has._kernels import frontier_cells
+from fleetmind.planners.has.frontier import METHODS, assign, distances, frontiers, seen_share
 from fleetmind.planners.has.goals import goal_object
 from fleetmind.planners.has.motion import Motion
 from fleetmind.planners.has.platform import InfoPlatform
@@ -40,8 +41,9 @@ class FrontierCore:
         self.goal = np.full(len(platform.names), -1, dtype=np.int64)
         self.last = -(10**9)
 
-    def assign_goals(self, step: int, robots: np.ndarray) -> None:
-        """New frontier goals for ``robots`` (indices), each on its own map."""
+    def assign_goals(self, step: int, robots: np.ndarray, taken: np.ndarray | None = None) -> None:
+        """New frontier goals for ``robots`` (indices), each on its own map; ``taken``: goal cells other robots keep
+        (B3 discounts the utility around them, B4 avoids their clusters; B1/B2 plan each robot alone anyway)."""
         p, w = self.p, self.p.w
         self.goal[robots] = -1
         if p.comm_range is None:
@@ -56,21 +58,32 @@ class FrontierCore:
             f = frontiers(known, p.h, w)
             if len(f.reps) == 0:
                 continue
+            utility = None
+            if taken is not None and len(taken):
+                rr, rc = np.divmod(f.reps, w)
+                tr, tc = np.divmod(taken, w)
+                d = np.hypot(rr[:, None] - tr[None, :], rc[:, None] - tc[None, :])
+                utility = 1.0 - seen_share(d, self.radius).sum(axis=1)
             src = p.positions[batch, 0] * w + p.positions[batch, 1]
-            choice = assign(self.method, distances(known, p.h, w, src), f, w, self.radius)
+            choice = assign(self.method, distances(known, p.h, w, src), f, w, self.radius, utility=utility)
             self.goal[batch] = np.where(choice >= 0, f.reps[np.maximum(choice, 0)], -1)
 
     def goals(self, step: int, override: Mapping[int, int] | None = None) -> np.ndarray:
+        """Every ``replan_every`` steps all online robots are re-assigned together; in between only those whose
+        goal was reached or is no longer a frontier cell (around the goals the others keep)."""
         p = self.p
         on = np.flatnonzero(p.active)
         cells = p.positions[on, 0] * p.w + p.positions[on, 1]
         g = self.goal[on]
-        known = p.known
-        stale = (g < 0) | (g == cells)
-        stale |= (g >= 0) & (known[np.maximum(g, 0)] != 0)
-        if step - self.last >= self.replan_every or stale.any():
+        frontier = np.zeros(p.h * p.w, dtype=bool)
+        frontier[frontier_cells(p.known, p.h, p.w)] = True
+        stale = (g < 0) | (g == cells) | ~frontier[np.maximum(g, 0)]
+        if step - self.last >= self.replan_every:
             self.assign_goals(step, on)
             self.last = step
+        elif stale.any():
+            keep = g[~stale]
+            self.assign_goals(step, on[stale], keep[keep >= 0])
         out = self.goal.copy()
         for i, cell in (override or {}).items():
             out[i] = cell

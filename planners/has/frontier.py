@@ -79,7 +79,8 @@ def assign(
     utility: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(S,) int64`` the cluster each robot should go to (-1: none reachable). ``dist``: ``(S, H*W)`` from
-    :func:`distances` (one row per robot); ``utility``: ``(T,)`` starting utilities of ``utility`` (default 1)."""
+    :func:`distances` (one row per robot); ``utility``: ``(T,)`` what each cluster is still worth given the targets
+    of other robots (default 1): the starting utility of ``utility``, a cost term of ``hungarian``."""
     s, t = dist.shape[0], len(f.reps)
     out = np.full(s, -1, dtype=np.int64)
     if t == 0 or s == 0:
@@ -98,7 +99,10 @@ def assign(
         out = _burgard(to_rep, reach, f, w, radius, beta, utility)
     elif method == "hungarian":
         reps = np.tile(np.arange(t), -(-s // t))
-        cost = np.where(reach, to_rep, 1e7)[:, reps]
+        cost = np.where(reach, to_rep, 1e7)
+        if utility is not None:  # clusters other robots already head for cost more (up to a map's width)
+            cost = cost + (1.0 - np.clip(utility, 0.0, 1.0))[None, :] * max(w, 1)
+        cost = cost[:, reps]
         out = reps[hungarian(np.ascontiguousarray(cost))]
     else:
         raise ValueError(f"unknown frontier method {method!r}; choose one of {', '.join(METHODS)}")

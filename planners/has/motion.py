@@ -1,8 +1,9 @@
 """How members move: lifelong PIBT (the MAPF planners' kernels, :mod:`fleetmind.planners.mapf`) on the known free
 cells, toward the goals their leader (or baseline) gave them. No LLM in this loop.
 
-The motion map is rebuilt every ``refresh_every`` steps, or at once when a robot or a goal lies outside it (known
-free cells never turn into walls, so a stale map only misses shortcuts). Priorities grow by one each step a robot
+The motion map is rebuilt every ``refresh_every`` steps, at once when a robot lies outside it, and when a goal does,
+at most every ``min_rebuild`` steps (meanwhile that robot keeps its last goal); known free cells never turn into
+walls, so a stale map only misses shortcuts. Priorities grow by one each step a robot
 is away from its goal, as in :class:`fleetmind.planners.mapf.pibt.PibtCore`.
 """
 
@@ -14,9 +15,10 @@ from fleetmind.planners.mapf._kernels import neighbour_table, pibt_preferences, 
 
 
 class Motion:
-    def __init__(self, h: int, w: int, seed: int = 0, refresh_every: int = 8) -> None:
+    def __init__(self, h: int, w: int, seed: int = 0, refresh_every: int = 25, min_rebuild: int = 4) -> None:
         self.h, self.w = h, w
         self.refresh_every = refresh_every
+        self.min_rebuild = min_rebuild
         self.rng = np.random.default_rng(seed)
         self.free: np.ndarray | None = None
         self.nbr: np.ndarray | None = None
@@ -41,10 +43,15 @@ class Motion:
         if m == 0:
             return np.zeros(0, dtype=np.int64)
         stale = self.free is None or step - self.built >= self.refresh_every
-        if stale or not self.free[pos].all() or not self.free[goal[goal >= 0]].all():  # type: ignore[index]
+        outside = self.free is not None and not self.free[goal[goal >= 0]].all()
+        if stale or not self.free[pos].all() or (outside and step - self.built >= self.min_rebuild):  # type: ignore[index]
             self._rebuild(known, step, m)
         assert self.cache is not None and self.nbr is not None and self.free is not None
-        goal = np.where((goal >= 0) & self.free[np.maximum(goal, 0)], goal, pos).astype(np.int64)
+        # a goal the map does not hold yet (rebuilt at most every min_rebuild steps): keep the last goal meanwhile
+        last = np.array([self.last_goal.get(r, -1) for r in robots.tolist()], dtype=np.int64)
+        ok = (goal >= 0) & self.free[np.maximum(goal, 0)]
+        ok_last = (last >= 0) & self.free[np.maximum(last, 0)]
+        goal = np.where(ok, goal, np.where(ok_last, last, pos)).astype(np.int64)
         prio = np.empty(m)
         for k, (r, g, p) in enumerate(zip(robots.tolist(), goal.tolist(), pos.tolist(), strict=True)):
             rest = self.last_goal.get(r) != g or p == g
