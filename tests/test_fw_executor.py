@@ -197,3 +197,27 @@ def test_manipulation_tasks_are_refused_before_anything_starts() -> None:
         parse_scenario({"name": "x", "world": {"backend": "firmware", "task": "mapf_lifelong", "firmware": {
             "sitl": {}, "robots": [{"name": "robot_0", "wire_id": 1, "udp_host": "127.0.0.1", "udp_port": 5,
                                     "allow_unauthenticated": True}]}}})  # fmt: skip
+
+
+def test_an_external_fix_over_udp_moves_the_robot_to_where_the_map_says_its_cell_is() -> None:
+    """The fix says robot_0 stands 0.1 m east of its cell centre (its odometry says it is on it): the executor
+    trusts the fix and drives it 0.1 m west, then reports the pose from the fix and odometry."""
+    import json
+    import socket
+
+    ex, doubles, _ = mapf_executor(localization={"udp_port": 0, "max_age": 5.0}, tolerance=0.02)
+    obs = ex.reset(0)
+    start = tuple(obs.world["positions"][0])
+    x, y = centre(start)  # type: ignore[arg-type]
+    assert ex.feed is not None
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sender.sendto(json.dumps({"robot": "robot_0", "x": x + 0.1, "y": y, "yaw": 0.0}).encode(), ex.feed.address)
+        result = ex.step({})
+    finally:
+        sender.close()
+        ex.close()
+    assert ex.localizer.fixes == 1 and result.observation.robots[R0].data["localization"] == "external"
+    assert doubles[0].x == pytest.approx(-0.1, abs=0.02 + 0.005) and abs(doubles[0].y) < 0.01
+    assert result.observation.robots[R0].data["pose"][:2] == pytest.approx([x, y], abs=0.02 + 0.005)
+    assert doubles[1].x == 0.0 and result.observation.robots[R1].data["localization"] == "odometry"
