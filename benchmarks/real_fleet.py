@@ -146,7 +146,7 @@ def estop(robots: int) -> dict[str, Any]:
     fleet, _, _ = build(robots, 10)
 
     def trigger(k: int) -> None:
-        if k == 1:
+        if k == 0:
             threading.Timer(0.6, fleet.estop_all).start()
 
     try:

@@ -285,7 +285,11 @@ class ExecutorFleet:
                     return None, events
                 if now >= end:
                     self._send_all(0.0, 0.0)
-                    late = ", ".join(sorted(set(active) - arrived))
+                    late = ", ".join(
+                        f"{r} at ({self._xy(r)[0]:.2f}, {self._xy(r)[1]:.2f}) for ({segments[r][1][0]:.2f}, "
+                        f"{segments[r][1][1]:.2f}), sent {commands[r][0]:.2f} m/s {commands[r][1]:.2f} rad/s"
+                        for r in sorted(set(active) - arrived)
+                    )
                     log.warning("step deadline (%.1fs) passed; not arrived: %s", deadline, late)
                     return ("robot_lost" if lost_here or self._obstacles else "timeout"), events
         finally:
@@ -393,18 +397,32 @@ class ExecutorFleet:
             return dict(self.last_estop.get("acked", {}))
         return self._do_estop(timeout)
 
-    def _do_estop(self, timeout: float = 0.5) -> dict[RobotId, bool]:
+    def _do_estop(self, timeout: float = 0.5, resend_every: float = 0.05) -> dict[RobotId, bool]:
+        """EStop to every robot (resent until acknowledged), noting when each one's telemetry first shows it
+        stopped: ``last_estop["zero_speed_after"]``, seconds from the call (an upper bound: telemetry is 50 Hz)."""
         requested = self.clock.now() if self._estop_called is None else self._estop_called
         self._estop_called = None
-        acked = self.robots.estop_all(timeout)
+        links = self.robots.links
+        for link in links.values():
+            link.replies.clear()
+            link.send(wire.EStop())
+        acked = dict.fromkeys(links, False)
         stopped: dict[RobotId, float] = {}
         end = self.clock.now() + timeout
-        while len(stopped) < len(self.robot_ids) and self.clock.now() < end:
-            for rid, link in self.robots.links.items():
-                link.poll(0.002)
+        resend = self.clock.now() + resend_every
+        while not (all(acked.values()) and len(stopped) == len(links)) and self.clock.now() < end:
+            for rid, link in links.items():
+                link.poll(0.001)
+                acked[rid] = acked[rid] or any(
+                    isinstance(r, wire.Ack) and r.msg_type == wire.MsgType.ESTOP for r in link.replies
+                )
                 t = link.telemetry
                 if rid not in stopped and t is not None and self._estopped(rid) and t.v == 0.0 and t.omega == 0.0:
                     stopped[rid] = self.clock.now() - requested
+            if self.clock.now() >= resend:
+                resend = self.clock.now() + resend_every
+                for rid in [r for r, ok in acked.items() if not ok]:
+                    links[rid].send(wire.EStop())
         self.last_estop = {"requested": requested, "acked": acked, "zero_speed_after": stopped}
         self._estop_request.clear()
         self._estop_done.set()
