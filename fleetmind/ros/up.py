@@ -137,12 +137,55 @@ def _check_exits(procs: list[Proc], result: UpResult, report: Callable[[str], No
             result.aborted = f"{p.spec.role} process died"
 
 
+def start_robots(scenario: str | Path, report: Callable[[str], None]) -> tuple[dict[str, dict[str, Any]], list[Any]]:
+    """A ``backend: firmware`` scenario without ``world.firmware.robots``: start one SITL robot per robot (as
+    ``fleetmind run`` does) and return each bridge's link parameters and what to close at the end."""
+    from fleetmind.app.scenario import load_scenario
+    from fleetmind.firmware_bridge.executor_config import ExecutorSettings, SitlSettings
+
+    sc = load_scenario(scenario)
+    settings = sc.world.firmware or ExecutorSettings()
+    if sc.world.backend != "firmware" or not settings.autostart:
+        return {}, []
+    from fleetmind.app.firmware import start_sitl_robots
+
+    configs, owned = start_sitl_robots(list(rc.scenario_robots(sc)), settings.sitl or SitlSettings())
+    links = {
+        c.name: {"wire_id": c.wire_id, "udp_host": str(c.udp_host), "udp_port": int(c.udp_port or 0)}
+        | ({"key_file": str(c.key_file)} if c.key_file else {})
+        for c in configs
+    }
+    ports = ", ".join(f"{name} udp {link['udp_port']}" for name, link in links.items())
+    report(f"fleetmind up: started {len(configs)} SITL robots ({ports})")
+    return links, owned
+
+
 def up(
     config: UpConfig,
     report: Callable[[str], None] = print,
     on_state: Callable[[dict[str, Any], list[Proc]], None] | None = None,
+    on_robots: Callable[[list[Any]], None] | None = None,
 ) -> UpResult:
-    """Run one episode of ``config`` over ROS 2 processes; Ctrl-C stops every process and re-raises."""
+    """Run one episode of ``config`` over ROS 2 processes; Ctrl-C stops every process and re-raises. A firmware
+    scenario without robot addresses gets SITL robots, started first and stopped last (``on_robots`` sees them)."""
+    links, owned = start_robots(config.scenario, report)
+    if on_robots is not None:
+        on_robots([o for o in owned if hasattr(o, "proc")])
+    try:
+        return _up(config, report, on_state, links)
+    finally:
+        for resource in owned:  # the SITL processes, then their folder (event logs)
+            close = getattr(resource, "close", None) or getattr(resource, "cleanup", None)
+            with contextlib.suppress(Exception):
+                close()
+
+
+def _up(
+    config: UpConfig,
+    report: Callable[[str], None],
+    on_state: Callable[[dict[str, Any], list[Proc]], None] | None,
+    links: dict[str, dict[str, Any]],
+) -> UpResult:
     import rclpy
     from rclpy.context import Context
     from std_msgs.msg import String
@@ -156,6 +199,7 @@ def up(
         config.heartbeat_timeout_s,
         config.record,
         watchers=1,  # this process's monitor
+        links=links,
     )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     result = UpResult()

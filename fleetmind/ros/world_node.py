@@ -93,7 +93,7 @@ class WorldNode(Node):
         self.pending: dict[RobotId, Command] = {}
         self.executed: dict[str, str] = {}
         self.rejected: list[str] = []
-        self.out = WorldOut(self, self.robots, self.params.frame_id)
+        self.out = WorldOut(self, self.robots, self.params.frame_id, odometry=self.params.links == "scenario")
         self.task_pubs = {
             r: self.create_publisher(String, rc.robot_topic(r, rc.TASK_STATE), rc.latched_qos()) for r in self.robots
         }

@@ -48,14 +48,17 @@ def sim_time(obs: Observation | None) -> float | None:
 class WorldOut:
     """Publishers of one world node: odometry per robot, tf, ``/clock`` (only once simulated time is seen)."""
 
-    def __init__(self, node: Any, robots: tuple[RobotId, ...], map_frame: str = tf.MAP) -> None:
+    def __init__(self, node: Any, robots: tuple[RobotId, ...], map_frame: str = tf.MAP, odometry: bool = True) -> None:
+        """``odometry=False``: real robots, whose bridges publish ``/<robot>/odom`` themselves (the world only
+        reads it; publishing there too would feed the world its own stale poses)."""
         from nav_msgs.msg import Odometry
         from rosgraph_msgs.msg import Clock
 
         self.node = node
         self.robots = robots
         self.map_frame = map_frame
-        self.odom_pubs = {r: node.create_publisher(Odometry, rc.robot_topic(r, rc.ODOM), 10) for r in robots}
+        topics = {r: rc.robot_topic(r, rc.ODOM) for r in robots} if odometry else {}
+        self.odom_pubs = {r: node.create_publisher(Odometry, topic, 10) for r, topic in topics.items()}
         self.clock_pub = node.create_publisher(Clock, rc.CLOCK_TOPIC, 10)
         self.tf = tf.TfOut(node)
         self.origins: dict[RobotId, tf.Pose2D] = {}

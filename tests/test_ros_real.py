@@ -1,0 +1,152 @@
+"""The ROS real graph (issue 14): a ``backend: firmware`` scenario runs as a world node over one ``fleetmind_bridge``
+per robot (cmd_vel out, odometry and diagnostics in), the planner unchanged. ``real.launch.py`` starts exactly that
+graph; ``fleetmind up`` runs it against SITL robots it starts, and a SITL killed mid-episode is stopped (its event
+log), dropped by the planner and the executor, the episode ends with a clear result and no process is left."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from fleetmind.firmware_bridge import messages as wire
+from fleetmind.robots.clock import ManualClock
+
+from tests.test_ros_launch import _expand, stand_ins  # noqa: F401 - the fixture
+from tests.test_ros_up import _env, _isolated
+
+ROOT = Path(__file__).resolve().parents[1]
+SITL_SCENARIO = ROOT / "scenarios" / "mapf_lifelong_4_sitl.yaml"
+
+
+def test_the_real_graph_is_world_over_bridges_and_the_unchanged_planner():
+    from fleetmind.ros.graph import node_graph
+
+    links = {"robot_2": {"wire_id": 12, "udp_host": "127.0.0.1", "udp_port": 4000, "key_file": "/k/robot_2.key"}}
+    nodes = node_graph(SITL_SCENARIO, links=links)
+    assert [(n.role, n.fqn) for n in nodes] == [
+        ("world", "/world"),
+        *[("bridge", f"/robot_{k}/bridge") for k in range(4)],
+        ("planner", "/planner"),
+    ]
+    world, bridges, planner = nodes[0], nodes[1:5], nodes[5]
+    assert world.parameters["links"] == "bridges" and world.parameters["min_subscribers"] == 1
+    assert planner.parameters["planner"] == "pibt" and planner.parameters["monitor_heartbeats"] == "on"
+    assert world.parameters["scenario"] == planner.parameters["scenario"] == str(SITL_SCENARIO)
+    for k, b in enumerate(bridges):
+        assert (b.namespace, b.parameters["robot"], b.parameters["autostart"]) == (f"/robot_{k}", f"robot_{k}", True)
+        assert b.parameters["heartbeat_timeout_s"] == 0.5  # the scenario's world.firmware.heartbeat_timeout
+    assert bridges[2].parameters | links["robot_2"] == bridges[2].parameters  # its link, as given
+    with pytest.raises(ValueError, match="real robots run a backend: firmware scenario"):
+        node_graph("scenarios/boxnet1_2x2.yaml", real=True)
+
+
+def test_real_launch_starts_the_real_graph_with_robot_descriptions(stand_ins):  # noqa: F811
+    from fleetmind.ros.graph import node_graph
+
+    nodes = _expand(ROOT / "launch" / "real.launch.py")
+    got = [(ns, n.kwargs["package"], n.kwargs["executable"], n.kwargs["parameters"][-1]) for ns, n in nodes]
+    graph = node_graph("mapf_lifelong_4_sitl", descriptions=True)
+    assert [(s.namespace.strip("/") or None, s.package, s.executable, s.parameters) for s in graph] == got
+    world = [p for _, _, exe, p in got if exe == "fleetmind_world"]
+    assert len(world) == 1 and world[0]["links"] == "bridges"
+    bridges = {ns: p for ns, _, exe, p in got if exe == "fleetmind_bridge"}
+    assert sorted(bridges) == [f"robot_{k}" for k in range(4)] and all(p["robot"] == ns for ns, p in bridges.items())
+    bridge_files = [n.kwargs["parameters"][0] for _, n in nodes if n.kwargs["executable"] == "fleetmind_bridge"]
+    assert all(f.endswith("config/bridge.yaml") for f in bridge_files)  # the robots' links, for real hardware
+    described = {ns: p for ns, pkg, _, p in got if pkg == "robot_state_publisher"}
+    assert sorted(described) == sorted(bridges)
+    for ns, p in described.items():
+        assert p["frame_prefix"] == f"{ns}/" and '<link name="base_link">' in p["robot_description"]
+    planner = [p for _, _, exe, p in got if exe == "fleetmind_planner"][0]
+    assert planner["planner"] == "pibt" and planner["scenario"] == world[0]["scenario"]
+
+
+def test_ros_links_rebuild_telemetry_and_lose_a_silent_robot_on_the_clock():
+    from fleetmind.ros.ros_links import RosLink
+
+    clock, sent = ManualClock(), []
+    link = RosLink("robot_0", lambda v, w: sent.append((v, w)), clock, timeout=0.5)
+    assert link.lost and link.telemetry is None
+    link.on_odometry(1.0, 2.0, 0.5, 0.2, 0.1)
+    link.on_diagnostics({"battery_v": "11.80", "status": "0x0001"})
+    assert link.telemetry == wire.Telemetry(1.0, 2.0, 0.5, 0.2, 0.1, 11.8, wire.Status.ARMED, 0)
+    link.send(wire.SetVelocityMsg(0.3, -0.2))
+    link.send(wire.Arm())  # the bridge arms its robot itself: nothing goes out
+    assert sent == [(0.3, -0.2)]
+    clock.advance(0.5)
+    assert not link.lost  # exactly the timeout: still there
+    clock.advance(0.001)
+    assert link.lost
+    link.estop = True
+    link.send(wire.SetVelocityMsg(0.3, 0.0))
+    assert sent[-1] == (0.0, 0.0) and link.telemetry.status & wire.Status.ESTOP
+    link.on_diagnostics({"status": "zz"})  # malformed: dropped
+    assert link.status == wire.Status.ARMED
+
+
+_DRIVER = """
+import json, sys, threading, time
+from pathlib import Path
+from fleetmind.ros.up import UpConfig, up
+robots, killed, procs_seen = [], {}, []
+def kill_robot(state, procs):
+    procs_seen[:] = procs
+    if killed and "events" not in killed and robots[1].proc.poll() is not None:  # its event log, complete
+        killed["events"] = robots[1].events()
+    if state["step"] >= 2 and not killed:  # a step into the episode, then mid-step
+        killed.update(step=state["step"])
+        threading.Timer(0.3, robots[1].close).start()  # robot_1's SITL: SIGTERM
+config = UpConfig(sys.argv[2], timeout_s=240, heartbeat_timeout_s=2.0, log_dir=Path(sys.argv[1]))
+r = up(config, report=lambda line: None, on_state=kill_robot, on_robots=robots.extend)
+def name(e):
+    return e["kind"] + (":" + e.get("v", "") + "," + e.get("w", "") if e["kind"] == "cmd" else "")
+events = [name(e) for e in killed.get("events", [])]
+print(json.dumps({"ran": r.ran, "success": r.success, "steps": r.steps, "failure": r.failure_reason,
+                  "dropped": r.dropped, "died": r.died, "killed_at_step": killed.get("step"), "events": events,
+                  "state_events": (r.state or {}).get("events"),
+                  "nodes_alive": [p.spec.fqn for p in procs_seen if p.popen.poll() is None],
+                  "sitl_alive": [i for i, s in enumerate(robots) if s.proc.poll() is None]}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="the SITL firmware needs gcc to build")
+def test_killing_a_sitl_robot_mid_episode_stops_it_drops_it_and_ends_cleanly(ros_env):
+    scenario = yaml.safe_load(SITL_SCENARIO.read_text())
+    scenario["world"]["episode_steps"] = 6  # short: the kill comes at step 2
+    # control through ROS topics on a loaded 2-core machine lags more than over the links: looser arrival and deadline
+    scenario["world"]["firmware"] |= {"tolerance": 0.08, "step_deadline": 40.0}
+    path = ros_env / "sitl_short.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    logs = ros_env / "logs"
+    proc = subprocess.run(
+        [*_isolated(), sys.executable, "-c", _DRIVER, str(logs), str(path)],
+        cwd=ROOT,
+        env=_env(ros_env, 150 + os.getpid() % 40),
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["killed_at_step"] == 2, out
+    # the robot stopped: its firmware's last word on the motors is zero (a stop command, or motors zeroed at exit)
+    motion = [e for e in out["events"] if e.startswith(("cmd:", "motors_zero", "watchdog"))]
+    assert motion and motion[-1] in ("cmd:0,0", "motors_zero", "watchdog"), motion[-10:]
+    # the planner dropped it (its bridge lost the link: on_error, diagnostics ERROR, heartbeats stale)
+    assert list(out["dropped"]) == ["robot_1"], out
+    bridge_log = (logs / "robot_1_bridge.log").read_text()
+    assert "link lost" in bridge_log and "robot stopped, link closed" in bridge_log
+    # the episode ended with a clear result, the others carried on
+    assert out["ran"] and out["steps"] > out["killed_at_step"], out
+    assert out["success"] or out["failure"] in ("robot_lost", "timeout"), out
+    world_log = (logs / "world.log").read_text()
+    assert "done: success" in world_log and "robot_1 lost" in world_log
+    # nothing left behind: every node process and every SITL ended
+    assert out["nodes_alive"] == [] and out["sitl_alive"] == [], out
