@@ -1,5 +1,5 @@
 """Hints must be right, since small models play them: the first-listed action of every robot (the task oracle's
-move, ranked first and marked "recommended") solves every paper task at its smallest size."""
+move, ranked first and marked "best") solves every paper task at its smallest size."""
 
 from __future__ import annotations
 
@@ -45,5 +45,5 @@ def test_the_oracle_move_is_ranked_first_and_the_oracle_wait_puts_wait_first() -
         first = items.split("; ")[0]
         want = advice.get(robot)
         assert first.split(" [")[0] == (want.text if want is not None else "wait"), line
-        assert "recommended" in first, line
+        assert "[best" in first, line
     assert not check_plan(obs, advice)

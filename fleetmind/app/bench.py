@@ -106,6 +106,9 @@ def run_bench(
         ref = reference_layout_tokens(obs0, history_steps=min(3, max(0, int(result.mean_steps) - 1)))
         calls = max(1, sum(e.extra.get("llm_calls", 0) for e in eps))
         ours = sum(e.extra.get("prompt_layout_tokens", 0) for e in eps) / calls
+        oracle = run(RunConfig(scenario=scenario, planner="oracle", seed=0, episodes=seeds))
+        model_s = sum(e.extra.get("llm_seconds", 0.0) for e in eps)
+        n_solved = sum(1 for e in eps if e.success)
         rows.append(
             {
                 "framework": fw,
@@ -117,10 +120,15 @@ def run_bench(
                 "episodes": len(eps),
                 "success_rate": result.success_rate,
                 "mean_steps": result.mean_steps,
+                "oracle_mean_steps": oracle.mean_steps,
                 "failures": sorted({e.failure_reason for e in eps if e.failure_reason}),
                 "llm_calls_per_episode": sum(e.extra.get("llm_calls", 0) for e in eps) / len(eps),
                 "tokens_per_episode": sum(tokens) / len(eps),
                 "tokens_per_solved_episode": (sum(tokens) / len(solved)) if solved else None,
+                "model_s_per_solved_episode": round(model_s / n_solved, 2) if n_solved else None,
+                "reprompts_per_episode": sum(e.extra.get("reprompts", 0) for e in eps) / len(eps),
+                "shield_rejections_per_episode": sum(e.extra.get("shield_rejections", 0) for e in eps) / len(eps),
+                "repeated_rejections": sum(e.extra.get("repeated_rejections", 0) for e in eps),
                 "prompt_tokens_per_call": round(ours, 1),
                 "reference_layout_tokens_per_call": ref,
                 "prompt_ratio_vs_reference": round(ours / ref, 3) if ref else None,
@@ -179,9 +187,13 @@ def write_tables(rows: list[dict[str, Any]], out: Path, meta: dict[str, Any]) ->
         "hints",
         "success_rate",
         "mean_steps",
+        "oracle_mean_steps",
         "llm_calls_per_episode",
         "tokens_per_episode",
-        "tokens_per_solved_episode",
+        "model_s_per_solved_episode",
+        "reprompts_per_episode",
+        "shield_rejections_per_episode",
+        "repeated_rejections",
         "prompt_ratio_vs_reference",
         "wall_s_per_episode",
     ]

@@ -64,6 +64,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         "llm": args.llm,
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "seeds": seeds,
         "token_counts": "server usage where reported; reference layout estimated at 4 characters per token",
     }
@@ -79,7 +80,10 @@ def run_from_args(args: argparse.Namespace) -> int:
     for r in rows:
         print(
             f"  {r['framework']:<6} {r['task']:<9} {r['size']:<6} hints {r['hints']:<3} "
-            f"success {r['success_rate']:.2f} steps {r['mean_steps']:.1f} calls/ep {r['llm_calls_per_episode']:.1f} "
+            f"success {r['success_rate']:.2f} steps {r['mean_steps']:.1f} (oracle {r['oracle_mean_steps']:.1f}) "
+            f"calls/ep {r['llm_calls_per_episode']:.1f} model s/solved {r['model_s_per_solved_episode']} "
+            f"re-prompts/ep {r['reprompts_per_episode']:.1f} shield/ep {r['shield_rejections_per_episode']:.1f} "
+            f"repeats {r['repeated_rejections']} "
             f"tokens/ep {r['tokens_per_episode']:.0f} "
             f"prompt vs reference {r['prompt_ratio_vs_reference']} overhead {r['overhead_ms_per_round']:.2f} ms/round"
         )

@@ -78,6 +78,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     from fleetmind.sim.record.cli import add_arguments as add_replay_arguments
 
     add_replay_arguments(sub.add_parser("replay", help="draw a recorded episode (.mcap) as a top-down GIF"))
+    from fleetmind.app.swarm_cli import add_arguments as add_swarm_arguments
+
+    add_swarm_arguments(sub.add_parser("swarm", help="swarm tasks: tune, train (Dec-POMFC) and run controllers"))
     return p, sub
 
 
@@ -99,6 +102,14 @@ def add_llm_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--base-url", default=None, help="OpenAI-compatible URL ($FLEETMIND_LLM_BASE_URL)")
     r.add_argument("--hints", choices=["on", "off"], default=None, help="action hints (default: on for local)")
     r.add_argument("--history", default=None, help="history mode: none, state_action, dialogue, compressed")
+    r.add_argument(
+        "--llm-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="request timeout: until a reply starts, then the longest silence inside it (default: run.llm.timeout_s, "
+        "120); each planning step's calls together stay within run.llm.step_timeout_s",
+    )
 
 
 def llm_settings(base: LLMSettings, args: argparse.Namespace) -> LLMSettings:
@@ -109,6 +120,7 @@ def llm_settings(base: LLMSettings, args: argparse.Namespace) -> LLMSettings:
         "base_url": getattr(args, "base_url", None),
         "history": getattr(args, "history", None),
         "hints": None if getattr(args, "hints", None) is None else args.hints == "on",
+        "timeout_s": getattr(args, "llm_timeout", None),
     }
     data = {**base.model_dump(), **{k: v for k, v in update.items() if v is not None}}
     try:
@@ -120,7 +132,7 @@ def llm_settings(base: LLMSettings, args: argparse.Namespace) -> LLMSettings:
 def _option(loc: tuple[Any, ...]) -> str:
     """An LLMSettings field as the command-line option that sets it: ``backend`` -> ``--llm``."""
     field = str(loc[0]) if loc else "llm"
-    return "--" + {"backend": "llm"}.get(field, field).replace("_", "-")
+    return "--" + {"backend": "llm", "timeout_s": "llm-timeout"}.get(field, field).replace("_", "-")
 
 
 def _nonneg(text: str) -> int:
@@ -380,6 +392,10 @@ def run_command(args: argparse.Namespace, extra: Mapping[str, Callable[[argparse
             from fleetmind.sim.record.cli import run_from_args as run_replay
 
             return run_replay(args)
+        if args.command == "swarm":
+            from fleetmind.app.swarm_cli import run_from_args as run_swarm
+
+            return run_swarm(args)
         if args.command == "bench":
             from fleetmind.app.bench_cli import run_from_args
 

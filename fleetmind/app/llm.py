@@ -91,6 +91,8 @@ def make_client(settings: LLMSettings) -> ChatClient:
         timeout_s=timeout,
         max_retries=settings.max_retries,
         backoff_s=backoff,
+        stream=settings.stream,
+        extra_body={"cache_prompt": True} if settings.cache_prompt_on else None,
     )
 
 

@@ -16,7 +16,9 @@ HTTP 500, a slow reply, a truncated reply, and ``robot_0`` objecting to every pl
 checks (it would rather wait: a founded objection, so it reaches the planner). Server faults
 that only tests ask for by name (:data:`SERVER_FAULTS`, never in the default cycle): a 200 reply with an
 empty body or a body that is not JSON; a reply trickled one byte every ``trickle_s`` seconds from its status
-line (``trickle_head``) or after whole headers (``trickle_body``).
+line (``trickle_head``) or after whole headers (``trickle_body``); a streamed reply whose chunks come every
+``trickle_s`` seconds (``stream_slow``: slow but alive) or that stops after its first chunk (``stream_stall``).
+A request with ``stream: true`` gets server-sent events (one chunk per few characters, usage last, ``[DONE]``).
 Standard library only (``http.server`` in a thread), bound to 127.0.0.1.
 """
 
@@ -49,13 +51,22 @@ class Trickle:
     head: bool
 
 
-Payload = dict[str, Any] | bytes | Trickle
+@dataclass(frozen=True)
+class Events:
+    """A streamed reply: server-sent ``data:`` chunks, ``gap_s`` apart; ``stall``: nothing after the first one."""
+
+    chunks: list[dict[str, Any]]
+    gap_s: float = 0.0
+    stall: bool = False
+
+
+Payload = dict[str, Any] | bytes | Trickle | Events
 
 _STATE = re.compile(r"```state\n(.*?)\n```", re.S)
 _ROBOT = re.compile(r"You are (\w+) in a robot team")
 _COLLIDES = re.compile(r"It would collide with: (.*)")
 FAULTS = ("malformed", "illegal", "http429", "http500", "slow", "truncated")
-SERVER_FAULTS = ("empty", "not_json", "trickle_head", "trickle_body")
+SERVER_FAULTS = ("empty", "not_json", "trickle_head", "trickle_body", "stream_slow", "stream_stall")
 
 
 class OracleChatServer:
@@ -81,6 +92,7 @@ class OracleChatServer:
         self.always_object = faults if always_object is None else always_object
         self.reject_schema = reject_schema  # behave like a server without JSON-schema support
         self.requests = 0
+        self.last_body: dict[str, Any] = {}  # the newest chat request, as sent
         self.fault_counts: dict[str, int] = dict.fromkeys([*FAULTS, *SERVER_FAULTS], 0)
         self._fault_cycle = itertools.cycle(list(fault_kinds) or [None])
         self._oracles: dict[tuple[str, str], Planner] = {}
@@ -123,6 +135,9 @@ class OracleChatServer:
                 if isinstance(payload, Trickle):
                     self._trickle(payload)
                     return
+                if isinstance(payload, Events):
+                    self._events(payload)
+                    return
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
@@ -148,6 +163,28 @@ class OracleChatServer:
                 except OSError:  # the client gave up
                     return
 
+            def _events(self, reply: Events) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("cache-control", "no-cache")
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    for i, chunk in enumerate(reply.chunks):
+                        if server._httpd is None:
+                            return
+                        self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                        self.wfile.flush()
+                        if reply.stall:  # say nothing more until the server stops or the client hangs up
+                            while server._httpd is not None:
+                                time.sleep(0.05)
+                            return
+                        if i + 1 < len(reply.chunks):
+                            time.sleep(reply.gap_s)
+                    self.wfile.write(b"data: [DONE]\n\n")
+                except OSError:  # the client gave up
+                    return
+
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="oracle-chat-server", daemon=True)
@@ -165,6 +202,7 @@ class OracleChatServer:
         """(status, payload, headers) of one chat request: a JSON document, or raw bytes for the body faults."""
         with self._lock:
             self.requests += 1
+            self.last_body = body
             n = self.requests
             fault = next(self._fault_cycle) if self.faults and n % self.fault_every == 0 else None
         if self.reject_schema and "response_format" in body:
@@ -211,6 +249,17 @@ class OracleChatServer:
         }
         if fault in ("trickle_head", "trickle_body"):
             return 200, Trickle(json.dumps(reply).encode(), head=fault == "trickle_head"), {}
+        if body.get("stream"):
+            gap = self.trickle_s if fault == "stream_slow" else 0.0
+            return (
+                200,
+                Events(
+                    _chunks(reply, bool((body.get("stream_options") or {}).get("include_usage"))),
+                    gap,
+                    fault == "stream_stall",
+                ),
+                {},
+            )
         return 200, reply, {}
 
     @staticmethod
@@ -250,3 +299,17 @@ class OracleChatServer:
                 return json.dumps({"agree": True, "objection": None})
             return json.dumps({"agree": False, "objection": f"{hit.group(1).strip()}; I should wait"})
         return json.dumps(plan)
+
+
+def _chunks(reply: dict[str, Any], usage: bool, size: int = 8) -> list[dict[str, Any]]:
+    """``reply`` (a chat completion) as stream chunks of ``size`` characters; the finish reason on the last one,
+    then the usage in a chunk without choices when asked for (as OpenAI and llama.cpp send them)."""
+    choice = reply["choices"][0]
+    text = choice["message"]["content"]
+    head = {k: reply[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    pieces = [text[i : i + size] for i in range(0, len(text), size)] or [""]
+    out = [head | {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]} for piece in pieces]
+    out[-1]["choices"][0]["finish_reason"] = choice["finish_reason"]
+    if usage:
+        out.append(head | {"choices": [], "usage": reply["usage"]})
+    return out

@@ -32,6 +32,13 @@ def call_deadline(seconds: float) -> Iterator[None]:
         _local.deadline = None
 
 
+def extend_deadline(until: float) -> None:
+    """Move this thread's deadline (set by :func:`call_deadline`) to ``until`` on the monotonic clock: a streamed
+    reply that keeps coming may take the caller's whole time; each read still waits at most its own timeout."""
+    if getattr(_local, "deadline", None) is not None:
+        _local.deadline = until
+
+
 def _capped(timeout: float | None, expired: type[Exception]) -> float | None:
     deadline = getattr(_local, "deadline", None)
     if deadline is None:

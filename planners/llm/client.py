@@ -1,4 +1,9 @@
-"""Chat client over the ``openai`` package: retries with backoff, timeouts, token accounting.
+"""Chat client over the ``openai`` package: streamed replies, retries with backoff, timeouts, token accounting.
+
+Replies are streamed (``stream``): ``timeout_s`` is then an idle timeout (no byte for that long ends the attempt),
+and a reply that keeps coming is never thrown away and asked again; only the caller's time (``time_left_s``, the
+step budget) bounds it. A server that answers a stream request with one JSON body gets ``timeout_s`` for all of it.
+Connection failures are retried with the same backoff before the call gives up as :class:`LLMUnavailable`.
 
 Every call returns a :class:`ChatReply` with the server's token usage (or, where a server reports
 none, an estimate of one token per four characters, flagged ``estimated``). Failures become one of
@@ -12,11 +17,13 @@ import json
 import logging
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import httpx2
 import openai
-from fleetmind.planners.llm._deadline import call_deadline
+from fleetmind.planners.llm._deadline import call_deadline, extend_deadline
 from fleetmind.planners.llm._deadline import http_client as deadline_http_client
 from fleetmind.robots.errors import ExpectedFailure
 
@@ -95,9 +102,13 @@ class OpenAIChat:
         max_retries: int = 4,
         backoff_s: float = 0.5,
         http_client: Any = None,
+        stream: bool = True,
+        extra_body: dict[str, Any] | None = None,
     ) -> None:
-        """``timeout_s``: the deadline of one attempt (connect plus the whole reply, however slowly it comes);
-        ``http_client``: an ``httpx2.Client`` to use instead of one that keeps that deadline."""
+        """``timeout_s``: the deadline of one attempt up to the reply's headers, then, for a streamed reply, the
+        longest silence between two of its chunks (for a whole JSON reply: the deadline of all of it);
+        ``http_client``: an ``httpx2.Client`` to use instead of one that keeps that deadline; ``extra_body``:
+        server-specific request fields (llama.cpp's ``cache_prompt``)."""
         self.base_url = base_url or "https://api.openai.com/v1"
         self.model = model
         self.temperature = temperature
@@ -106,6 +117,8 @@ class OpenAIChat:
         self.backoff_s = backoff_s
         self.timeout_s = timeout_s
         self.structured_supported: bool | None = None  # False once the server refused a JSON schema
+        self.stream = stream
+        self.extra_body = dict(extra_body or {})
         self._client = openai.OpenAI(
             base_url=self.base_url,
             api_key=api_key or "not-needed",
@@ -139,6 +152,11 @@ class OpenAIChat:
             }
         if user:
             request["user"] = user
+        if self.stream:
+            request["stream"] = True
+            request["stream_options"] = {"include_usage": True}
+        if self.extra_body:
+            request["extra_body"] = self.extra_body
         retries = 0
         start = time.monotonic()
         end = math.inf if time_left_s is None else start + time_left_s
@@ -148,15 +166,14 @@ class OpenAIChat:
                 raise LLMTimeout(f"LLM call got no reply within the {time_left_s:.3g}s left to it") from None
             try:
                 with call_deadline(wait):
-                    raw = self._client.chat.completions.with_raw_response.create(**request)
-                completion = _read_completion(raw.content)
+                    completion = self._attempt(request, end)
                 break
             except _BadCompletion as exc:  # a 200 that is no chat completion: a server fault, like a 5xx
                 reason, err = f"HTTP 200 with {exc}", exc
             except openai.APITimeoutError as exc:
                 reason, err = f"no whole reply within {wait:.3g}s", exc
             except openai.APIConnectionError as exc:
-                raise LLMUnavailable(f"cannot reach the LLM server at {self.base_url}: {_root_cause(exc)}") from None
+                reason, err = f"cannot reach the LLM server at {self.base_url}: {_root_cause(exc)}", exc
             except openai.RateLimitError as exc:
                 reason, err = "HTTP 429 (rate limited)", exc
             except openai.APIStatusError as exc:
@@ -171,6 +188,9 @@ class OpenAIChat:
                     continue
                 else:
                     raise LLMError(f"LLM server at {self.base_url} refused the request: {_first_line(exc)}") from None
+            unreachable = isinstance(err, openai.APIConnectionError) and not isinstance(err, openai.APITimeoutError)
+            if unreachable and (retries >= self.max_retries or time.monotonic() >= end):
+                raise LLMUnavailable(f"{reason} ({retries + 1} attempts)") from None
             if retries >= self.max_retries:
                 failed = LLMTimeout if isinstance(err, openai.APITimeoutError) else LLMError
                 raise failed(f"LLM call failed after {retries + 1} attempts: {reason}") from err
@@ -186,6 +206,23 @@ class OpenAIChat:
         return ChatReply(
             text, estimate_tokens(prompt_chars), estimate_tokens(text), latency, retries, True, finish_reason
         )
+
+    def _attempt(self, request: dict[str, Any], end: float) -> tuple[str, str | None, tuple[int, int] | None]:
+        """One request: a streamed reply (server-sent events) read chunk by chunk until ``end`` at the latest, or a
+        whole JSON reply read within the attempt's deadline (see :func:`call_deadline`)."""
+        if not self.stream:
+            raw = self._client.chat.completions.with_raw_response.create(**request)
+            return _read_completion(raw.content)
+        with self._client.chat.completions.with_streaming_response.create(**request) as raw:
+            try:  # the body is read outside the openai package: map the HTTP stack's errors here
+                if "text/event-stream" not in raw.headers.get("content-type", ""):
+                    return _read_completion(raw.read())  # a server that does not stream: the attempt's deadline
+                extend_deadline(end)  # chunks keep coming: each may take timeout_s, all of them the caller's time
+                return _read_events(raw.iter_lines())
+            except httpx2.TimeoutException as exc:
+                raise openai.APITimeoutError(request=raw.http_request) from exc
+            except httpx2.TransportError as exc:
+                raise _BadCompletion(f"a stream cut short ({type(exc).__name__}: {exc})") from None
 
 
 class _BadCompletion(Exception):
@@ -213,6 +250,37 @@ def _read_completion(body: bytes) -> tuple[str, str | None, tuple[int, int] | No
         raise _BadCompletion(f"JSON that is not a chat completion (no choices[0].message; {_preview(body)})")
     finish = choice.get("finish_reason")
     return content or "", finish if isinstance(finish, str) else None, _usage(data)
+
+
+def _read_events(lines: Iterator[str]) -> tuple[str, str | None, tuple[int, int] | None]:
+    """(text, finish reason, usage) of a streamed chat completion: ``data:`` lines of JSON chunks up to ``[DONE]``
+    (or the end of the stream); a chunk that is not JSON, or an ``error`` one, raises :class:`_BadCompletion`."""
+    parts: list[str] = []
+    finish: str | None = None
+    usage: tuple[int, int] | None = None
+    for line in lines:
+        if not line.startswith("data:"):
+            continue  # comments, event names, keep-alives
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            break
+        try:
+            chunk = json.loads(payload)
+        except ValueError:
+            raise _BadCompletion(f"a stream chunk that is not JSON ({_preview(payload.encode())})") from None
+        if not isinstance(chunk, dict):
+            raise _BadCompletion(f"a stream chunk that is a JSON {type(chunk).__name__} ({_preview(payload.encode())})")
+        if "error" in chunk:
+            raise _BadCompletion(f"an error event in the stream ({_preview(payload.encode())})")
+        usage = _usage(chunk) or usage
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            content = delta.get("content") if isinstance(delta, dict) else None
+            if isinstance(content, str):
+                parts.append(content)
+            if isinstance(choice, dict) and isinstance(choice.get("finish_reason"), str):
+                finish = choice["finish_reason"]
+    return "".join(parts), finish, usage
 
 
 def _usage(data: dict[str, Any]) -> tuple[int, int] | None:

@@ -45,7 +45,17 @@ class LLMSettings(BaseModel):
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     max_tokens: int = Field(512, ge=16, le=32_768, strict=True, description="Completion token cap per call.")
     timeout_s: float = Field(
-        120.0, gt=0, description="Deadline of one request in seconds: connect plus the whole reply, however slow."
+        120.0,
+        gt=0,
+        description="Request timeout in seconds: until the reply starts, then the longest silence inside a streamed "
+        "reply (a reply still coming is never dropped; step_timeout_s bounds it); a whole, unstreamed reply gets "
+        "this long in all.",
+    )
+    stream: bool = Field(True, description="Stream replies (server-sent events), so the timeout is an idle timeout.")
+    cache_prompt: bool | None = Field(
+        None,
+        description="Ask a llama.cpp server to reuse the KV cache of the prompt's unchanged start (cache_prompt; "
+        "default: on for local, off otherwise, since other servers may refuse the unknown field).",
     )
     step_timeout_s: float = Field(
         300.0,
@@ -73,7 +83,7 @@ class LLMSettings(BaseModel):
     )
     history: HistoryMode = Field("state_action", description="What earlier steps the prompt carries.")
     history_tokens: int = Field(
-        1500, ge=0, le=100_000, strict=True, description="Token budget for history; newest kept."
+        200, ge=0, le=100_000, strict=True, description="Token budget for history; newest kept."
     )
     hints: bool | None = Field(
         None, description="Annotate and rank legal actions by their effect (default: on for local, off otherwise)."
@@ -104,6 +114,10 @@ class LLMSettings(BaseModel):
     @property
     def hints_on(self) -> bool:
         return self.backend == "local" if self.hints is None else self.hints
+
+    @property
+    def cache_prompt_on(self) -> bool:
+        return self.backend == "local" if self.cache_prompt is None else self.cache_prompt
 
     @property
     def structured_on(self) -> bool:

@@ -3,7 +3,7 @@
 Small local models pick the first listed action most of the time and undo their own moves, so with hints on, every
 action carries a short note ("delivers", "1 step from target_red (closer)", "undoes last move") and the list is sorted
 by that effect. The notes come from the task's own rules (``Task.hint``). Where the task has an oracle planner, its
-move for this step (``suggested``) is ranked first and marked "recommended" (``wait`` first when the oracle has the
+move for this step (``suggested``) is ranked first and marked "best" (``wait`` first when the oracle has the
 robot wait): a model that takes the first listed action then plays the oracle's plan, and one that knows better may
 still choose another action. The order also answers to the shield: robots are ranked in fleet order, and an action
 that collides with the robots ranked before it (their first choices, the others waiting) is never ranked above a
@@ -13,6 +13,7 @@ safe one, so the joint plan of every robot's first choice passes the shield. ``w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
 from fleetmind.tasks import get_task
 
+_ROBOT_NAME = re.compile(r"\brobot_\d+\b")
 Hint = tuple[Command, str, float]
 """(command, note, score): lower score is better."""
 
@@ -62,18 +64,18 @@ def rank_joint(
             alone = check_plan(observation, {rid: cmd})
             joint = alone or check_plan(observation, {**chosen, rid: cmd})
             tier = 2 if alone else 1 if joint else 0
-            if alone:
-                note = _join(f"COLLISION: {alone[0]}", note)
+            if alone:  # what the move would do matters no more than that it collides
+                note = f"COLLISION with {_others(alone[0], rid)}"
             elif joint:
-                note = _join(f"clashes with the choices above: {joint[0]}", note)
+                note = f"clashes with {_others(joint[0], rid)}'s choice above"
             elif advised:
-                note = _join("recommended", note)
+                note = _join("best", note)
             tiers.append((tier, int(not advised), score, i, (cmd, note, score)))
         tiers.sort(key=lambda t: t[:4])
         ranked = [t[4] for t in tiers]
         safe = sum(1 for t in tiers if t[0] == 0)
         if isinstance(pick, Wait) and ranked:  # the oracle has this robot wait: wait first
-            out[rid] = [(Wait(), "recommended", 0.0), *ranked]
+            out[rid] = [(Wait(), "best", 0.0), *ranked]
             continue
         wait: Hint = (Wait(), "" if safe or not ranked else "no safe action", 0.0)
         if safe:
@@ -95,6 +97,13 @@ def rank_actions(
 def top_plan(ranking: Mapping[RobotId, Sequence[Hint]]) -> dict[RobotId, Command]:
     """The joint plan of every robot's first choice (robots whose first choice is ``wait`` left out)."""
     return {r: hints[0][0] for r, hints in ranking.items() if hints and not isinstance(hints[0][0], Wait)}
+
+
+def _others(conflict: str, robot: RobotId) -> str:
+    """The robots a shield conflict line names besides ``robot`` (``robot_3``, ``robot_1 and robot_3``); the
+    line itself where it names none (a box, a corner)."""
+    names = list(dict.fromkeys(n for n in _ROBOT_NAME.findall(conflict) if n != robot))
+    return " and ".join(names) if names else conflict
 
 
 def _join(first: str, second: str) -> str:

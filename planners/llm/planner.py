@@ -85,6 +85,7 @@ class LLMPlanner(Planner):
         self.session = Session(self._client, self.settings, user=f"{self._uid}:{seed}", seed=seed)
         self.transcript = []
         self._previous = self._previous_world = None
+        self._previous_lines: list[str] | None = None  # the state text of the step the history entered last
         self._feedback = []
         self._overhead_s = 0.0
         self._rounds = 0
@@ -355,8 +356,11 @@ class LLMPlanner(Planner):
     # ---------------------------------------------------------------- history
     def _remember(self, observation: Observation, plan: dict[RobotId, Command], dialogue: list[str]) -> None:
         assert self.session is not None
-        state = observation.text.replace("\n", "; ")
-        entry = f"step {observation.step + 1}: state: {state} -> plan: {prompts.plan_text(plan)}"
+        lines = observation.text.splitlines()
+        if self._previous_lines is not None and self.session.history.entries:
+            self.session.history.entries[-1] += " -> " + prompts.state_change(self._previous_lines, lines)
+        self._previous_lines = lines
+        entry = f"step {observation.step + 1}: {prompts.plan_brief(plan)}"
         if self.settings.history == "dialogue" and dialogue:
             entry += " | dialogue: " + " / ".join(dialogue)
         self.session.history.add(entry)

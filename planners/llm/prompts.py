@@ -87,6 +87,11 @@ def plan_text(plan: Mapping[RobotId, Command]) -> str:
     return json.dumps({r: c.text for r, c in plan.items()}) if plan else "{} (all wait)"
 
 
+def plan_brief(plan: Mapping[RobotId, Command]) -> str:
+    """A plan as the history keeps it: ``robot_0 move left, robot_2 pick box_0.5_3`` (fewer tokens than JSON)."""
+    return ", ".join(f"{r} {c.text}" for r, c in plan.items()) if plan else "all wait"
+
+
 def turn_line(robot: RobotId, plan: Mapping[RobotId, Command], execute: bool) -> str:
     """A dialogue turn's line of the transcript (ends with EXECUTE or PROCEED, see :func:`executes`)."""
     return f"{robot}: {plan_text(plan)} {'EXECUTE' if execute else 'PROCEED'}"
@@ -107,9 +112,16 @@ def state_block(observation: Observation) -> str:
 
 
 def step_header(observation: Observation, step_limit: int | None, history: str) -> str:
+    """History first, then this step: a prompt grows at its end, so a server's prompt cache keeps the start."""
     limit = f"/{step_limit}" if step_limit else ""
-    parts = [f"Step {observation.step + 1}{limit}."]
-    if history:
-        parts.append(f"History (oldest first):\n{history}")
+    parts = [f"History (oldest first):\n{history}"] if history else []
+    parts.append(f"Step {observation.step + 1}{limit}.")
     parts.append(f"State:\n{observation.text}")
     return "\n".join(parts)
+
+
+def state_change(before: Sequence[str], after: Sequence[str]) -> str:
+    """What a step changed, for the history: the state lines that are new (instead of the whole state again)."""
+    old = set(before)
+    changed = [line for line in after if line not in old]
+    return "; ".join(changed) if changed else "no change"

@@ -4,7 +4,9 @@ Thread-safe: HMAS-2's plan checks call the model from several threads at once.""
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import re
 import threading
 import time
@@ -66,6 +68,7 @@ class History:
     budget: int
     entries: list[str] = field(default_factory=list)
     summary: str = ""
+    chars_per_token: float = 4.0  # measured from the server's token counts once it reports them (Session)
 
     def add(self, entry: str) -> None:
         if self.mode != "none":
@@ -79,7 +82,7 @@ class History:
         kept: list[str] = []
         used = 0
         for entry in reversed(self.entries):
-            cost = estimate_tokens(entry)
+            cost = math.ceil(len(entry) / self.chars_per_token)
             if used + cost > self.budget:
                 break
             kept.append(entry)
@@ -112,6 +115,9 @@ class Session:
         self.reprompts = 0
         self.shield_rejections = 0
         self.loop_flags = 0
+        self.repeated_rejections = 0
+        self._prompt_chars = 0  # of the calls whose server counted their tokens: the history budget's measure
+        self._prompt_tokens = 0
         self.step = 0
         self._step_deadline: float | None = None  # on ``clock``; set by start_step (else by the first call)
         self.busy_s = 0.0  # wall time with at least one call in flight (parallel calls count once)
@@ -207,6 +213,10 @@ class Session:
             )
             with self._lock:
                 self.calls.append(record)
+                if not reply.estimated and reply.prompt_tokens > 0:
+                    self._prompt_chars += sum(len(m["content"]) for m in messages)
+                    self._prompt_tokens += reply.prompt_tokens
+                    self.history.chars_per_token = max(1.0, self._prompt_chars / self._prompt_tokens)
             return text, sent
 
     def _complete(
@@ -236,6 +246,7 @@ class Session:
         may be a function, asked again before each attempt (a re-prompt's schema leaves out rejected actions);
         re-prompts sample at :data:`RETRY_TEMPERATURES`."""
         extra: list[Message] = []
+        rejected: set[str] = set()
         while True:
             attempt = self.reprompts_this_ask(extra)
             now = schema() if callable(schema) else schema
@@ -244,10 +255,13 @@ class Session:
                 return extract(text)
             except ReplyError as err:
                 last = self.reprompts_this_ask(extra) >= self.settings.max_reprompts
+                same = _canonical(text)
                 with self._lock:
+                    self.repeated_rejections += int(same in rejected)  # a re-prompt loop: the same refused reply
                     self.shield_rejections += int(err.kind == "shield")
                     self.loop_flags += int(err.kind == "loop")
                     self.reprompts += int(not last)
+                rejected.add(same)
                 if last:
                     reason = "shield" if err.kind == "shield" else "syntax"
                     raise PlanningFailed(reason, f"{role} {robot or ''}: {err}".strip()) from None
@@ -269,10 +283,19 @@ class Session:
             "reprompts": self.reprompts,
             "shield_rejections": self.shield_rejections,
             "loop_flags": self.loop_flags,
+            "repeated_rejections": self.repeated_rejections,
             "llm_seconds": round(sum(c.latency_s for c in self.calls), 4),
             "tokens_estimated": any(c.estimated for c in self.calls),
             "prompt_layout_tokens": sum(c.layout_tokens for c in self.calls),
         }
+
+
+def _canonical(text: str) -> str:
+    """A reply as compared for re-prompt loops: its JSON re-serialised with sorted keys where it parses."""
+    try:
+        return json.dumps(json.loads(text), sort_keys=True)
+    except ValueError:
+        return text.strip()
 
 
 _STATE_BLOCK = re.compile(r"\n?```state\n.*?\n```", re.S)
