@@ -96,6 +96,18 @@ def make_client(settings: LLMSettings) -> ChatClient:
     )
 
 
+def shared_server(settings: LLMSettings) -> LLMSettings:
+    """Settings for a graph of processes (``fleetmind up``): backend ``local`` becomes one llama.cpp server started
+    by this process, which every node then reaches as an OpenAI-compatible server (hints and the prompt cache as the
+    local backend has them), instead of one model server per node. Other backends are returned as they are."""
+    if settings.backend != "local":
+        return settings
+    url = _local_url(settings)
+    log.info("one local model server for every node: %s", url)
+    shared = {"backend": "openai", "base_url": url, "model": settings.local_model}
+    return settings.model_copy(update=shared | {"hints": settings.hints_on, "cache_prompt": settings.cache_prompt_on})
+
+
 def planner_options(settings: LLMSettings) -> dict[str, Any]:
     """Options for :func:`fleetmind.planners.registry.make_planner`: the settings and a factory of their client (called
     only by LLM planners, on their first model call)."""

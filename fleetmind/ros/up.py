@@ -180,6 +180,19 @@ def up(
                 close()
 
 
+def graph_llm(config: UpConfig) -> LLMSettings | None:
+    """The LLM settings the graph's nodes get: with an LLM planner on backend ``local``, one model server that
+    this process starts and all of them share (:func:`fleetmind.app.llm.shared_server`)."""
+    from fleetmind.app.llm import shared_server
+    from fleetmind.app.scenario import load_scenario
+    from fleetmind.planners.registry import LLM_PLANNERS
+
+    scenario = load_scenario(config.scenario)
+    if (config.planner or scenario.run.planner) not in LLM_PLANNERS:
+        return config.llm
+    return shared_server(config.llm or scenario.run.llm)
+
+
 def _up(
     config: UpConfig,
     report: Callable[[str], None],
@@ -193,7 +206,7 @@ def _up(
     nodes = node_graph(
         config.scenario,
         config.planner,
-        config.llm,
+        graph_llm(config),
         None,
         config.seed,
         config.heartbeat_timeout_s,
