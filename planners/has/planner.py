@@ -27,8 +27,9 @@ from fleetmind.robots.ids import RobotId
 from fleetmind.robots.planner import Planner
 
 FOCUS = {"described_goal": 2.0}
-"""How much more a leader values frontiers inside its group's region, per mission (others: 0.2). Where the manager
-chose regions for their semantics (the described room and direction) the groups stay in them."""
+"""How much more a leader values frontiers inside its group's region, per mission (others: 0, plain coordinated
+frontiers across groups). Where the manager chose regions for their semantics (the described room and direction) the
+groups stay in them."""
 
 
 class LeaderError(AssertionError):
@@ -173,19 +174,31 @@ class HasPlanner(Planner):
         self.ungrouped_steps = self.ungrouped_steps + 1 if missing else 0
         self.max_ungrouped = max(self.max_ungrouped, self.ungrouped_steps)
         index = {r: i for i, r in enumerate(self.names)}
+        frontier = np.zeros(p.h * p.w, dtype=bool)
+        frontier[f.cells] = True
+        goals_of_groups = {
+            p.objects[lead.group.goal].cell[0] * p.w + p.objects[lead.group.goal].cell[1]
+            for lead in self.leaders.values()
+            if lead.group.goal in p.objects
+        }
         for name, leader in self.leaders.items():
             members = np.array([index[r] for r in leader.group.members if p.active[index[r]]], dtype=np.int64)
             if len(members) == 0:
                 continue
             cells = p.positions[members, 0] * p.w + p.positions[members, 1]
             g = self.goal[members]
-            stale = (g < 0) | (g == cells) | (p.known[np.maximum(g, 0)] != 0)
-            if step - self.last_assign.get(name, -(10**9)) >= self.replan_every or stale.any():
-                self.goal[members] = -1
-                taken = [int(c) for c in self.goal[self.goal >= 0]]
-                for i, cell in leader.assign(p, f, members, taken).items():
-                    self.goal[i] = cell
+            gone = ~frontier[np.maximum(g, 0)] & ~np.isin(g, list(goals_of_groups))
+            stale = (g < 0) | (g == cells) | gone
+            if step - self.last_assign.get(name, -(10**9)) >= self.replan_every:
                 self.last_assign[name] = step
+            elif stale.any():  # only the members whose goal was reached or explored; the others keep theirs
+                members = members[stale]
+            else:
+                continue
+            self.goal[members] = -1
+            taken = [int(c) for c in self.goal[self.goal >= 0]]
+            for i, cell in leader.assign(p, f, members, taken).items():
+                self.goal[i] = cell
         target = goal_object(p, world["mission"], world["goal"])
         if target is not None:  # whoever is nearest goes, whatever the groups (the manager hears of it as an event)
             self.goal[nearest_robot(p, target.cell)] = target.cell[0] * p.w + target.cell[1]
@@ -195,7 +208,7 @@ class HasPlanner(Planner):
         assert self.p is not None
         groups = self.manager.plan(self.p, world["mission"], world["goal"], step)
         self.p.groups = {g.name: g for g in groups}
-        focus = FOCUS.get(str(world["mission"]), 0.2)
+        focus = FOCUS.get(str(world["mission"]), 0.0)
         self.leaders = {g.name: Leader(g, self.radius, focus) for g in groups}
         self.last_assign = {}
         self.reorganizations += 1
