@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     tune.add_argument("--install", action="store_true", help="store the result in the package's gains.json")
     train = sub.add_parser("train", help="train the Dec-POMFC policy with PPO (numpy)")
     train.add_argument("task", help=f"swarm task ({tasks})")
-    train.add_argument("--iterations", type=_positive, default=60, help="PPO iterations (default: 60)")
+    train.add_argument("--iterations", type=_positive, default=30, help="PPO iterations (default: 30)")
     train.add_argument("--agents", type=_positive, default=100, help="agents while training (default: 100)")
     train.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
     train.add_argument("--out", type=Path, default=None, help="output folder (default: runs/swarm_train/TASK)")
@@ -54,7 +54,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("--steps", type=int, default=None, help="steps (default: the task's, 300)")
     run.add_argument("--seed", type=int, default=0, help="episode seed (default: 0)")
     run.add_argument("--policy", type=Path, default=None, help="a policy .npz (default: the shipped one)")
-    run.add_argument("--backend", choices=["swarm", "pybullet"], default="swarm", help="world (default: swarm)")
+    run.add_argument(
+        "--backend",
+        choices=["swarm", "fleet", "pybullet"],
+        default="swarm",
+        help="swarm: the particle world; fleet: unicycle robots in it; pybullet: them in PyBullet (vicsek only)",
+    )
     run.add_argument("--gif-frames", type=int, default=60, help="frames of swarm.gif, 0: no GIF (default: 60)")
     run.add_argument("--out", type=Path, default=Path("runs/swarm"), help="output folder (default: runs/swarm)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -121,17 +126,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     task = get_swarm_task(args.task)
     config = task.make_config(agents=args.agents, radius=args.radius, noise=args.noise, steps=args.steps)
-    if args.backend == "pybullet":
-        raise BadInputError(
-            "--backend pybullet: the swarm Fleet view in PyBullet is not part of this build yet; use --backend swarm"
-        )
     if args.gif_frames < 0:
         raise BadInputError(f"--gif-frames {args.gif_frames}: give 0 (no GIF) or more frames")
     check_output_dir(args.out, "--out")
     with tqdm(total=config.steps, desc=task.name, unit="step", disable=args.quiet or None, file=sys.stderr) as bar:
-        m = run_swarm(task, config, args.controller, args.seed, args.out, args.gif_frames, args.policy, bar.update)
+        m = run_swarm(
+            task, config, args.controller, args.seed, args.out, args.gif_frames, args.policy, bar.update, args.backend
+        )
     print(
-        f"{task.name} | {args.controller} | N={config.agents} r={config.radius} noise={config.noise}: final order "
+        f"{task.name} | {args.controller} | {args.backend} | N={config.agents} r={config.radius} noise={config.noise}: "
+        f"final order "
         f"{m['final_order_parameter']:.3f}, steady {m['steady_order_parameter']:.3f} ({task.metric}); {m['seconds']} s"
     )
     print(f"outputs: {args.out}/metrics.json, order.png" + (", swarm.gif" if args.gif_frames else ""))

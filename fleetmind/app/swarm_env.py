@@ -67,36 +67,10 @@ class SwarmEnv:
         self.hist, self._order = s.observation, s.order
         return self.observe()
 
-    def _angle(self) -> np.ndarray:
-        w = self.world
-        return w.theta if isinstance(w, VicsekWorld) else w.phase if isinstance(w, KuramotoWorld) else np.zeros(w.n)
-
-    def _sums(self, angle: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        w = self.world
-        return kernels.circular_neighbour_sums(w.pos, angle, w.box, w.radius, True, *w.cells(), w.ncx)
-
     def observe(self) -> SwarmObservation:
         """Every agent's view of the current state (the histogram is the world's own observation)."""
-        w = self.world
-        n = w.n
-        own = np.zeros((n, 0))
-        if isinstance(w, AggregationWorld):  # mean offset to the neighbours, per axis as a circular mean on the torus
-            moment = np.zeros((n, 2))
-            for axis in range(2):
-                a = w.pos[:, axis] * (2 * math.pi / w.box)
-                c, s, count = self._sums(a)
-                rel = np.arctan2(s * np.cos(a) - c * np.sin(a), c * np.cos(a) + s * np.sin(a))
-                moment[:, axis] = np.where(count > 0, rel * w.box / (2 * math.pi) / w.radius, 0.0)
-        else:
-            angle = self._angle()
-            c, s, count = self._sums(angle)
-            safe = np.maximum(count, 1)
-            ca, sa = np.cos(angle), np.sin(angle)
-            moment = np.stack([(c * ca + s * sa) / safe, (s * ca - c * sa) / safe], axis=1)  # rotated by -angle
-            if isinstance(w, KuramotoWorld):
-                own = w.omega[:, None].copy()
         assert self.hist is not None
-        return SwarmObservation(self.hist, moment, count.astype(float), own, self.expected)
+        return local_view(self.world, self.hist, self.expected)
 
     def metric(self) -> float:
         """The task's figure, higher is better in [0, 1]: polar / phase order, or the largest-cluster fraction."""
@@ -113,7 +87,42 @@ class SwarmEnv:
         return 0.5 * metric + 0.5 * local
 
     def frame(self) -> Frame:
-        return Frame(self.world.pos.copy(), self._angle().copy())
+        return Frame(self.world.pos.copy(), angle_of(self.world).copy())
+
+
+def angle_of(w: VicsekWorld | KuramotoWorld | AggregationWorld) -> np.ndarray:
+    """The agents' angle: headings (Vicsek), phases (Kuramoto), 0 (aggregation)."""
+    return w.theta if isinstance(w, VicsekWorld) else w.phase if isinstance(w, KuramotoWorld) else np.zeros(w.n)
+
+
+def local_view(
+    w: VicsekWorld | KuramotoWorld | AggregationWorld, hist: np.ndarray, expected: float
+) -> SwarmObservation:
+    """Every agent's :class:`SwarmObservation` in world ``w`` (periodic), with its histogram rows ``hist``: the
+    exact first circular moment of the neighbours' relative angles (Vicsek, Kuramoto) or their mean offset over the
+    radius (aggregation: per axis a circular mean on the torus), the neighbour count and the own state."""
+    n = w.n
+    own = np.zeros((n, 0))
+
+    def sums(angle: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return kernels.circular_neighbour_sums(w.pos, angle, w.box, w.radius, True, *w.cells(), w.ncx)
+
+    if isinstance(w, AggregationWorld):
+        moment = np.zeros((n, 2))
+        for axis in range(2):
+            a = w.pos[:, axis] * (2 * math.pi / w.box)
+            c, s, count = sums(a)
+            rel = np.arctan2(s * np.cos(a) - c * np.sin(a), c * np.cos(a) + s * np.sin(a))
+            moment[:, axis] = np.where(count > 0, rel * w.box / (2 * math.pi) / w.radius, 0.0)
+    else:
+        angle = angle_of(w)
+        c, s, count = sums(angle)
+        safe = np.maximum(count, 1)
+        ca, sa = np.cos(angle), np.sin(angle)
+        moment = np.stack([(c * ca + s * sa) / safe, (s * ca - c * sa) / safe], axis=1)  # rotated by -angle
+        if isinstance(w, KuramotoWorld):
+            own = w.omega[:, None].copy()
+    return SwarmObservation(np.asarray(hist, dtype=float), moment, count.astype(float), own, expected)
 
 
 def steady_state(series: list[float] | np.ndarray) -> float:

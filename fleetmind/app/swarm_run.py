@@ -25,6 +25,7 @@ from fleetmind.tasks.swarm import SwarmConfig, SwarmTask
 log = logging.getLogger(__name__)
 
 CONTROLLERS = ("none", "classic", "dec-pomfc")
+BACKENDS = ("swarm", "fleet", "pybullet")
 Act = Callable[[SwarmObservation], np.ndarray | None]
 
 
@@ -110,7 +111,16 @@ def write_gif(shots: list[Frame], box: float, title: str, out: Path, fps: int = 
         ax.set_title(f"{title}  frame {k + 1}/{len(shots)}", fontsize=8)
         ax.scatter(f.pos[:, 0], f.pos[:, 1], c=f.angle, cmap="hsv", vmin=-math.pi, vmax=math.pi, s=size)
         if n <= 2000 and np.any(f.angle):
-            ax.quiver(f.pos[:, 0], f.pos[:, 1], np.cos(f.angle), np.sin(f.angle), f.angle, cmap="hsv", width=0.004)
+            ax.quiver(
+                f.pos[:, 0],
+                f.pos[:, 1],
+                np.cos(f.angle),
+                np.sin(f.angle),
+                f.angle,
+                cmap="hsv",
+                clim=(-math.pi, math.pi),
+                width=0.004,
+            )
 
     anim = FuncAnimation(fig, draw, frames=len(shots))
     anim.save(str(out), writer=PillowWriter(fps=fps))
@@ -127,17 +137,26 @@ def run_swarm(
     gif_frames: int = 60,
     policy: Path | None = None,
     on_step: Callable[[int], None] | None = None,
+    backend: str = "swarm",
 ) -> dict[str, Any]:
     """One episode into ``out`` (metrics.json, order.png, swarm.gif unless ``gif_frames`` is 0); returns the
-    metrics."""
+    metrics. ``backend``: ``swarm`` (the particle world), ``fleet`` (unicycle robots in it) or ``pybullet``."""
+    if backend not in BACKENDS:
+        raise BadInputError(f"--backend: unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     act = controller(task, name, policy)  # a missing policy is refused before the episode runs
     start = time.perf_counter()
-    series, shots = episode(task, config, act, seed, gif_frames, on_step)
+    if backend == "swarm":
+        series, shots = episode(task, config, act, seed, gif_frames, on_step)
+    else:
+        from fleetmind.app.swarm_fleet import fleet_episode
+
+        series, shots = fleet_episode(task, config, act, seed, backend == "pybullet", gif_frames, on_step)
     seconds = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, Any] = {
         "task": task.name,
         "controller": name,
+        "backend": backend,
         "metric": task.metric,
         "final_order_parameter": round(series[-1], 6),
         "steady_order_parameter": round(steady_state(series), 6),
@@ -151,7 +170,9 @@ def run_swarm(
     if name == "classic":
         metrics["law"] = task.tuned() or "defaults (untuned)"
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
-    label = f"{task.name} {name} N={config.agents} r={config.radius} noise={config.noise}"
+    if backend != "swarm":
+        metrics["noise_modelled"] = False  # the robot fleets have no heading noise
+    label = f"{task.name} {name} {backend} N={config.agents} r={config.radius} noise={config.noise}"
     plot_series({name: series}, "order parameter", label, out / "order.png")
     if gif_frames:
         write_gif(shots, config.box, label, out / "swarm.gif")

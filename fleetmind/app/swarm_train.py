@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fleetmind.app.swarm_env import SwarmEnv, steady_state
+from fleetmind.planners.swarm.laws import tuned_classic
 from fleetmind.planners.swarm.observation import SwarmObservation
 from fleetmind.planners.swarm.policy import MLPPolicy
 from fleetmind.planners.swarm.ppo import PPO, PPOSettings, gae
@@ -26,13 +27,15 @@ NOISES = (0.0, 0.5, 1.0, 2.0)
 
 @dataclass(frozen=True)
 class TrainSettings:
-    iterations: int = 60
+    iterations: int = 30
     episodes: int = 2
     agents: int = 100
     steps: int = 150
     hidden: int = 32
     seed: int = 0
     randomize: bool = True
+    residual: bool = True
+    """Learn a correction to the task's tuned classical law (its ``gains.json`` entry) instead of from scratch."""
     """Draw each episode's radius and noise from RADII x NOISES; False: the base config's."""
     ppo: PPOSettings = field(default_factory=PPOSettings)
 
@@ -70,6 +73,9 @@ def train(
     k = task.action_dim
     inputs = SwarmObservation.size(base.bins, task.own_dim)
     ppo = PPO(inputs, k, s.hidden, rng, s.ppo)
+    if s.residual:  # start from the tuned classical law: the MLP learns a correction to it
+        law = tuned_classic(task, task.tuned())
+        ppo.policy.meta = {"base_law": law.law, "base_gains": law.gains}
     curve, metric_curve = [], []
     env_steps = 0
     start = time.perf_counter()
@@ -86,7 +92,8 @@ def train(
             for _ in range(s.steps):
                 x = obs.vector()
                 a, lp, v = ppo.sample(x)
-                obs = env.step(np.clip(a[:, 0] if k == 1 else a, -1.0, 1.0))
+                command = np.clip(a + ppo.policy.base(obs), -1.0, 1.0)
+                obs = env.step(command[:, 0] if k == 1 else command)
                 metric = env.metric()
                 ep_x.append(x)
                 ep_a.append(a)
@@ -125,5 +132,5 @@ def train(
         "agent_steps": env_steps * s.agents,
         "seconds": round(seconds, 1),
     }
-    ppo.policy.meta = meta
+    ppo.policy.meta = {**ppo.policy.meta, **meta}
     return TrainResult(ppo.policy, curve, metric_curve, env_steps, env_steps * s.agents, seconds)

@@ -1,6 +1,8 @@
 """Dec-POMFC's shared policy: a small tanh MLP from one agent's observation vector to the mean of a Gaussian over
 its action (in units of the world's bound), with a learned state-independent log standard deviation, and a value
-MLP of the same shape (training only). Weights live in ``.npz`` files; inference is plain numpy."""
+MLP of the same shape (training only). The MLP may be a residual on a classical law (``meta["base_law"]``, with
+``meta["base_gains"]``): the action is then ``clip(law(obs) + mlp(obs))``, so training starts from the tuned law.
+Weights live in ``.npz`` files; inference is plain numpy."""
 
 from __future__ import annotations
 
@@ -75,8 +77,19 @@ class MLPPolicy:
                 f"the policy takes {self.inputs} observation values per agent, the world gives {x.shape[1]}: "
                 "use the bins it was trained with, or retrain (fleetmind swarm train)"
             )
-        a = np.clip(self.mlp(x), -1.0, 1.0)
+        a = self.mlp(x) + self.base(obs)
+        a = np.clip(a, -1.0, 1.0)
         return a[:, 0] if a.shape[1] == 1 else a
+
+    def base(self, obs: SwarmObservation) -> np.ndarray:
+        """``(N, k)`` actions of the classical law this policy is a residual on (0 without one)."""
+        law = self.meta.get("base_law")
+        k = self.mlp.params[-1].shape[0]
+        if not law:
+            return np.zeros((obs.agents, k))
+        from fleetmind.planners.swarm.laws import ClassicController
+
+        return ClassicController(law, self.meta.get("base_gains") or {}).act(obs).reshape(obs.agents, k)
 
     def save(self, path: str | Path, **meta: Any) -> Path:
         path = Path(path)

@@ -85,7 +85,7 @@ class PPOSettings:
     minibatch: int = 4096
     lr: float = 1e-3
     ent_coef: float = 0.0
-    init_log_std: float = -1.0
+    init_log_std: float = -1.5
 
 
 class PPO:
