@@ -209,6 +209,16 @@ class ExecutorFleet:
         pose = self.localizer.pose(rid)
         return (0.0, 0.0) if pose is None else (pose.x, pose.y)
 
+    def _link_state(self, rid: RobotId) -> str:
+        """The link's last telemetry in a few words (for a missed deadline's log line)."""
+        link = self.robots.links[rid]
+        t = link.telemetry
+        if t is None or link.telemetry_time is None:
+            return "no telemetry"
+        nacks = [r.reason.name for r in link.replies if isinstance(r, wire.Nack)][-3:]
+        age = self.clock.now() - link.telemetry_time
+        return f"telemetry {age:.2f}s old, v={t.v:.2f}, status {t.status!r}, nacks {nacks}"
+
     def _pose3(self, rid: RobotId) -> tuple[float, float, float]:
         pose = self.localizer.pose(rid)
         return (0.0, 0.0, 0.0) if pose is None else pose.as_tuple()
@@ -287,7 +297,8 @@ class ExecutorFleet:
                     self._send_all(0.0, 0.0)
                     late = ", ".join(
                         f"{r} at ({self._xy(r)[0]:.2f}, {self._xy(r)[1]:.2f}) for ({segments[r][1][0]:.2f}, "
-                        f"{segments[r][1][1]:.2f}), sent {commands[r][0]:.2f} m/s {commands[r][1]:.2f} rad/s"
+                        f"{segments[r][1][1]:.2f}), sent {commands[r][0]:.2f} m/s {commands[r][1]:.2f} rad/s, "
+                        f"{self._link_state(r)}"
                         for r in sorted(set(active) - arrived)
                     )
                     log.warning("step deadline (%.1fs) passed; not arrived: %s", deadline, late)
