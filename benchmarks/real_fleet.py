@@ -176,8 +176,9 @@ def main() -> int:
     out: dict[str, Any] = {"timestamp": stamp, "machine": machine(), "settings": SETTINGS.model_dump(mode="json")}
     out["mapf"] = m = mapf(args.robots, steps)
     print(
-        f"MAPF lifelong, {m['robots']} SITL robots, {m['steps']} steps: throughput {m['throughput']:.3f} goals/step, "
-        f"mean step {m['mean_step_time']:.2f} s, max tracking error {m['max_tracking_error'] * 100:.1f} cm, "
+        f"MAPF lifelong, {m['robots']} SITL robots, {m['steps']} steps: "
+        f"throughput {m['throughput'] or 0.0:.3f} goals/step, mean step {m['mean_step_time'] or 0.0:.2f} s, "
+        f"max tracking error {(m['max_tracking_error'] or 0.0) * 100:.1f} cm, "
         f"collisions {m['collisions']} (must be 0), near-misses {m['near_misses']} (< {SETTINGS.min_separation} m), "
         f"min distance {m['min_distance']} m, failure {m['failure_reason']}, wall {m['wall_s']} s"
     )
