@@ -220,7 +220,9 @@ class WorldNode(Node):
             self.publish_all()
         self.get_logger().warning(f"e-stop: every robot stopped ({acked or 'simulated world'})")
         response.success = all(acked.values()) if acked else True
-        response.message = rc.dumps({"estop": True, "episode": self.episode, "acked": acked})
+        last = getattr(self.fleet, "last_estop", None)  # the executor: seconds from the call to zero speed, per robot
+        zero = {str(r): round(t, 4) for r, t in last.get("zero_speed_after", {}).items()} if last else {}
+        response.message = rc.dumps({"estop": True, "episode": self.episode, "acked": acked, "zero_speed_after": zero})
         return response
 
     def _publish_estop(self, active: bool, reason: str) -> None:
