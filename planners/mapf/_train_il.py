@@ -196,12 +196,12 @@ def evaluate(policy: IlPolicy, insts: list[Instance], steps: int, temperature: f
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, default=0, help="seed of maps, episodes, sampling and initial weights")
-    p.add_argument("--iterations", type=int, default=4, help="DAgger iterations after the behaviour-cloning one")
-    p.add_argument("--episodes", type=int, default=24, help="episodes per iteration")
+    p.add_argument("--iterations", type=int, default=3, help="DAgger iterations after the behaviour-cloning one")
+    p.add_argument("--episodes", type=int, default=16, help="episodes per iteration")
     p.add_argument("--steps", type=int, default=256, help="steps per episode")
     p.add_argument("--keep", type=float, default=0.25, help="share of agent-steps recorded")
-    p.add_argument("--hidden", type=int, default=32, help="hidden units")
-    p.add_argument("--epochs", type=int, default=6, help="epochs per refit")
+    p.add_argument("--hidden", type=int, default=64, help="hidden units")
+    p.add_argument("--epochs", type=int, default=4, help="epochs per refit")
     p.add_argument(
         "--temperature", type=float, default=0.0, help="the learner's softmax temperature in rollouts (0: argmax)"
     )
