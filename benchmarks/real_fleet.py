@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 import threading
 import time
@@ -85,10 +86,22 @@ def episode(fleet: ExecutorFleet, steps: int, on_step: Any = None) -> tuple[list
     return results, time.monotonic() - t0
 
 
-def mapf(robots: int, steps: int) -> dict[str, Any]:
-    fleet, _, _ = build(robots, steps)
+def keep_logs(processes: list[Any], out: Path | None) -> None:
+    """Copy the SITLs' event logs (their temporary folder goes with the fleet) to ``out``."""
+    if out is None:
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for process in processes:
+        if process.events_path is not None and process.events_path.exists():
+            shutil.copy(process.events_path, out / process.events_path.name)
+
+
+def mapf(robots: int, steps: int, logs: Path | None = None) -> dict[str, Any]:
+    fleet, processes, _ = build(robots, steps)
     try:
         results, wall = episode(fleet, steps)
+        if results[-1].failure_reason is not None:
+            keep_logs(processes, logs)
     finally:
         fleet.close()
     m = results[-1].metrics
@@ -174,7 +187,7 @@ def main() -> int:
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     print(f"real_fleet benchmark | {stamp} | {machine()}")
     out: dict[str, Any] = {"timestamp": stamp, "machine": machine(), "settings": SETTINGS.model_dump(mode="json")}
-    out["mapf"] = m = mapf(args.robots, steps)
+    out["mapf"] = m = mapf(args.robots, steps, args.out / "sitl_logs")
     print(
         f"MAPF lifelong, {m['robots']} SITL robots, {m['steps']} steps: "
         f"throughput {m['throughput'] or 0.0:.3f} goals/step, mean step {m['mean_step_time'] or 0.0:.2f} s, "

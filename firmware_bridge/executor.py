@@ -217,7 +217,11 @@ class ExecutorFleet:
             return "no telemetry"
         nacks = [r.reason.name for r in link.replies if isinstance(r, wire.Nack)][-3:]
         age = self.clock.now() - link.telemetry_time
-        return f"telemetry {age:.2f}s old, v={t.v:.2f}, status {t.status!r}, nacks {nacks}"
+        return (
+            f"telemetry {age:.2f}s old, v={t.v:.2f}, status {t.status!r}, nacks {nacks}, session {link.session}, "
+            f"sessions {link.sessions}, seq {link.seq}, robot's last_seq {t.last_seq}, foreign {link.foreign}, "
+            f"replayed {link.replayed}, reconnects {getattr(link.transport, 'reconnects', 0)}"
+        )
 
     def _pose3(self, rid: RobotId) -> tuple[float, float, float]:
         pose = self.localizer.pose(rid)
