@@ -70,8 +70,8 @@ def test_real_launch_starts_the_real_graph_with_robot_descriptions(stand_ins):  
 def test_ros_links_rebuild_telemetry_and_lose_a_silent_robot_on_the_clock():
     from fleetmind.ros.ros_links import RosLink
 
-    clock, sent = ManualClock(), []
-    link = RosLink("robot_0", lambda v, w: sent.append((v, w)), clock, timeout=0.5)
+    clock, sent, latched = ManualClock(), [], []
+    link = RosLink("robot_0", lambda v, w: sent.append((v, w)), clock, timeout=0.5, estop=latched.append)
     assert link.lost and link.telemetry is None
     link.on_odometry(1.0, 2.0, 0.5, 0.2, 0.1)
     link.on_diagnostics({"battery_v": "11.80", "status": "0x0001"})
@@ -83,9 +83,16 @@ def test_ros_links_rebuild_telemetry_and_lose_a_silent_robot_on_the_clock():
     assert not link.lost  # exactly the timeout: still there
     clock.advance(0.001)
     assert link.lost
-    link.estop = True
+    link.send(wire.EStop())  # to every bridge, on the latched topic: acknowledged once published
+    link.send(wire.EStop())
+    assert latched == [True] and [r.msg_type for r in link.replies] == [wire.MsgType.ESTOP] * 2
     link.send(wire.SetVelocityMsg(0.3, 0.0))
-    assert sent[-1] == (0.0, 0.0) and link.telemetry.status & wire.Status.ESTOP
+    assert sent[-1] == (0.0, 0.0) and not link.telemetry.status & wire.Status.ESTOP  # not before the bridge's tick
+    clock.advance(0.04)
+    link.on_odometry(1.0, 2.0, 0.5, 0.0, 0.0)
+    assert link.telemetry.status & wire.Status.ESTOP
+    link.send(wire.ClearEStop())
+    assert latched == [True, False] and not link.estop
     link.on_diagnostics({"status": "zz"})  # malformed: dropped
     assert link.status == wire.Status.ARMED
 

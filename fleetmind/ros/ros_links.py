@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -28,22 +29,35 @@ log = logging.getLogger(__name__)
 
 
 class RosLink:
-    """One robot as the executor sees it; ``publish(v, omega)`` sends a velocity to its bridge."""
+    """One robot as the executor sees it; ``publish(v, omega)`` sends a velocity to its bridge, ``estop(active)``
+    latches or clears the fleet e-stop that every bridge obeys (``/fleet/estop_state``)."""
 
-    def __init__(self, robot: RobotId, publish: Callable[[float, float], None], clock: Clock, timeout: float) -> None:
+    def __init__(
+        self,
+        robot: RobotId,
+        publish: Callable[[float, float], None],
+        clock: Clock,
+        timeout: float,
+        estop: Callable[[bool], None] | None = None,
+    ) -> None:
         self.robot = robot
         self._publish = publish
+        self._estop = estop
         self.clock = clock
         self.timeout = timeout
         self._odom: tuple[float, float, float, float, float] | None = None
-        self._odom_time: float | None = None
+        self.telemetry_time: float | None = None
         self.battery = 0.0
         self.status = wire.Status(0)
         self.estop = False  # the fleet e-stop as sent (the bridges latch it in the firmware)
+        self._estop_sent: float | None = None
         self.sent = 0
+        self.replies: deque[wire.Ack | wire.Nack] = deque(maxlen=256)
+        # what the executor names when a robot is late; the wire session belongs to the bridge
+        self.session, self.sessions, self.seq, self.foreign, self.replayed, self.transport = None, 0, 0, 0, 0, None
 
     def on_odometry(self, x: float, y: float, yaw: float, v: float, omega: float) -> None:
-        self._odom, self._odom_time = (x, y, yaw, v, omega), self.clock.now()
+        self._odom, self.telemetry_time = (x, y, yaw, v, omega), self.clock.now()
 
     def on_diagnostics(self, values: Mapping[str, str]) -> None:
         try:
@@ -59,19 +73,33 @@ class RosLink:
         if self._odom is None:
             return None
         x, y, yaw, v, omega = self._odom
-        status = self.status | (wire.Status.ESTOP if self.estop else wire.Status(0))
+        # the e-stop shows once odometry newer than it arrived (its bridge has had a tick to latch it)
+        latched = self.estop and self._estop_sent is not None and (self.telemetry_time or 0.0) > self._estop_sent
+        status = self.status | (wire.Status.ESTOP if latched else wire.Status(0))
         return wire.Telemetry(x, y, yaw, v, omega, self.battery, status, 0)
 
     @property
     def lost(self) -> bool:
-        return self._odom_time is None or self.clock.now() - self._odom_time > self.timeout
+        return self.telemetry_time is None or self.clock.now() - self.telemetry_time > self.timeout
 
     def send(self, message: wire.Message) -> int:
-        """A velocity goes to the bridge; anything else is the bridge's own business (arming, e-stop)."""
+        """A velocity goes to the bridge; EStop / ClearEStop go to every bridge on the latched e-stop topic and are
+        acknowledged once published (the bridges latch it in their firmware; the executor then watches the
+        odometry for zero speed); arming is the bridge's own business."""
+        self.sent += 1
         if isinstance(message, wire.SetVelocityMsg):
             v, omega = (0.0, 0.0) if self.estop else (message.v, message.omega)
             self._publish(v, omega)
-            self.sent += 1
+        elif isinstance(message, (wire.EStop, wire.ClearEStop)):
+            active = isinstance(message, wire.EStop)
+            if self._estop is not None and active != self.estop:
+                self._estop(active)
+            if active and self._estop_sent is None:
+                self._estop_sent = self.clock.now()
+            self.estop = active
+            if not active:
+                self._estop_sent = None
+            self.replies.append(wire.Ack(self.sent, message.TYPE))
         return self.sent
 
     def poll(self, timeout: float = 0.0) -> list[Any]:
@@ -105,7 +133,8 @@ class RosLinks:
         self.links: dict[RobotId, RosLink] = {}
         for r in self.robot_ids:
             pub = node.create_publisher(TwistStamped, rc.robot_topic(r, "cmd_vel"), 10)
-            self.links[r] = RosLink(r, lambda v, w, pub=pub: pub.publish(self._twist(v, w)), clock, heartbeat_timeout)
+            send = lambda v, w, pub=pub: pub.publish(self._twist(v, w))  # noqa: E731
+            self.links[r] = RosLink(r, send, clock, heartbeat_timeout, lambda on: self._estop_state(on, "estop"))
             node.create_subscription(
                 Odometry, rc.robot_topic(r, rc.ODOM), lambda m, r=r: self._odometry(r, m), 10,
                 callback_group=callback_group,
@@ -149,8 +178,10 @@ class RosLinks:
     def _estop_state(self, active: bool, reason: str) -> None:
         from std_msgs.msg import String
 
+        now = self.clock.now()
         for link in self.links.values():
             link.estop = active
+            link._estop_sent = (link._estop_sent or now) if active else None
         self.estop_pub.publish(
             String(data=rc.dumps({"schema": "fleetmind/estop/1", "active": active, "reason": reason}))
         )
