@@ -91,7 +91,9 @@ def test_connection_refused_is_one_line_naming_the_url():
         _ask(url, _obs())
     message = str(info.value)
     assert message.startswith(f"cannot reach the LLM server at {url}") and "\n" not in message
-    planner = make_planner("cmas", "boxnet1", planner_options(LLMSettings(backend="openai", base_url=url, max_retries=1)))
+    planner = make_planner(
+        "cmas", "boxnet1", planner_options(LLMSettings(backend="openai", base_url=url, max_retries=1))
+    )
     record = run_episode(GridFleet(BoxNet1(2, 2)), planner, seed=0)
     assert record.failure_reason == "llm_unavailable" and not record.success
 
