@@ -214,3 +214,26 @@ def test_the_planner_counts_ok_and_warn_heartbeats_but_not_errors(ros, level):  
         beat = rc.heartbeat(planner, "robot_0", "fleetmind_bridge", {}, lvl, "x")
         planner.on_diagnostics(beat)
         assert ("robot_0" in planner.heartbeats.last_beat) == (lvl < 2)
+
+
+def test_use_sim_time_stamps_follow_clock_while_deadline_timers_run_on_steady_time(ros):  # noqa: F811
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rosgraph_msgs.msg import Clock
+
+    from fleetmind.ros.bridge_node import BridgeNode
+    from fleetmind.ros.graph import node_graph
+    from tests.test_ros_nodes import _listen
+
+    ros["make"](BridgeNode, "robot_0", wire_id=7, diagnostics_period_s=0.1, use_sim_time=True)
+    beats = _listen(ros, DiagnosticArray, "/diagnostics", 50)
+    clock_pub = ros["nodes"][-1].create_publisher(Clock, "/clock", 10)
+    simulated = Clock()
+    simulated.clock.sec = 42  # simulated time stands still at 42 s
+
+    def stamped_42() -> bool:
+        clock_pub.publish(simulated)
+        return sum(b.header.stamp.sec == 42 for b in beats) >= 3
+
+    assert ros["spin_until"](stamped_42, 10.0)  # stamps in simulated time; the timer kept firing on steady time
+    graph = {n.role: n.parameters for n in node_graph("scenarios/warehouse_4_pybullet.yaml")}
+    assert graph["planner"]["use_sim_time"] is True and "use_sim_time" not in graph["world"]  # the world is the clock

@@ -148,7 +148,7 @@ class BridgeNode(LifecycleNode):
         self.command = (self._clamp(v, new.max_linear), self._clamp(w, new.max_angular))  # a lower limit bites now
         if "period_s" in changed and self.timer is not None:
             self._stop_timer()
-            self.timer = self.create_timer(new.period_s, self.tick)
+            self.timer = rc.steady_timer(self, new.period_s, self.tick)
         if "diagnostics_period_s" in changed:
             self.destroy_timer(self.diag_timer)
             self.diag_timer = rc.steady_timer(self, new.diagnostics_period_s, self.publish_health)
@@ -192,7 +192,7 @@ class BridgeNode(LifecycleNode):
         self.last_error = None
         self.command = (0.0, 0.0)
         self.watchdog = CommandWatchdog(self.params.command_timeout_s)
-        self.timer = self.create_timer(self.params.period_s, self.tick)
+        self.timer = rc.steady_timer(self, self.params.period_s, self.tick)  # link deadlines: wall time
         self.active, self._stopped = True, False
         return super().on_activate(state)
 

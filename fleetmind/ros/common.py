@@ -305,12 +305,13 @@ def status_level(status: Any) -> int:
     return level[0] if isinstance(level, (bytes, bytearray)) else int(level)
 
 
-def steady_timer(node: Any, period_s: float, callback: Callable[[], None]) -> Any:
+def steady_timer(node: Any, period_s: float, callback: Callable[[], None], callback_group: Any = None) -> Any:
     """A timer on the steady (wall) clock: protocol deadlines (heartbeats, republishing) keep running while
     simulated time (``use_sim_time``, ``/clock``) stands still between world steps. Stamps use the node clock."""
     from rclpy.clock import Clock, ClockType
 
-    return node.create_timer(period_s, callback, clock=Clock(clock_type=ClockType.STEADY_TIME))
+    steady = Clock(clock_type=ClockType.STEADY_TIME)
+    return node.create_timer(period_s, callback, callback_group=callback_group, clock=steady)
 
 
 class HeartbeatWatch:

@@ -151,7 +151,7 @@ class WorldNode(Node):
 
     def _pose_timer(self) -> Any:
         group = self.io_group if self.threads > 1 else None  # the executor's poses are safe to read during a step
-        return self.create_timer(self.params.odom_period_s, self.publish_poses, callback_group=group)
+        return rc.steady_timer(self, self.params.odom_period_s, self.publish_poses, group)  # stamps: node clock
 
     def _apply_parameters(self, new: WorldParams, changed: frozenset[str]) -> str | None:
         fixed = sorted(changed - APPLIED)
