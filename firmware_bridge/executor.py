@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fleetmind.firmware_bridge import messages as wire
+from fleetmind.firmware_bridge.estop import describe_link, stop_all
 from fleetmind.firmware_bridge.executor_config import ExecutorSettings
 from fleetmind.firmware_bridge.fleet import FirmwareFleet
 from fleetmind.firmware_bridge.localization import Localizer, Pose2D, UdpPoseFeed
@@ -209,20 +210,6 @@ class ExecutorFleet:
         pose = self.localizer.pose(rid)
         return (0.0, 0.0) if pose is None else (pose.x, pose.y)
 
-    def _link_state(self, rid: RobotId) -> str:
-        """The link's last telemetry in a few words (for a missed deadline's log line)."""
-        link = self.robots.links[rid]
-        t = link.telemetry
-        if t is None or link.telemetry_time is None:
-            return "no telemetry"
-        nacks = [r.reason.name for r in link.replies if isinstance(r, wire.Nack)][-3:]
-        age = self.clock.now() - link.telemetry_time
-        return (
-            f"telemetry {age:.2f}s old, v={t.v:.2f}, status {t.status!r}, nacks {nacks}, session {link.session}, "
-            f"sessions {link.sessions}, seq {link.seq}, robot's last_seq {t.last_seq}, foreign {link.foreign}, "
-            f"replayed {link.replayed}, reconnects {getattr(link.transport, 'reconnects', 0)}"
-        )
-
     def _pose3(self, rid: RobotId) -> tuple[float, float, float]:
         pose = self.localizer.pose(rid)
         return (0.0, 0.0, 0.0) if pose is None else pose.as_tuple()
@@ -302,7 +289,7 @@ class ExecutorFleet:
                     late = ", ".join(
                         f"{r} at ({self._xy(r)[0]:.2f}, {self._xy(r)[1]:.2f}) for ({segments[r][1][0]:.2f}, "
                         f"{segments[r][1][1]:.2f}), sent {commands[r][0]:.2f} m/s {commands[r][1]:.2f} rad/s, "
-                        f"{self._link_state(r)}"
+                        f"{describe_link(self.robots.links[r], self.clock)}"
                         for r in sorted(set(active) - arrived)
                     )
                     log.warning("step deadline (%.1fs) passed; not arrived: %s", deadline, late)
@@ -412,32 +399,10 @@ class ExecutorFleet:
             return dict(self.last_estop.get("acked", {}))
         return self._do_estop(timeout)
 
-    def _do_estop(self, timeout: float = 0.5, resend_every: float = 0.05) -> dict[RobotId, bool]:
-        """EStop to every robot (resent until acknowledged), noting when each one's telemetry first shows it
-        stopped: ``last_estop["zero_speed_after"]``, seconds from the call (an upper bound: telemetry is 50 Hz)."""
+    def _do_estop(self, timeout: float = 0.5) -> dict[RobotId, bool]:
         requested = self.clock.now() if self._estop_called is None else self._estop_called
         self._estop_called = None
-        links = self.robots.links
-        for link in links.values():
-            link.replies.clear()
-            link.send(wire.EStop())
-        acked = dict.fromkeys(links, False)
-        stopped: dict[RobotId, float] = {}
-        end = self.clock.now() + timeout
-        resend = self.clock.now() + resend_every
-        while not (all(acked.values()) and len(stopped) == len(links)) and self.clock.now() < end:
-            for rid, link in links.items():
-                link.poll(0.001)
-                acked[rid] = acked[rid] or any(
-                    isinstance(r, wire.Ack) and r.msg_type == wire.MsgType.ESTOP for r in link.replies
-                )
-                t = link.telemetry
-                if rid not in stopped and t is not None and self._estopped(rid) and t.v == 0.0 and t.omega == 0.0:
-                    stopped[rid] = self.clock.now() - requested
-            if self.clock.now() >= resend:
-                resend = self.clock.now() + resend_every
-                for rid in [r for r, ok in acked.items() if not ok]:
-                    links[rid].send(wire.EStop())
+        acked, stopped = stop_all(self.robots.links, self.clock, requested, timeout)
         self.last_estop = {"requested": requested, "acked": acked, "zero_speed_after": stopped}
         self._estop_request.clear()
         self._estop_done.set()
