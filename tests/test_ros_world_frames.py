@@ -135,3 +135,31 @@ def test_pybullet_odometry_is_the_physics_pose_at_20_hz_of_sim_time_with_clock(r
 
     assert (x, y) != grid_xy(world.obs, "robot_0", 1.0)  # physics, not the grid cell's centre
     assert last.pose.pose.orientation.z == pytest.approx(math.sin(yaw / 2), abs=1e-6)
+
+
+def test_the_recorder_writes_the_world_s_tf_to_the_bag_as_tf2_messages(ros, tmp_path):  # noqa: F811
+    from rosbags.highlevel import AnyReader
+
+    from fleetmind.ros.recorder_node import RecorderNode
+    from fleetmind.ros.world_node import WorldNode
+
+    bag = tmp_path / "bag"
+    recorder = ros["make"](RecorderNode, path=str(bag), robots=["robot_0"])
+    world = ros["make"](WorldNode, scenario=SCENARIO, autostart=False)
+    world.start_episode()
+    assert ros["spin_until"](lambda: recorder.counts.get("/tf", 0) >= 3 and "/tf_static" in recorder.counts, 10.0)
+    ros["nodes"].remove(recorder)
+    ros["executor"].remove_node(recorder)
+    recorder.destroy_node()  # closes the bag
+    with AnyReader([bag]) as reader:
+        conns = {c.topic: c for c in reader.connections}
+        assert conns["/tf"].msgtype == conns["/tf_static"].msgtype == "tf2_msgs/msg/TFMessage"
+        static = [reader.deserialize(raw, c.msgtype) for c, _, raw in reader.messages([conns["/tf_static"]])]
+        dynamic = [reader.deserialize(raw, c.msgtype) for c, _, raw in reader.messages([conns["/tf"]])]
+    pairs = {(t.header.frame_id, t.child_frame_id) for m in static for t in m.transforms}
+    assert pairs == {("map", f"robot_{k}/odom") for k in range(4)}
+    last = {t.child_frame_id: t for t in dynamic[-1].transforms}
+    x, y = (v + 0.5 for v in world.obs.robots["robot_2"].data["cell"][::-1])
+    tr = last["robot_2/base_link"]
+    assert (tr.header.frame_id, tr.transform.translation.x, tr.transform.translation.y) == ("robot_2/odom", x, y)
+    assert tr.transform.rotation.w == 1.0

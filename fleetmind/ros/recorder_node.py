@@ -47,6 +47,10 @@ def fleet_topics(robots: list[str]) -> list[tuple[str, str, bool]]:
     return topics
 
 
+TF_BAG_TOPICS = ((False, "/tf"), (True, "/tf_static"))
+"""(static, topic in the bag) of the transforms."""
+
+
 def _msg_class(ros_type: str) -> Any:
     package, _, name = ros_type.split("/")
     module = __import__(f"{package}.msg", fromlist=[name])
@@ -80,9 +84,59 @@ class RecorderNode(Node):
                 _msg_class(ros_type), topic, lambda data, c=conn, t=topic: self.write(c, t, data), qos, raw=True
             )
             self._subs.append((topic, sub))
-        self.get_logger().info(f"recording {len(fleet_topics(robots))} topics to {self.params.path} (MCAP)")
+        self._add_tf(typestore)
+        self.get_logger().info(f"recording {len(fleet_topics(robots)) + 2} topics to {self.params.path} (MCAP)")
         self._since = rc.now_s()
         self._gate = self.create_timer(0.1, self._join_when_discovered)
+
+    def _add_tf(self, typestore: Any) -> None:
+        """``/tf`` and ``/tf_static``: recorded as they are where ``tf2_msgs`` exists, else written from the world's
+        ``fleetmind/tf/1`` documents (the same transforms, serialized as ``tf2_msgs/TFMessage`` here)."""
+        from std_msgs.msg import String
+
+        from fleetmind.ros import tf
+
+        kind = "tf2_msgs/msg/TFMessage"
+        conns = {static: self.writer.add_connection(t, kind, typestore=typestore) for static, t in TF_BAG_TOPICS}
+        msg_type = tf.tf_message_type()
+        if msg_type is not None:
+            for static, topic in TF_BAG_TOPICS:
+                qos = rc.latched_qos(50) if static else 100
+                sub = self.create_subscription(
+                    msg_type, topic, lambda d, c=conns[static], t=topic: self.write(c, t, d), qos, raw=True
+                )
+                self._subs.append((topic, sub))
+            return
+        self._tf_conns, self._typestore = conns, typestore
+        sub = self.create_subscription(String, tf.TF_JSON_TOPIC, lambda m: self.on_tf_doc(m.data), rc.latched_qos(50))
+        self._subs.append((tf.TF_JSON_TOPIC, sub))
+
+    def on_tf_doc(self, text: str) -> None:
+        from fleetmind.ros import tf
+
+        try:
+            transforms, sec, nanosec, static = tf.from_doc(rc.parse_doc(text, "fleetmind/tf/1"))
+        except (ValueError, KeyError, TypeError) as exc:
+            self.get_logger().warning(f"malformed tf document dropped: {exc}")
+            return
+        types = self._typestore.types
+        header = types["std_msgs/msg/Header"]
+        stamp = types["builtin_interfaces/msg/Time"](sec=sec, nanosec=nanosec)
+        items = []
+        for t in transforms:
+            q = types["geometry_msgs/msg/Quaternion"](*t.quaternion())
+            v = types["geometry_msgs/msg/Vector3"](x=t.x, y=t.y, z=t.z)
+            items.append(
+                types["geometry_msgs/msg/TransformStamped"](
+                    header=header(stamp=stamp, frame_id=t.parent),
+                    child_frame_id=t.child,
+                    transform=types["geometry_msgs/msg/Transform"](translation=v, rotation=q),
+                )
+            )
+        data = self._typestore.serialize_cdr(
+            types["tf2_msgs/msg/TFMessage"](transforms=items), "tf2_msgs/msg/TFMessage"
+        )
+        self.write(self._tf_conns[static], "/tf_static" if static else "/tf", bytes(data))
 
     def _discovered(self) -> bool:
         """Every expected node is in the graph and every publisher the graph shows on a recorded topic is

@@ -6,8 +6,9 @@ robot is the map itself (identity), on real robots its start pose from the scena
 
 The frames and transforms are pure (:func:`robot_transforms`, :func:`tree`); :class:`TfOut` publishes them as
 ``tf2_msgs/TFMessage`` on the relative topics ``tf`` and ``tf_static`` (so a pushed namespace applies) where
-``tf2_msgs`` imports (a ROS install). The PyPI ROS wheels have no ``tf2_msgs``: there it says so once and
-publishes nothing; the transforms are still in every ``nav_msgs/Odometry`` (header frame and child frame).
+``tf2_msgs`` imports (a ROS install). The PyPI ROS wheels have no ``tf2_msgs``: there the same transforms go out as
+``fleetmind/tf/1`` JSON on ``fleet/tf``, which the recorder writes to the bag as ``/tf`` and ``/tf_static``
+(``tf2_msgs/TFMessage``), and every ``nav_msgs/Odometry`` names its frames.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 MAP = "map"
 TF_TOPIC = "tf"
 TF_STATIC_TOPIC = "tf_static"
+TF_JSON_TOPIC = "fleet/tf"
+"""Without ``tf2_msgs``: the same transforms as ``fleetmind/tf/1`` JSON (``std_msgs/String``), which the recorder
+turns into ``/tf`` and ``/tf_static`` (``tf2_msgs/TFMessage``) in the bag, so recordings show the frames anyway."""
 
 
 def odom_frame(robot: str) -> str:
@@ -111,6 +115,23 @@ def to_msgs(transforms: Sequence[Transform], stamp: Any) -> list[Any]:
     return out
 
 
+def to_doc(transforms: Sequence[Transform], sec: int, nanosec: int, static: bool) -> dict[str, Any]:
+    """The ``fleetmind/tf/1`` document of one batch of transforms."""
+    items = [{"parent": t.parent, "child": t.child, "x": t.x, "y": t.y, "z": t.z, "yaw": t.yaw} for t in transforms]
+    return {"schema": "fleetmind/tf/1", "stamp": [sec, nanosec], "static": static, "transforms": items}
+
+
+def from_doc(doc: Mapping[str, Any]) -> tuple[list[Transform], int, int, bool]:
+    """``(transforms, sec, nanosec, static)`` of a ``fleetmind/tf/1`` document; ``KeyError`` / ``TypeError`` /
+    ``ValueError`` when it is malformed."""
+    sec, nanosec = (int(v) for v in doc["stamp"])
+    items = [
+        Transform(str(t["parent"]), str(t["child"]), float(t["x"]), float(t["y"]), float(t["yaw"]), float(t["z"]))
+        for t in doc["transforms"]
+    ]
+    return items, sec, nanosec, bool(doc["static"])
+
+
 def tf_message_type() -> Any:
     """``tf2_msgs.msg.TFMessage``, or ``None`` where ``tf2_msgs`` is not installed (the PyPI wheels)."""
     try:
@@ -134,22 +155,41 @@ class TfOut:
         self.last: list[Transform] = []
         msg_type = tf_message_type()
         self.msg_type = msg_type
+        self.json_pub: Any = None
         if msg_type is None:
-            log.info("tf2_msgs is not installed (no PyPI wheel): tf is not published live; odometry carries the frames")
+            log.info(
+                "tf2_msgs is not installed (no PyPI wheel): tf goes out as fleetmind/tf/1 JSON on %s (the recorder "
+                "writes it to /tf in bags); odometry carries the frames",
+                TF_JSON_TOPIC,
+            )
+            from std_msgs.msg import String
+
             self.pub = self.static_pub = None
+            self.json_pub = node.create_publisher(String, TF_JSON_TOPIC, latched_qos(10))
             return
         self.pub = node.create_publisher(msg_type, TF_TOPIC, 100)
         self.static_pub = node.create_publisher(msg_type, TF_STATIC_TOPIC, latched_qos())
+
+    def _json(self, transforms: Sequence[Transform], stamp: Any, static: bool) -> None:
+        from std_msgs.msg import String
+
+        from fleetmind.ros.common import dumps
+
+        self.json_pub.publish(String(data=dumps(to_doc(transforms, stamp.sec, stamp.nanosec, static))))
 
     def static(self, transforms: Sequence[Transform], stamp: Any) -> None:
         self.static_sent = list(transforms)
         if self.static_pub is not None:
             self.static_pub.publish(self.msg_type(transforms=to_msgs(transforms, stamp)))
+        elif self.json_pub is not None:
+            self._json(transforms, stamp, True)
 
     def dynamic(self, transforms: Sequence[Transform], stamp: Any) -> None:
         self.last = list(transforms)
         if self.pub is not None:
             self.pub.publish(self.msg_type(transforms=to_msgs(transforms, stamp)))
+        elif self.json_pub is not None:
+            self._json(transforms, stamp, False)
 
     def current(self) -> list[Transform]:
         """Every transform last sent, static ones first."""
