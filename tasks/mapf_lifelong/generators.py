@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import yaml
-from fleetmind.tasks.mapf_lifelong.maps import MAPS_DIR, GridMap, parse_string_map
+from fleetmind.tasks.mapf_lifelong.maps import MAPS_DIR, GridMap, parse_string_map, random_map
 
 GENERATED_FILE = MAPS_DIR / "generated.yaml"
 CITY_TILES_FILE = MAPS_DIR / "movingai-city-tiles.yaml"
@@ -111,11 +111,8 @@ def sortation(
 
 
 def random_connected(height: int, width: int, density: float, seed: int, name: str = "random") -> GridMap:
-    """Obstacles i.i.d. with probability ``density`` (as :func:`maps.random_map`), pockets cut off filled in."""
-    if not 0.0 <= density < 1.0:
-        raise ValueError(f"density must be in [0, 1), got {density}")
-    rng = np.random.default_rng(seed)
-    return _finish(name, rng.random((height, width)) < density, None)
+    """:func:`maps.random_map`'s obstacles (i.i.d. with probability ``density``), the pockets they cut off filled."""
+    return _finish(name, random_map(height, width, density, seed).obstacles, None)
 
 
 @functools.cache
