@@ -211,29 +211,38 @@ def test_histogram_by_hand_with_a_field_of_view():
 
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="the threaded path is the same Python")
 def test_the_threaded_path_gives_the_serial_results():
-    """From PARALLEL_MIN_AGENTS agents on the kernels split the work into prange blocks: same numbers as one pass."""
+    """From PARALLEL_MIN_AGENTS agents on the kernels run blocks of cell rows (pair sums, two phases) and of agents
+    (updates) on threads: the same numbers, bit for bit, as the serial path."""
+    from fleetmind.sim.swarm._pair_kernels import neighbour_sums_into
+
     n = K.PARALLEL_MIN_AGENTS + 1234
     rng = np.random.default_rng(4)
     box, r = math.sqrt(n / 2.0), 1.0
     pos, angle = rng.random((n, 2)) * box, rng.uniform(-math.pi, math.pi, n)
     order, start, ncx = _cells(pos, box, r)
-    got = K.circular_neighbour_sums(pos, angle, box, r, True, order, start, ncx)
     xs, ys = pos[order, 0].copy(), pos[order, 1].copy()
     cs, ss = np.cos(angle[order]), np.sin(angle[order])
-    want = (np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64))
-    K._sums_rows(xs, ys, cs, ss, order, start, ncx, box, r, True, 0, ncx, *want)
-    assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True)) and want[2].mean() > 4
+    for periodic in (True, False):
+        threaded, serial = np.empty((3, n)), np.empty((3, n))
+        neighbour_sums_into(xs, ys, cs, ss, start, ncx, box, r, periodic, True, threaded)
+        neighbour_sums_into(xs, ys, cs, ss, start, ncx, box, r, periodic, False, serial)
+        assert np.array_equal(threaded, serial) and serial[2].mean() > 4
+    got = K.circular_neighbour_sums(pos, angle, box, r, True, order, start, ncx)
+    acc = np.empty((3, n))
+    neighbour_sums_into(xs, ys, cs, ss, start, ncx, box, r, True, False, acc)
+    assert np.array_equal(got[0][order], acc[0]) and np.array_equal(got[2][order], acc[2].astype(np.int64))
     turn, noise = rng.normal(0, 1, n), rng.normal(0, 0.1, n)
     head = np.stack([np.cos(angle), np.sin(angle)], axis=1)
     new_pos, new_head, _ = K.vicsek_step(pos, head, turn, noise, box, r, 0.1, 1.0, 0.7, True, order, start, ncx)
-    serial = (np.empty_like(pos), np.empty((n, 2)))
-    K._vicsek_rows(xs, ys, head[order, 0].copy(), head[order, 1].copy(), order, start, ncx, pos, turn, noise, box, r,
-                   0.1, 1.0, 0.7, True, 0, ncx, *serial)  # fmt: skip
-    assert np.array_equal(new_pos, serial[0]) and np.array_equal(new_head, serial[1])
+    hc, hs = head[order, 0].copy(), head[order, 1].copy()
+    neighbour_sums_into(xs, ys, hc, hs, start, ncx, box, r, True, False, acc)
+    one = (np.empty_like(pos), np.empty((n, 2)))
+    K._vicsek_update(xs, ys, hc, hs, acc, order, turn, noise, box, 0.1, 1.0, 0.7, True, 0, n, *one)
+    assert np.array_equal(new_pos, one[0]) and np.array_equal(new_head, one[1])
     phase = K.kuramoto_step(pos, angle, turn, noise, noise, box, r, 2.0, 0.1, True, order, start, ncx)
+    neighbour_sums_into(xs, ys, cs, ss, start, ncx, box, r, True, False, acc)
     serial_phase, trig = np.empty(n), np.empty((2, n))
-    K._kuramoto_rows(xs, ys, cs, ss, order, start, ncx, angle, turn, noise, noise, box, r, 2.0, 0.1, True, 0, ncx,
-                     serial_phase, trig)  # fmt: skip
+    K._kuramoto_update(cs, ss, acc, order, angle, turn, noise, noise, 2.0, 0.1, 0, n, serial_phase, trig)
     assert np.array_equal(phase, serial_phase)
     hist, count = M.neighbour_histograms(pos, angle, angle, 2.0, 6, M.HIST_RELATIVE, box, r, True, order, start, ncx)
     serial_hist = (np.zeros((n, 6)), np.zeros(n, dtype=np.int64))

@@ -7,14 +7,16 @@ distance ``<= r``. Angles are radians, wrapped to ``[-pi, pi)``.
 
 Cell lists: the box is cut into ``ncx x ncx`` cells of side ``box / ncx >= r`` (``cell_count``); ``build_cells``
 sorts the agents by cell (counting sort, stable) into ``order`` with ``start[c]:start[c + 1]`` the slice of cell
-``c = cy * ncx + cx``. The neighbour loops gather positions in that order, so an agent's candidates are read from
-contiguous memory, and run over blocks of cell rows with ``prange`` from ``PARALLEL_MIN_AGENTS`` agents on. Every
-agent's sums run in a fixed order, so results do not depend on the thread count.
+``c = cy * ncx + cx``. The neighbour sums gather positions in that order, so an agent's candidates are read from
+contiguous memory, and find each pair once (``_pair_kernels.py``); they and the per-agent updates run on threads
+(``prange``) from ``PARALLEL_MIN_AGENTS`` agents on. Every agent's sums run in a fixed order, so results do not
+depend on the thread count.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from fleetmind.sim.swarm._pair_kernels import neighbour_sums_into
 from numba import njit, prange
 
 TWO_PI = 2.0 * np.pi
@@ -96,84 +98,6 @@ def _delta(a, b, box, periodic):  # pragma: no cover - compiled
     return d
 
 
-@njit(cache=True, inline="always")
-def _segment(xs, ys, cs, ss, q0, q1, xi, yi, shx, shy, r2):  # pragma: no cover - compiled
-    """Sums of ``cs``, ``ss`` and the count over the agents ``q0 <= q < q1`` (cell order) within ``r`` of ``(xi,
-    yi)``; their coordinates are shifted by ``(shx, shy)`` (a periodic image) after the difference, as the minimum
-    image of the twins does."""
-    ac = 0.0
-    as_ = 0.0
-    m = 0
-    for q in range(q0, q1):  # branch-free: a neighbour or not is a coin flip to the branch predictor
-        dx = (xs[q] - xi) + shx
-        dy = (ys[q] - yi) + shy
-        w = 1.0 if dx * dx + dy * dy <= r2 else 0.0
-        ac += w * cs[q]
-        as_ += w * ss[q]
-        m += int(w)
-    return ac, as_, m
-
-
-@njit(cache=True, inline="always")
-def _gather_sums(xs, ys, cs, ss, start, ncx, box, r, periodic, cx, cy, k):  # pragma: no cover - compiled
-    """Sums of ``cs``, ``ss`` and the count over the agents within ``r`` of agent ``k`` (cell order, in cell ``(cx,
-    cy)``), the agent itself INCLUDED. Periodic images come from the cell offsets (no modulo, no per-pair minimum
-    image) from 3 cells a side on; the three cells of a row are one contiguous slice away from the seams."""
-    xi = xs[k]
-    yi = ys[k]
-    r2 = r * r
-    ac = 0.0
-    as_ = 0.0
-    m = 0
-    if periodic and ncx < 3:  # every cell is a neighbour cell: all agents, minimum image per pair
-        for q in range(xs.shape[0]):
-            dx = _delta(xi, xs[q], box, True)
-            dy = _delta(yi, ys[q], box, True)
-            if dx * dx + dy * dy <= r2:
-                ac += cs[q]
-                as_ += ss[q]
-                m += 1
-        return ac, as_, m
-    for oy in range(-1, 2):
-        ny = cy + oy
-        shy = 0.0
-        if ny < 0:
-            if not periodic:
-                continue
-            ny += ncx
-            shy = -box
-        elif ny >= ncx:
-            if not periodic:
-                continue
-            ny -= ncx
-            shy = box
-        row = ny * ncx
-        if cx >= 1 and cx + 1 < ncx:
-            a, b, c = _segment(xs, ys, cs, ss, start[row + cx - 1], start[row + cx + 2], xi, yi, 0.0, shy, r2)
-            ac += a
-            as_ += b
-            m += c
-            continue
-        for ox in range(-1, 2):
-            nx = cx + ox
-            shx = 0.0
-            if nx < 0:
-                if not periodic:
-                    continue
-                nx += ncx
-                shx = -box
-            elif nx >= ncx:
-                if not periodic:
-                    continue
-                nx -= ncx
-                shx = box
-            a, b, c = _segment(xs, ys, cs, ss, start[row + nx], start[row + nx + 1], xi, yi, shx, shy, r2)
-            ac += a
-            as_ += b
-            m += c
-    return ac, as_, m
-
-
 @njit(cache=True)
 def _gather(pos, order, xs, ys):  # pragma: no cover - compiled
     for k in range(pos.shape[0]):
@@ -183,35 +107,11 @@ def _gather(pos, order, xs, ys):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _sums_rows(
-    xs, ys, cs, ss, order, start, ncx, box, r, periodic, row0, row1, sum_c, sum_s, count
-):  # pragma: no cover - compiled
-    """``circular_neighbour_sums`` over cell rows ``row0 <= cy < row1`` (agents in cell order, results by agent)."""
-    for cy in range(row0, row1):
-        for cx in range(ncx):
-            c = cy * ncx + cx
-            for k in range(start[c], start[c + 1]):
-                ac, as_, m = _gather_sums(xs, ys, cs, ss, start, ncx, box, r, periodic, cx, cy, k)
-                i = order[k]
-                sum_c[i] = ac - cs[k]  # the agent itself is not its own neighbour
-                sum_s[i] = as_ - ss[k]
-                count[i] = m - 1
-
-
-@njit(cache=True, parallel=True)
-def _sums_parallel(xs, ys, cs, ss, order, start, ncx, box, r, periodic, sum_c, sum_s, count):  # pragma: no cover
-    chunks = min(ncx, CHUNKS)
-    for b in prange(chunks):
-        row0 = b * ncx // chunks
-        row1 = (b + 1) * ncx // chunks
-        _sums_rows(xs, ys, cs, ss, order, start, ncx, box, r, periodic, row0, row1, sum_c, sum_s, count)
-
-
-@njit(cache=True)
 def circular_neighbour_sums(pos, angle, box, r, periodic, order, start, ncx):  # pragma: no cover - compiled
     """For each agent, over its neighbours ``j`` (other agents within ``r``): ``sum cos(angle_j)``, ``sum
     sin(angle_j)`` (``(N,) float64`` each) and their count (``(N,) int64``). ``order``/``start`` from
-    ``build_cells(pos, box, ncx)``. Threads from ``PARALLEL_MIN_AGENTS`` agents on."""
+    ``build_cells(pos, box, ncx)``. Each pair is checked once (``_pair_kernels``); threads from
+    ``PARALLEL_MIN_AGENTS`` agents on."""
     n = pos.shape[0]
     xs = np.empty(n)
     ys = np.empty(n)
@@ -221,13 +121,16 @@ def circular_neighbour_sums(pos, angle, box, r, periodic, order, start, ncx):  #
     for k in range(n):
         cs[k] = np.cos(angle[order[k]])
         ss[k] = np.sin(angle[order[k]])
-    sum_c = np.zeros(n)
-    sum_s = np.zeros(n)
-    count = np.zeros(n, dtype=np.int64)
-    if n >= PARALLEL_MIN_AGENTS and ncx > 1:
-        _sums_parallel(xs, ys, cs, ss, order, start, ncx, box, r, periodic, sum_c, sum_s, count)
-    else:
-        _sums_rows(xs, ys, cs, ss, order, start, ncx, box, r, periodic, 0, ncx, sum_c, sum_s, count)
+    acc = np.empty((3, n))
+    neighbour_sums_into(xs, ys, cs, ss, start, ncx, box, r, periodic, n >= PARALLEL_MIN_AGENTS, acc)
+    sum_c = np.empty(n)
+    sum_s = np.empty(n)
+    count = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        i = order[k]
+        sum_c[i] = acc[0, k]
+        sum_s[i] = acc[1, k]
+        count[i] = int(acc[2, k])
     return sum_c, sum_s, count
 
 
@@ -256,82 +159,81 @@ def _keep_inside(x, box, periodic):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _vicsek_rows(
-    xs, ys, cs, ss, order, start, ncx, pos, turn, noise, box, r, speed, dt, coupling, periodic, row0, row1,
-    new_pos, new_head,
-):  # pragma: no cover - compiled
-    """The Vicsek update of the agents in cell rows ``row0 <= cy < row1``: sums over the agent and its neighbours
-    straight into the new heading (unit vector) and position, no angle but the turn/noise rotation."""
+def _vicsek_update(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coupling, periodic, k0, k1, new_pos,
+                   new_head):  # fmt: skip  # pragma: no cover - compiled
+    """The Vicsek update of the agents ``k0 <= k < k1`` (cell order) from their neighbour sums ``acc``: the sum
+    over the agent and its neighbours straight into the new heading (unit vector) and position."""
     step = speed * dt
-    for cy in range(row0, row1):
-        for cx in range(ncx):
-            c = cy * ncx + cx
-            for k in range(start[c], start[c + 1]):
-                ac, as_, _ = _gather_sums(xs, ys, cs, ss, start, ncx, box, r, periodic, cx, cy, k)
-                i = order[k]
-                hx = cs[k]
-                hy = ss[k]
-                rot = turn[i] * dt + noise[i]
-                norm = np.sqrt(ac * ac + as_ * as_)
-                if norm > 0.0:
-                    mx = ac / norm
-                    my = as_ / norm
-                else:  # headings cancel exactly: atan2(0, 0) = 0
-                    mx = 1.0
-                    my = 0.0
-                if coupling == 1.0:
-                    hx = mx
-                    hy = my
-                elif coupling != 0.0:  # turn by coupling * (the angle from the own heading to the mean heading)
-                    rot += coupling * np.arctan2(hx * my - hy * mx, hx * mx + hy * my)
-                if rot != 0.0:
-                    cr = np.cos(rot)
-                    sr = np.sin(rot)
-                    hx, hy = hx * cr - hy * sr, hx * sr + hy * cr
-                    norm = np.sqrt(hx * hx + hy * hy)  # keep it a unit vector over many steps
-                    hx /= norm
-                    hy /= norm
-                x, fx = _keep_inside(xs[k] + step * hx, box, periodic)
-                y, fy = _keep_inside(ys[k] + step * hy, box, periodic)
-                new_pos[i, 0] = x
-                new_pos[i, 1] = y
-                new_head[i, 0] = -hx if fx else hx  # a wall reflects the heading
-                new_head[i, 1] = -hy if fy else hy
+    for k in range(k0, k1):
+        ac = acc[0, k] + cs[k]
+        as_ = acc[1, k] + ss[k]
+        i = order[k]
+        hx = cs[k]
+        hy = ss[k]
+        rot = turn[i] * dt + noise[i]
+        norm = np.sqrt(ac * ac + as_ * as_)
+        if norm > 0.0:
+            mx = ac / norm
+            my = as_ / norm
+        else:  # headings cancel exactly: atan2(0, 0) = 0
+            mx = 1.0
+            my = 0.0
+        if coupling == 1.0:
+            hx = mx
+            hy = my
+        elif coupling != 0.0:  # turn by coupling * (the angle from the own heading to the mean heading)
+            rot += coupling * np.arctan2(hx * my - hy * mx, hx * mx + hy * my)
+        if rot != 0.0:
+            cr = np.cos(rot)
+            sr = np.sin(rot)
+            hx, hy = hx * cr - hy * sr, hx * sr + hy * cr
+            norm = np.sqrt(hx * hx + hy * hy)  # keep it a unit vector over many steps
+            hx /= norm
+            hy /= norm
+        x, fx = _keep_inside(xs[k] + step * hx, box, periodic)
+        y, fy = _keep_inside(ys[k] + step * hy, box, periodic)
+        new_pos[i, 0] = x
+        new_pos[i, 1] = y
+        new_head[i, 0] = -hx if fx else hx  # a wall reflects the heading
+        new_head[i, 1] = -hy if fy else hy
 
 
 @njit(cache=True, parallel=True)
-def _vicsek_parallel(
-    xs, ys, cs, ss, order, start, ncx, pos, turn, noise, box, r, speed, dt, coupling, periodic, new_pos, new_head
-):  # pragma: no cover - compiled
-    chunks = min(ncx, CHUNKS)
-    for b in prange(chunks):
-        _vicsek_rows(xs, ys, cs, ss, order, start, ncx, pos, turn, noise, box, r, speed, dt, coupling, periodic,
-                     b * ncx // chunks, (b + 1) * ncx // chunks, new_pos, new_head)  # fmt: skip
+def _vicsek_update_parallel(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coupling, periodic, new_pos,
+                            new_head):  # fmt: skip  # pragma: no cover - compiled
+    n = xs.shape[0]
+    for b in prange(CHUNKS):
+        _vicsek_update(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coupling, periodic, b * n // CHUNKS,
+                       (b + 1) * n // CHUNKS, new_pos, new_head)  # fmt: skip
 
 
 @njit(cache=True)
 def vicsek_step_into(
     pos, head, turn, noise, box, r, speed, dt, coupling, periodic, order, start, ncx, scratch, new_pos, new_head
 ):  # pragma: no cover - compiled
-    """``vicsek_step`` into preallocated ``new_pos (N, 2)`` and ``new_head (N, 2)``, with ``scratch (4, N) float64``
-    (no allocation). Returns the order parameter of the new headings."""
+    """``vicsek_step`` into preallocated ``new_pos (N, 2)`` and ``new_head (N, 2)``, with ``scratch (7, N) float64``
+    (no allocation; a ``(4, N)`` scratch works too, with 3 rows allocated here). Returns the order parameter of the
+    new headings."""
     n = pos.shape[0]
     xs = scratch[0]
     ys = scratch[1]
     cs = scratch[2]
     ss = scratch[3]
+    acc = scratch[4:7] if scratch.shape[0] >= 7 else np.empty((3, n))
     for k in range(n):
         i = order[k]
         xs[k] = pos[i, 0]
         ys[k] = pos[i, 1]
         cs[k] = head[i, 0]
         ss[k] = head[i, 1]
-    if n >= PARALLEL_MIN_AGENTS and ncx > 1:
-        _vicsek_parallel(xs, ys, cs, ss, order, start, ncx, pos, turn, noise, box, r, speed, dt, coupling, periodic,
-                         new_pos, new_head)  # fmt: skip
+    threaded = n >= PARALLEL_MIN_AGENTS
+    neighbour_sums_into(xs, ys, cs, ss, start, ncx, box, r, periodic, threaded, acc)
+    if threaded:
+        _vicsek_update_parallel(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coupling, periodic, new_pos,
+                                new_head)  # fmt: skip
     else:
-        _vicsek_rows(xs, ys, cs, ss, order, start, ncx, pos, turn, noise, box, r, speed, dt, coupling, periodic, 0,
-                     ncx, new_pos, new_head)  # fmt: skip
+        _vicsek_update(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coupling, periodic, 0, n, new_pos,
+                       new_head)  # fmt: skip
     return vector_order(new_head)
 
 
@@ -354,36 +256,32 @@ def vicsek_step(
 
 
 @njit(cache=True)
-def _kuramoto_rows(
-    xs, ys, cs, ss, order, start, ncx, phase, omega, control, noise, box, r, coupling, dt, periodic, row0, row1,
-    out, trig_out,
+def _kuramoto_update(
+    cs, ss, acc, order, phase, omega, control, noise, coupling, dt, k0, k1, out, trig_out
 ):  # pragma: no cover - compiled
-    """The Kuramoto update of the agents in cell rows ``row0 <= cy < row1``; also the cos/sin of the new phases in
-    cell order (``trig_out (2, N)``: the next step's input and the order parameter, without trig again)."""
-    for cy in range(row0, row1):
-        for cx in range(ncx):
-            c = cy * ncx + cx
-            for k in range(start[c], start[c + 1]):
-                ac, as_, m = _gather_sums(xs, ys, cs, ss, start, ncx, box, r, periodic, cx, cy, k)
-                i = order[k]
-                pull = 0.0
-                if m > 1:  # sum_j sin(p_j - p) = cos(p) sum_j sin(p_j) - sin(p) sum_j cos(p_j); the agent's own
-                    # term cos(p) sin(p) - sin(p) cos(p) is 0 up to rounding: taken out exactly below
-                    pull = coupling * (cs[k] * (as_ - ss[k]) - ss[k] * (ac - cs[k])) / (m - 1)
-                p = wrap_angle(phase[i] + dt * (omega[i] + control[i] + pull) + noise[i])
-                out[i] = p
-                trig_out[0, k] = np.cos(p)
-                trig_out[1, k] = np.sin(p)
+    """The Kuramoto update of the agents ``k0 <= k < k1`` (cell order) from their neighbour sums ``acc``; also the
+    cos/sin of the new phases in cell order (``trig_out (2, N)``: the next step's input and the order parameter,
+    without trig again)."""
+    for k in range(k0, k1):
+        i = order[k]
+        pull = 0.0
+        m = acc[2, k]
+        if m > 0.0:  # sum_j sin(p_j - p) = cos(p) sum_j sin(p_j) - sin(p) sum_j cos(p_j)
+            pull = coupling * (cs[k] * acc[1, k] - ss[k] * acc[0, k]) / m
+        p = wrap_angle(phase[i] + dt * (omega[i] + control[i] + pull) + noise[i])
+        out[i] = p
+        trig_out[0, k] = np.cos(p)
+        trig_out[1, k] = np.sin(p)
 
 
 @njit(cache=True, parallel=True)
-def _kuramoto_parallel(
-    xs, ys, cs, ss, order, start, ncx, phase, omega, control, noise, box, r, coupling, dt, periodic, out, trig_out
+def _kuramoto_update_parallel(
+    cs, ss, acc, order, phase, omega, control, noise, coupling, dt, out, trig_out
 ):  # pragma: no cover - compiled
-    chunks = min(ncx, CHUNKS)
-    for b in prange(chunks):
-        _kuramoto_rows(xs, ys, cs, ss, order, start, ncx, phase, omega, control, noise, box, r, coupling, dt,
-                       periodic, b * ncx // chunks, (b + 1) * ncx // chunks, out, trig_out)  # fmt: skip
+    n = cs.shape[0]
+    for b in prange(CHUNKS):
+        _kuramoto_update(cs, ss, acc, order, phase, omega, control, noise, coupling, dt, b * n // CHUNKS,
+                         (b + 1) * n // CHUNKS, out, trig_out)  # fmt: skip
 
 
 @njit(cache=True)
@@ -403,16 +301,15 @@ def kuramoto_step_into(
             xy[1, k] = pos[i, 1]
             trig_in[0, k] = np.cos(phase[i])
             trig_in[1, k] = np.sin(phase[i])
-    xs = xy[0]
-    ys = xy[1]
     cs = trig_in[0]
     ss = trig_in[1]
-    if n >= PARALLEL_MIN_AGENTS and ncx > 1:
-        _kuramoto_parallel(xs, ys, cs, ss, order, start, ncx, phase, omega, control, noise, box, r, coupling, dt,
-                           periodic, out, trig_out)  # fmt: skip
+    acc = np.empty((3, n))
+    threaded = n >= PARALLEL_MIN_AGENTS
+    neighbour_sums_into(xy[0], xy[1], cs, ss, start, ncx, box, r, periodic, threaded, acc)
+    if threaded:
+        _kuramoto_update_parallel(cs, ss, acc, order, phase, omega, control, noise, coupling, dt, out, trig_out)
     else:
-        _kuramoto_rows(xs, ys, cs, ss, order, start, ncx, phase, omega, control, noise, box, r, coupling, dt,
-                       periodic, 0, ncx, out, trig_out)  # fmt: skip
+        _kuramoto_update(cs, ss, acc, order, phase, omega, control, noise, coupling, dt, 0, n, out, trig_out)
     c = 0.0
     s = 0.0
     for k in range(n):

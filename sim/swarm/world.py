@@ -192,7 +192,7 @@ class VicsekWorld(_SwarmWorld):
         self.max_turn = _check("max_turn", max_turn, 0.0, "give a finite turn-rate bound >= 0", strict=False)
         self.head = np.zeros((self.n, 2))  # headings as unit vectors (cos theta, sin theta): no trig in the step
         self.head[:, 0] = 1.0
-        self._scratch = np.empty((4, self.n))
+        self._scratch = np.empty((7, self.n))  # cell-order coordinates, headings and the neighbour sums
         self._noise = np.empty(self.n)
         self._still = np.zeros(self.n)
 
