@@ -26,7 +26,7 @@ from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
 from fleetmind.robots.planner import Planner
 
-FOCUS = {"described_goal": 2.0}
+FOCUS = {"described_goal": 2.0}  # words only: a patch goal names no room or direction
 """How much more a leader values frontiers inside its group's region, per mission (others: 0, plain coordinated
 frontiers across groups). Where the manager chose regions for their semantics (the described room and direction) the
 groups stay in them."""
@@ -208,7 +208,7 @@ class HasPlanner(Planner):
         assert self.p is not None
         groups = self.manager.plan(self.p, world["mission"], world["goal"], step)
         self.p.groups = {g.name: g for g in groups}
-        focus = FOCUS.get(str(world["mission"]), 0.0)
+        focus = FOCUS.get(str(world["mission"]), 0.0) if "text" in world["goal"] or not world["goal"] else 0.0
         self.leaders = {g.name: Leader(g, self.radius, focus) for g in groups}
         self.last_assign = {}
         self.reorganizations += 1
