@@ -28,6 +28,7 @@ from fleetmind.firmware_bridge import messages as wire
 from fleetmind.firmware_bridge.estop import describe_link, stop_all
 from fleetmind.firmware_bridge.executor_config import ExecutorSettings
 from fleetmind.firmware_bridge.fleet import FirmwareFleet
+from fleetmind.firmware_bridge.frames import FrameLog, OdometrySample
 from fleetmind.firmware_bridge.localization import Localizer, Pose2D, UdpPoseFeed
 from fleetmind.firmware_bridge.separation import Proximity, keep_separation, segment_distance
 from fleetmind.firmware_bridge.waypoints import check_supported, drive_to, waypoints
@@ -41,7 +42,6 @@ from fleetmind.tasks import Task
 
 log = logging.getLogger(__name__)
 
-FRAME_PERIOD = 0.1  # seconds between recorded frames
 XY = tuple[float, float]
 
 
@@ -65,8 +65,7 @@ class ExecutorFleet:
         self.feed = None if port is None else UdpPoseFeed(self.localizer, s.localization.udp_host, port)
         self.gains = UnicycleGains(k_v=s.gain_linear, max_v=s.max_linear, max_w=s.max_angular, tolerance=s.tolerance)
         self.record_frames = False
-        self.frames: list[Scene] = []
-        self.odometry: list[tuple[float, RobotId, Pose2D, Pose2D, float, float]] = []
+        self.frame_log = FrameLog()
         self.images: dict[RobotId, Any] = {}
         self.processes: list[Any] = []  # SITL processes the app started for this fleet (closed with it)
         self.last_estop: dict[str, Any] = {}
@@ -90,7 +89,7 @@ class ExecutorFleet:
         self.figures: dict[str, Any] = {"max_tracking_error": 0.0, "step_times": [], "slowed_ticks": 0}
         self.figures["lost_robots"] = 0
         self._t0 = self.clock.now()
-        self._next_frame = -math.inf
+        self.frame_log.restart()
 
     @property
     def robot_ids(self) -> tuple[RobotId, ...]:
@@ -337,35 +336,17 @@ class ExecutorFleet:
 
     def _measure(self, now: float) -> None:
         self.proximity.update({r: self._xy(r) for r in self.robot_ids if r not in self._dropped} | self._obstacles)
-        if self.record_frames and now >= self._next_frame:
-            self._next_frame = now + FRAME_PERIOD
-            self._frame(now)
-
-    def _frame(self, now: float) -> None:
-        t = now - self._t0
-        robots = {}
-        for rid in self.robot_ids:
-            pose = self.localizer.pose(rid)
-            odom = self.localizer.odometry(rid)
-            if pose is None or odom is None:
-                continue
-            robots[str(rid)] = (pose.x, pose.y, 0.0, pose.yaw)
-            tel = self.robots.links[rid].telemetry
-            v, w = (tel.v, tel.omega) if tel is not None else (0.0, 0.0)
-            self.odometry.append((t, rid, self.localizer.map_from_odom(rid), odom, v, w))
-        layout = self.plugin.scene(self._obs.world, self.settings.cell_size) if self._obs is not None else None
-        boxes, targets = (layout.boxes, layout.targets) if layout is not None else ([], [])
-        self.frames.append(Scene(max(t, 0.0), robots, boxes, targets))
+        if self.record_frames:
+            layout = self.plugin.scene(self._obs.world, self.settings.cell_size) if self._obs is not None else None
+            self.frame_log.sample(now, now - self._t0, self.localizer, self.robots.links, layout)
 
     def take_frames(self) -> list[Scene]:
         """Scenes (map-frame poses) sampled every 0.1 s since the last call, when ``record_frames`` is set."""
-        out, self.frames = self.frames, []
-        return out
+        return self.frame_log.take_frames()
 
-    def take_odometry(self) -> list[tuple[float, RobotId, Pose2D, Pose2D, float, float]]:
-        """``(t, robot, map<-odom, odom pose, v, omega)`` samples since the last call (with the frames)."""
-        out, self.odometry = self.odometry, []
-        return out
+    def take_odometry(self) -> list[OdometrySample]:
+        """Odometry and ``map <- odom`` samples taken with the frames, since the last call."""
+        return self.frame_log.take_odometry()
 
     # ------------------------------------------------------------------------------------------------ observation
     def _augment(self, obs: Observation) -> Observation:
