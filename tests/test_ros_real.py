@@ -18,6 +18,7 @@ from fleetmind.firmware_bridge import messages as wire
 from fleetmind.robots.clock import ManualClock
 
 from tests.test_ros_launch import _expand, stand_ins  # noqa: F401 - the fixture
+from tests.test_ros_nodes import ros  # noqa: F401 - the fixture
 from tests.test_ros_up import _env, _isolated
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,3 +158,17 @@ def test_killing_a_sitl_robot_mid_episode_stops_it_drops_it_and_ends_cleanly(ros
     assert "done: success" in world_log and "robot_1 lost" in world_log
     # nothing left behind: every node process and every SITL ended
     assert out["nodes_alive"] == [] and out["sitl_alive"] == [], out
+
+
+def test_ros_links_names_are_relative_so_a_pushed_namespace_applies(ros):  # noqa: F811
+    import rclpy
+
+    from fleetmind.ros.ros_links import RosLinks
+
+    node = rclpy.create_node("world", namespace="fleet_a", context=ros["context"])
+    ros["nodes"].append(node)
+    RosLinks(node, ["robot_0"], heartbeat_timeout=0.5)
+    published = {p.topic_name for p in node.publishers}
+    heard = {s.topic_name for s in node.subscriptions}
+    assert "/fleet_a/robot_0/cmd_vel" in published and "/fleet_a/robot_0/odom" in heard  # the bridge's, pushed too
+    assert "/fleet/estop_state" in published and "/diagnostics" in heard  # fleet-wide names stay absolute

@@ -132,11 +132,12 @@ class RosLinks:
         self.robot_ids: tuple[RobotId, ...] = tuple(robots)
         self.links: dict[RobotId, RosLink] = {}
         for r in self.robot_ids:
-            pub = node.create_publisher(TwistStamped, rc.robot_topic(r, "cmd_vel"), 10)
+            # relative names (a namespace pushed over the world and the bridges applies to both)
+            pub = node.create_publisher(TwistStamped, f"{r}/cmd_vel", 10)
             send = lambda v, w, pub=pub: pub.publish(self._twist(v, w))  # noqa: E731
             self.links[r] = RosLink(r, send, clock, heartbeat_timeout, lambda on: self._estop_state(on, "estop"))
             node.create_subscription(
-                Odometry, rc.robot_topic(r, rc.ODOM), lambda m, r=r: self._odometry(r, m), 10,
+                Odometry, f"{r}/{rc.ODOM}", lambda m, r=r: self._odometry(r, m), 10,
                 callback_group=callback_group,
             )  # fmt: skip
         node.create_subscription(
