@@ -30,7 +30,7 @@ from fleetmind.app.runner import (
     earlier_episodes,
     run,
 )
-from fleetmind.app.scenario import Scenario, ScenarioError, list_scenarios, load_scenario
+from fleetmind.app.scenario import BACKENDS, Scenario, ScenarioError, list_scenarios, load_scenario
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.registry import LLM_PLANNERS, available_planners, check_plays
 from fleetmind.robots.errors import BadInputError, ExpectedFailure, describe_validation
@@ -90,7 +90,7 @@ def _run_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--episodes", type=_positive, default=None, help="episodes, seeds N .. N+K-1 (default: scenario's)")
     r.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<scenario name>)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    r.add_argument("--backend", choices=["grid", "pybullet"], default=None, help="world backend (default: scenario's)")
+    r.add_argument("--backend", choices=BACKENDS, default=None, help="world backend (default: scenario's)")
     r.add_argument("--record", action="store_true", help="record every episode to OUT/<scenario>_seed<N>.mcap")
     r.add_argument("--overwrite", action="store_true", help=_OVERWRITE_HELP)
     add_llm_options(r)

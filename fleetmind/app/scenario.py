@@ -30,6 +30,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+BACKENDS = ("grid", "pybullet", "firmware", "mavlink")
+"""World backends a scenario may name (``world.backend``, ``fleetmind run --backend``)."""
+
+
 class _Backend(_Strict):
     """The keys every task's ``world`` section has besides its own (which the task's config model holds)."""
 
@@ -92,10 +96,9 @@ class Scenario(_Strict):
 
     def with_backend(self, backend: str) -> Scenario:
         """The same scenario on another world backend (``fleetmind run --backend``)."""
-        if backend not in ("grid", "pybullet", "firmware", "mavlink"):
-            raise ScenarioError(
-                f"--backend: {backend!r} is not allowed; allowed values: 'grid', 'pybullet', 'firmware', 'mavlink'"
-            )
+        if backend not in BACKENDS:
+            allowed = ", ".join(repr(b) for b in BACKENDS)
+            raise ScenarioError(f"--backend: {backend!r} is not allowed; allowed values: {allowed}")
         other = self.model_copy(update={"world": self.world.model_copy(update={"backend": backend})})
         _check_paper_rules(other, "--backend")
         return other
