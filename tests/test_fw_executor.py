@@ -225,3 +225,25 @@ def test_an_external_fix_over_udp_moves_the_robot_to_where_the_map_says_its_cell
     assert doubles[0].x == pytest.approx(-0.1, abs=0.02 + 0.005) and abs(doubles[0].y) < 0.01
     assert result.observation.robots[R0].data["pose"][:2] == pytest.approx([x, y], abs=0.02 + 0.005)
     assert doubles[1].x == 0.0 and result.observation.robots[R1].data["localization"] == "odometry"
+
+
+def test_one_shot_mapf_scenario_runs_on_the_executor_until_every_robot_is_on_its_goal() -> None:
+    """``on_target: nothing`` in a ``backend: firmware`` scenario: the executor drives PIBT's one-shot plans (checked
+    by the shield) on doubles until every robot stands on its goal; the metrics are the one-shot ones."""
+    from fleetmind.sim.grid import make_grid_fleet
+
+    world = {"backend": "firmware", "task": "mapf_lifelong", "map": "pico_s00_od20_na32", "agents": 2,
+             "episode_steps": 20, "on_target": "nothing", "firmware": {"cell_size": CELL}}  # fmt: skip
+    scenario = parse_scenario({"name": "x", "world": world, "run": {"planner": "pibt"}})
+    assert scenario.size == "2 agents, pico_s00_od20_na32, one-shot"
+    inner = make_grid_fleet(scenario.task, scenario.world)
+    clock = ManualClock()
+    robots, _ = doubles_fleet(2, clock)
+    ex = ExecutorFleet(inner, scenario.task, robots, scenario.world.firmware)
+    obs = ex.reset(5)  # seed 5: goals 1 and 6 cells away (a short test)
+    assert obs.world["on_target"] == "nothing"
+    goals = obs.world["goals"]
+    record = run_episode(ex, make_planner("pibt", "mapf_lifelong", {}), 5)
+    assert record.success and record.failure_reason is None and 6 <= record.steps < 20
+    assert ex.inner.observe().world["positions"] == goals  # type: ignore[attr-defined]
+    assert record.extra["CSR"] == 1.0 and record.extra["collisions"] == 0

@@ -18,7 +18,9 @@ def make_grid_fleet(task: Task, config: Any) -> Fleet:
         from fleetmind.sim.grid.mapf import MapfFleet
         from fleetmind.tasks.mapf_lifelong.maps import named_map
 
-        return MapfFleet(named_map(config.map), config.agents, config.episode_steps, "restart", config.obs_radius)
+        return MapfFleet(
+            named_map(config.map), config.agents, config.episode_steps, config.on_target, config.obs_radius
+        )
     from fleetmind.tasks.has import HasTask
 
     if isinstance(task, HasTask):

@@ -30,6 +30,11 @@ class MapfLifelongConfig(TaskConfig):
     obs_radius: int = Field(
         5, ge=1, le=64, strict=True, description="Observation radius R: agents see a (2R+1)^2 window."
     )
+    on_target: Literal["restart", "nothing"] = Field(
+        "restart",
+        description="What an agent on its goal does (POGEMA's key): restart = lifelong (a new goal, throughput); "
+        "nothing = one-shot MAPF (the episode ends when every agent is on its goal; CSR, ISR, makespan).",
+    )
 
     @field_validator("map")
     @classmethod
@@ -47,7 +52,7 @@ class MapfLifelongTask(Task):
     config: ClassVar = MapfLifelongConfig
 
     def size_label(self, config: MapfLifelongConfig) -> str:
-        return f"{config.agents} agents, {config.map}"
+        return f"{config.agents} agents, {config.map}" + (", one-shot" if config.on_target == "nothing" else "")
 
     def check(self, observation: Observation, plan: Mapping[RobotId, Command], physical: bool = True) -> list[str]:
         """Vertex and swap conflicts (on every backend: POGEMA's soft reverts are never relied on)."""
