@@ -12,6 +12,7 @@ import pytest
 from fleetmind.sim.swarm import AggregationWorld, KuramotoWorld, VicsekWorld
 from fleetmind.sim.swarm import _kernels as K
 from fleetmind.sim.swarm import _measure_kernels as M
+from fleetmind.sim.swarm import _pair_kernels as P
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from naive import assert_twins_hold_without_jit
@@ -133,6 +134,23 @@ def test_neighbour_histograms_match_the_twin(inst, mode, bins):
     np.testing.assert_allclose(rows, (got[1] > 0).astype(float), atol=TOL)
 
 
+@settings(max_examples=60, deadline=None)
+@given(swarms(), st.floats(-3, 3), st.floats(0.01, 1))
+def test_kuramoto_over_neighbour_lists_matches_the_twin(inst, coupling, dt):
+    pos, phase, box, r, periodic, (order, start, ncx), rng = inst
+    n = len(pos)
+    first, nbr = P.neighbour_lists(pos[order, 0].copy(), pos[order, 1].copy(), start, ncx, box, r, periodic)
+    for k in range(n):  # each list holds exactly the twin's neighbours
+        assert sorted(order[nbr[first[k] : first[k + 1]]]) == naive.neighbours(pos, int(order[k]), box, r, periodic)
+    omega, control, noise = rng.normal(0, 1, n), rng.normal(0, 1, n), rng.normal(0, 0.1, n)
+    out, trig_in, trig_out = np.empty(n), np.empty((2, n)), np.empty((2, n))
+    got = P.kuramoto_step_lists(phase, omega, control, noise, coupling, dt, order, first, nbr, trig_in, False, False,
+                                out, trig_out)  # fmt: skip
+    want = naive.kuramoto_step(pos, phase, omega, control, noise, box, r, coupling, dt, periodic)
+    assert angle_gap(out, want) < TOL and got == pytest.approx(naive.polar_order(want), abs=TOL)
+    assert np.allclose(trig_out[0], np.cos(out[order]), atol=1e-12)
+
+
 def _cells(pos: np.ndarray, box: float, r: float):
     ncx = K.cell_count(box, r)
     return (*K.build_cells(pos, box, ncx), ncx)
@@ -244,6 +262,13 @@ def test_the_threaded_path_gives_the_serial_results():
     serial_phase, trig = np.empty(n), np.empty((2, n))
     K._kuramoto_update(cs, ss, acc, order, angle, turn, noise, noise, 2.0, 0.1, 0, n, serial_phase, trig)
     assert np.array_equal(phase, serial_phase)
+    first, nbr = P.neighbour_lists(xs, ys, start, ncx, box, r, True)
+    assert first[-1] == acc[2].sum()  # the lists hold every neighbour the pair sums count
+    lists = [(np.empty(n), np.empty((2, n)), np.empty((2, n))) for _ in range(2)]
+    for threads, (out, trig_in, trig_out) in zip((True, False), lists, strict=True):
+        P.kuramoto_step_lists(angle, turn, noise, noise, 2.0, 0.1, order, first, nbr, trig_in, False, threads, out,
+                              trig_out)  # fmt: skip
+    assert np.array_equal(lists[0][0], lists[1][0]) and np.allclose(lists[0][0], phase, atol=1e-12)
     hist, count = M.neighbour_histograms(pos, angle, angle, 2.0, 6, M.HIST_RELATIVE, box, r, True, order, start, ncx)
     serial_hist = (np.zeros((n, 6)), np.zeros(n, dtype=np.int64))
     M._hist_rows(xs, ys, angle[order], angle, 2.0, 6, M.HIST_RELATIVE, box, r, True, order, start, ncx, 0, ncx,

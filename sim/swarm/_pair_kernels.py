@@ -16,6 +16,7 @@ same order, so results do not depend on the thread count.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, prange
 
 CHUNKS = 64  # prange blocks of cell rows (an even number of them is used)
@@ -161,3 +162,137 @@ def neighbour_sums_into(xs, ys, cs, ss, start, ncx, box, r, periodic, threaded, 
             for b in range(phase, chunks, 2):
                 _half_rows(xs, ys, cs, ss, start, ncx, box, r, periodic, b * ncx // chunks, (b + 1) * ncx // chunks,
                            acc_c, acc_s, cnt)  # fmt: skip
+
+
+@njit(cache=True)
+def _scan(xs, ys, start, ncx, box, r2, periodic, k, cx, cy, nbr, at):  # pragma: no cover - compiled
+    """Agent ``k``'s neighbours (cell order, itself excluded) over its 3 x 3 cells: written to ``nbr[at:]`` when
+    ``nbr`` is long enough, else only counted. Returns the count."""
+    m = 0
+    fill = nbr.shape[0] > 0
+    if periodic and ncx < 3:
+        half = 0.5 * box
+        for q in range(xs.shape[0]):
+            dx = xs[q] - xs[k]
+            dy = ys[q] - ys[k]
+            if dx > half:
+                dx -= box
+            elif dx < -half:
+                dx += box
+            if dy > half:
+                dy -= box
+            elif dy < -half:
+                dy += box
+            if q != k and dx * dx + dy * dy <= r2:
+                if fill:
+                    nbr[at + m] = q
+                m += 1
+        return m
+    for oy in range(-1, 2):
+        ny = cy + oy
+        shy = 0.0
+        if ny < 0 or ny >= ncx:
+            if not periodic:
+                continue
+            shy = -box if ny < 0 else box
+            ny = ny + ncx if ny < 0 else ny - ncx
+        for ox in range(-1, 2):
+            nx = cx + ox
+            shx = 0.0
+            if nx < 0 or nx >= ncx:
+                if not periodic:
+                    continue
+                shx = -box if nx < 0 else box
+                nx = nx + ncx if nx < 0 else nx - ncx
+            c = ny * ncx + nx
+            for q in range(start[c], start[c + 1]):
+                dx = (xs[q] - xs[k]) + shx
+                dy = (ys[q] - ys[k]) + shy
+                if q != k and dx * dx + dy * dy <= r2:
+                    if fill:
+                        nbr[at + m] = q
+                    m += 1
+    return m
+
+
+@njit(cache=True)
+def neighbour_lists(xs, ys, start, ncx, box, r, periodic):  # pragma: no cover - compiled
+    """Every agent's neighbours (the OTHER agents within ``r``) as compressed rows in cell order: agent ``k``'s are
+    ``nbr[first[k]:first[k + 1]]`` (cell-order indices, in cell order). For agents that do not move (Kuramoto):
+    built once, then every step sums over the lists without a distance check. Returns ``first (N + 1,) int64`` and
+    ``nbr (M,) int64``."""
+    n = xs.shape[0]
+    r2 = r * r
+    first = np.zeros(n + 1, dtype=np.int64)
+    none = np.empty(0, dtype=np.int64)
+    for c in range(ncx * ncx):
+        for k in range(start[c], start[c + 1]):
+            first[k + 1] = _scan(xs, ys, start, ncx, box, r2, periodic, k, c % ncx, c // ncx, none, 0)
+    for k in range(n):
+        first[k + 1] += first[k]
+    nbr = np.empty(first[n], dtype=np.int64)
+    for c in range(ncx * ncx):
+        for k in range(start[c], start[c + 1]):
+            _scan(xs, ys, start, ncx, box, r2, periodic, k, c % ncx, c // ncx, nbr, first[k])
+    return first, nbr
+
+
+@njit(cache=True)
+def _kuramoto_lists(
+    cs, ss, first, nbr, order, phase, omega, control, noise, coupling, dt, k0, k1, out, trig_out
+):  # pragma: no cover - compiled
+    two_pi = 2.0 * np.pi
+    for k in range(k0, k1):
+        a = 0.0
+        b = 0.0
+        for t in range(first[k], first[k + 1]):
+            q = nbr[t]
+            a += cs[q]
+            b += ss[q]
+        m = first[k + 1] - first[k]
+        i = order[k]
+        pull = 0.0
+        if m > 0:  # sum_j sin(p_j - p) = cos(p) sum_j sin(p_j) - sin(p) sum_j cos(p_j)
+            pull = coupling * (cs[k] * b - ss[k] * a) / m
+        p = phase[i] + dt * (omega[i] + control[i] + pull) + noise[i]
+        p -= two_pi * np.floor((p + np.pi) / two_pi)  # wrapped to [-pi, pi)
+        out[i] = p
+        trig_out[0, k] = np.cos(p)
+        trig_out[1, k] = np.sin(p)
+
+
+@njit(cache=True, parallel=True)
+def _kuramoto_lists_parallel(
+    cs, ss, first, nbr, order, phase, omega, control, noise, coupling, dt, out, trig_out
+):  # pragma: no cover - compiled
+    n = cs.shape[0]
+    for b in prange(CHUNKS):
+        _kuramoto_lists(cs, ss, first, nbr, order, phase, omega, control, noise, coupling, dt, b * n // CHUNKS,
+                        (b + 1) * n // CHUNKS, out, trig_out)  # fmt: skip
+
+
+@njit(cache=True)
+def kuramoto_step_lists(
+    phase, omega, control, noise, coupling, dt, order, first, nbr, trig_in, fresh, threaded, out, trig_out
+):  # pragma: no cover - compiled
+    """``_kernels.kuramoto_step`` over the neighbour lists of ``neighbour_lists`` (same cells): no distance check.
+    ``trig_in (2, N)``: cos/sin of ``phase`` in cell order (computed here unless ``fresh``); ``trig_out`` receives
+    those of ``out (N,)``. ``threaded``: blocks of agents on threads (same results). Returns the order parameter."""
+    n = phase.shape[0]
+    if not fresh:
+        for k in range(n):
+            i = order[k]
+            trig_in[0, k] = np.cos(phase[i])
+            trig_in[1, k] = np.sin(phase[i])
+    cs = trig_in[0]
+    ss = trig_in[1]
+    if threaded:
+        _kuramoto_lists_parallel(cs, ss, first, nbr, order, phase, omega, control, noise, coupling, dt, out, trig_out)
+    else:
+        _kuramoto_lists(cs, ss, first, nbr, order, phase, omega, control, noise, coupling, dt, 0, n, out, trig_out)
+    c = 0.0
+    s = 0.0
+    for k in range(n):
+        c += trig_out[0, k]
+        s += trig_out[1, k]
+    return np.sqrt(c * c + s * s) / n if n else 0.0

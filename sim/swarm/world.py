@@ -22,6 +22,7 @@ import numpy as np
 from fleetmind.sim.swarm import _embed_kernels as e
 from fleetmind.sim.swarm import _kernels as k
 from fleetmind.sim.swarm import _measure_kernels as m
+from fleetmind.sim.swarm import _pair_kernels as p
 
 OBSERVATIONS = ("histogram", "rbf")
 
@@ -92,7 +93,10 @@ class _SwarmWorld:
     def _reset_positions(self, seed: int) -> None:
         self.rng = np.random.default_rng(seed)
         self.obs_rng = np.random.default_rng([seed, 1])
-        self.pos = self.rng.random((self.n, 2)) * self.box
+        pos = self.rng.random((self.n, 2)) * self.box
+        # agents numbered in cell order (a relabelling of exchangeable agents): neighbours sit close in memory, and
+        # the kernels' reads and writes by agent index walk the arrays in order instead of jumping around
+        self.pos = pos[k.build_cells(pos, self.box, self.ncx)[0]]
         self._cells = None
 
     def cells(self) -> tuple[np.ndarray, np.ndarray]:
@@ -269,11 +273,13 @@ class KuramotoWorld(_SwarmWorld):
         self.omega = np.zeros(self.n)
         self._zero = np.zeros(self.n)
         self._noise = np.empty(self.n)
-        # positions in cell order and cos/sin of the phases in cell order, kept between steps (the agents do not
-        # move); valid while the cell lists and the phase array are the ones the last step saw
-        self._xy = np.empty((2, self.n))
+        # cos/sin of the phases in cell order, kept between steps; valid while the cell lists and the phase array are
+        # the ones the last step saw
         self._trig = (np.empty((2, self.n)), np.empty((2, self.n)))
         self._seen: tuple | None = None
+        # every agent's neighbours (compressed rows in cell order, ``_pair_kernels.neighbour_lists``) for the cells
+        # they were built from: stepping sums over them without a distance check
+        self._lists: tuple | None = None
 
     @property
     def phase(self) -> np.ndarray:
@@ -307,11 +313,16 @@ class KuramotoWorld(_SwarmWorld):
             noise = self.rng.standard_normal(out=self._noise)
             noise *= self.sigma * math.sqrt(self.dt)
         cells = self.cells()
+        if self._lists is None or self._lists[0] is not cells:  # the agents do not move: lists built once
+            first, nbr = p.neighbour_lists(self.pos[cells[0], 0].copy(), self.pos[cells[0], 1].copy(), cells[1],
+                                           self.ncx, self.box, self.radius, self.periodic)  # fmt: skip
+            self._lists = (cells, first, nbr)
+        _, first, nbr = self._lists
         fresh = self._seen is not None and self._seen[0] is cells and self._seen[1] is self._phase
         out = np.empty(self.n)
-        order = k.kuramoto_step_into(
-            self.pos, self._phase, self.omega, control, noise, self.box, self.radius, self.coupling, self.dt,
-            self.periodic, *cells, self.ncx, self._xy, self._trig[0], fresh, out, self._trig[1],
+        order = p.kuramoto_step_lists(
+            self._phase, self.omega, control, noise, self.coupling, self.dt, cells[0], first, nbr, self._trig[0],
+            fresh, self.n >= k.PARALLEL_MIN_AGENTS, out, self._trig[1],
         )  # fmt: skip
         out.flags.writeable = False  # the cached cos/sin belong to this array: no change in place
         self._phase = out
