@@ -118,7 +118,15 @@ def test_a_short_training_run_improves_the_return_on_a_fixed_seed():
     task = get_swarm_task("vicsek")
     base = task.make_config(agents=30, density=1.0, noise=0.5)
     settings = TrainSettings(
-        iterations=6, episodes=2, agents=30, steps=40, hidden=16, seed=5, randomize=False, residual=False
+        iterations=6,
+        episodes=2,
+        agents=30,
+        steps=40,
+        hidden=16,
+        seed=5,
+        randomize=False,
+        residual=False,
+        ppo=PPOSettings(lr=1e-3, init_log_std=-1.0),
     )
     first = train(task, base, TrainSettings(**{**settings.__dict__, "iterations": 0}))
     result = train(task, base, settings)
@@ -184,3 +192,19 @@ def test_sixteen_robots_run_the_classical_law_on_a_fleet(backend, tmp_path):
     with pytest.raises(BadInputError, match="robot fleets play the vicsek task"):
         kuramoto = get_swarm_task("kuramoto")
         run_swarm(kuramoto, kuramoto.make_config(agents=16, steps=2), "none", 0, tmp_path, 0, backend=backend)
+
+
+@pytest.mark.parametrize("name", list(SWARM_TASKS))
+def test_policies_are_mirror_equivariant(name):
+    """The mirror-image swarm gets the mirrored actions (no turn bias): turns negate, velocities flip their y."""
+    task = get_swarm_task(name)
+    env = SwarmEnv(task, task.make_config(agents=40))
+    obs = env.reset(4)
+    obs = env.step(np.zeros((40, 2)) if task.action_dim == 2 else np.zeros(40))
+    policy = load_policy(task.policy_path())
+    a, b = policy.act(obs), policy.act(obs.mirrored())
+    assert np.abs(a).max() > 1e-3  # not trivially zero
+    if task.action_dim == 1:
+        assert b == pytest.approx(-a, abs=1e-12)
+    else:
+        assert b == pytest.approx(a * np.array([1.0, -1.0]), abs=1e-12)

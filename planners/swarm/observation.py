@@ -37,6 +37,12 @@ class SwarmObservation:
         rel = np.log1p(self.count / max(self.expected, 1e-9))[:, None]
         return np.concatenate([self.hist, self.moment, rel, seen, self.own], axis=1)
 
+    def mirrored(self) -> SwarmObservation:
+        """The view of the mirror-image swarm (angles negated: ``y -> -y`` for positions and bearings): histogram
+        bins reversed (their edges are symmetric about 0), the moment's sine / y part and the own state negated."""
+        moment = self.moment * np.array([1.0, -1.0])
+        return SwarmObservation(self.hist[:, ::-1], moment, self.count, -self.own, self.expected)
+
     @staticmethod
     def size(bins: int, own: int) -> int:
         """Length of :meth:`vector` rows for ``bins`` and ``own`` columns."""

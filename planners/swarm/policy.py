@@ -78,8 +78,16 @@ class MLPPolicy:
                 f"the policy takes {self.inputs} observation values per agent, the world gives {x.shape[1]}: "
                 "use the bins it was trained with, or retrain (fleetmind swarm train)"
             )
-        a = np.clip(self.command(self.mlp(x), obs), -1.0, 1.0)
+        a = np.clip(self.command(self.symmetric(obs, x), obs), -1.0, 1.0)
         return a[:, 0] if a.shape[1] == 1 else a
+
+    def symmetric(self, obs: SwarmObservation, x: np.ndarray) -> np.ndarray:
+        """The MLP's output made mirror-equivariant, ``(f(obs) + S f(mirror(obs))) / 2`` with ``S`` the mirror of
+        an action (a turn or frequency change: -1; a velocity: ``(vx, -vy)``): the physics has this symmetry, and a
+        policy without it carries a turn bias (a swarm that turns in circles and stops mixing in a large box)."""
+        out = self.mlp(x)
+        sign = -np.ones(out.shape[1]) if out.shape[1] == 1 else np.array([1.0, -1.0])
+        return 0.5 * (out + sign * self.mlp(obs.mirrored().vector()))
 
     def command(self, residual: np.ndarray, obs: SwarmObservation) -> np.ndarray:
         """``(N, k)`` actions from the MLP's ``residual``: on a base law, the law plus the residual for agents that
