@@ -339,12 +339,12 @@ class MavlinkFleet:
         for rid, ro in obs.robots.items():
             pose = self.map_pose(rid)
             v = self.vehicles[rid]
-            extra = {
+            measured = {  # sensor readings, not determined by the seed (RobotObservation.measured)
                 "position": None if pose is None else tuple(round(p, 3) for p in pose),
                 "link": v.state.value,
                 "armed": v.armed,
             }
-            robots[rid] = RobotObservation(ro.robot, {**ro.data, **extra}, ro.text, ro.legal)
+            robots[rid] = RobotObservation(ro.robot, ro.data, ro.text, ro.legal, {**ro.measured, **measured})
         world = {**obs.world, "cell_size": self.config.cell_size, "estop": self._estop.is_set()}
         return Observation(obs.step, robots, world, obs.text)
 

@@ -147,6 +147,7 @@ def _check_observation(fleet: Fleet, obs: Observation, where: str) -> None:
         assert ro.robot == rid, f"{where}: observation of {rid} is labelled {ro.robot}"
         assert isinstance(ro.text, str) and ro.text, f"{where}: {rid} has no observation text"
         assert isinstance(ro.legal, tuple), f"{where}: {rid}'s legal commands are not a tuple"
+        assert isinstance(ro.measured, Mapping), f"{where}: {rid}'s measured readings are not a mapping"
         for command in ro.legal:
             assert isinstance(command, Command), f"{where}: {rid} lists {command!r}, not a Command, as legal"
             assert not isinstance(command, Wait), f"{where}: {rid} lists wait as legal (it is implied, never listed)"

@@ -22,13 +22,16 @@ class RobotObservation:
 
     ``data`` is structured (JSON-able) and task specific; ``text`` is the compact description an LLM
     prompt needs; ``legal`` lists the commands this robot may issue now (waiting is always allowed
-    and not listed).
+    and not listed). ``measured`` holds a physical robot's sensor readings (a measured pose, link state):
+    JSON-able like ``data`` but, unlike it, not determined by ``reset(seed)`` (a robot never stops at exactly the
+    same spot twice), so the conformance suite's "same seed, same observation" rule leaves it out.
     """
 
     robot: RobotId
     data: Mapping[str, Any]
     text: str
     legal: tuple[Command, ...] = ()
+    measured: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def legal_text(self) -> tuple[str, ...]:

@@ -321,3 +321,27 @@ def test_a_fleet_whose_robots_never_move_fails() -> None:
         "robots never move: 47 of 50 legal steps had non-wait commands, and none changed the world or any robot's "
         "data (ignoring world/time, which change on an empty step)"
     )
+
+
+class MeasuredNoise(ToyFleet):
+    """A physical fleet: each robot's measured pose differs every time (``measured``), the logical state does not."""
+
+    def _observe(self) -> Observation:
+        obs = super()._observe()
+        noisy = {r: dataclasses.replace(o, measured={"pose": [random.random(), 0.0]}) for r, o in obs.robots.items()}
+        return dataclasses.replace(obs, robots=noisy)
+
+
+class MeasuredNoiseInData(ToyFleet):
+    """The same readings put in ``data``, where the seed must determine everything."""
+
+    def _observe(self) -> Observation:
+        obs = super()._observe()
+        noisy = {r: dataclasses.replace(o, data={**o.data, "pose": random.random()}) for r, o in obs.robots.items()}
+        return dataclasses.replace(obs, robots=noisy)
+
+
+def test_measured_readings_are_outside_the_same_seed_rule_but_data_is_not() -> None:
+    check_fleet(MeasuredNoise)
+    with pytest.raises(AssertionError, match=r"reset\(seed\) twice on one fleet gave different observations"):
+        check_fleet(MeasuredNoiseInData)

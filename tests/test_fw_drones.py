@@ -76,7 +76,7 @@ def assert_over_cells(fleet: MavlinkFleet, obs: Observation, altitude: float = 1
     for rid, (x, y) in cells_of(obs).items():
         pose = fleet.map_pose(rid)
         assert pose is not None and math.dist(pose, (x, y, altitude)) <= 0.15, (rid, pose, (x, y))
-        assert obs.robots[rid].data["position"] == pytest.approx(pose, abs=1e-3)
+        assert obs.robots[rid].measured["position"] == pytest.approx(pose, abs=1e-3)
 
 
 def test_map_origin_frames_hand_worked() -> None:

@@ -121,6 +121,7 @@ def command_from_json(data: Mapping[str, Any]) -> Command:
 def observation_to_json(obs: Observation) -> dict[str, Any]:
     robots = {
         r: {"data": dict(o.data), "text": o.text, "legal": [command_to_json(c) for c in o.legal]}
+        | ({"measured": dict(o.measured)} if o.measured else {})
         for r, o in obs.robots.items()
     }
     return {"step": obs.step, "text": obs.text, "world": dict(obs.world), "robots": robots}
@@ -129,7 +130,11 @@ def observation_to_json(obs: Observation) -> dict[str, Any]:
 def observation_from_json(data: Mapping[str, Any]) -> Observation:
     robots = {
         RobotId(r): RobotObservation(
-            robot=RobotId(r), data=o["data"], text=o["text"], legal=tuple(command_from_json(c) for c in o["legal"])
+            robot=RobotId(r),
+            data=o["data"],
+            text=o["text"],
+            legal=tuple(command_from_json(c) for c in o["legal"]),
+            measured=o.get("measured", {}),
         )
         for r, o in data["robots"].items()
     }

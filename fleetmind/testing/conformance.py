@@ -221,6 +221,32 @@ def _executor() -> Backend:
     return Backend("executor-mapf-doubles", build, sample=sparse_sampler(0.2))
 
 
+def _mavlink() -> Backend:
+    """The MAVLink drone fleet (``backend: mavlink``) over MAPF, against two vehicle doubles (PX4, ArduPilot) on one
+    manual clock; measured positions are in ``RobotObservation.measured``, outside the same-seed rule."""
+
+    def build(tmp_dir: Path) -> Factory:
+        from fleetmind.firmware_bridge.drone_config import DroneFleetConfig
+        from fleetmind.firmware_bridge.drones import MavlinkFleet
+        from fleetmind.testing.vehicle_double import MavLoopbackFleet
+
+        def make() -> Fleet:
+            autopilots = ["px4", "ardupilot"]
+            loop = MavLoopbackFleet(autopilots)
+            robots = [
+                {"name": f"robot_{i}", "url": "loopback", "autopilot": a, "target_system": i + 1}
+                for i, a in enumerate(autopilots)
+            ]
+            config = DroneFleetConfig.model_validate({"robots": robots, "cell_size": 1.0, "poll_period": 0.02})
+            conns = {f"robot_{i}": lp.host for i, lp in enumerate(loop.loops)}
+            inner = _mapf_fleet(5, 2, 8)
+            return MavlinkFleet(inner, MAPF, config, clock=loop.clock, connections=conns, keepalive=False)
+
+        return make
+
+    return Backend("mavlink-mapf-doubles", build, sample=sparse_sampler(0.3), max_steps=20)
+
+
 def _recording(inner_id: str, inner: Callable[[], Fleet]) -> Backend:
     def build(tmp_dir: Path) -> Factory:
         from fleetmind.sim.record import RecordingFleet
@@ -244,6 +270,7 @@ def backends() -> list[Backend]:
     too_fast = {RobotId("robot_0"): SetVelocity(5.0, 0.0)}
     out += [_firmware("udp", keyed=True, illegal=too_fast), _firmware("pty", keyed=False)]
     out.append(_executor())
+    out.append(_mavlink())
     first = plugins[0]
     small = first.paper_sizes[0]
     out.append(_recording(f"grid-{first.name}", lambda: GridFleet(grid_rules(first, small))))
