@@ -34,13 +34,19 @@ setup(
     version="0.1.0",
     description="Multi-robot LLM planning and hardware control stack",
     license="Apache-2.0",
-    license_files=["LICENSE", "tasks/mapf_lifelong/maps/LICENSE"],  # ours; the shipped MAPF maps' (MIT)
+    license_files=[
+        "LICENSE",  # ours
+        "tasks/mapf_lifelong/maps/LICENSE",  # the shipped MAPF maps' (MIT, learn-to-follow)
+        "tasks/mapf_lifelong/maps/LICENSE-movingai-city-tiles",  # the Paris_1 city tiles (MIT, MAPF-GPT)
+    ],
     python_requires=">=3.10,<3.13",  # 3.12: ROS 2 Jazzy; pybullet (no 3.12 wheel) is the optional extra
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
     package_data={
         "": ["py.typed", "*.md"],
         "fleetmind.tasks.mapf_lifelong": ["maps/*"],  # MAPF maps (MIT, learn-to-follow)
+        "fleetmind.tasks.swarm": ["gains.json", "policies/*.npz"],  # tuned swarm gains, Dec-POMFC policies
+        "fleetmind.planners.mapf": ["weights/*.npz"],  # follower_il policy weights (trained here)
         "fleetmind.firmware_bridge": ["firmware/*.c", "firmware/*.h", "firmware/*.ld", "firmware/Makefile"],
         "fleetmind.robots": ["urdf/*.urdf"],  # PyBullet robots: diff drive, lifter, quadrotor
     },
@@ -63,6 +69,7 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100"],
+        "gym": ["gymnasium>=1.0,<2", "pettingzoo>=1.24,<2"],  # fleetmind.sim.swarm.envs
         "pybullet": ["pybullet>=3.2.6"],  # Python <= 3.11 wheels only: optional, so the rest installs on 3.12
         "llm": ["openai>=1.40", "langgraph>=0.2"],
         "hardware": ["pyserial>=3.5", "pymavlink>=2.4.40", "cobs>=1.2", "crc>=7"],
