@@ -25,6 +25,7 @@ def test_fast_encoders_write_the_generic_encoders_bytes_and_decoders_read_them_b
     }
     data = _cdr.encode_pose_stamped(pose)
     assert data == _generic("geometry_msgs/PoseStamped")(pose)
+    assert data == _cdr.pose_in_world(12, 345678900, 1.5, -2.25, 0.1, math.sin(0.35), math.cos(0.35))
     x, y, z, qx, qy, qz, qw = _cdr.decode_pose(data)
     assert (x, y, z) == (1.5, -2.25, 0.1) and math.atan2(2 * qw * qz, 1 - 2 * qz * qz) == pytest.approx(0.7)
     text = {"data": 'héllo {"a": [1, 2]}'}

@@ -78,6 +78,14 @@ def encode_pose_stamped(message: dict[str, Any]) -> bytes:
     return bytes(out.b)
 
 
+_POSE_IN_WORLD = struct.Struct("<4siII6s6x7d")  # header, stamp, frame_id "world" (6 bytes with its NUL), pad, pose
+
+
+def pose_in_world(sec: int, nanosec: int, x: float, y: float, z: float, qz: float, qw: float) -> bytes:
+    """:func:`encode_pose_stamped` of a pose in frame ``world`` turned by a yaw (``qz``, ``qw``), in one pack."""
+    return _POSE_IN_WORLD.pack(HEADER, sec, nanosec, 6, b"world\0", x, y, z, 0.0, 0.0, qz, qw)
+
+
 def encode_string(message: dict[str, Any]) -> bytes:
     """``std_msgs/String``."""
     out = _Out()

@@ -26,7 +26,13 @@ from typing import Any
 
 import numpy as np
 from fleetmind.robots.scene import Item, Scene
-from fleetmind.sim.record._cdr import encode_image, encode_marker_array, encode_pose_stamped, encode_string
+from fleetmind.sim.record._cdr import (
+    encode_image,
+    encode_marker_array,
+    encode_pose_stamped,
+    encode_string,
+    pose_in_world,
+)
 from fleetmind.sim.record.schemas import msgdef, schema_name
 from mcap.well_known import SchemaEncoding
 from mcap.writer import CompressionType
@@ -62,6 +68,7 @@ _ENCODE = {
     "sensor_msgs/Image": encode_image,
     "std_msgs/String": encode_string,
 }
+
 
 @functools.cache
 def _generic_encoder(kind: str) -> Any:
@@ -110,9 +117,17 @@ class EpisodeWriter:
 
     def scene(self, scene: Scene) -> None:
         t = scene.t
-        for robot, (x, y, z, yaw) in scene.robots.items():
-            pose = {"position": {"x": x, "y": y, "z": z}, "orientation": _quat(yaw)}
-            self._write(f"/{robot}/pose", "geometry_msgs/PoseStamped", {"header": _header(t), "pose": pose}, t)
+        ns = int(round(t * 1e9))
+        sec, nanosec = divmod(ns, 1_000_000_000)
+        for robot, (x, y, z, yaw) in scene.robots.items():  # packed straight from the tuple: no message dicts
+            topic = f"/{robot}/pose"
+            channel = self._channels.get(topic)
+            if channel is None:
+                channel = self._writer.register_channel(topic, "cdr", self._schemas["geometry_msgs/PoseStamped"])
+                self._channels[topic] = channel
+            self._seq += 1
+            data = pose_in_world(sec, nanosec, x, y, z, math.sin(yaw / 2), math.cos(yaw / 2))
+            self._writer.add_message(channel_id=channel, log_time=ns, publish_time=ns, sequence=self._seq, data=data)
         for topic, items in (("/boxes", scene.boxes), ("/targets", scene.targets)):
             key = tuple((i.key, tuple(round(v, 4) for v in i.pos), i.count) for i in items)
             if self._last.get(topic) != key:  # markers only when something changed (Foxglove keeps the last)
