@@ -7,7 +7,15 @@ import os
 
 import numpy as np
 import pytest
-from fleetmind.planners.has._kernels import UNREACHED, bfs_known, frontier_cells, hungarian
+from fleetmind.planners.has._kernels import (
+    UNREACHED,
+    bfs_known,
+    burgard,
+    cluster_reach,
+    frontier_cells,
+    hungarian,
+    label_frontier,
+)
 from fleetmind.sim.explore._kernels import sense_all, visible_cells
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -61,6 +69,44 @@ def test_frontiers_and_bfs_match_twins(inst):
     dist = bfs_known(known, h, w, np.array([source], dtype=np.int64))[0]
     reached = {int(c): int(d) for c, d in enumerate(dist) if d < UNREACHED}
     assert reached == naive.bfs_known(known, h, w, source)
+
+
+@settings(max_examples=40, deadline=None)
+@given(known_maps(), st.integers(0, 2**31 - 1))
+def test_frontier_clusters_and_bounded_reach_match_twins(inst, seed):
+    known, h, w, _ = inst
+    cells = frontier_cells(known, h, w)
+    label = label_frontier(cells, h, w)
+    assert label.tolist() == naive.label_frontier(cells.tolist(), h, w)
+    if len(cells) == 0:
+        return
+    t = int(label.max()) + 1
+    rng = np.random.default_rng(seed)
+    reps = np.array([int(rng.choice(cells[label == k])) for k in range(t)], dtype=np.int64)
+    cluster_of = np.full(h * w, -1, dtype=np.int64)
+    cluster_of[cells] = label
+    rep_of = np.full(h * w, -1, dtype=np.int64)
+    rep_of[reps] = np.arange(t)
+    sources = rng.integers(0, h * w, size=3).astype(np.int64)
+    limit = int(rng.choice([2**30, 3]))
+    near, rep = cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit)
+    clusters = [cells[label == k].tolist() for k in range(t)]
+    for k, src in enumerate(sources.tolist()):
+        want_near, want_rep = naive.cluster_reach(known, h, w, src, clusters, reps.tolist())
+        # a search stops once it has every representative or passed the limit; what lies within the limit is exact
+        for got, want in ((near[k], want_near), (rep[k], want_rep)):
+            assert got.tolist() == [x if x is not None and x <= limit else UNREACHED for x in want]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(0, 2**31 - 1))
+def test_burgard_matches_twin(s, t, seed):
+    rng = np.random.default_rng(seed)
+    cost = rng.integers(0, 5, size=(s, t)) / 4.0
+    cost[rng.random((s, t)) < 0.2] = np.inf
+    drop = rng.integers(0, 3, size=(t, t)) / 2.0
+    utility = rng.integers(0, 4, size=t) / 2.0
+    assert burgard(cost, utility, drop, 1.0).tolist() == naive.burgard(cost, utility, drop, 1.0)
 
 
 @settings(max_examples=40, deadline=None)

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from fleetmind.planners.has.frontier import assign, distances, frontiers
+from fleetmind.planners.has.frontier import ClusterCosts, assign, cluster_costs, distances, frontiers
 from fleetmind.planners.has.manager import check_reply, heuristic_groups
 from fleetmind.planners.has.planner import HasPlanner, Leader
 from fleetmind.planners.has.platform import FREE, UNKNOWN, WALL, Group, InfoPlatform
@@ -70,7 +70,11 @@ def test_frontier_clusters_and_the_four_assignments_on_a_hand_made_map():
     assert sorted(f.cells.tolist()) == [1, 9, 12, 20, 23, 31]
     assert sorted(f.sizes.tolist()) == [3, 3]
     assert sorted((f.reps % 11).tolist()) == [1, 9] and set((f.reps // 11).tolist()) == {1}
-    dist = distances(known, 3, 11, np.array([1 * 11 + 3, 1 * 11 + 4], dtype=np.int64))  # both robots on the left
+    src = np.array([1 * 11 + 3, 1 * 11 + 4], dtype=np.int64)  # both robots on the left
+    dist = cluster_costs(known, 3, 11, src, f)
+    full = ClusterCosts.from_fields(distances(known, 3, 11, src), f)
+    assert dist.near.tolist() == full.near.tolist() and dist.to_rep.tolist() == full.to_rep.tolist()
+    assert sorted(dist.near.tolist()) == [[2, 6], [3, 5]] and sorted(dist.to_rep.tolist()) == [[2, 6], [3, 5]]
     left = int(np.flatnonzero(f.reps % 11 == 1)[0])
     assert assign("nearest", dist, f, 11, 3).tolist() == [left, left]  # uncoordinated: both go left
     assert assign("explore_lite", dist, f, 11, 3).tolist() == [left, left]

@@ -122,3 +122,109 @@ def hungarian(cost):  # pragma: no cover - compiled
         if p[j] > 0:
             out[p[j] - 1] = j - 1
     return out
+
+
+@njit(cache=True)
+def label_frontier(cells, h, w):  # pragma: no cover - compiled
+    """``(K,) int64`` 4-connected cluster of each frontier cell (``cells``: ``(K,) int64`` row-major, sorted), numbered
+    in the order of each cluster's first cell; the work is O(K), not O(H*W) (one scratch row of the map)."""
+    k = cells.shape[0]
+    slot = np.full(h * w, -1, dtype=np.int64)  # cell -> its index in cells
+    for i in range(k):
+        slot[cells[i]] = i
+    label = np.full(k, -1, dtype=np.int64)
+    queue = np.empty(k, dtype=np.int64)
+    current = 0
+    for start in range(k):
+        if label[start] >= 0:
+            continue
+        label[start] = current
+        queue[0] = start
+        head, tail = 0, 1
+        while head < tail:
+            i = queue[head]
+            head += 1
+            cell = cells[i]
+            r, c = cell // w, cell % w
+            for nb, ok in ((cell - w, r > 0), (cell + w, r < h - 1), (cell - 1, c > 0), (cell + 1, c < w - 1)):
+                if ok:
+                    j = slot[nb]
+                    if j >= 0 and label[j] < 0:
+                        label[j] = current
+                        queue[tail] = j
+                        tail += 1
+        current += 1
+    return label
+
+
+@njit(cache=True)
+def cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit):  # pragma: no cover - compiled
+    """BFS steps over the known free cells from each source to each of ``t`` frontier clusters: ``near`` ``(S, T)
+    int32`` to the cluster's nearest cell and ``rep`` ``(S, T) int32`` to its representative cell (``UNREACHED``
+    where not reached). ``cluster_of``/``rep_of``: ``(H*W,) int64`` a cell's cluster / the cluster it represents
+    (-1: none). Each search stops once it has reached every representative or passed ``limit`` steps, and resets
+    only the cells it touched, so its cost is the cells it visits, not the map."""
+    s = sources.shape[0]
+    near = np.full((s, t), UNREACHED, dtype=np.int32)
+    rep = np.full((s, t), UNREACHED, dtype=np.int32)
+    dist = np.full(h * w, UNREACHED, dtype=np.int32)
+    queue = np.empty(h * w, dtype=np.int64)
+    for k in range(s):
+        src = sources[k]
+        if src < 0 or known[src] != 0:
+            continue
+        dist[src] = 0
+        queue[0] = src
+        head, tail, found = 0, 1, 0
+        while head < tail and found < t:
+            cell = queue[head]
+            head += 1
+            d = dist[cell]
+            if d > limit:
+                break
+            lab = cluster_of[cell]
+            if lab >= 0 and near[k, lab] == UNREACHED:
+                near[k, lab] = d
+            j = rep_of[cell]
+            if j >= 0:
+                rep[k, j] = d
+                found += 1
+            r, c = cell // w, cell % w
+            nd = d + 1
+            for nb, ok in ((cell - w, r > 0), (cell + w, r < h - 1), (cell - 1, c > 0), (cell + 1, c < w - 1)):
+                if ok and known[nb] == 0 and dist[nb] == UNREACHED:
+                    dist[nb] = nd
+                    queue[tail] = nb
+                    tail += 1
+        for i in range(tail):
+            dist[queue[i]] = UNREACHED
+    return near, rep
+
+
+@njit(cache=True)
+def burgard(cost, utility, drop, beta):  # pragma: no cover - compiled
+    """Burgard et al. (2005) coordinated assignment: ``cost`` ``(S, T) float64`` scaled path costs (``inf``: out of
+    reach), ``utility`` ``(T,)`` starting utilities, ``drop`` ``(T, T)`` how much fixing target ``j`` lowers each
+    target's utility. Repeatedly fixes the free (robot, target) pair of highest ``utility - beta * cost`` (first in
+    row-major order on ties) and lowers the utilities by ``drop[j]``. ``(S,) int64`` target per robot (-1: none)."""
+    s, t = cost.shape
+    u = utility.copy()
+    out = np.full(s, -1, dtype=np.int64)
+    free = np.ones(s, dtype=np.bool_)
+    for _ in range(s):
+        best = -np.inf
+        bi, bj = -1, -1
+        for i in range(s):
+            if not free[i]:
+                continue
+            for j in range(t):
+                score = u[j] - beta * cost[i, j]
+                if score > best:
+                    best, bi, bj = score, i, j
+        if bi < 0:
+            break
+        out[bi] = bj
+        free[bi] = False
+        for j in range(t):
+            u[j] -= drop[bj, j]
+    return out

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from fleetmind.planners.has._kernels import frontier_cells
-from fleetmind.planners.has.frontier import METHODS, assign, distances, frontiers, seen_share
+from fleetmind.planners.has.frontier import METHODS, assign, cluster_costs, frontiers, seen_share
 from fleetmind.planners.has.goals import goal_object
 from fleetmind.planners.has.motion import Motion
 from fleetmind.planners.has.platform import InfoPlatform
@@ -41,9 +41,12 @@ class FrontierCore:
         self.goal = np.full(len(platform.names), -1, dtype=np.int64)
         self.last = -(10**9)
 
-    def assign_goals(self, step: int, robots: np.ndarray, taken: np.ndarray | None = None) -> None:
+    def assign_goals(
+        self, step: int, robots: np.ndarray, taken: np.ndarray | None = None, cells: np.ndarray | None = None
+    ) -> None:
         """New frontier goals for ``robots`` (indices), each on its own map; ``taken``: goal cells other robots keep
-        (B3 discounts the utility around them, B4 avoids their clusters; B1/B2 plan each robot alone anyway)."""
+        (B3 discounts the utility around them, B4 avoids their clusters; B1/B2 plan each robot alone anyway);
+        ``cells``: the frontier cells of the shared map when the caller has them (one map for everyone)."""
         p, w = self.p, self.p.w
         self.goal[robots] = -1
         if p.comm_range is None:
@@ -55,7 +58,7 @@ class FrontierCore:
             batches = [np.array(v, dtype=np.int64) for v in keys.values()]
         for batch in batches:
             known = p.map_of(int(batch[0]))
-            f = frontiers(known, p.h, w)
+            f = frontiers(known, p.h, w, cells if p.comm_range is None else None)
             if len(f.reps) == 0:
                 continue
             utility = None
@@ -65,7 +68,7 @@ class FrontierCore:
                 d = np.hypot(rr[:, None] - tr[None, :], rc[:, None] - tc[None, :])
                 utility = 1.0 - seen_share(d, self.radius).sum(axis=1)
             src = p.positions[batch, 0] * w + p.positions[batch, 1]
-            choice = assign(self.method, distances(known, p.h, w, src), f, w, self.radius, utility=utility)
+            choice = assign(self.method, cluster_costs(known, p.h, w, src, f), f, w, self.radius, utility=utility)
             self.goal[batch] = np.where(choice >= 0, f.reps[np.maximum(choice, 0)], -1)
 
     def goals(self, step: int, override: Mapping[int, int] | None = None) -> np.ndarray:
@@ -75,15 +78,16 @@ class FrontierCore:
         on = np.flatnonzero(p.active)
         cells = p.positions[on, 0] * p.w + p.positions[on, 1]
         g = self.goal[on]
+        fcells = frontier_cells(p.known, p.h, p.w)
         frontier = np.zeros(p.h * p.w, dtype=bool)
-        frontier[frontier_cells(p.known, p.h, p.w)] = True
+        frontier[fcells] = True
         stale = (g < 0) | (g == cells) | ~frontier[np.maximum(g, 0)]
         if step - self.last >= self.replan_every:
-            self.assign_goals(step, on)
+            self.assign_goals(step, on, cells=fcells)
             self.last = step
         elif stale.any():
             keep = g[~stale]
-            self.assign_goals(step, on[stale], keep[keep >= 0])
+            self.assign_goals(step, on[stale], keep[keep >= 0], fcells)
         out = self.goal.copy()
         for i, cell in (override or {}).items():
             out[i] = cell

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from fleetmind.planners.has._ask import CallStats, ask
 from fleetmind.planners.has.baselines import commands, move, nearest_robot
-from fleetmind.planners.has.frontier import Frontiers, assign, distances, frontiers
+from fleetmind.planners.has.frontier import Frontiers, assign, cluster_costs, frontiers
 from fleetmind.planners.has.goals import goal_object
 from fleetmind.planners.has.motion import Motion
 from fleetmind.planners.has.platform import InfoPlatform
@@ -75,10 +75,9 @@ class FlatLLMPlanner(Planner):
             return
         top = np.argsort(-f.sizes, kind="stable")[:MAX_CLUSTERS]
         src = p.positions[on, 0] * p.w + p.positions[on, 1]
-        dist = distances(p.known, p.h, p.w, src)
         sub_reps = f.reps[top]
         sub = Frontiers(sub_reps, np.arange(len(top)), sub_reps, f.sizes[top])
-        hint = assign("hungarian", dist, sub, p.w, self.radius)
+        hint = assign("hungarian", cluster_costs(p.known, p.h, p.w, src, sub), sub, p.w, self.radius)
         ids = [f"f{k}" for k in range(len(top))] + ["stay"]
         online = [self.names[i] for i in on]
         suggestion = {r: (f"f{c}" if c >= 0 else "stay") for r, c in zip(online, hint.tolist(), strict=True)}

@@ -9,8 +9,9 @@
 - B4 ``hungarian``: min-cost assignment of robots to frontier clusters (path cost), clusters repeated when robots
   outnumber them.
 
-Distances are BFS steps over the known free cells from each robot (:func:`bfs_known`); a cluster out of reach is
-never chosen.
+Distances are BFS steps over the known free cells from each robot to each cluster (:func:`cluster_costs`: one
+search per robot that stops once it has reached every cluster and touches only the cells it visits); a cluster out
+of reach is never chosen.
 """
 
 from __future__ import annotations
@@ -18,8 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from fleetmind.planners.has._kernels import UNREACHED, bfs_known, frontier_cells, hungarian
-from fleetmind.tasks.mapf_lifelong._kernels import components
+from fleetmind.planners.has._kernels import (
+    UNREACHED,
+    bfs_known,
+    burgard,
+    cluster_reach,
+    frontier_cells,
+    hungarian,
+    label_frontier,
+)
 
 METHODS: tuple[str, ...] = ("nearest", "explore_lite", "utility", "hungarian")
 
@@ -35,16 +43,14 @@ class Frontiers:
     sizes: np.ndarray
 
 
-def frontiers(known: np.ndarray, h: int, w: int) -> Frontiers:
-    """The frontier of ``known`` (``(H*W,) int8``) in 4-connected clusters."""
-    cells = frontier_cells(known, h, w)
+def frontiers(known: np.ndarray, h: int, w: int, cells: np.ndarray | None = None) -> Frontiers:
+    """The frontier of ``known`` (``(H*W,) int8``) in 4-connected clusters; ``cells``: its frontier cells when the
+    caller has them already (:func:`frontier_cells`)."""
+    cells = frontier_cells(known, h, w) if cells is None else cells
     if len(cells) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Frontiers(empty, empty, empty, empty)
-    mask = np.ones(h * w, dtype=np.bool_)
-    mask[cells] = False
-    label = components(mask.reshape(h, w)).ravel()[cells]
-    _, label = np.unique(label, return_inverse=True)
+    label = label_frontier(cells, h, w)
     t = int(label.max()) + 1
     sizes = np.bincount(label, minlength=t)
     r, c = np.divmod(cells, w)
@@ -55,6 +61,41 @@ def frontiers(known: np.ndarray, h: int, w: int) -> Frontiers:
     first = np.searchsorted(label[order], np.arange(t))
     reps = cells[order[first]]
     return Frontiers(cells, label, reps, sizes)
+
+
+@dataclass(frozen=True)
+class ClusterCosts:
+    """BFS steps from each robot to each frontier cluster: ``near`` ``(S, T) int32`` to its nearest cell, ``to_rep``
+    ``(S, T) int32`` to its representative (``UNREACHED`` where out of reach)."""
+
+    near: np.ndarray
+    to_rep: np.ndarray
+
+    @staticmethod
+    def from_fields(dist: np.ndarray, f: Frontiers) -> ClusterCosts:
+        """From whole distance fields (``(S, H*W)``, :func:`distances`)."""
+        if len(f.reps) == 0:
+            empty = np.zeros((dist.shape[0], 0), dtype=np.int32)
+            return ClusterCosts(empty, empty)
+        return ClusterCosts(cluster_min(dist, f), dist[:, f.reps])
+
+
+def cluster_costs(
+    known: np.ndarray, h: int, w: int, sources: np.ndarray, f: Frontiers, limit: int = 2**30
+) -> ClusterCosts:
+    """:class:`ClusterCosts` of the robots at cells ``sources`` (``(S,) int64``), one bounded search each
+    (:func:`cluster_reach`): the same numbers as :meth:`ClusterCosts.from_fields` without whole-map fields."""
+    src = np.ascontiguousarray(sources, dtype=np.int64)
+    t = len(f.reps)
+    if t == 0:
+        empty = np.zeros((len(src), 0), dtype=np.int32)
+        return ClusterCosts(empty, empty)
+    cluster_of = np.full(h * w, -1, dtype=np.int64)
+    cluster_of[f.cells] = f.label
+    rep_of = np.full(h * w, -1, dtype=np.int64)
+    rep_of[f.reps] = np.arange(t)
+    near, rep = cluster_reach(known, h, w, src, cluster_of, rep_of, t, limit)
+    return ClusterCosts(near, rep)
 
 
 def distances(known: np.ndarray, h: int, w: int, sources: np.ndarray) -> np.ndarray:
@@ -71,28 +112,28 @@ def cluster_min(dist: np.ndarray, f: Frontiers) -> np.ndarray:
 
 def assign(
     method: str,
-    dist: np.ndarray,
+    costs: ClusterCosts,
     f: Frontiers,
     w: int,
     radius: int,
     beta: float = 1.0,
     utility: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``(S,) int64`` the cluster each robot should go to (-1: none reachable). ``dist``: ``(S, H*W)`` from
-    :func:`distances` (one row per robot); ``utility``: ``(T,)`` what each cluster is still worth given the targets
+    """``(S,) int64`` the cluster each robot should go to (-1: none reachable). ``costs``: from
+    :func:`cluster_costs` (one row per robot); ``utility``: ``(T,)`` what each cluster is still worth given the targets
     of other robots (default 1): the starting utility of ``utility``, a cost term of ``hungarian``."""
-    s, t = dist.shape[0], len(f.reps)
+    s, t = costs.to_rep.shape[0], len(f.reps)
     out = np.full(s, -1, dtype=np.int64)
     if t == 0 or s == 0:
         return out
-    to_rep = dist[:, f.reps].astype(np.float64)
+    to_rep = costs.to_rep.astype(np.float64)
     reach = to_rep < UNREACHED
     if method == "nearest":
-        near = cluster_min(dist, f).astype(np.float64)
+        near = costs.near.astype(np.float64)
         near[~reach] = np.inf
         out = np.argmin(near - 1e-3 * f.sizes[None, :], axis=1)
     elif method == "explore_lite":
-        cost = 3.0 * cluster_min(dist, f).astype(np.float64) - 1.0 * f.sizes[None, :]
+        cost = 3.0 * costs.near.astype(np.float64) - 1.0 * f.sizes[None, :]
         cost[~reach] = np.inf
         out = np.argmin(cost, axis=1)
     elif method == "utility":
@@ -124,22 +165,10 @@ def _burgard(
     beta: float,
     start: np.ndarray | None = None,
 ) -> np.ndarray:
-    s, t = to_rep.shape
-    utility = np.ones(t) if start is None else np.asarray(start, dtype=np.float64).copy()
+    t = to_rep.shape[1]
+    utility = np.ones(t) if start is None else np.asarray(start, dtype=np.float64)
     top = to_rep[reach].max() if reach.any() else 1.0
     v = np.where(reach, to_rep / max(top, 1.0), np.inf)
     rr, rc = np.divmod(f.reps, w)
-    near = np.hypot(rr[:, None] - rr[None, :], rc[:, None] - rc[None, :])
-    drop = seen_share(near, radius)
-    out = np.full(s, -1, dtype=np.int64)
-    free = np.ones(s, dtype=bool)
-    for _ in range(s):
-        score = utility[None, :] - beta * v
-        score[~free] = -np.inf
-        i, j = np.unravel_index(np.argmax(score), score.shape)
-        if not np.isfinite(score[i, j]):
-            break
-        out[i] = j
-        free[i] = False
-        utility = utility - drop[j]
-    return out
+    drop = seen_share(np.hypot(rr[:, None] - rr[None, :], rc[:, None] - rc[None, :]), radius)
+    return burgard(np.ascontiguousarray(v), np.ascontiguousarray(utility, dtype=np.float64), drop, float(beta))

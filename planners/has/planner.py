@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from fleetmind.planners.has.baselines import commands, move, nearest_robot
-from fleetmind.planners.has.frontier import Frontiers, assign, distances, frontiers, seen_share
+from fleetmind.planners.has.frontier import Frontiers, assign, cluster_costs, frontiers, seen_share
 from fleetmind.planners.has.goals import goal_object, wanted
 from fleetmind.planners.has.manager import HeuristicManager, LLMManager
 from fleetmind.planners.has.motion import Motion
@@ -75,7 +75,8 @@ class Leader:
                 d = np.hypot(rr[:, None] - tr[None, :], rc[:, None] - tc[None, :])
                 utility = utility - seen_share(d, self.radius).sum(axis=1)
             src = p.positions[rest, 0] * p.w + p.positions[rest, 1]
-            choice = assign("utility", distances(p.known, p.h, p.w, src), f, p.w, self.radius, utility=utility)
+            costs = cluster_costs(p.known, p.h, p.w, src, f)
+            choice = assign("utility", costs, f, p.w, self.radius, utility=utility)
             for i, c in zip(rest.tolist(), choice.tolist(), strict=True):
                 if c >= 0:
                     out[i] = int(f.reps[c])

@@ -77,3 +77,51 @@ def assignment_cost(cost: np.ndarray) -> float:
 
     rows, cols = cost.shape
     return min(sum(cost[i, p[i]] for i in range(rows)) for p in permutations(range(cols), rows))
+
+
+def label_frontier(cells: list[int], h: int, w: int) -> list[int]:
+    """4-connected clusters of ``cells`` (sorted), numbered by their first cell, by flood fill over a set."""
+    label: dict[int, int] = {}
+    members = set(cells)
+    for start in cells:
+        if start in label:
+            continue
+        current = len(set(label.values()))
+        stack = [start]
+        label[start] = current
+        while stack:
+            r, c = divmod(stack.pop(), w)
+            for a, b in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+                nxt = a * w + b
+                if 0 <= a < h and 0 <= b < w and nxt in members and nxt not in label:
+                    label[nxt] = current
+                    stack.append(nxt)
+    return [label[c] for c in cells]
+
+
+def cluster_reach(
+    known: np.ndarray, h: int, w: int, source: int, clusters: list[list[int]], reps: list[int]
+) -> tuple[list[int | None], list[int | None]]:
+    """From one source: steps to the nearest cell of each cluster and to each representative (None: unreached)."""
+    dist = bfs_known(known, h, w, source)
+    near = [min((dist[c] for c in cells if c in dist), default=None) for cells in clusters]
+    return near, [dist.get(r) for r in reps]
+
+
+def burgard(cost: np.ndarray, utility: np.ndarray, drop: np.ndarray, beta: float) -> list[int]:
+    """Burgard's greedy assignment with whole-matrix numpy (argmax takes the first maximum in row-major order)."""
+    s = cost.shape[0]
+    u = utility.astype(float).copy()
+    out = [-1] * s
+    free = np.ones(s, dtype=bool)
+    for _ in range(s):
+        with np.errstate(invalid="ignore"):
+            score = u[None, :] - beta * cost
+        score[~free] = -np.inf
+        i, j = np.unravel_index(np.argmax(score), score.shape)
+        if not np.isfinite(score[i, j]):
+            break
+        out[int(i)] = int(j)
+        free[i] = False
+        u = u - drop[j]
+    return out
