@@ -34,7 +34,7 @@ RADII = (0.5, 1.0, 2.0)
 NOISES = (0.0, 0.5, 1.0, 2.0)
 CONTROLLERS = ("none", "classic", "dec-pomfc")
 TRANSFER_N = (100, 25, 1000, 10000)
-TIE = 0.005  # order parameters this close count as equal
+TIE = 0.005  # order parameters this close count as equal (for ">= classic"; "+10 %" has no slack)
 
 
 def machine() -> str:
@@ -71,7 +71,7 @@ def main() -> int:
                 config = task.make_config(radius=radius, noise=noise, steps=steps)
                 got = {c: steady(task, config, acts[c], seeds) for c in CONTROLLERS}
                 need = 1.10 if (radius <= 0.5 or noise >= 1.0) else 1.0
-                ok = got["dec-pomfc"] >= need * got["classic"] - TIE
+                ok = got["dec-pomfc"] >= (need * got["classic"] if need > 1 else got["classic"] - TIE)
                 gain = (got["dec-pomfc"] / got["classic"] - 1) * 100 if got["classic"] > 0 else float("nan")
                 verdict = f"{'meets' if ok else 'MISSES'} (>= {'+10 %' if need > 1 else 'classic'}; {gain:+.1f} %)"
                 print(
