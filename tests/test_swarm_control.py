@@ -4,6 +4,7 @@ shipped policies loading by task name, and bad parameters refused with one line.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -208,3 +209,20 @@ def test_policies_are_mirror_equivariant(name):
         assert b == pytest.approx(-a, abs=1e-12)
     else:
         assert b == pytest.approx(a * np.array([1.0, -1.0]), abs=1e-12)
+
+
+def test_swarm_train_and_run_commands_write_their_outputs(tmp_path, capsys):
+    def cli(*argv: str) -> int:
+        return run_command(build_parser()[0].parse_args(["swarm", *argv]), {})
+
+    out = tmp_path / "train"
+    assert cli("train", "vicsek", "--iterations", "1", "--agents", "8", "--out", str(out), "-q") == 0
+    assert {p.name for p in out.iterdir()} == {"policy.npz", "learning_curve.png", "train.json"}
+    assert "300 environment steps (2400 agent-steps)" in capsys.readouterr().out  # 1 iteration x 3 x 100 steps
+    policy = load_policy(out / "policy.npz")
+    assert policy.meta["env_steps"] == 300 and policy.meta["base_law"] == "vicsek_average"
+    run = tmp_path / "run"
+    argv = ["run", "vicsek", "--policy", str(out / "policy.npz"), "--agents", "12", "--steps", "4", "--out", str(run)]
+    assert cli(*argv, "--gif-frames", "2", "-q") == 0
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["controller"] == "dec-pomfc" and len(m["order_parameter"]) == 4 and (run / "swarm.gif").exists()
