@@ -108,7 +108,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     path = result.policy.save(out / "policy.npz", command=command)
     curves = {"mean reward per agent-step": result.curve, "steady-state order": result.metric_curve}
-    plot_series(curves, "per iteration", f"{task.name}: Dec-POMFC training (x: iteration)", out / "learning_curve.png")
+    title = f"{task.name}: Dec-POMFC training (radius and noise drawn per episode)"
+    plot_series(curves, "mean per iteration", title, out / "learning_curve.png", xlabel="PPO iteration")
     info = {**result.policy.meta, "command": command, "curve": result.curve, "metric_curve": result.metric_curve}
     (out / "train.json").write_text(json.dumps(info, indent=1) + "\n")
     print(

@@ -73,13 +73,13 @@ def _plt() -> Any:
     return plt
 
 
-def plot_series(series: dict[str, list[float]], ylabel: str, title: str, out: Path) -> Path:
-    """Line plot of named series (x: step) into a PNG."""
+def plot_series(series: dict[str, list[float]], ylabel: str, title: str, out: Path, xlabel: str = "step") -> Path:
+    """Line plot of named series (x: ``xlabel``, from 1) into a PNG."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for name, values in series.items():
         ax.plot(np.arange(1, len(values) + 1), values, label=name)
-    ax.set_xlabel("step")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     if len(series) > 1:
