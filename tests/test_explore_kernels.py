@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from fleetmind.planners.has._kernels import (
     UNREACHED,
+    bfs_field,
     bfs_known,
     burgard,
     cluster_reach,
@@ -88,14 +89,26 @@ def test_frontier_clusters_and_bounded_reach_match_twins(inst, seed):
     rep_of = np.full(h * w, -1, dtype=np.int64)
     rep_of[reps] = np.arange(t)
     sources = rng.integers(0, h * w, size=3).astype(np.int64)
-    limit = int(rng.choice([2**30, 3]))
-    near, rep = cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit)
+    limit, slack = int(rng.choice([2**30, 3])), int(rng.choice([2**30, 0, 2]))
+    near, rep = cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit, slack)
     clusters = [cells[label == k].tolist() for k in range(t)]
     for k, src in enumerate(sources.tolist()):
         want_near, want_rep = naive.cluster_reach(known, h, w, src, clusters, reps.tolist())
-        # a search stops once it has every representative or passed the limit; what lies within the limit is exact
+        # a search stops once it has every representative, passed the limit or passed the slack beyond the nearest
+        # cluster; what lies within those bounds is exact
+        bound = min(limit, min((x for x in want_near if x is not None), default=0) + slack)
         for got, want in ((near[k], want_near), (rep[k], want_rep)):
-            assert got.tolist() == [x if x is not None and x <= limit else UNREACHED for x in want]
+            assert got.tolist() == [x if x is not None and x <= bound else UNREACHED for x in want]
+
+
+@settings(max_examples=30, deadline=None)
+@given(known_maps())
+def test_goal_field_matches_twin(inst):
+    known, h, w, goal = inst
+    row = np.zeros(h * w, dtype=np.uint16)
+    bfs_field(known, h, w, goal, row)
+    reached = {int(c): int(d) for c, d in enumerate(row) if d < np.iinfo(np.uint16).max}
+    assert reached == naive.bfs_known(known, h, w, goal)
 
 
 @settings(max_examples=40, deadline=None)

@@ -158,12 +158,13 @@ def label_frontier(cells, h, w):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit):  # pragma: no cover - compiled
+def cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit, slack):  # pragma: no cover - compiled
     """BFS steps over the known free cells from each source to each of ``t`` frontier clusters: ``near`` ``(S, T)
     int32`` to the cluster's nearest cell and ``rep`` ``(S, T) int32`` to its representative cell (``UNREACHED``
     where not reached). ``cluster_of``/``rep_of``: ``(H*W,) int64`` a cell's cluster / the cluster it represents
-    (-1: none). Each search stops once it has reached every representative or passed ``limit`` steps, and resets
-    only the cells it touched, so its cost is the cells it visits, not the map."""
+    (-1: none). Each search stops once it has reached every representative, passed ``limit`` steps, or passed
+    ``slack`` steps beyond the first cluster it reached (what a nearest-first rule needs), and resets only the cells
+    it touched, so its cost is the cells it visits, not the map."""
     s = sources.shape[0]
     near = np.full((s, t), UNREACHED, dtype=np.int32)
     rep = np.full((s, t), UNREACHED, dtype=np.int32)
@@ -176,26 +177,39 @@ def cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit):  # pragma
         dist[src] = 0
         queue[0] = src
         head, tail, found = 0, 1, 0
+        stop = limit
         while head < tail and found < t:
             cell = queue[head]
             head += 1
             d = dist[cell]
-            if d > limit:
+            if d > stop:
                 break
             lab = cluster_of[cell]
             if lab >= 0 and near[k, lab] == UNREACHED:
                 near[k, lab] = d
+                stop = min(stop, d + slack)
             j = rep_of[cell]
             if j >= 0:
                 rep[k, j] = d
                 found += 1
             r, c = cell // w, cell % w
             nd = d + 1
-            for nb, ok in ((cell - w, r > 0), (cell + w, r < h - 1), (cell - 1, c > 0), (cell + 1, c < w - 1)):
-                if ok and known[nb] == 0 and dist[nb] == UNREACHED:
-                    dist[nb] = nd
-                    queue[tail] = nb
-                    tail += 1
+            if r > 0 and known[cell - w] == 0 and dist[cell - w] == UNREACHED:
+                dist[cell - w] = nd
+                queue[tail] = cell - w
+                tail += 1
+            if r < h - 1 and known[cell + w] == 0 and dist[cell + w] == UNREACHED:
+                dist[cell + w] = nd
+                queue[tail] = cell + w
+                tail += 1
+            if c > 0 and known[cell - 1] == 0 and dist[cell - 1] == UNREACHED:
+                dist[cell - 1] = nd
+                queue[tail] = cell - 1
+                tail += 1
+            if c < w - 1 and known[cell + 1] == 0 and dist[cell + 1] == UNREACHED:
+                dist[cell + 1] = nd
+                queue[tail] = cell + 1
+                tail += 1
         for i in range(tail):
             dist[queue[i]] = UNREACHED
     return near, rep
@@ -228,3 +242,38 @@ def burgard(cost, utility, drop, beta):  # pragma: no cover - compiled
         for j in range(t):
             u[j] -= drop[bj, j]
     return out
+
+
+@njit(cache=True)
+def bfs_field(known, h, w, goal, row):  # pragma: no cover - compiled
+    """Fill ``row`` (``(H*W,)`` unsigned ints) with 4-connected step distances to ``goal`` over the known free cells
+    (the dtype's maximum elsewhere): a PIBT cost-to-go row written in place, no temporary field."""
+    top = row.dtype.type(np.iinfo(row.dtype).max)
+    row[:] = top
+    if goal < 0 or known[goal] != 0:
+        return
+    queue = np.empty(h * w, dtype=np.int64)
+    row[goal] = 0
+    queue[0] = goal
+    head, tail = 0, 1
+    while head < tail:
+        cell = queue[head]
+        head += 1
+        nd = row[cell] + 1
+        r, c = cell // w, cell % w
+        if r > 0 and known[cell - w] == 0 and row[cell - w] == top:
+            row[cell - w] = nd
+            queue[tail] = cell - w
+            tail += 1
+        if r < h - 1 and known[cell + w] == 0 and row[cell + w] == top:
+            row[cell + w] = nd
+            queue[tail] = cell + w
+            tail += 1
+        if c > 0 and known[cell - 1] == 0 and row[cell - 1] == top:
+            row[cell - 1] = nd
+            queue[tail] = cell - 1
+            tail += 1
+        if c < w - 1 and known[cell + 1] == 0 and row[cell + 1] == top:
+            row[cell + 1] = nd
+            queue[tail] = cell + 1
+            tail += 1

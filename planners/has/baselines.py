@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from fleetmind.planners.has._kernels import frontier_cells
-from fleetmind.planners.has.frontier import METHODS, assign, cluster_costs, frontiers, seen_share
+from fleetmind.planners.has.frontier import METHODS, assign, cluster_costs, frontiers, seen_share, slack_for
 from fleetmind.planners.has.goals import goal_object
 from fleetmind.planners.has.motion import Motion
 from fleetmind.planners.has.platform import InfoPlatform
@@ -68,7 +68,8 @@ class FrontierCore:
                 d = np.hypot(rr[:, None] - tr[None, :], rc[:, None] - tc[None, :])
                 utility = 1.0 - seen_share(d, self.radius).sum(axis=1)
             src = p.positions[batch, 0] * w + p.positions[batch, 1]
-            choice = assign(self.method, cluster_costs(known, p.h, w, src, f), f, w, self.radius, utility=utility)
+            costs = cluster_costs(known, p.h, w, src, f, slack_for(self.method, f))
+            choice = assign(self.method, costs, f, w, self.radius, utility=utility)
             self.goal[batch] = np.where(choice >= 0, f.reps[np.maximum(choice, 0)], -1)
 
     def goals(self, step: int, override: Mapping[int, int] | None = None) -> np.ndarray:

@@ -81,10 +81,11 @@ class ClusterCosts:
 
 
 def cluster_costs(
-    known: np.ndarray, h: int, w: int, sources: np.ndarray, f: Frontiers, limit: int = 2**30
+    known: np.ndarray, h: int, w: int, sources: np.ndarray, f: Frontiers, slack: int = 2**30
 ) -> ClusterCosts:
     """:class:`ClusterCosts` of the robots at cells ``sources`` (``(S,) int64``), one bounded search each
-    (:func:`cluster_reach`): the same numbers as :meth:`ClusterCosts.from_fields` without whole-map fields."""
+    (:func:`cluster_reach`): the same numbers as :meth:`ClusterCosts.from_fields` without whole-map fields, up to
+    ``slack`` steps beyond each robot's nearest cluster (:func:`slack_for`: what a method can still choose)."""
     src = np.ascontiguousarray(sources, dtype=np.int64)
     t = len(f.reps)
     if t == 0:
@@ -94,8 +95,19 @@ def cluster_costs(
     cluster_of[f.cells] = f.label
     rep_of = np.full(h * w, -1, dtype=np.int64)
     rep_of[f.reps] = np.arange(t)
-    near, rep = cluster_reach(known, h, w, src, cluster_of, rep_of, t, limit)
+    near, rep = cluster_reach(known, h, w, src, cluster_of, rep_of, t, 2**30, min(slack, 2**30))
     return ClusterCosts(near, rep)
+
+
+def slack_for(method: str, f: Frontiers) -> int:
+    """How far beyond its nearest cluster a robot's choice can lie: B1 takes the nearest (by ``d - 1e-3 size``),
+    B2's cost ``3 d - size`` cannot beat the nearest once ``3 d`` exceeds it by more than the largest size; B3/B4
+    weigh every cluster (no bound)."""
+    if method == "nearest":  # ties within 1e-3 * size: a cluster of 1,000 cells outweighs one step
+        return int(f.sizes.max()) // 1000 if len(f.sizes) else 0
+    if method == "explore_lite":
+        return int(f.sizes.max()) // 3 + 1 if len(f.sizes) else 0
+    return 2**30
 
 
 def distances(known: np.ndarray, h: int, w: int, sources: np.ndarray) -> np.ndarray:
@@ -127,7 +139,8 @@ def assign(
     if t == 0 or s == 0:
         return out
     to_rep = costs.to_rep.astype(np.float64)
-    reach = to_rep < UNREACHED
+    # a cluster is connected known free space: reachable as a whole (B1/B2 searches may stop before its rep)
+    reach = costs.near < UNREACHED
     if method == "nearest":
         near = costs.near.astype(np.float64)
         near[~reach] = np.inf

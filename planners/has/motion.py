@@ -10,8 +10,42 @@ is away from its goal, as in :class:`fleetmind.planners.mapf.pibt.PibtCore`.
 from __future__ import annotations
 
 import numpy as np
-from fleetmind.planners.mapf._common import DistanceCache
+from fleetmind.planners.has._kernels import bfs_field
 from fleetmind.planners.mapf._kernels import neighbour_table, pibt_preferences, pibt_step
+
+
+class GoalFields:
+    """Cost-to-go rows (``pool``: ``(K, H*W)`` uint16, or uint32 on maps over 65,536 cells; unreached: the dtype's
+    maximum) per goal cell on one snapshot of the known map, each written in place by :func:`bfs_field`. Rows of
+    goals nobody uses any more are reused when the pool is full; it doubles when the goals in use outnumber it."""
+
+    def __init__(self, known: np.ndarray, h: int, w: int, capacity: int) -> None:
+        self.known = np.ascontiguousarray(known, dtype=np.int8).copy()
+        self.h, self.w = h, w
+        dtype = np.uint16 if h * w <= 65_536 else np.uint32
+        self.pool = np.empty((max(capacity, 4), h * w), dtype=dtype)
+        self.row_of: dict[int, int] = {}
+        self.spare = list(range(self.pool.shape[0]))
+        self.computed = 0
+
+    def rows(self, goals: np.ndarray) -> np.ndarray:
+        """``(M,) int64`` goal cells -> ``(M,) int64`` rows of ``pool``."""
+        goal_list = goals.tolist()
+        missing = list(dict.fromkeys(g for g in goal_list if g not in self.row_of))
+        if len(missing) > len(self.spare):
+            used = set(goal_list)
+            for g in [g for g in self.row_of if g not in used]:
+                self.spare.append(self.row_of.pop(g))
+        while len(missing) > len(self.spare):
+            size = self.pool.shape[0]
+            self.pool = np.concatenate([self.pool, np.empty_like(self.pool)])
+            self.spare.extend(range(size, 2 * size))
+        for g in missing:
+            row = self.spare.pop()
+            bfs_field(self.known, self.h, self.w, g, self.pool[row])
+            self.row_of[g] = row
+        self.computed += len(missing)
+        return np.array([self.row_of[g] for g in goal_list], dtype=np.int64)
 
 
 class Motion:
@@ -22,7 +56,7 @@ class Motion:
         self.rng = np.random.default_rng(seed)
         self.free: np.ndarray | None = None
         self.nbr: np.ndarray | None = None
-        self.cache: DistanceCache | None = None
+        self.cache: GoalFields | None = None
         self.built = -(10**9)
         self.priority: dict[int, float] = {}
         self.last_goal: dict[int, int] = {}
@@ -31,7 +65,7 @@ class Motion:
         blocked = np.ascontiguousarray((known != 0).reshape(self.h, self.w))
         self.free = ~blocked.ravel()
         self.nbr = neighbour_table(blocked)
-        self.cache = DistanceCache(blocked, capacity=agents + 16)
+        self.cache = GoalFields(np.where(self.free, 0, 1), self.h, self.w, agents + 16)
         self.built = step
 
     def actions(
