@@ -31,11 +31,12 @@ def test_fast_encoders_write_the_generic_encoders_bytes_and_decoders_read_them_b
     text = {"data": 'héllo {"a": [1, 2]}'}
     assert _cdr.encode_string(text) == _generic("std_msgs/String")(text)
     assert _cdr.decode_string(_cdr.encode_string(text)) == text["data"]
-    items = [Item(f"goal_{k}", (0.5 * k, 1.0 + k, 0.0), (0.3, 0.4, 0.1), (0.1, 0.2, 0.3, 1.0)) for k in range(3)]
+    items = [Item("g" + "x" * k, (0.5 * k, 1.0 + k, 0.0), (0.3, 0.4, 0.1), (0.1, 0.2, 0.3, 1.0)) for k in range(5)]
     for some in (items, items[:1], []):
         markers = EpisodeWriter._markers(None, some, "targets", 3.5)  # type: ignore[arg-type]
         data = _cdr.encode_marker_array(markers)
         assert data == _generic("visualization_msgs/MarkerArray")(markers)
+        assert _cdr.cube_markers(3, 500_000_000, "targets", some) == data  # the writer's direct form
         got = _cdr.decode_marker_items(data)  # DELETEALL first, then one ADD per item
         assert [g[:4] for g in got] == [(0.5 * k, 1.0 + k, 0.3, 0.4) for k in range(len(some))]
         assert all(g[4] == pytest.approx((0.1, 0.2, 0.3, 1.0)) for g in got)

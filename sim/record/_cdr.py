@@ -107,20 +107,11 @@ def encode_image(message: dict[str, Any]) -> bytes:
     return bytes(out.b)
 
 
-def _marker(out: _Out, m: dict[str, Any]) -> None:
-    zero3 = {"x": 0.0, "y": 0.0, "z": 0.0}
-    _header(out, m["header"])
-    out.string(m.get("ns", ""))
-    out.i32s(m.get("id", 0), m.get("type", 0), m.get("action", 0))
-    pose = m.get("pose", {})
-    p = pose.get("position", zero3)
-    q = pose.get("orientation", {"x": 0.0, "y": 0.0, "z": 0.0, "w": 1.0})
-    s = m.get("scale", zero3)
-    out.f64s(p["x"], p["y"], p["z"], q["x"], q["y"], q["z"], q["w"], s["x"], s["y"], s["z"])
-    c = m.get("color", {"r": 0.0, "g": 0.0, "b": 0.0, "a": 0.0})
-    out.f32s(c["r"], c["g"], c["b"], c["a"])
-    out.stamp(0, 0)  # lifetime
-    out.byte(1 if m.get("frame_locked", False) else 0)
+def _tail_block() -> bytes:
+    """The bytes from ``frame_locked`` (false, at a 4-aligned offset) to ``text``: no points, colors, texture
+    or uv coordinates; the same wherever a marker starts, since the alignment there is always known."""
+    out = _Out()
+    out.byte(0)  # frame_locked
     out.u32(0)  # points
     out.u32(0)  # colors
     out.string("")  # texture_resource
@@ -129,11 +120,78 @@ def _marker(out: _Out, m: dict[str, Any]) -> None:
     out.string("")  # texture.format
     out.u32(0)  # texture.data
     out.u32(0)  # uv_coordinates
-    out.string(m.get("text", ""))
-    out.string("")  # mesh_resource
-    out.string("")  # mesh_file.filename
-    out.u32(0)  # mesh_file.data
-    out.byte(0)  # mesh_use_embedded_materials
+    return bytes(out.b[4:])
+
+
+_TAIL = _tail_block()
+_TAIL_LOCKED = b"\x01" + _TAIL[1:]
+_IDS = struct.Struct("<3i")
+_POSE_SCALE_COLOR_LIFETIME = struct.Struct("<10d4f8x")
+_END = struct.Struct("<I1sxxxI1sxxxIx")  # mesh_resource "", mesh_file.filename "", mesh_file.data [], embedded: false
+
+
+def _marker(
+    out: _Out,
+    sec: int,
+    nanosec: int,
+    ns: str,
+    ids: tuple[int, int, int],
+    pose_scale: tuple[float, ...],
+    rgba: tuple[float, ...],
+    text: str,
+    locked: bool,
+) -> None:
+    """One marker (no points, colors, texture or mesh) in a few packs."""
+    out.stamp(sec, nanosec)
+    out.string("world")
+    out.string(ns)
+    out.align(4)
+    out.b += _IDS.pack(*ids)
+    out.align(8)
+    out.b += _POSE_SCALE_COLOR_LIFETIME.pack(*pose_scale, *rgba)
+    out.b += _TAIL_LOCKED if locked else _TAIL
+    out.string(text)
+    out.align(4)
+    out.b += _END.pack(1, b"", 1, b"", 0)
+
+
+def _marker_of(out: _Out, m: dict[str, Any]) -> None:
+    zero3 = {"x": 0.0, "y": 0.0, "z": 0.0}
+    stamp = m["header"]["stamp"]
+    if m["header"]["frame_id"] != "world":
+        raise ValueError("encode_marker_array writes markers in frame 'world'")
+    pose = m.get("pose", {})
+    p = pose.get("position", zero3)
+    q = pose.get("orientation", {"x": 0.0, "y": 0.0, "z": 0.0, "w": 1.0})
+    s = m.get("scale", zero3)
+    c = m.get("color", {"r": 0.0, "g": 0.0, "b": 0.0, "a": 0.0})
+    _marker(
+        out,
+        stamp["sec"],
+        stamp["nanosec"],
+        m.get("ns", ""),
+        (m.get("id", 0), m.get("type", 0), m.get("action", 0)),
+        (p["x"], p["y"], p["z"], q["x"], q["y"], q["z"], q["w"], s["x"], s["y"], s["z"]),
+        (c["r"], c["g"], c["b"], c["a"]),
+        m.get("text", ""),
+        bool(m.get("frame_locked", False)),
+    )
+
+
+def cube_markers(sec: int, nanosec: int, ns: str, items: list[Any]) -> bytes:
+    """:func:`encode_marker_array` of a DELETEALL then one CUBE per scene item (``pos``, ``size``, ``rgba``,
+    ``key`` as its text), ids from 1, straight from the items."""
+    out = _Out()
+    out.u32(len(items) + 1)
+    zero = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)  # a still pose: orientation w = 1, as defaulted
+    _marker(out, sec, nanosec, ns, (0, 0, 3), zero, (0.0, 0.0, 0.0, 0.0), "", False)
+    for k, item in enumerate(items):
+        x, y, z = item.pos
+        sx, sy, sz = item.size
+        _marker(
+            out, sec, nanosec, ns, (k + 1, 1, 0), (x, y, z, 0.0, 0.0, 0.0, 1.0, sx, sy, sz), item.rgba, item.key, False
+        )
+    return bytes(out.b)
 
 
 def encode_marker_array(message: dict[str, Any]) -> bytes:
@@ -145,7 +203,7 @@ def encode_marker_array(message: dict[str, Any]) -> bytes:
     out = _Out()
     out.u32(len(message["markers"]))
     for m in message["markers"]:
-        _marker(out, m)
+        _marker_of(out, m)
     return bytes(out.b)
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from fleetmind.robots.scene import Item, Scene
 from fleetmind.sim.record._cdr import (
+    cube_markers,
     encode_image,
     encode_marker_array,
     encode_pose_stamped,
@@ -129,10 +130,18 @@ class EpisodeWriter:
             data = pose_in_world(sec, nanosec, x, y, z, math.sin(yaw / 2), math.cos(yaw / 2))
             self._writer.add_message(channel_id=channel, log_time=ns, publish_time=ns, sequence=self._seq, data=data)
         for topic, items in (("/boxes", scene.boxes), ("/targets", scene.targets)):
-            key = tuple((i.key, tuple(round(v, 4) for v in i.pos), i.count) for i in items)
+            key = tuple((i.key, round(i.pos[0], 4), round(i.pos[1], 4), round(i.pos[2], 4), i.count) for i in items)
             if self._last.get(topic) != key:  # markers only when something changed (Foxglove keeps the last)
                 self._last[topic] = key
-                self._write(topic, "visualization_msgs/MarkerArray", self._markers(items, topic[1:], t), t)
+                channel = self._channels.get(topic)
+                if channel is None:
+                    kind = self._schemas["visualization_msgs/MarkerArray"]
+                    channel = self._channels[topic] = self._writer.register_channel(topic, "cdr", kind)
+                self._seq += 1
+                data = cube_markers(sec, nanosec, topic[1:], items)  # = encode_marker_array(self._markers(...))
+                self._writer.add_message(
+                    channel_id=channel, log_time=ns, publish_time=ns, sequence=self._seq, data=data
+                )
 
     def _markers(self, items: list[Item], ns: str, t: float) -> dict[str, Any]:
         markers = [{"header": _header(t), "ns": ns, "id": 0, "action": 3}]  # DELETEALL
