@@ -291,3 +291,26 @@ def test_world_waits_for_its_listeners_before_the_first_step_but_not_forever(ros
     world = ros["make"](WorldNode, scenario=SCENARIO, min_subscribers=3, min_subscribers_wait_s=1.0)
     assert ros["spin_until"](lambda: world.obs is not None, 20.0)  # nobody listens: it starts anyway, but not early
     assert time.monotonic() - started >= 1.0 and world.obs.step == 0
+
+
+def test_a_namespace_pushed_over_the_graph_moves_the_per_robot_topics(ros):
+    """World and planner in ``/fleet_a``, each agent in ``/fleet_a/<robot>`` (what ``PushRosNamespace`` over the
+    graph gives): every per-robot topic moves under ``/fleet_a``; the fleet-wide names stay where they are. DMAS
+    agents send their commands on ``command``, so the episode ends only if the world hears them there."""
+    from fleetmind.ros.agent_node import AgentNode
+    from fleetmind.ros.planner_node import PlannerNode
+    from fleetmind.ros.world_node import WorldNode
+
+    world = ros["make"](WorldNode, "fleet_a", scenario=SCENARIO, state_period_s=0.5)
+    planner = ros["make"](PlannerNode, "fleet_a", scenario=SCENARIO, planner="dmas")
+    agents = [ros["make"](AgentNode, f"fleet_a/{r}", scenario=SCENARIO, framework="dmas") for r in world.robots]
+    r0 = world.robots[0]
+    assert {f"/fleet_a/{r0}/task_state", f"/fleet_a/{r0}/odom", "/fleet/state"} <= {
+        p.topic_name for p in world.publishers
+    }
+    assert f"/fleet_a/{r0}/command" in {s.topic_name for s in world.subscriptions}
+    assert f"/fleet_a/{r0}/command" in {p.topic_name for p in planner.publishers}
+    assert f"/fleet_a/{r0}/command" in {p.topic_name for p in agents[0].publishers}
+    assert "/diagnostics" in {p.topic_name for p in agents[0].publishers}
+    assert ros["spin_until"](lambda: world.done, 60.0), "episode did not end within 60 s"
+    assert world.last is not None and world.last.success

@@ -62,7 +62,7 @@ class AgentNode(Node):
         from std_msgs.msg import String
 
         self.params = rc.declare_model_parameters(self, AgentParams)
-        name = self.params.robot or self.get_namespace().strip("/")
+        name = self.params.robot or self.get_namespace().rstrip("/").rsplit("/", 1)[-1]  # the last segment: pushed too
         try:
             self.robot = robot_id(name)
             task = load_scenario(self.params.scenario).world.task
@@ -88,7 +88,7 @@ class AgentNode(Node):
         self.committed: set[tuple[int, int]] = set()
         self.inbox: list[OpenDoc | TurnDoc | ProposalDoc | CheckDoc] = []
         self.dialogue_pub = self.create_publisher(String, rc.DIALOGUE_TOPIC, rc.latched_qos(50))
-        self.command_pub = self.create_publisher(String, rc.robot_topic(self.robot, rc.COMMAND), rc.latched_qos(10))
+        self.command_pub = self.create_publisher(String, rc.own_topic(self, self.robot, rc.COMMAND), rc.latched_qos(10))
         self.plan_pub = self.create_publisher(String, rc.PLAN_TOPIC, rc.latched_qos(10))
         self.beat_pub = self.create_publisher(DiagnosticArray, rc.DIAGNOSTICS_TOPIC, 10)
         self.create_subscription(String, rc.STATE_TOPIC, lambda m: self.on_state(m.data), rc.latched_qos())

@@ -97,7 +97,7 @@ class BridgeNode(LifecycleNode):
 
         self.params = rc.declare_model_parameters(self, BridgeParams, self._apply_parameters)
         try:
-            self.robot = robot_id(self.params.robot or self.get_namespace().strip("/"))
+            self.robot = robot_id(self.params.robot or self.get_namespace().rstrip("/").rsplit("/", 1)[-1])
         except ValueError as exc:
             raise rc.ParameterError(f"parameter robot: {exc}") from None
         self.link: RobotLink | None = None

@@ -41,7 +41,16 @@ COMMAND = "command"  # per robot: String, fleetmind/command/1
 
 
 def robot_topic(robot: str, name: str) -> str:
-    return f"/{robot}/{name}"
+    """A robot's topic as the fleet-level nodes (world, planner, recorder) name it: relative, ``<robot>/<name>``, so a
+    namespace pushed over the whole graph moves it (``/fleet_a/robot_0/command``). The ``/fleet/*`` topics and
+    services, ``/diagnostics`` and ``/clock`` stay absolute (see the names above)."""
+    return f"{robot}/{name}"
+
+
+def own_topic(node: Any, robot: str, name: str) -> str:
+    """The same topic as a robot's own node (agent, bridge) names it: ``<name>`` when the node lives in the robot's
+    namespace (``/<robot>``, pushed or not), else :func:`robot_topic` (a node started without one)."""
+    return name if node.get_namespace().rstrip("/").rsplit("/", 1)[-1] == robot else robot_topic(robot, name)
 
 
 def latched_qos(depth: int = 1) -> Any:

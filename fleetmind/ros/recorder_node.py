@@ -75,13 +75,15 @@ class RecorderNode(Node):
         self._subs: list[tuple[str, Any]] = []
         self._state: tuple[Any, Any] | None = None
         for topic, ros_type, latched in fleet_topics(robots):
-            conn = self.writer.add_connection(topic, ros_type, typestore=typestore)
+            # per-robot names are relative (a pushed namespace applies); the bag names them from the graph's root
+            name = topic if topic.startswith("/") else f"/{topic}"
+            conn = self.writer.add_connection(name, ros_type, typestore=typestore)
             if topic == rc.STATE_TOPIC:
                 self._state = (conn, ros_type)  # subscribed last: it is what the world's start gate counts
                 continue
             qos = rc.latched_qos(50) if latched else 50
             sub = self.create_subscription(
-                _msg_class(ros_type), topic, lambda data, c=conn, t=topic: self.write(c, t, data), qos, raw=True
+                _msg_class(ros_type), topic, lambda data, c=conn, t=name: self.write(c, t, data), qos, raw=True
             )
             self._subs.append((topic, sub))
         self._add_tf(typestore)
