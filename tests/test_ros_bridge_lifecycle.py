@@ -162,7 +162,14 @@ def test_estop_state_latches_the_firmware_estop_and_holds_zero_velocity(ros):  #
     bridge, robot, clock, _ = _bridge(ros)
     assert bridge.trigger_configure() == R.SUCCESS and bridge.trigger_activate() == R.SUCCESS
     _drive(bridge, clock, 0.5)
-    bridge.on_estop('{"schema": "fleetmind/estop/1", "active": true, "reason": "test"}')
+
+    def slow_logger() -> None:  # rclpy's logger inspects its caller (~0.1-0.2 s): never on the e-stop path
+        raise AssertionError("rclpy logger called on the e-stop path")
+
+    bridge.get_logger = slow_logger
+    bridge.on_estop('{"schema": "fleetmind/estop/1", "active": true, "reason": "test", "stamp": 1.0}')
+    assert robot.estop  # sent from the subscription callback itself, before the next tick
+    del bridge.get_logger
     _drive(bridge, clock, 0.5)  # fresh commands keep coming: still zero
     assert robot.estop and robot.v == 0.0
     assert all(v == 0.0 for t, v, _ in robot.velocities() if t > clock.now() - 0.1)

@@ -53,6 +53,11 @@ def own_topic(node: Any, robot: str, name: str) -> str:
     return name if node.get_namespace().rstrip("/").rsplit("/", 1)[-1] == robot else robot_topic(robot, name)
 
 
+def wall_s() -> float:
+    """Wall-clock seconds (``time.time``): stamps that another process on the same host compares with its own."""
+    return time.time()
+
+
 def latched_qos(depth: int = 1) -> Any:
     """Reliable + transient local: a subscriber that joins late still gets the last ``depth`` messages."""
     from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy

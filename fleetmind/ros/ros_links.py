@@ -184,7 +184,9 @@ class RosLinks:
             link.estop = active
             link._estop_sent = (link._estop_sent or now) if active else None
         self.estop_pub.publish(
-            String(data=rc.dumps({"schema": "fleetmind/estop/1", "active": active, "reason": reason}))
+            String(
+                data=rc.dumps({"schema": "fleetmind/estop/1", "active": active, "reason": reason, "stamp": rc.wall_s()})
+            )
         )
 
     def estop_all(self, timeout: float = 0.5) -> dict[RobotId, bool]:

@@ -218,7 +218,7 @@ class WorldNode(Node):
         if not self.stepping and self.obs is not None and not self.done:
             self.done, self.failure = True, "estop"
             self.publish_all()
-        self.get_logger().warning(f"e-stop: every robot stopped ({acked or 'simulated world'})")
+        log.warning("e-stop: every robot stopped (%s)", acked or "simulated world")  # rclpy's logger is slow here
         response.success = all(acked.values()) if acked else True
         last = getattr(self.fleet, "last_estop", None)  # the executor: seconds from the call to zero speed, per robot
         zero = {str(r): round(t, 4) for r, t in last.get("zero_speed_after", {}).items()} if last else {}
@@ -228,7 +228,7 @@ class WorldNode(Node):
     def _publish_estop(self, active: bool, reason: str) -> None:
         from std_msgs.msg import String
 
-        doc = {"schema": "fleetmind/estop/1", "active": active, "reason": reason}
+        doc = {"schema": "fleetmind/estop/1", "active": active, "reason": reason, "stamp": rc.wall_s()}
         self.estop_pub.publish(String(data=rc.dumps(doc)))
 
     def on_roster(self, text: str) -> None:
