@@ -30,6 +30,7 @@ PLANNERS: dict[str, str] = {
     "pibt_flow": "fleetmind.planners.mapf:make_pibt_flow",
     "pibt_lns": "fleetmind.planners.mapf:make_pibt_lns",
     "has": "fleetmind.planners.has.planner:make_has",
+    "has_llm_leaders": "fleetmind.planners.has.planner:make_has_llm_leaders",
     "has_flat": "fleetmind.planners.has.flat:make_has_flat",
     "frontier_nearest": "fleetmind.planners.has.baselines:make_frontier_nearest",
     "frontier_explore_lite": "fleetmind.planners.has.baselines:make_frontier_explore_lite",
@@ -72,6 +73,7 @@ KINDS: dict[str, tuple[Callable[[Task], bool], str]] = {
 
 HAS_PLANNERS: tuple[str, ...] = (
     "has",
+    "has_llm_leaders",
     "has_flat",
     "frontier_nearest",
     "frontier_explore_lite",

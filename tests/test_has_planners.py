@@ -203,3 +203,68 @@ def test_flat_llm_planner_and_a_baseline_complete_the_search(server_factory):
     assert record.success and record.extra["collisions"] == 0 and record.extra["llm_calls"] >= 1
     base = run_episode(ExploreFleet(cfg(mission="multi_search", targets=2)), make_planner("frontier_utility", "has"), 1)
     assert base.success and base.extra["llm_calls"] == 0
+
+
+def _state(messages) -> dict:
+    """The state block of the first prompt (re-prompts carry only the feedback)."""
+    return json.loads(messages[1]["content"].split("```state\n")[1].split("\n```")[0])
+
+
+def test_llm_leaders_never_assign_a_robot_outside_their_group_even_when_the_model_says_so():
+    """Every leader reply also names a robot of another group: refused with feedback naming it, re-prompted twice,
+    then the heuristic deploys the group; no goal ever lands on a robot through another group's leader."""
+
+    def reply(messages, schema):
+        state = _state(messages)
+        if schema["title"] == "has_manager":
+            return json.dumps(state["suggestion"])
+        members = list(schema["properties"]["assignments"]["properties"])
+        outsider = next(f"robot_{i}" for i in range(8) if f"robot_{i}" not in members)
+        return json.dumps({"assignments": {**state["suggestion"]["assignments"], outsider: "f0"}})
+
+    chat = ScriptedChat(reply)
+    planner = make_planner("has_llm_leaders", "has", {"client_factory": lambda: chat})
+    record = run_episode(ExploreFleet(cfg(robots=8, step_limit=4)), planner, 0)
+    assert record.extra["collisions"] == 0 and len(planner.leaders) == 2  # type: ignore[attr-defined]
+    leader_calls = [(m, s) for m, s in chat.calls if s["title"] == "has_leader"]
+    assert len(leader_calls) == 2 * 3  # two groups: a call and two re-prompts each, then the heuristic
+    feedback = leader_calls[1][0][-1]["content"]
+    assert "is not a member of group g" in feedback and "assign only your own members" in feedback
+    assert record.extra["leader_refused"] == 6 and record.extra["leader_fallbacks"] == 2
+    assert record.extra["llm_calls"] == 1 + 6 and record.extra["leader_calls"] == 6
+
+
+def test_an_llm_leader_reply_within_its_group_deploys_the_members():
+    """The model sends every member to the last frontier candidate (not the heuristic's spread): that is the goal."""
+    chosen: dict[str, int] = {}
+
+    def reply(messages, schema):
+        state = _state(messages)
+        if schema["title"] == "has_manager":
+            return json.dumps(state["suggestion"])
+        enum = schema["properties"]["assignments"]["properties"]
+        members = list(enum)
+        last = [c for c in next(iter(enum.values()))["enum"] if c.startswith("f")][-1]
+        prompt = messages[1]["content"]
+        r, c = prompt.split(f"{last} at (")[1].split(")")[0].split(", ")
+        chosen.update({m: int(r) * 32 + int(c) for m in members})
+        return json.dumps({"assignments": {m: last for m in members}})
+
+    chat = ScriptedChat(reply)
+    planner = HasPlanner(client_factory=lambda: chat, leader="llm")
+    run_episode(ExploreFleet(cfg(robots=4, step_limit=1)), planner, 0)
+    assert planner.metrics()["leader_refused"] == 0 and chosen
+    got = {planner.names[i]: int(g) for i, g in enumerate(planner.goal)}
+    assert got == chosen
+
+
+def test_llm_leaders_complete_a_search_with_the_scripted_server(server_factory):
+    from fleetmind.planners.llm.client import OpenAIChat
+
+    server = server_factory()
+    client = OpenAIChat(server.base_url, None, "oracle", timeout_s=10, max_retries=1, backoff_s=0.01)
+    planner = make_planner("has_llm_leaders", "has", {"client_factory": lambda: client})
+    record = run_episode(ExploreFleet(cfg(mission="multi_search", family="rooms", targets=2)), planner, 1)
+    assert record.success and record.extra["collisions"] == 0
+    assert record.extra["leader_calls"] >= 1 and record.extra["leader_refused"] == 0
+    assert record.extra["llm_calls"] == record.extra["leader_calls"] + len(planner.manager.calls)  # type: ignore[attr-defined]

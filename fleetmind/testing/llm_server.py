@@ -9,7 +9,7 @@ backends, keeps one oracle planner per episode (keyed by the request's ``user`` 
 - plan check: agree with a null objection, unless the prompt's effect line says the plan collides for that robot
   (then object naming the collision, and wait);
 - summary: a one-line summary;
-- HAS manager and flat planner (a ``suggestion`` in the state block): that suggestion.
+- HAS manager, HAS leaders and flat planner (a ``suggestion`` in the state block): that suggestion.
 
 Faults (``faults=True``, deterministic by request number): malformed JSON, an illegal action, HTTP 429,
 HTTP 500, a slow reply, a truncated reply, and ``robot_0`` objecting to every plan it

@@ -7,6 +7,10 @@ revealed (M3), a group's subtask done (its region has no frontier left). Each gr
 it has one, else to frontier clusters in its region (Burgard-style utility, so members spread), every
 ``replan_every`` steps or when a member arrives. Members move with PIBT on the known map (:mod:`.motion`); the shield
 is always on (:func:`.baselines.commands` settles moves against sensed walls and each other).
+
+Leaders per configuration (``leader``): ``heuristic`` (:class:`Leader`) or ``llm`` (:class:`.leaders.LLMLeader`: the
+model deploys the group's members among candidates inside its subtask, checked, with the heuristic standing in);
+planner ``has_llm_leaders`` is ``has`` with ``leader: llm``.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from fleetmind.planners.has._ask import CallStats
 from fleetmind.planners.has.baselines import commands, move, nearest_robot
 from fleetmind.planners.has.frontier import Frontiers, assign, cluster_costs, frontiers, seen_share
 from fleetmind.planners.has.goals import goal_object, wanted
+from fleetmind.planners.has.leaders import LLMLeader
 from fleetmind.planners.has.manager import HeuristicManager, LLMManager
 from fleetmind.planners.has.motion import Motion
 from fleetmind.planners.has.platform import Group, InfoPlatform
@@ -45,11 +51,11 @@ class Leader:
         self.focus = focus
 
     def assign(
-        self, p: InfoPlatform, f: Frontiers, members: np.ndarray, taken: list[int] | None = None
+        self, p: InfoPlatform, f: Frontiers, members: np.ndarray, taken: list[int] | None = None, step: int = 0
     ) -> dict[int, int]:
         """Goal cell per member index (members: indices of the group's online robots). Clusters in the group's
         region weigh ``1 + focus``, others 1, less what the targets in ``taken`` (other groups' goals) would
-        already see."""
+        already see. ``step``: unused (the LLM leader's signature)."""
         taken = taken or []
         out: dict[int, int] = {}
         if len(members) == 0:
@@ -88,10 +94,17 @@ class Leader:
 class HasPlanner(Planner):
     name = "has"
 
-    def __init__(self, client_factory: Any = None, replan_every: int = 10, retries: int = 2) -> None:
+    def __init__(
+        self, client_factory: Any = None, replan_every: int = 10, retries: int = 2, leader: str = "heuristic"
+    ) -> None:
+        if leader not in ("heuristic", "llm"):
+            raise ValueError(f"leader: {leader!r} is not a leader kind; use heuristic or llm")
         self.client_factory = client_factory
         self.replan_every = replan_every
         self.retries = retries
+        self.leader_kind = leader
+        self._client: Any = None
+        self.leader_stats = CallStats()
         self.manager: LLMManager | HeuristicManager = HeuristicManager()
         self.p: InfoPlatform | None = None
         self.names: list[str] = []
@@ -101,13 +114,15 @@ class HasPlanner(Planner):
         self.names = list(observation.robot_ids)
         self.p = InfoPlatform(tuple(world["shape"]), self.names, world.get("comm_range"))
         self.radius = int(world["radius"])
+        self.leader_stats = CallStats()
+        self.seed = seed
         if self.client_factory is not None:
-            self.manager = LLMManager(self.client_factory, self.retries, key=f"has-{seed}")
+            self.manager = LLMManager(self.client, self.retries, key=f"has-{seed}")
         else:
             self.manager = HeuristicManager()
         self.motion = Motion(self.p.h, self.p.w, seed)
         self.goal = np.full(len(self.names), -1, dtype=np.int64)
-        self.leaders: dict[str, Leader] = {}
+        self.leaders: dict[str, Leader | LLMLeader] = {}
         self.last_assign: dict[str, int] = {}
         self.seen_wanted: set[int] = set()
         self.last_goal: Any = None
@@ -198,7 +213,7 @@ class HasPlanner(Planner):
                 continue
             self.goal[members] = -1
             taken = [int(c) for c in self.goal[self.goal >= 0]]
-            for i, cell in leader.assign(p, f, members, taken).items():
+            for i, cell in leader.assign(p, f, members, taken, step).items():
                 self.goal[i] = cell
         target = goal_object(p, world["mission"], world["goal"])
         if target is not None:  # whoever is nearest goes, whatever the groups (the manager hears of it as an event)
@@ -210,7 +225,7 @@ class HasPlanner(Planner):
         groups = self.manager.plan(self.p, world["mission"], world["goal"], step)
         self.p.groups = {g.name: g for g in groups}
         focus = FOCUS.get(str(world["mission"]), 0.0) if "text" in world["goal"] or not world["goal"] else 0.0
-        self.leaders = {g.name: Leader(g, self.radius, focus) for g in groups}
+        self.leaders = {g.name: self._leader(Leader(g, self.radius, focus), step) for g in groups}
         self.last_assign = {}
         self.reorganizations += 1
         self.group_counts.append(len(groups))
@@ -218,18 +233,43 @@ class HasPlanner(Planner):
             self.reasons[r] = self.reasons.get(r, 0) + 1
         self.p.log(f"re-organized ({', '.join(reasons)}): {len(groups)} groups")
 
+    def client(self) -> Any:
+        """The one chat client of the manager and the leaders (made on first use)."""
+        if self._client is None:
+            self._client = self.client_factory()
+        return self._client
+
+    def _leader(self, heuristic: Leader, step: int) -> Leader | LLMLeader:
+        if self.leader_kind != "llm" or self.client_factory is None:
+            return heuristic
+        return LLMLeader(heuristic, self.client(), self.leader_stats, step, self.retries, key=f"has-{self.seed}")
+
     def metrics(self) -> dict[str, Any]:
         out = dict(self.manager.metrics())
+        if self.leader_kind == "llm":
+            lead = self.leader_stats.metrics("leader")
+            for k in ("llm_calls", "prompt_tokens", "completion_tokens", "llm_seconds"):
+                out[k] = out.get(k, 0) + lead[k]
+            out["llm_seconds"] = round(out["llm_seconds"], 3)
+            out["leader_calls"] = lead["llm_calls"]
+            out["leader_refused"], out["leader_fallbacks"] = lead["leader_refused"], lead["leader_fallbacks"]
         out["reorganizations"] = getattr(self, "reorganizations", 0)
         out["groups_mean"] = round(float(np.mean(self.group_counts)), 2) if getattr(self, "group_counts", []) else 0
         out["max_ungrouped_steps"] = getattr(self, "max_ungrouped", 0)
         return out
 
     def call_log(self) -> list[dict[str, Any]]:
-        return list(getattr(self.manager, "calls", []))
+        return list(getattr(self.manager, "calls", [])) + list(self.leader_stats.calls)
 
 
 def make_has(task: str, options: Mapping[str, Any] | None = None) -> HasPlanner:
     """``options["client_factory"]`` (the app passes one for ``--llm``): the LLM manager; without: the heuristic."""
     options = options or {}
     return HasPlanner(options.get("client_factory"))
+
+
+def make_has_llm_leaders(task: str, options: Mapping[str, Any] | None = None) -> HasPlanner:
+    """``has`` with ``leader: llm``: the manager and every group's leader ask the model (heuristic leaders when no
+    client factory is given)."""
+    options = options or {}
+    return HasPlanner(options.get("client_factory"), leader="llm")
