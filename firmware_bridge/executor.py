@@ -354,14 +354,13 @@ class ExecutorFleet:
         for rid, ro in obs.robots.items():
             pose = self.localizer.pose(rid)
             lost = rid in self._dropped
-            data = {
-                **ro.data,
+            measured = {  # sensor readings, not determined by the seed (RobotObservation.measured)
                 "pose": [round(v, 3) for v in pose.as_tuple()] if pose is not None else None,
-                "lost": lost,
                 "localization": self.localizer.source(rid),
             }
             text = f"{ro.text} (lost: waits)" if lost else ro.text
-            robots[rid] = RobotObservation(rid, data, text, () if lost else ro.legal)
+            data = {**ro.data, "lost": lost}
+            robots[rid] = RobotObservation(rid, data, text, () if lost else ro.legal, {**ro.measured, **measured})
         world = {**obs.world, "cell_size": self.settings.cell_size, "frame": "map"}
         return Observation(obs.step, robots, world, obs.text)
 

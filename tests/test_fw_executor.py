@@ -77,8 +77,8 @@ def test_a_grid_step_becomes_a_waypoint_reached_within_tolerance_at_the_control_
     ex, doubles, clock = mapf_executor(tolerance=0.03)
     obs = ex.reset(0)
     starts = [tuple(p) for p in obs.world["positions"]]
-    assert obs.robots[R0].data["pose"] == [*map(lambda v: round(v, 3), centre(starts[0])), 0.0]
-    assert obs.world["frame"] == "map" and obs.robots[R0].data["localization"] == "odometry"
+    assert obs.robots[R0].measured["pose"] == [*map(lambda v: round(v, 3), centre(starts[0])), 0.0]
+    assert obs.world["frame"] == "map" and obs.robots[R0].measured["localization"] == "odometry"
     command, target = free_step(obs, R0)
     t0, sent0 = clock.now(), len(doubles[0].velocities())
     result = ex.step({R0: command, R1: Wait()})
@@ -88,7 +88,7 @@ def test_a_grid_step_becomes_a_waypoint_reached_within_tolerance_at_the_control_
     x, y = map_xy(doubles[0], starts[0])
     assert math.dist((x, y), centre(target)) <= 0.03 + 0.01  # arrived: within tolerance (plus one tick of motion)
     assert math.dist(map_xy(doubles[1], starts[1]), centre(starts[1])) < 1e-9  # the waiting robot never moved
-    assert result.observation.robots[R0].data["pose"][:2] == pytest.approx(
+    assert result.observation.robots[R0].measured["pose"][:2] == pytest.approx(
         [x, y], abs=0.005
     )  # telemetry: one tick behind
     # 0.5 m at <= 0.5 m/s, after a turn when needed: at least 1 s, well under the deadline
@@ -221,10 +221,10 @@ def test_an_external_fix_over_udp_moves_the_robot_to_where_the_map_says_its_cell
     finally:
         sender.close()
         ex.close()
-    assert ex.localizer.fixes == 1 and result.observation.robots[R0].data["localization"] == "external"
+    assert ex.localizer.fixes == 1 and result.observation.robots[R0].measured["localization"] == "external"
     assert doubles[0].x == pytest.approx(-0.1, abs=0.02 + 0.005) and abs(doubles[0].y) < 0.01
-    assert result.observation.robots[R0].data["pose"][:2] == pytest.approx([x, y], abs=0.02 + 0.005)
-    assert doubles[1].x == 0.0 and result.observation.robots[R1].data["localization"] == "odometry"
+    assert result.observation.robots[R0].measured["pose"][:2] == pytest.approx([x, y], abs=0.02 + 0.005)
+    assert doubles[1].x == 0.0 and result.observation.robots[R1].measured["localization"] == "odometry"
 
 
 def test_one_shot_mapf_scenario_runs_on_the_executor_until_every_robot_is_on_its_goal() -> None:

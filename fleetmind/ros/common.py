@@ -185,10 +185,12 @@ def scenario_robots(scenario: Any) -> tuple[RobotId, ...]:
 
 def grid_xy(obs: Observation, robot: RobotId, cell_size: float = 1.0) -> tuple[float, float]:
     """A robot's position in metres: grid cells ``[row, col]`` map to x = col + 0.5, y = row + 0.5 (cells);
-    a ``pose`` ``[x, y, ...]`` in the robot's data is used as is; otherwise the origin."""
+    a ``pose`` ``[x, y, ...]`` in the robot's measured readings or data is used as is; otherwise the origin."""
     data = obs.robots[robot].data if robot in obs.robots else {}
-    if isinstance(data.get("pose"), (list, tuple)) and len(data["pose"]) >= 2:
-        return float(data["pose"][0]), float(data["pose"][1])
+    measured = obs.robots[robot].measured if robot in obs.robots else {}
+    for pose in (measured.get("pose"), data.get("pose")):  # a real robot's measured pose, else a simulated one
+        if isinstance(pose, (list, tuple)) and len(pose) >= 2:
+            return float(pose[0]), float(pose[1])
     cell = data.get("cell")
     if cell is None:
         where = obs.world.get("robots", {})
