@@ -102,13 +102,23 @@ def test_frontier_clusters_and_bounded_reach_match_twins(inst, seed):
 
 
 @settings(max_examples=30, deadline=None)
-@given(known_maps())
-def test_goal_field_matches_twin(inst):
+@given(known_maps(), st.integers(0, 2**31 - 1))
+def test_goal_field_matches_twin(inst, seed):
     known, h, w, goal = inst
+    rng = np.random.default_rng(seed)
+    targets = rng.integers(0, h * w, size=int(rng.integers(0, 3))).astype(np.int64)
+    margin = int(rng.integers(1, 4))
     row = np.zeros(h * w, dtype=np.uint16)
-    bfs_field(known, h, w, goal, row)
-    reached = {int(c): int(d) for c, d in enumerate(row) if d < np.iinfo(np.uint16).max}
-    assert reached == naive.bfs_known(known, h, w, goal)
+    bound = bfs_field(known, h, w, goal, row, targets, margin)
+    top = np.iinfo(np.uint16).max
+    want = naive.bfs_known(known, h, w, goal)
+    reached = {int(c): int(d) for c, d in enumerate(row) if d < top}
+    assert all(want[c] == d for c, d in reached.items())  # what the row holds is exact
+    assert {c: d for c, d in want.items() if d <= bound + 1} == {c: d for c, d in reached.items() if d <= bound + 1}
+    if len(targets) == 0 or any(int(t) not in want for t in targets):
+        assert bound == 2**62 and reached == want  # no targets, or one out of reach: the whole row
+    else:
+        assert bound == 2**62 or max(want[int(t)] for t in targets) <= bound  # every target well inside
 
 
 @settings(max_examples=40, deadline=None)

@@ -268,3 +268,19 @@ def test_llm_leaders_complete_a_search_with_the_scripted_server(server_factory):
     assert record.success and record.extra["collisions"] == 0
     assert record.extra["leader_calls"] >= 1 and record.extra["leader_refused"] == 0
     assert record.extra["llm_calls"] == record.extra["leader_calls"] + len(planner.manager.calls)  # type: ignore[attr-defined]
+
+
+def test_goal_rows_are_searched_only_as_far_as_their_robots_and_again_when_one_stands_beyond():
+    """A free 1x40 strip, goal at column 0: a robot at column 5 needs the row to column 5 + margin 3 (+1); when a
+    robot stands at column 30 the row is searched again and reads 30 there."""
+    from fleetmind.planners.has.motion import GoalFields
+
+    fields = GoalFields(np.zeros(40, dtype=np.int8), 1, 40, capacity=4, margin=3)
+    goal = np.array([0], dtype=np.int64)
+    row = fields.rows(goal, np.array([5], dtype=np.int64))[0]
+    top = np.iinfo(fields.pool.dtype).max
+    assert fields.pool[row, :10].tolist() == list(range(9)) + [top] and fields.bound[row] == 7
+    row = fields.rows(goal, np.array([30], dtype=np.int64))[0]
+    assert fields.pool[row, 30] == 30 and fields.computed == 2
+    fields.rows(goal, np.array([29], dtype=np.int64))
+    assert fields.computed == 2  # still exact around column 29: not searched again

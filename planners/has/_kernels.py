@@ -245,19 +245,38 @@ def burgard(cost, utility, drop, beta):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def bfs_field(known, h, w, goal, row):  # pragma: no cover - compiled
+def bfs_field(known, h, w, goal, row, targets, margin):  # pragma: no cover - compiled
     """Fill ``row`` (``(H*W,)`` unsigned ints) with 4-connected step distances to ``goal`` over the known free cells
-    (the dtype's maximum elsewhere): a PIBT cost-to-go row written in place, no temporary field."""
+    (the dtype's maximum elsewhere): a PIBT cost-to-go row written in place. The search stops ``margin`` levels after
+    it has found every cell of ``targets`` (``(K,) int64``, the robots heading there; an empty array: run to the end).
+    Returns the bound ``B``: every cell within ``B + 1`` steps of the goal holds its exact distance, cells beyond hold
+    the maximum (``2**62`` when the search ran to the end: the whole row is exact)."""
     top = row.dtype.type(np.iinfo(row.dtype).max)
     row[:] = top
+    everything = np.int64(2**62)
     if goal < 0 or known[goal] != 0:
-        return
+        return everything
     queue = np.empty(h * w, dtype=np.int64)
     row[goal] = 0
     queue[0] = goal
     head, tail = 0, 1
+    level = np.int64(0)
+    stop = everything
     while head < tail:
         cell = queue[head]
+        d = np.int64(row[cell])
+        if d > level:  # every cell of level d - 1 is done: cells up to d are exact
+            level = d
+            if stop == everything and targets.shape[0] > 0:
+                found = True
+                for k in range(targets.shape[0]):
+                    if row[targets[k]] == top:
+                        found = False
+                        break
+                if found:
+                    stop = d - 1 + margin
+            if d > stop:
+                return stop
         head += 1
         nd = row[cell] + 1
         r, c = cell // w, cell % w
@@ -277,3 +296,4 @@ def bfs_field(known, h, w, goal, row):  # pragma: no cover - compiled
             row[cell + 1] = nd
             queue[tail] = cell + 1
             tail += 1
+    return everything

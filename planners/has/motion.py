@@ -16,21 +16,37 @@ from fleetmind.planners.mapf._kernels import neighbour_table, pibt_preferences, 
 
 class GoalFields:
     """Cost-to-go rows (``pool``: ``(K, H*W)`` uint16, or uint32 on maps over 65,536 cells; unreached: the dtype's
-    maximum) per goal cell on one snapshot of the known map, each written in place by :func:`bfs_field`. Rows of
-    goals nobody uses any more are reused when the pool is full; it doubles when the goals in use outnumber it."""
+    maximum) per goal cell on one snapshot of the known map, each written in place by :func:`bfs_field` only as far
+    as the robots heading there need: ``margin`` steps beyond the farthest of them. A row is searched again, farther,
+    when one of its robots stands where its neighbours may lie beyond the row's exact part (pushed away, or a robot
+    new to the goal), so PIBT always reads exact distances around every robot. Rows of goals nobody uses any more are
+    reused when the pool is full; it doubles when the goals in use outnumber it."""
 
-    def __init__(self, known: np.ndarray, h: int, w: int, capacity: int) -> None:
+    def __init__(self, known: np.ndarray, h: int, w: int, capacity: int, margin: int = 6) -> None:
         self.known = np.ascontiguousarray(known, dtype=np.int8).copy()
         self.h, self.w = h, w
+        self.margin = margin
         dtype = np.uint16 if h * w <= 65_536 else np.uint32
         self.pool = np.empty((max(capacity, 4), h * w), dtype=dtype)
+        self.top = int(np.iinfo(dtype).max)
         self.row_of: dict[int, int] = {}
+        self.bound = np.zeros(self.pool.shape[0], dtype=np.int64)
         self.spare = list(range(self.pool.shape[0]))
         self.computed = 0
 
-    def rows(self, goals: np.ndarray) -> np.ndarray:
-        """``(M,) int64`` goal cells -> ``(M,) int64`` rows of ``pool``."""
+    def rows(self, goals: np.ndarray, pos: np.ndarray | None = None) -> np.ndarray:
+        """``(M,) int64`` goal cells of robots at cells ``pos`` (``None``: whole rows) -> ``(M,) int64`` rows."""
         goal_list = goals.tolist()
+        if pos is None:
+            pos = np.zeros(0, dtype=np.int64)
+        if len(pos):  # a cached row must be exact around each of its robots
+            rows = np.array([self.row_of.get(g, 0) for g in goal_list], dtype=np.int64)
+            have = np.array([g in self.row_of for g in goal_list], dtype=bool)
+            value = self.pool[rows, pos].astype(np.int64)
+            short = have & ((value == self.top) | (value > self.bound[rows])) & (self.bound[rows] < 2**62)
+            redo = list(dict.fromkeys(goals[short].tolist()))
+        else:
+            redo = []
         missing = list(dict.fromkeys(g for g in goal_list if g not in self.row_of))
         if len(missing) > len(self.spare):
             used = set(goal_list)
@@ -39,12 +55,15 @@ class GoalFields:
         while len(missing) > len(self.spare):
             size = self.pool.shape[0]
             self.pool = np.concatenate([self.pool, np.empty_like(self.pool)])
+            self.bound = np.concatenate([self.bound, np.zeros(size, dtype=np.int64)])
             self.spare.extend(range(size, 2 * size))
         for g in missing:
-            row = self.spare.pop()
-            bfs_field(self.known, self.h, self.w, g, self.pool[row])
-            self.row_of[g] = row
-        self.computed += len(missing)
+            self.row_of[g] = self.spare.pop()
+        for g in missing + redo:
+            row = self.row_of[g]
+            targets = pos[goals == g] if len(pos) else np.zeros(0, dtype=np.int64)
+            self.bound[row] = bfs_field(self.known, self.h, self.w, g, self.pool[row], targets, self.margin)
+        self.computed += len(missing) + len(redo)
         return np.array([self.row_of[g] for g in goal_list], dtype=np.int64)
 
 
@@ -92,7 +111,7 @@ class Motion:
             self.priority[r] = (r % 97) * 1e-4 if rest else self.priority.get(r, 0.0) + 1.0
             self.last_goal[r] = g
             prio[k] = self.priority[r]
-        rows = self.cache.rows(goal)
+        rows = self.cache.rows(goal, pos)
         noise = self.rng.random((m, 5)) * 0.975
         order = pibt_preferences(pos, self.nbr, self.cache.pool, rows, noise, 0.5)
         ranked = np.argsort(-prio, kind="stable").astype(np.int64)
