@@ -41,6 +41,7 @@ from fleetmind.robots.clock import MONOTONIC, Clock
 from fleetmind.robots.ids import robot_id
 from fleetmind.ros import common as rc
 from fleetmind.ros.health import Health, HealthMonitor
+from fleetmind.ros.throttle import LogThrottle
 
 log = logging.getLogger(__name__)
 LINK_FIELDS = frozenset({"wire_id", "serial_port", "baudrate", "udp_host", "udp_port", "key_file"})
@@ -111,6 +112,7 @@ class BridgeNode(LifecycleNode):
         self.command = (0.0, 0.0)  # v, omega of the latest cmd_vel
         self.watchdog = CommandWatchdog(self.params.command_timeout_s)
         self.health_monitor = HealthMonitor(self.params.battery_warn_v, self.params.battery_error_v)
+        self.clamp_log = LogThrottle(log, 5.0, clock)  # at most one clamped-cmd_vel warning per 5 s
         self.last_error: str | None = None
         self.beat_pub = self.create_publisher(DiagnosticArray, rc.DIAGNOSTICS_TOPIC, 10)
         self.create_subscription(String, rc.ESTOP_STATE_TOPIC, lambda m: self.on_estop(m.data), rc.latched_qos())
@@ -234,7 +236,9 @@ class BridgeNode(LifecycleNode):
         v = self._clamp(twist.linear.x, self.params.max_linear)
         w = self._clamp(twist.angular.z, self.params.max_angular)
         if (v, w) != (twist.linear.x, twist.angular.z):
-            self.get_logger().warning(f"cmd_vel ({twist.linear.x}, {twist.angular.z}) clamped to ({v}, {w})")
+            limits = (twist.linear.x, twist.angular.z, v, w)
+            # logging, rate-limited: a planner over the limit clamps every message, and rclpy's logger costs ms a call
+            self.clamp_log.warning("clamped", "%s: cmd_vel (%s, %s) clamped to (%s, %s)", self.robot, *limits)
         self.command = (v, w)
         self.watchdog.commanded(self.clock.now())
 

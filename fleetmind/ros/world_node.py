@@ -6,7 +6,8 @@ Per robot ``/<robot>/``: ``odom`` (nav_msgs/Odometry in ``<robot>/odom``, every 
 ``/fleet/estop`` (std_srvs/Trigger), ``/fleet/estop_state`` (latched), tf ``map -> <robot>/odom -> <robot>/base_link``
 and, for PyBullet, ``/clock`` (simulated time, also the stamps). The world steps once every robot on the roster has
 sent a command for the current step; robots off the roster wait. With ``links: bridges`` the world is the real-robot
-executor over the robots' ``fleetmind_bridge`` nodes (:mod:`fleetmind.ros.ros_links`).
+executor over the robots' ``fleetmind_bridge`` nodes (:mod:`fleetmind.ros.ros_links`) and also subscribes
+``<robot>/external_pose`` (PoseStamped in ``frame_id``: external fixes, :mod:`fleetmind.ros.external_pose`).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class WorldNode(Node):
         except ScenarioError as exc:
             raise rc.ParameterError(f"parameter scenario: {exc}") from None
         self.io_group = ReentrantCallbackGroup()  # odometry and diagnostics in, poses out: also during a step
+        self.external: Any = None  # links: bridges: <robot>/external_pose into the executor's localizer
         self.fleet = self._make_fleet()
         self.physical = shield_physical(self.scenario)
         self.shield_rejections = 0
@@ -130,6 +132,7 @@ class WorldNode(Node):
             )
         from fleetmind.firmware_bridge.executor import ExecutorFleet, check_supported
         from fleetmind.firmware_bridge.executor_config import ExecutorSettings
+        from fleetmind.ros.external_pose import ExternalPoseInput
         from fleetmind.ros.ros_links import RosLinks
         from fleetmind.sim.grid import make_grid_fleet
 
@@ -147,7 +150,9 @@ class WorldNode(Node):
             self.params.connect_timeout_s,
             callback_group=self.io_group,
         )
-        return ExecutorFleet(inner, self.scenario.task, links, settings)  # type: ignore[arg-type]
+        fleet = ExecutorFleet(inner, self.scenario.task, links, settings)  # type: ignore[arg-type]
+        self.external = ExternalPoseInput(self, fleet, lambda: self.params.frame_id, callback_group=self.io_group)
+        return fleet
 
     def _pose_timer(self) -> Any:
         group = self.io_group if self.threads > 1 else None  # the executor's poses are safe to read during a step
