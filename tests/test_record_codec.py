@@ -10,7 +10,7 @@ import pytest
 from fleetmind.robots.scene import Item
 from fleetmind.sim.record import _cdr
 from fleetmind.sim.record.schemas import msgdef, schema_name
-from fleetmind.sim.record.writer import EpisodeWriter, _header, _quat
+from fleetmind.sim.record.writer import _header, _quat, markers_message
 from mcap_ros2._dynamic import serialize_dynamic
 
 
@@ -33,7 +33,7 @@ def test_fast_encoders_write_the_generic_encoders_bytes_and_decoders_read_them_b
     assert _cdr.decode_string(_cdr.encode_string(text)) == text["data"]
     items = [Item("g" + "x" * k, (0.5 * k, 1.0 + k, 0.0), (0.3, 0.4, 0.1), (0.1, 0.2, 0.3, 1.0)) for k in range(5)]
     for some in (items, items[:1], []):
-        markers = EpisodeWriter._markers(None, some, "targets", 3.5)  # type: ignore[arg-type]
+        markers = markers_message(some, "targets", 3.5)
         data = _cdr.encode_marker_array(markers)
         assert data == _generic("visualization_msgs/MarkerArray")(markers)
         assert _cdr.cube_markers(3, 500_000_000, "targets", some) == data  # the writer's direct form

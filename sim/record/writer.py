@@ -83,6 +83,29 @@ PARTIAL_SUFFIX = ".part"
 """Appended to a recording's name while its episode is being written."""
 
 
+def markers_message(items: list[Item], ns: str, t: float) -> dict[str, Any]:
+    """The ``MarkerArray`` the writer records for ``items`` as a message dict (DELETEALL, then one CUBE per item):
+    what :func:`fleetmind.sim.record._cdr.cube_markers` encodes directly, for the generic encoder and tests."""
+    markers = [{"header": _header(t), "ns": ns, "id": 0, "action": 3}]  # DELETEALL
+    for k, item in enumerate(items):
+        r, g, b, a = item.rgba
+        markers.append(
+            {
+                "header": _header(t),
+                "ns": ns,
+                "id": k + 1,
+                "type": 1,  # CUBE
+                "action": 0,
+                "pose": {"position": dict(zip("xyz", item.pos, strict=True)), "orientation": _quat(0.0)},
+                "scale": dict(zip("xyz", item.size, strict=True)),
+                "color": {"r": r, "g": g, "b": b, "a": a},
+                "text": item.key,
+                "frame_locked": False,
+            }
+        )
+    return {"markers": markers}
+
+
 class EpisodeWriter:
     """One MCAP file; ``t`` arguments are simulated seconds (written as nanosecond log times). Written under
     :attr:`partial` and renamed to :attr:`path` by :meth:`close`."""
@@ -138,30 +161,10 @@ class EpisodeWriter:
                     kind = self._schemas["visualization_msgs/MarkerArray"]
                     channel = self._channels[topic] = self._writer.register_channel(topic, "cdr", kind)
                 self._seq += 1
-                data = cube_markers(sec, nanosec, topic[1:], items)  # = encode_marker_array(self._markers(...))
+                data = cube_markers(sec, nanosec, topic[1:], items)  # = encode_marker_array(markers_message(...))
                 self._writer.add_message(
                     channel_id=channel, log_time=ns, publish_time=ns, sequence=self._seq, data=data
                 )
-
-    def _markers(self, items: list[Item], ns: str, t: float) -> dict[str, Any]:
-        markers = [{"header": _header(t), "ns": ns, "id": 0, "action": 3}]  # DELETEALL
-        for k, item in enumerate(items):
-            r, g, b, a = item.rgba
-            markers.append(
-                {
-                    "header": _header(t),
-                    "ns": ns,
-                    "id": k + 1,
-                    "type": 1,  # CUBE
-                    "action": 0,
-                    "pose": {"position": dict(zip("xyz", item.pos, strict=True)), "orientation": _quat(0.0)},
-                    "scale": dict(zip("xyz", item.size, strict=True)),
-                    "color": {"r": r, "g": g, "b": b, "a": a},
-                    "text": item.key,
-                    "frame_locked": False,
-                }
-            )
-        return {"markers": markers}
 
     def image(self, robot: str, rgb: np.ndarray, t: float) -> None:
         h, w, _ = rgb.shape
