@@ -16,9 +16,9 @@ sees) and the learned move leads to a cell it sees free; everywhere else it take
 (argmax, 256 steps): alone, a policy of an earlier run pushed head-on into agents as ``pibt_flow``'s chain moves
 taught it (4 validation-random maps, 64 agents: 0.41 goals per step, 92 % of moves reverted); overriding the
 Follower wherever the learned cell is free gave 2.72 there but 3.90 on wfi_warehouse at 192 agents (seeds 0-1),
-below the Follower alone (4.44); this rule gives 2.76 and 4.36 (the Follower alone 2.71 and 4.44). Weights are
-trained by ``benchmarks/train_follower_il.py`` (behaviour cloning with DAgger-style correction) and shipped as
-``weights/<name>.npz`` next to this module.
+below the Follower alone (4.44); this rule gave 2.76 and 4.36 (same earlier weights; the shipped weights' benchmark
+figures are in the README). Weights are trained by ``benchmarks/train_follower_il.py`` (behaviour cloning with
+DAgger-style correction) and shipped as ``weights/<name>.npz`` next to this module.
 """
 
 from __future__ import annotations
