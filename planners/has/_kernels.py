@@ -170,16 +170,20 @@ def cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit, slack):  #
     rep = np.full((s, t), UNREACHED, dtype=np.int32)
     dist = np.full(h * w, UNREACHED, dtype=np.int32)
     queue = np.empty(h * w, dtype=np.int64)
+    qrow = np.empty(h * w, dtype=np.int64)  # rows and columns ride along: no division per cell
+    qcol = np.empty(h * w, dtype=np.int64)
     for k in range(s):
         src = sources[k]
         if src < 0 or known[src] != 0:
             continue
         dist[src] = 0
         queue[0] = src
+        qrow[0], qcol[0] = src // w, src % w
         head, tail, found = 0, 1, 0
         stop = limit
         while head < tail and found < t:
             cell = queue[head]
+            r, c = qrow[head], qcol[head]
             head += 1
             d = dist[cell]
             if d > stop:
@@ -192,23 +196,22 @@ def cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit, slack):  #
             if j >= 0:
                 rep[k, j] = d
                 found += 1
-            r, c = cell // w, cell % w
             nd = d + 1
             if r > 0 and known[cell - w] == 0 and dist[cell - w] == UNREACHED:
                 dist[cell - w] = nd
-                queue[tail] = cell - w
+                queue[tail], qrow[tail], qcol[tail] = cell - w, r - 1, c
                 tail += 1
             if r < h - 1 and known[cell + w] == 0 and dist[cell + w] == UNREACHED:
                 dist[cell + w] = nd
-                queue[tail] = cell + w
+                queue[tail], qrow[tail], qcol[tail] = cell + w, r + 1, c
                 tail += 1
             if c > 0 and known[cell - 1] == 0 and dist[cell - 1] == UNREACHED:
                 dist[cell - 1] = nd
-                queue[tail] = cell - 1
+                queue[tail], qrow[tail], qcol[tail] = cell - 1, r, c - 1
                 tail += 1
             if c < w - 1 and known[cell + 1] == 0 and dist[cell + 1] == UNREACHED:
                 dist[cell + 1] = nd
-                queue[tail] = cell + 1
+                queue[tail], qrow[tail], qcol[tail] = cell + 1, r, c + 1
                 tail += 1
         for i in range(tail):
             dist[queue[i]] = UNREACHED
@@ -257,13 +260,17 @@ def bfs_field(known, h, w, goal, row, targets, margin):  # pragma: no cover - co
     if goal < 0 or known[goal] != 0:
         return everything
     queue = np.empty(h * w, dtype=np.int64)
+    qrow = np.empty(h * w, dtype=np.int64)  # rows and columns ride along: no division per cell
+    qcol = np.empty(h * w, dtype=np.int64)
     row[goal] = 0
     queue[0] = goal
+    qrow[0], qcol[0] = goal // w, goal % w
     head, tail = 0, 1
     level = np.int64(0)
     stop = everything
     while head < tail:
         cell = queue[head]
+        r, c = qrow[head], qcol[head]
         d = np.int64(row[cell])
         if d > level:  # every cell of level d - 1 is done: cells up to d are exact
             level = d
@@ -279,21 +286,20 @@ def bfs_field(known, h, w, goal, row, targets, margin):  # pragma: no cover - co
                 return stop
         head += 1
         nd = row[cell] + 1
-        r, c = cell // w, cell % w
         if r > 0 and known[cell - w] == 0 and row[cell - w] == top:
             row[cell - w] = nd
-            queue[tail] = cell - w
+            queue[tail], qrow[tail], qcol[tail] = cell - w, r - 1, c
             tail += 1
         if r < h - 1 and known[cell + w] == 0 and row[cell + w] == top:
             row[cell + w] = nd
-            queue[tail] = cell + w
+            queue[tail], qrow[tail], qcol[tail] = cell + w, r + 1, c
             tail += 1
         if c > 0 and known[cell - 1] == 0 and row[cell - 1] == top:
             row[cell - 1] = nd
-            queue[tail] = cell - 1
+            queue[tail], qrow[tail], qcol[tail] = cell - 1, r, c - 1
             tail += 1
         if c < w - 1 and known[cell + 1] == 0 and row[cell + 1] == top:
             row[cell + 1] = nd
-            queue[tail] = cell + 1
+            queue[tail], qrow[tail], qcol[tail] = cell + 1, r, c + 1
             tail += 1
     return everything
