@@ -14,7 +14,10 @@ map, on shortest paths). Map sets, each with the POGEMA benchmark's episode leng
   (``benchmarks/_pogema.py``, made on first use from the registry); without it these sets are skipped;
 - ``city-tiles``: the POGEMA benchmark's MovingAI set (128 64x64 tiles of eight street maps, seed 0, 256 steps),
   where its MovingAI anchor was measured. No registry package ships them: the set runs when a YAML file of string
-  maps holding them lies under ``../shared/maps`` or is given with ``--tiles``.
+  maps holding them lies under ``../shared/maps`` or is given with ``--tiles``;
+- ``large`` (only when named: ``--only large``): 1,000 / 4,000 / 10,000 agents with ``pibt`` and ``pibt_flow`` on
+  the generated LoRR-style 140x500 warehouse, 64 steps, each in its own process (``benchmarks/_large.py``): ms per
+  step, peak memory (RSS), throughput beside the free-flow ceiling, and the cost-to-go kernel before/after.
 
 Prints every figure, the machine and a timestamp, and writes ``OUT/mapf_lifelong.json``.
 """
@@ -36,6 +39,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _large import AGENTS as LARGE_AGENTS  # noqa: E402  (this script's folder)
+from _large import MAPS as LARGE_MAPS  # noqa: E402
+from _large import PLANNERS as LARGE_PLANNERS  # noqa: E402
+from _large import STEPS as LARGE_STEPS  # noqa: E402
+from _large import kernel_before_after  # noqa: E402
 from _pogema import ANCHORS, CITY_TILES, VENV, benchmark_maps, city_tiles  # noqa: E402  (this script's folder)
 from fleetmind.planners.mapf import lifelong_core, visible_lists  # noqa: E402
 from fleetmind.tasks.mapf_lifelong._kernels import bfs_distances  # noqa: E402
@@ -47,7 +55,8 @@ from fleetmind.tasks.mapf_lifelong.maps import (  # noqa: E402
 )
 from fleetmind.tasks.mapf_lifelong.world import MapfWorld  # noqa: E402
 
-PLANNERS = ("follower", "pibt", "pibt_flow", "pibt_lns")
+PLANNERS = ("follower", "follower_il", "pibt", "pibt_flow", "pibt_lns")
+DECENTRALIZED = ("follower", "follower_il")  # cores that take each agent's own view
 
 
 @dataclass(frozen=True)
@@ -95,7 +104,7 @@ def episode(grid: GridMap, agents: int, planner: str, seed: int, steps: int) -> 
     for _ in range(steps):
         t1 = time.perf_counter()
         pos, goal = world.cells(world.pos), world.cells(world.goal)
-        if planner == "follower":
+        if planner in DECENTRALIZED:
             acts = core.actions(pos, goal, *visible_lists(world.pos, world.width, world.obs_radius))
         else:
             acts = core.actions(pos, goal)
@@ -165,7 +174,54 @@ GROUPS = (
     "validation-random",
     "validation-mazes",
     "city-tiles",
+    "large",
 )
+
+
+def run_large(steps: int | None, planners: list[str], out: Path) -> list[dict]:
+    """The ``large`` group: each (map, agents, planner) in its own process (its own peak RSS), printed as it ends."""
+    steps = steps or LARGE_STEPS
+    script = Path(__file__).resolve().parent / "_large.py"
+    rows = []
+    for map_name in LARGE_MAPS:
+        old, new = kernel_before_after(map_name)
+        print(
+            f"{map_name}: cost-to-go row (Dijkstra on the static-centrality costs): reference bucket queue "
+            f"{old:.2f} ms, multiple-queue kernel {new:.2f} ms (same values; {old / new:.2f}x)",
+            flush=True,
+        )
+        print(
+            f"{'map':<23} {'agents':>6} {'planner':<9} {'steps':>5} {'setup s':>7} {'1st step s':>10} "
+            f"{'ms/step':>8} {'(mean':>7} {'max)':>7} {'cpu ms':>7} {'rows/st':>7} {'thr':>7} {'free flow':>9} "
+            f"{'RSS GB':>6} {'cache GB':>8} {'dense GB':>8}  target"
+        )
+        for agents in LARGE_AGENTS:
+            ceiling = free_flow(named_map(map_name), agents, 0, steps)
+            for planner in [p for p in planners if p in LARGE_PLANNERS]:
+                cmd = [sys.executable, str(script), map_name, str(agents), planner, str(steps)]
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False)
+                if done.returncode != 0:
+                    print(f"{map_name} {agents} {planner}: failed: {done.stderr.strip().splitlines()[-1:]}")
+                    continue
+                r = json.loads(done.stdout.strip().splitlines()[-1])
+                r["free_flow_throughput"] = round(ceiling, 4)
+                target_ms = 100.0 if planner == "pibt" else 1000.0
+                ok = r["step_ms_mean"] <= target_ms and r["peak_rss_gb"] <= 4.0
+                verdict = f"<= {target_ms:g} ms, <= 4 GB: {'met' if ok else 'missed'}" if agents == 10_000 else ""
+                r["target_met"] = ok if agents == 10_000 else None
+                rows.append(r)
+                print(
+                    f"{map_name:<23} {agents:>6} {planner:<9} {steps:>5} {r['setup_s']:>7.2f} "
+                    f"{r['first_step_s']:>10.2f} {r['step_ms_median']:>8.1f} {r['step_ms_mean']:>7.1f} "
+                    f"{r['step_ms_max']:>7.1f} {r['step_cpu_ms_mean']:>7.1f} {r['rows_per_step']:>7.1f} "
+                    f"{r['avg_throughput']:>7.2f} {ceiling:>9.2f} {r['peak_rss_gb']:>6.2f} {r['cache_gb']:>8.2f} "
+                    f"{r['dense_per_agent_gb']:>8.2f}  {verdict}",
+                    flush=True,
+                )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "mapf_lifelong_large.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out / 'mapf_lifelong_large.json'}")
+    return rows
 
 
 def anchor_note(ms: MapSet, agents: int, steps: int, thr: float, ceiling: float) -> tuple[dict | None, str]:
@@ -192,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="warehouse 64/192, pico_* 64, validation-random/-mazes 64 only")
     p.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
     p.add_argument("--steps", type=int, default=None, help="episode length for every set (default: each set's own)")
-    p.add_argument("--planners", default=",".join(PLANNERS), help="comma-separated: follower,pibt,pibt_flow,pibt_lns")
+    p.add_argument("--planners", default=",".join(PLANNERS), help="comma-separated: " + ",".join(PLANNERS))
     p.add_argument("--only", default="", help=f"comma-separated map sets to run, from {', '.join(GROUPS)}")
     p.add_argument("--tiles", type=Path, default=None, help="YAML of the POGEMA benchmark's 64x64 city tiles")
     args = p.parse_args(argv)
@@ -204,7 +260,13 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--only: unknown map set(s) {', '.join(bad)}; choose from {', '.join(GROUPS)}")
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     machine = f"{platform.platform()} | {platform.processor() or platform.machine()} | {os.cpu_count()} CPUs"
-    print(f"mapf_lifelong benchmark | {stamp} | {machine} | python {platform.python_version()}")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"mapf_lifelong benchmark | {stamp} | {machine} | load {load} | python {platform.python_version()}")
+    if "large" in only:
+        run_large(args.steps, planners, args.out)
+        only = [x for x in only if x != "large"]
+        if not only:
+            return 0
     for planner in planners:  # warm the numba kernels (cache=True loads them)
         episode(named_map("pico_s00_od20_na32"), 8, planner, 0, 2)
     rows = []
