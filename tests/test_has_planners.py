@@ -268,6 +268,11 @@ def test_llm_leaders_complete_a_search_with_the_scripted_server(server_factory):
     assert record.success and record.extra["collisions"] == 0
     assert record.extra["leader_calls"] >= 1 and record.extra["leader_refused"] == 0
     assert record.extra["llm_calls"] == record.extra["leader_calls"] + len(planner.manager.calls)  # type: ignore[attr-defined]
+    asked: dict[str, list[int]] = {}  # a leader robot asks at most every 50 steps, across re-organizations
+    for call in [c for c in planner.leader_stats.calls if c["attempt"] == 0]:  # type: ignore[attr-defined]
+        robot = call["messages"][1]["content"].split("You (")[1].split(")")[0]
+        asked.setdefault(robot, []).append(call["step"])
+    assert all(b - a >= 50 for steps in asked.values() for a, b in zip(steps, steps[1:], strict=False)), asked
 
 
 def test_goal_rows_are_searched_only_as_far_as_their_robots_and_again_when_one_stands_beyond():

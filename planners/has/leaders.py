@@ -6,9 +6,10 @@ candidates: the frontier clusters the coordinated-frontier heuristic would use t
 goal object, and ``stay``. The reply schema allows only those members as keys and those candidates as values; the
 reply is checked again here (a model that ignores the schema and names a robot of another group, or an unknown
 candidate, is refused with one line per fault, re-prompted at most ``retries`` times), and the heuristic deploys the
-members when the model fails. A leader asks the model when its group forms and then at most every ``ask_every``
-steps (when it deploys the whole group); members that reach or lose their goal in between are refilled by the
-heuristic, so leaders keep to a few calls per group per 50 steps.
+members when the model fails. A leader robot asks the model at most every ``ask_every`` steps (when it deploys the
+whole group), counted across re-organizations (``asked``: leader robot -> step of its last call, kept by the
+planner), so a robot that leads again after the manager re-forms the groups waits its turn; members that reach or
+lose their goal in between are refilled by the heuristic.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ class LLMLeader:
         heuristic: HeuristicLeader,
         client: Any,
         stats: CallStats,
-        formed: int,
+        asked: dict[str, int],
         retries: int = 2,
         ask_every: int = 50,
         key: str = "has",
@@ -133,8 +134,7 @@ class LLMLeader:
         self.retries = retries
         self.ask_every = ask_every
         self.key = key
-        self.last_ask: int | None = None
-        self.formed = formed
+        self.asked = asked
 
     def prompt(
         self, p: InfoPlatform, members: list[str], cands: Mapping[str, int], suggestion: dict[str, str], step: int
@@ -143,8 +143,8 @@ class LLMLeader:
         index = {r: i for i, r in enumerate(p.names)}
         goal = f"reach object #{g.goal}" if g.goal is not None else "explore the region"
         lines = [
-            f"Step {step}. You lead group {g.name}: subtask {goal}; region {list(g.region)} of a {p.h}x{p.w} map "
-            f"({p.explored(g.region):.0%} known).",
+            f"Step {step}. You ({g.leader}) lead group {g.name}: subtask {goal}; region {list(g.region)} of a "
+            f"{p.h}x{p.w} map ({p.explored(g.region):.0%} known).",
             "Members: " + ", ".join(f"{m} at {tuple(p.positions[index[m]].tolist())}" for m in members),
             "Candidates: "
             + "; ".join(f"{cid} at {divmod(cell, p.w)}" if cell >= 0 else cid for cid, cell in cands.items()),
@@ -155,10 +155,11 @@ class LLMLeader:
         return "\n".join(lines)
 
     def wants_model(self, step: int, members: np.ndarray, online: int) -> bool:
-        """The model deploys the whole group when the group forms and then at most every ``ask_every`` steps."""
+        """The model deploys the whole group, at most every ``ask_every`` steps per leader robot."""
         if len(members) < online:
             return False
-        return self.last_ask is None or step - self.last_ask >= self.ask_every
+        last = self.asked.get(self.group.leader)
+        return last is None or step - last >= self.ask_every
 
     def assign(
         self, p: InfoPlatform, f: Frontiers, members: np.ndarray, taken: list[int] | None = None, step: int = 0
@@ -169,7 +170,7 @@ class LLMLeader:
         online = sum(1 for r in self.group.members if p.active[index[r]])
         if len(members) == 0 or not self.wants_model(step, members, online):
             return hint
-        self.last_ask = step
+        self.asked[self.group.leader] = step
         names = [p.names[i] for i in members.tolist()]
         cands = candidates(p, f, self.group, list(hint.values()))
         by_cell = {cell: cid for cid, cell in cands.items()}

@@ -115,6 +115,7 @@ class HasPlanner(Planner):
         self.p = InfoPlatform(tuple(world["shape"]), self.names, world.get("comm_range"))
         self.radius = int(world["radius"])
         self.leader_stats = CallStats()
+        self.leader_asked: dict[str, int] = {}
         self.seed = seed
         if self.client_factory is not None:
             self.manager = LLMManager(self.client, self.retries, key=f"has-{seed}")
@@ -242,7 +243,9 @@ class HasPlanner(Planner):
     def _leader(self, heuristic: Leader, step: int) -> Leader | LLMLeader:
         if self.leader_kind != "llm" or self.client_factory is None:
             return heuristic
-        return LLMLeader(heuristic, self.client(), self.leader_stats, step, self.retries, key=f"has-{self.seed}")
+        return LLMLeader(
+            heuristic, self.client(), self.leader_stats, self.leader_asked, self.retries, key=f"has-{self.seed}"
+        )
 
     def metrics(self) -> dict[str, Any]:
         out = dict(self.manager.metrics())
