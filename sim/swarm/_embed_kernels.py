@@ -16,6 +16,7 @@ view): ``phi_b(i) = 1/|J_i| sum_{j in J_i} k(x_ij, c_b)``, 0 when ``J_i`` is emp
 from __future__ import annotations
 
 import numpy as np
+from fleetmind.robots._assignment_kernels import hungarian as assignment  # noqa: F401  (square case: re-exported)
 from fleetmind.sim.swarm._kernels import CHUNKS, PARALLEL_MIN_AGENTS, TWO_PI, _delta, _offsets, wrap_angle
 from numba import njit, prange
 
@@ -140,55 +141,3 @@ def neighbour_embedding(
         _embed_rows(xs, ys, vs, facing, offset_noise, fov, centres, width, mode, box, r, periodic, order, start, ncx,
                     0, ncx, emb, count)  # fmt: skip
     return emb, count
-
-
-@njit(cache=True)
-def assignment(cost):  # pragma: no cover - compiled
-    """Minimum-cost perfect matching of a square ``(n, n) float64`` cost matrix (Hungarian method with potentials,
-    O(n^3)): returns ``(n,) int64`` ``col`` with ``col[i]`` the column of row ``i``."""
-    n = cost.shape[0]
-    inf = np.inf
-    u = np.zeros(n + 1)
-    v = np.zeros(n + 1)
-    p = np.zeros(n + 1, dtype=np.int64)  # p[j]: the row (1-based) matched to column j; 0 = none
-    way = np.zeros(n + 1, dtype=np.int64)
-    minv = np.empty(n + 1)
-    used = np.empty(n + 1, dtype=np.bool_)
-    for i in range(1, n + 1):
-        p[0] = i
-        j0 = 0
-        minv[:] = inf
-        used[:] = False
-        while True:
-            used[j0] = True
-            i0 = p[j0]
-            delta = inf
-            j1 = 0
-            for j in range(1, n + 1):
-                if not used[j]:
-                    cur = cost[i0 - 1, j - 1] - u[i0] - v[j]
-                    if cur < minv[j]:
-                        minv[j] = cur
-                        way[j] = j0
-                    if minv[j] < delta:
-                        delta = minv[j]
-                        j1 = j
-            for j in range(n + 1):
-                if used[j]:
-                    u[p[j]] += delta
-                    v[j] -= delta
-                else:
-                    minv[j] -= delta
-            j0 = j1
-            if p[j0] == 0:
-                break
-        while True:
-            j1 = way[j0]
-            p[j0] = p[j1]
-            j0 = j1
-            if j0 == 0:
-                break
-    col = np.empty(n, dtype=np.int64)
-    for j in range(1, n + 1):
-        col[p[j] - 1] = j - 1
-    return col
