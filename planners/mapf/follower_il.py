@@ -27,15 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from fleetmind.planners.mapf._common import DistanceCache, MapPlanner, splitmix, static_centrality
+from fleetmind.planners.mapf._common import DistanceCache, splitmix, static_centrality
 from fleetmind.planners.mapf._il_kernels import NUM_MOVE_FEATURES, NUM_STATE_FEATURES, il_features
 from fleetmind.planners.mapf._kernels import neighbour_table
-from fleetmind.planners.mapf.follower import FollowerCore
-from fleetmind.robots.commands import Command
+from fleetmind.planners.mapf.follower import FollowerCore, FollowerPlanner
 from fleetmind.robots.errors import BadInputError
-from fleetmind.robots.fleet import Observation
-from fleetmind.robots.ids import RobotId
-from fleetmind.tasks.mapf_lifelong.actions import command_of
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 NUM_INPUTS = NUM_MOVE_FEATURES + NUM_STATE_FEATURES
@@ -188,26 +184,12 @@ class IlCore:
         return acts
 
 
-class FollowerIlPlanner(MapPlanner):
+class FollowerIlPlanner(FollowerPlanner):
     """The ``follower_il`` planner: decentralized; reads each robot's own observation (cell, goal, agents seen)
-    and the static map only; moves from the imitation-learned policy shipped as ``weights/follower_il.npz``."""
+    and the static map only, as ``follower`` does (its ``plan``); moves from the imitation-learned policy shipped as
+    ``weights/follower_il.npz``."""
 
     name = "follower_il"
 
-    def make_core(self, blocked: np.ndarray, num_agents: int, seed: int) -> IlCore:
+    def make_core(self, blocked: np.ndarray, num_agents: int, seed: int) -> IlCore:  # type: ignore[override]
         return IlCore(blocked, num_agents, seed)
-
-    def plan(self, observation: Observation) -> dict[RobotId, Command]:
-        ids = observation.robot_ids
-        core: IlCore = self.core_for(observation)
-        width = core.blocked.shape[1]
-        views = [observation.robots[rid].data for rid in ids]
-        pos = np.array([v["cell"][0] * width + v["cell"][1] for v in views], dtype=np.int64)
-        goal = np.array([v["goal"][0] * width + v["goal"][1] for v in views], dtype=np.int64)
-        nvis = np.array([len(v["agents"]) for v in views], dtype=np.int64)
-        vis = np.full((len(ids), max(1, int(nvis.max(initial=0)))), -1, dtype=np.int64)
-        for i, v in enumerate(views):
-            for k, (r, c) in enumerate(v["agents"]):
-                vis[i, k] = r * width + c
-        acts = core.actions(pos, goal, vis, nvis)
-        return {rid: command_of(int(a)) for rid, a in zip(ids, acts, strict=True) if a != 0}
