@@ -56,9 +56,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("--policy", type=Path, default=None, help="a policy .npz (default: the shipped one)")
     run.add_argument(
         "--backend",
-        choices=["swarm", "fleet", "pybullet"],
+        choices=["swarm", "fleet", "pybullet", "firmware"],
         default="swarm",
-        help="swarm: the particle world; fleet: unicycle robots in it; pybullet: them in PyBullet (vicsek only)",
+        help="swarm: the particle world; fleet: unicycle robots in it; pybullet: them in PyBullet; firmware: them as "
+        "SITL robots over their firmware links, started and stopped by the run (robot fleets: vicsek only)",
     )
     run.add_argument("--gif-frames", type=int, default=60, help="frames of swarm.gif, 0: no GIF (default: 60)")
     run.add_argument("--out", type=Path, default=Path("runs/swarm"), help="output folder (default: runs/swarm)")

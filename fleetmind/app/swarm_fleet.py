@@ -1,11 +1,15 @@
 """The swarm controllers on robot Fleets: the Vicsek task's agents as unicycle robots under velocity commands, in the
-swarm world (:class:`SwarmFleet`) or replayed in PyBullet kinematic (:class:`PyBulletSwarmFleet`). Each step the
-controller's turn rates become ``SetVelocity(speed, turn)`` commands, the swarm shield rule checks them (a refused
-plan never executes) and the Fleet steps. The Fleets model no heading noise: the config's noise level is unused."""
+swarm world (:class:`SwarmFleet`), replayed in PyBullet kinematic (:class:`PyBulletSwarmFleet`) or driven through the
+firmware links of SITL robots the run starts (:class:`FirmwareSwarmFleet`, one SITL process per robot, stopped at the
+end). Each step the controller's turn rates become ``SetVelocity(speed, turn)`` commands, the swarm shield rule checks
+them (a refused plan never executes) and the Fleet steps. The Fleets model no heading noise: the config's noise level
+is unused. On firmware robots the limits the shield checks are the link's divided by the time scale (see
+:mod:`fleetmind.firmware_bridge.swarm`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,7 +20,15 @@ from fleetmind.robots.commands import SetVelocity
 from fleetmind.robots.errors import BadInputError
 from fleetmind.tasks.swarm import SwarmConfig, SwarmTask, VicsekConfig, VicsekTask
 
+if TYPE_CHECKING:
+    from fleetmind.firmware_bridge.swarm import FirmwareSwarmFleet, SwarmFirmwareSettings
+    from fleetmind.sim.swarm.fleet import SwarmFleet
+
 Act = Callable[[SwarmObservation], np.ndarray | None]
+
+MAX_SITL_ROBOTS = 32
+"""Most SITL robots one run starts (one process each; the host streams 25 commands and reads 50 telemetry frames a
+second per robot, on one Python thread)."""
 
 
 class ShieldRefused(RuntimeError):
@@ -31,22 +43,39 @@ def fleet_episode(
     pybullet: bool,
     frames: int = 0,
     on_step: Callable[[int], None] | None = None,
+    *,
+    firmware: SwarmFirmwareSettings | None = None,
+    report: dict[str, Any] | None = None,
 ) -> tuple[list[float], list[Frame]]:
-    """The heading order after each step on the robot Fleet and up to ``frames`` snapshots."""
+    """The heading order after each step on the robot Fleet and up to ``frames`` snapshots; ``firmware`` (settings)
+    plays it on SITL robots instead. ``report`` gets the last step's metrics (and how the episode ended)."""
     if not isinstance(task, VicsekTask) or not isinstance(config, VicsekConfig):
         raise BadInputError(f"--backend: robot fleets play the vicsek task (unicycles), not {task.name}")
-    from fleetmind.sim.swarm.fleet import SwarmFleet
+    if firmware is not None and config.agents > MAX_SITL_ROBOTS:
+        raise BadInputError(f"--agents {config.agents}: the firmware backend starts one SITL robot per agent, at most "
+                            f"{MAX_SITL_ROBOTS}; give --agents <= {MAX_SITL_ROBOTS}")  # fmt: skip
+    from fleetmind.sim.swarm.fleet import SwarmFleet, UnicycleLimits
 
+    limits, scale = None, 1.0
+    if firmware is not None:
+        from fleetmind.firmware_bridge.config import Limits
+        from fleetmind.firmware_bridge.swarm import time_scale_for
+
+        link = Limits()
+        scale = time_scale_for(config.speed, config.max_turn, link, firmware.time_scale)
+        limits = UnicycleLimits(link.max_linear / scale, link.max_angular / scale)
     inner = SwarmFleet(config.agents, box=config.box, radius=config.radius, dt=config.dt, periodic=True,
-                       step_limit=config.steps, bins=config.bins)  # fmt: skip
+                       step_limit=config.steps, bins=config.bins, limits=limits)  # fmt: skip
     lim = inner.limits
     if config.speed > lim.max_linear or config.max_turn > lim.max_angular:
         raise BadInputError(f"speed/max_turn beyond the robots' limits ({lim.max_linear} m/s, {lim.max_angular} rad/s)")
-    fleet = inner
+    fleet: Any = inner
     if pybullet:
         from fleetmind.sim.pybullet.swarm import PyBulletSwarmFleet
 
         fleet = PyBulletSwarmFleet(inner, physics_hz=30)
+    elif firmware is not None:
+        fleet = firmware_swarm_fleet(inner, firmware, scale)
     expected = config.density * np.pi * config.radius**2
     ids = inner.robot_ids
     every = max(1, config.steps // max(frames - 1, 1)) if frames else 0
@@ -63,6 +92,8 @@ def fleet_episode(
             if refused:
                 raise ShieldRefused("; ".join(refused))
             result = fleet.step(plan)
+            if report is not None:
+                report.update(result.metrics)
             obs = result.observation
             series.append(float(result.metrics["order"]))
             if frames and t % every == 0 and len(shots) < frames:
@@ -74,3 +105,31 @@ def fleet_episode(
     finally:
         fleet.close()
     return series, shots
+
+
+def firmware_swarm_fleet(inner: SwarmFleet, settings: SwarmFirmwareSettings, scale: float) -> FirmwareSwarmFleet:
+    """``inner``'s robots as SITL robots: one process each (``fleetmind.app.firmware.start_sitl_robots``: UDP on
+    127.0.0.1, a fresh key each), stopped when the fleet closes. A step lasts ``dt / scale`` seconds."""
+    from fleetmind.app.firmware import start_sitl_robots
+    from fleetmind.firmware_bridge.config import FirmwareFleetConfig, Limits
+    from fleetmind.firmware_bridge.fleet import FirmwareFleet
+    from fleetmind.firmware_bridge.swarm import FirmwareSwarmFleet
+
+    period = inner.dt / scale
+    if period > 5.0:
+        raise BadInputError(f"dt {inner.dt}: a step would last {period:.3g} s on the robots (at most 5); lower dt")
+    links, owned = start_sitl_robots(list(inner.robot_ids), settings.sitl)
+    config = FirmwareFleetConfig(
+        robots=links,
+        limits=Limits(),
+        step_period=period,
+        step_limit=inner.step_limit + 1,
+        heartbeat_timeout=settings.heartbeat_timeout,
+        command_timeout=max(0.5, 2 * period),
+    )
+    robots = FirmwareFleet(config, owned=owned)
+    try:
+        return FirmwareSwarmFleet(inner, robots, settings)
+    except BaseException:
+        robots.close()
+        raise

@@ -11,7 +11,7 @@ import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,10 +22,13 @@ from fleetmind.planners.swarm.policy import load_policy
 from fleetmind.robots.errors import BadInputError
 from fleetmind.tasks.swarm import SwarmConfig, SwarmTask
 
+if TYPE_CHECKING:
+    from fleetmind.firmware_bridge.swarm import SwarmFirmwareSettings
+
 log = logging.getLogger(__name__)
 
 CONTROLLERS = ("none", "classic", "dec-pomfc")
-BACKENDS = ("swarm", "fleet", "pybullet")
+BACKENDS = ("swarm", "fleet", "pybullet", "firmware")
 Act = Callable[[SwarmObservation], np.ndarray | None]
 
 
@@ -138,19 +141,29 @@ def run_swarm(
     policy: Path | None = None,
     on_step: Callable[[int], None] | None = None,
     backend: str = "swarm",
+    firmware: SwarmFirmwareSettings | None = None,
 ) -> dict[str, Any]:
     """One episode into ``out`` (metrics.json, order.png, swarm.gif unless ``gif_frames`` is 0); returns the
-    metrics. ``backend``: ``swarm`` (the particle world), ``fleet`` (unicycle robots in it) or ``pybullet``."""
+    metrics. ``backend``: ``swarm`` (the particle world), ``fleet`` (unicycle robots in it), ``pybullet`` or
+    ``firmware`` (SITL robots the run starts and stops; ``firmware`` settings, default ones when None)."""
     if backend not in BACKENDS:
         raise BadInputError(f"--backend: unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     act = controller(task, name, policy)  # a missing policy is refused before the episode runs
     start = time.perf_counter()
+    report: dict[str, Any] = {}
     if backend == "swarm":
         series, shots = episode(task, config, act, seed, gif_frames, on_step)
     else:
         from fleetmind.app.swarm_fleet import fleet_episode
 
-        series, shots = fleet_episode(task, config, act, seed, backend == "pybullet", gif_frames, on_step)
+        if backend == "firmware" and firmware is None:
+            from fleetmind.firmware_bridge.swarm import SwarmFirmwareSettings
+
+            firmware = SwarmFirmwareSettings()
+        settings = firmware if backend == "firmware" else None
+        series, shots = fleet_episode(
+            task, config, act, seed, backend == "pybullet", gif_frames, on_step, firmware=settings, report=report
+        )
     seconds = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, Any] = {
@@ -169,9 +182,12 @@ def run_swarm(
     }
     if name == "classic":
         metrics["law"] = task.tuned() or "defaults (untuned)"
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     if backend != "swarm":
         metrics["noise_modelled"] = False  # the robot fleets have no heading noise
+    if backend == "firmware":
+        keep = ("steps", "success", "failure_reason", "lost_robots", "max_step_error", "time_scale", "robot_time")
+        metrics["firmware"] = {k: report[k] for k in keep if k in report}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     label = f"{task.name} {name} {backend} N={config.agents} r={config.radius} noise={config.noise}"
     plot_series({name: series}, "order parameter", label, out / "order.png")
     if gif_frames:
