@@ -22,7 +22,7 @@ def test_backend_conforms(backend: Backend, tmp_path: Path) -> None:
 def test_the_fixture_covers_every_backend() -> None:
     """Every grid task of the registry at two sizes (one size only where the paper has one), both MAPF modes,
     PyBullet on every grid task and MAPF, the SITL-backed real-robot fleet, the executor, the MAVLink drones, the
-    recording wrapper and the swarm's unicycles (alone and in PyBullet)."""
+    recording wrapper and the swarm's unicycles (alone, in PyBullet and on SITL robots)."""
     ids = [b.id for b in BACKENDS]
     assert len(ids) == len(set(ids)), "duplicate backend ids"
     for plugin in grid_plugins():
@@ -34,7 +34,7 @@ def test_the_fixture_covers_every_backend() -> None:
     assert len(grid_plugins()) == 4
     kinds = {i.split("-")[0] for i in ids}
     assert kinds == {"grid", "mapf", "pybullet", "firmware", "recording", "swarm", "executor", "mavlink"}
-    assert {"swarm-unicycle", "pybullet-kinematic-swarm"} <= set(ids)
+    assert {"swarm-unicycle", "pybullet-kinematic-swarm", "swarm-firmware-sitl"} <= set(ids)
     assert {"mapf-restart", "mapf-nothing", "pybullet-kinematic-mapf_lifelong"} <= set(ids)
     assert sum(i.startswith("firmware-") for i in ids) == 2 and sum(i.startswith("recording-") for i in ids) == 2
 
