@@ -31,42 +31,6 @@ def cost_classes(icost, blocked_flat):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _heap_push(hkey, hq, size, key, q):  # pragma: no cover - compiled
-    """Push (``key``, queue ``q``) on the binary min-heap of queue heads; returns the new size."""
-    k = size
-    hkey[k], hq[k] = key, q
-    while k > 0:
-        p = (k - 1) // 2
-        if hkey[p] <= hkey[k]:
-            break
-        hkey[p], hkey[k] = hkey[k], hkey[p]
-        hq[p], hq[k] = hq[k], hq[p]
-        k = p
-    return size + 1
-
-
-@njit(cache=True)
-def _heap_pop(hkey, hq, size):  # pragma: no cover - compiled
-    """Pop the queue with the smallest head key; returns (its key, the queue, the new size)."""
-    key, q = hkey[0], hq[0]
-    size -= 1
-    hkey[0], hq[0] = hkey[size], hq[size]
-    k = 0
-    while True:
-        a, b, m = 2 * k + 1, 2 * k + 2, k
-        if a < size and hkey[a] < hkey[m]:
-            m = a
-        if b < size and hkey[b] < hkey[m]:
-            m = b
-        if m == k:
-            break
-        hkey[m], hkey[k] = hkey[k], hkey[m]
-        hq[m], hq[k] = hq[k], hq[m]
-        k = m
-    return key, q, size
-
-
-@njit(cache=True)
 def multiqueue_rows(nbr4, values, klass, starts, goals, rows, pool, scale):  # pragma: no cover - compiled
     """For each ``goals[m]``: exact cost-to-go when entering cell v costs ``values[klass[v]]``, divided by
     ``scale``, into ``pool[rows[m]]`` (``1e30`` where the goal cannot be reached).
@@ -74,8 +38,7 @@ def multiqueue_rows(nbr4, values, klass, starts, goals, rows, pool, scale):  # p
     ``nbr4``: ``(C, 4) int32`` the 4 neighbours (-1 where blocked). A settled cell c offers ``d(c) + cost(c)`` to
     its neighbours (the reverse move enters c); it waits in the FIFO queue of its cost class, where keys arrive in
     non-decreasing order, so the smallest key is always at the head of one of the K queues and the first offer a
-    cell receives is its distance. A small binary heap over the K non-empty queues' head keys finds that queue
-    (O(log K) per run of equal keys, instead of a scan of all K queues per distinct key).
+    cell receives is its distance.
     """
     c_total = nbr4.shape[0]
     k_total = values.shape[0]
@@ -85,8 +48,6 @@ def multiqueue_rows(nbr4, values, klass, starts, goals, rows, pool, scale):  # p
     qkey = np.empty(c_total, dtype=np.int32)  # the key each queued cell offers: dist + its cost
     head = np.empty(k_total, dtype=np.int64)
     tail = np.empty(k_total, dtype=np.int64)
-    hkey = np.empty(k_total + 1, dtype=np.int32)  # the heap: one entry per non-empty queue (but the one in hand)
-    hq = np.empty(k_total + 1, dtype=np.int64)
     vals = values.astype(np.int32)
     for m in range(goals.shape[0]):
         goal = goals[m]
@@ -103,25 +64,25 @@ def multiqueue_rows(nbr4, values, klass, starts, goals, rows, pool, scale):  # p
         queue[tail[k]] = goal
         qkey[tail[k]] = vals[k]
         tail[k] += 1
-        size = _heap_push(hkey, hq, 0, vals[k], k)
-        while size > 0:
-            key, k, size = _heap_pop(hkey, hq, size)
-            # new entries get keys above ``key`` (costs are >= 1): the run of ``key`` at k's head is final
-            while head[k] < tail[k] and qkey[head[k]] == key:
-                c = queue[head[k]]
-                head[k] += 1
-                for q in range(4):
-                    v = nbr4[c, q]
-                    if v >= 0 and dist[v] == unset:
-                        dist[v] = key
-                        kv = klass[v]
-                        if head[kv] == tail[kv] and kv != k:  # an empty queue joins the heap
-                            size = _heap_push(hkey, hq, size, key + vals[kv], kv)
-                        queue[tail[kv]] = v
-                        qkey[tail[kv]] = key + vals[kv]
-                        tail[kv] += 1
-            if head[k] < tail[k]:
-                size = _heap_push(hkey, hq, size, qkey[head[k]], k)
+        while True:
+            key = np.int32(2**31 - 1)  # the smallest key at a queue head; every entry with it is popped now
+            for k in range(k_total):
+                if head[k] < tail[k] and qkey[head[k]] < key:
+                    key = qkey[head[k]]
+            if key == 2**31 - 1:
+                break
+            for k in range(k_total):  # new entries get keys above ``key`` (costs are >= 1): no queue refills here
+                while head[k] < tail[k] and qkey[head[k]] == key:
+                    c = queue[head[k]]
+                    head[k] += 1
+                    for q in range(4):
+                        v = nbr4[c, q]
+                        if v >= 0 and dist[v] == unset:
+                            dist[v] = key
+                            kv = klass[v]
+                            queue[tail[kv]] = v
+                            qkey[tail[kv]] = key + vals[kv]
+                            tail[kv] += 1
         for c in range(c_total):
             out[c] = 1e30 if dist[c] == unset else dist[c] / scale
 
