@@ -6,24 +6,34 @@ candidates: the frontier clusters the coordinated-frontier heuristic would use t
 goal object, and ``stay``. The reply schema allows only those members as keys and those candidates as values; the
 reply is checked again here (a model that ignores the schema and names a robot of another group, or an unknown
 candidate, is refused with one line per fault, re-prompted at most ``retries`` times), and the heuristic deploys the
-members when the model fails. A leader robot asks the model at most every ``ask_every`` steps (when it deploys the
-whole group), counted across re-organizations (``asked``: leader robot -> step of its last call, kept by the
-planner), so a robot that leads again after the manager re-forms the groups waits its turn; members that reach or
-lose their goal in between are refilled by the heuristic.
+members when the model fails. A group's leader asks the model only when its group is new, or when the group's
+subtask (region, goal) changed or members would idle with no candidate, and at most every ``ask_every`` steps per
+group (``asked``: group name -> step and subtask of its last call, kept by the planner; the manager keeps a group's
+name and leader while its members largely persist, :func:`~fleetmind.planners.has.manager.keep_identity`); members
+that reach or lose their goal in between are refilled by the heuristic.
+
+Over ROS 2 (``fleetmind up``) the leader thinks in its robot's agent: :class:`RemoteLeaders` publishes a
+:class:`LeaderAsk` and waits (bounded, injectable clock) for the answer, which is checked here again, so no agent
+deploys a robot outside its group; the agent renders the same prompt (:func:`leader_prompt`, :func:`ask_leader`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import logging
+import threading
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 from fleetmind.planners.has._ask import CallStats, ask
 from fleetmind.planners.has.frontier import Frontiers
 from fleetmind.planners.has.platform import Group, InfoPlatform
+from fleetmind.robots.clock import MONOTONIC, Clock
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+log = logging.getLogger(__name__)
 STAY = "stay"
 SYSTEM = (
     "You are the leader of one group of robots exploring an unknown grid map (HAS: hierarchical auto-organizing "
@@ -113,19 +123,146 @@ def check_reply(
     return {r: cands[c] for r, c in reply.assignments.items() if cands[c] >= 0}, []
 
 
+@dataclass(frozen=True)
+class LeaderAsk:
+    """Everything a leader's prompt says: what the planner sends a remote leader (the deploy request) and what
+    :func:`leader_prompt` renders. ``members``: member -> (row, col); ``candidates``: id -> cell (-1: ``stay``);
+    ``suggestion``: the heuristic's member -> candidate id; ``known``: share of the region known."""
+
+    step: int
+    group: str
+    leader: str
+    goal: int | None
+    region: tuple[int, int, int, int]
+    shape: tuple[int, int]
+    known: float
+    members: dict[str, tuple[int, int]]
+    candidates: dict[str, int]
+    suggestion: dict[str, str]
+
+    def as_group(self) -> Group:
+        return Group(self.group, self.leader, list(self.members), self.region, self.goal)
+
+
+def leader_prompt(a: LeaderAsk) -> str:
+    """The leader's user prompt (the in-process leader and a robot's agent render the same text)."""
+    w = a.shape[1]
+    goal = f"reach object #{a.goal}" if a.goal is not None else "explore the region"
+    lines = [
+        f"Step {a.step}. You ({a.leader}) lead group {a.group}: subtask {goal}; region {list(a.region)} of a "
+        f"{a.shape[0]}x{w} map ({a.known:.0%} known).",
+        "Members: " + ", ".join(f"{m} at {tuple(cell)}" for m, cell in a.members.items()),
+        "Candidates: "
+        + "; ".join(f"{cid} at {divmod(cell, w)}" if cell >= 0 else cid for cid, cell in a.candidates.items()),
+    ]
+    state = {"role": "has_leader", "group": a.group, "suggestion": {"assignments": a.suggestion}}
+    lines.append(f"A coordinated-frontier heuristic suggests: {json.dumps({'assignments': a.suggestion})}")
+    lines.append(f"```state\n{json.dumps(state)}\n```")
+    return "\n".join(lines)
+
+
+def ask_leader(client: Any, a: LeaderAsk, stats: CallStats, user: str, retries: int = 2) -> dict[str, str] | None:
+    """One checked leader call (:func:`check_reply`, re-prompts with the reasons): member -> candidate id, or
+    ``None`` when the model fails. A robot's agent answers deploy requests with it."""
+    names = list(a.members)
+    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": leader_prompt(a)}]
+    group = a.as_group()
+
+    def check(text: str) -> tuple[dict[str, str] | None, list[str]]:
+        chosen, errors = check_reply(text, group, names, a.candidates)
+        return (None, errors) if errors else (dict(json.loads(text)["assignments"]), [])
+
+    return ask(client, messages, reply_schema(names, list(a.candidates)), check, stats, user, a.step, retries)
+
+
+@dataclass(frozen=True)
+class LeaderAnswer:
+    """A remote leader's answer: member -> candidate id (``None``: its model failed), and what its calls cost."""
+
+    assignments: dict[str, str] | None
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class RemoteLeaders:
+    """The planner node's side of leaders that think in their robots' agents (``fleetmind up``): :meth:`deploy`
+    publishes one request (``publish(request id, ask)``) and waits for the leader's answer at most ``timeout_s`` on
+    ``clock``; ``None`` (the heuristic deploys) on timeout, when the leader robot is not live (``live()``) or drops
+    while waiting, or on :meth:`close`. The answer is checked again by the caller (:func:`check_reply`), so no agent
+    deploys a robot outside its group."""
+
+    def __init__(
+        self,
+        publish: Callable[[int, LeaderAsk], None],
+        live: Callable[[], Collection[str]],
+        timeout_s: float,
+        clock: Clock = MONOTONIC,
+    ) -> None:
+        from fleetmind.planners.llm.remote import Mailbox  # langgraph, only where leaders are remote
+
+        self.publish = publish
+        self.live = live
+        self.timeout_s = timeout_s
+        self.replies: Mailbox[int, LeaderAnswer] = Mailbox(clock)
+        self.closing = False
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def deploy(self, a: LeaderAsk) -> LeaderAnswer | None:
+        from fleetmind.planners.llm.remote import Cancelled, ReplyTimeout
+
+        if self.closing or a.leader not in self.live():
+            return None
+        with self._lock:
+            self.count += 1
+            rid = self.count
+        self.replies.forget(lambda k: k >= rid)
+        self.publish(rid, a)
+        try:
+            return self.replies.wait(rid, self.timeout_s, lambda: self.closing or a.leader not in self.live())
+        except Cancelled:
+            return None
+        except ReplyTimeout:
+            log.warning(
+                "leader %s of group %s did not answer within leader_timeout_s=%g; the heuristic deploys the group",
+                a.leader,
+                a.group,
+                self.timeout_s,
+            )
+            return None
+
+    def deliver(self, request: int, answer: LeaderAnswer) -> None:
+        """An answer from the topic (the first one for a request wins)."""
+        self.replies.put(request, answer)
+
+    def poke(self) -> None:
+        self.replies.poke()
+
+    def close(self) -> None:
+        self.closing = True
+        self.replies.poke()
+
+
+Asked = dict[str, tuple[int, tuple[Any, ...]]]
+"""Group name -> (step of its leader's last model call, the subtask it was about)."""
+
+
 class LLMLeader:
-    """A group's leader asking the model (through :func:`~fleetmind.planners.has._ask.ask`); ``heuristic`` (the
-    coordinated-frontier :class:`~fleetmind.planners.has.planner.Leader`) makes the suggestion and stands in."""
+    """A group's leader asking the model (through :func:`ask_leader`, or a robot's agent through ``remote``);
+    ``heuristic`` (the coordinated-frontier :class:`~fleetmind.planners.has.planner.Leader`) makes the suggestion
+    and stands in."""
 
     def __init__(
         self,
         heuristic: HeuristicLeader,
         client: Any,
         stats: CallStats,
-        asked: dict[str, int],
+        asked: Asked,
         retries: int = 2,
         ask_every: int = 50,
         key: str = "has",
+        remote: RemoteLeaders | None = None,
     ) -> None:
         self.heuristic = heuristic
         self.group = heuristic.group
@@ -135,31 +272,38 @@ class LLMLeader:
         self.ask_every = ask_every
         self.key = key
         self.asked = asked
+        self.remote = remote
+
+    def describe(
+        self, p: InfoPlatform, members: list[str], cands: Mapping[str, int], suggestion: dict[str, str], step: int
+    ) -> LeaderAsk:
+        g = self.group
+        index = {r: i for i, r in enumerate(p.names)}
+        cells = {m: (int(p.positions[index[m], 0]), int(p.positions[index[m], 1])) for m in members}
+        goal = None if g.goal is None else int(g.goal)
+        region = tuple(int(x) for x in g.region)
+        known = float(p.explored(g.region))
+        return LeaderAsk(step, g.name, g.leader, goal, region, (p.h, p.w), known, cells, dict(cands), suggestion)  # type: ignore[arg-type]
 
     def prompt(
         self, p: InfoPlatform, members: list[str], cands: Mapping[str, int], suggestion: dict[str, str], step: int
     ) -> str:
-        g = self.group
-        index = {r: i for i, r in enumerate(p.names)}
-        goal = f"reach object #{g.goal}" if g.goal is not None else "explore the region"
-        lines = [
-            f"Step {step}. You ({g.leader}) lead group {g.name}: subtask {goal}; region {list(g.region)} of a "
-            f"{p.h}x{p.w} map ({p.explored(g.region):.0%} known).",
-            "Members: " + ", ".join(f"{m} at {tuple(p.positions[index[m]].tolist())}" for m in members),
-            "Candidates: "
-            + "; ".join(f"{cid} at {divmod(cell, p.w)}" if cell >= 0 else cid for cid, cell in cands.items()),
-        ]
-        state = {"role": "has_leader", "group": g.name, "suggestion": {"assignments": suggestion}}
-        lines.append(f"A coordinated-frontier heuristic suggests: {json.dumps({'assignments': suggestion})}")
-        lines.append(f"```state\n{json.dumps(state)}\n```")
-        return "\n".join(lines)
+        return leader_prompt(self.describe(p, members, cands, suggestion, step))
 
-    def wants_model(self, step: int, members: np.ndarray, online: int) -> bool:
-        """The model deploys the whole group, at most every ``ask_every`` steps per leader robot."""
-        if len(members) < online:
+    def wants_model(self, step: int, members: np.ndarray, online: int, idle: bool = False) -> bool:
+        """The model deploys the group when the group is new, or when its subtask (region, goal) changed or members
+        would idle with no candidate, at most every ``ask_every`` steps per group (the manager keeps a group's name
+        while its members largely persist)."""
+        if len(members) < online and not idle:
             return False
-        last = self.asked.get(self.group.leader)
-        return last is None or step - last >= self.ask_every
+        last = self.asked.get(self.group.name)
+        if last is None:
+            return True
+        return step - last[0] >= self.ask_every and (idle or last[1] != self.subtask)
+
+    @property
+    def subtask(self) -> tuple[Any, ...]:
+        return (tuple(self.group.region), self.group.goal)
 
     def assign(
         self, p: InfoPlatform, f: Frontiers, members: np.ndarray, taken: list[int] | None = None, step: int = 0
@@ -168,27 +312,49 @@ class LLMLeader:
         hint = self.heuristic.assign(p, f, members, taken)
         index = {r: i for i, r in enumerate(p.names)}
         online = sum(1 for r in self.group.members if p.active[index[r]])
-        if len(members) == 0 or not self.wants_model(step, members, online):
+        idle = any(i not in hint for i in members.tolist())
+        if len(members) == 0 or not self.wants_model(step, members, online, idle):
             return hint
-        self.asked[self.group.leader] = step
+        self.asked[self.group.name] = (step, self.subtask)
         names = [p.names[i] for i in members.tolist()]
         cands = candidates(p, f, self.group, list(hint.values()))
         by_cell = {cell: cid for cid, cell in cands.items()}
         suggestion = {p.names[i]: by_cell.get(hint.get(i, -1), STAY) for i in members.tolist()}
-        messages = [
-            {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": self.prompt(p, names, cands, suggestion, step)},
-        ]
-        chosen = ask(
-            self.client,
-            messages,
-            reply_schema(names, list(cands)),
-            lambda text: check_reply(text, self.group, names, cands),
-            self.stats,
-            f"{self.key}-{self.group.name}-{step}",
-            step,
-            self.retries,
-        )
+        a = self.describe(p, names, cands, suggestion, step)
+        chosen = self._remote(a, names) if self.remote is not None else None
+        if self.remote is None:
+            picked = ask_leader(self.client, a, self.stats, f"{self.key}-{self.group.name}-{step}", self.retries)
+            chosen = None if picked is None else {r: cands[c] for r, c in picked.items() if cands[c] >= 0}
         if chosen is None:
             return hint
         return {index[r]: cell for r, cell in chosen.items()}
+
+    def _remote(self, a: LeaderAsk, names: list[str]) -> dict[str, int] | None:
+        """The leader robot's agent deploys; its answer is checked here (members of this group, known candidates)."""
+        assert self.remote is not None
+        answer = self.remote.deploy(a)
+        if answer is None or answer.assignments is None:
+            self.stats.fallbacks += 1
+            return None
+        text = json.dumps({"assignments": answer.assignments})
+        chosen, errors = check_reply(text, self.group, names, a.candidates)
+        self.stats.calls.append(
+            {
+                "step": a.step,
+                "attempt": 0,
+                "messages": [],
+                "reply": text,
+                "prompt_tokens": answer.prompt_tokens,
+                "completion_tokens": answer.completion_tokens,
+                "latency_s": None,
+                "refused": errors,
+                "remote": a.leader,
+                "model_calls": answer.calls,
+            }
+        )
+        if errors:
+            log.warning("leader %s of group %s: answer refused (%s); the heuristic deploys", a.leader, a.group, errors)
+            self.stats.refused += 1
+            self.stats.fallbacks += 1
+            return None
+        return chosen

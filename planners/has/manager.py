@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -191,6 +192,7 @@ class LLMManager:
         self.retries = retries
         self.key = key
         self.stats = CallStats()
+        self.ids = 0
 
     @property
     def calls(self) -> list[dict[str, Any]]:
@@ -226,10 +228,47 @@ class LLMManager:
             step,
             self.retries,
         )
-        return hint if groups is None else groups
+        self.ids, out = keep_identity(p, hint if groups is None else groups, self.ids)
+        return out
 
     def metrics(self) -> dict[str, Any]:
         return self.stats.metrics("manager")
+
+
+def keep_identity(p: InfoPlatform, new: list[Group], ids: int) -> tuple[int, list[Group]]:
+    """Groups keep their identity across re-organizations: a new group whose online members largely persist from one
+    of the current groups (``p.groups``: at least half of the larger of the two, matched one to one, largest overlap
+    first) takes that group's name, and its leader when the leader is still online and a member; every other group
+    gets a fresh name (``g<ids>``, ``ids`` counting up, never reused). Order, members, regions and goals are the
+    new ones. Returns ``(ids, groups)``."""
+    index = {r: i for i, r in enumerate(p.names)}
+    online = {r for r in index if p.active[index[r]]}
+    old = list(p.groups.values())
+    pairs = []
+    for j, g in enumerate(new):
+        for k, o in enumerate(old):
+            common = len(set(g.members) & set(o.members) & online)
+            need = max(len(set(g.members) & online), len(set(o.members) & online)) / 2
+            if common and common >= need:
+                pairs.append((-common, j, k))
+    names: dict[int, Group] = {}
+    used: set[int] = set()
+    for _, j, k in sorted(pairs):
+        if j not in names and k not in used:
+            names[j] = old[k]
+            used.add(k)
+    taken = {int(o.name[1:]) for o in old if o.name[1:].isdigit()}
+    ids = max([ids, *(t + 1 for t in taken)])
+    out = []
+    for j, g in enumerate(new):
+        prev = names.get(j)
+        if prev is None:
+            out.append(replace(g, name=f"g{ids}"))
+            ids += 1
+            continue
+        leader = prev.leader if prev.leader in g.members and prev.leader in online else g.leader
+        out.append(replace(g, name=prev.name, leader=leader))
+    return ids, out
 
 
 def _jsonable(g: Group) -> dict[str, Any]:
@@ -242,9 +281,11 @@ class HeuristicManager:
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.ids = 0
 
     def plan(self, p: InfoPlatform, mission: str, goal: Mapping[str, Any], step: int) -> list[Group]:
-        return heuristic_groups(p, mission, goal)
+        self.ids, out = keep_identity(p, heuristic_groups(p, mission, goal), self.ids)
+        return out
 
     def metrics(self) -> dict[str, Any]:
         return {"llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "llm_seconds": 0.0}
