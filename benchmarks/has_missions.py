@@ -113,10 +113,9 @@ def throughput(method: str, robots: int, size: int, steps: int, seed: int = 0) -
     core = FrontierCore(method, InfoPlatform(emap.shape, names), 5, seed)
     flat = emap.blocked.ravel()
 
-    def ingest(step: int) -> None:
-        free = [world.cells[i, : world.counts[i]][~flat[world.cells[i, : world.counts[i]]]] for i in range(robots)]
-        walls = [world.cells[i, : world.counts[i]][flat[world.cells[i, : world.counts[i]]]] for i in range(robots)]
-        core.p.ingest_cells(step, world.pos, world.active, free, walls)
+    def ingest(step: int) -> None:  # one shared map: only the cells first seen this step are new to it
+        wall = flat[world.fresh]
+        core.p.ingest_seen(step, world.pos, world.active, world.fresh[~wall], world.fresh[wall])
 
     ingest(0)
     core.act(0)  # warm the kernels

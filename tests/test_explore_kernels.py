@@ -16,12 +16,21 @@ from fleetmind.planners.has._kernels import (
     frontier_cells,
     hungarian,
     label_frontier,
+    update_frontier,
 )
-from fleetmind.sim.explore._kernels import sense_all, visible_cells
+from fleetmind.sim.explore._kernels import (
+    count_conflicts,
+    ray_templates,
+    sense_all,
+    sense_moved,
+    soft_resolve_scratch,
+    visible_cells,
+)
+from fleetmind.tasks.mapf_lifelong.shield import conflict_pairs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.naive import assert_twins_hold_without_jit, random_grid
+from tests.naive import assert_twins_hold_without_jit, mapf_world, random_grid
 from tests.naive import explore as naive
 
 
@@ -145,6 +154,87 @@ def test_frontiers_by_hand():
     """A 3x4 map whose right column is unknown: the free cells of column 2 are the frontier; a wall is not."""
     known = np.array([[0, 0, 0, -1], [0, 0, 1, -1], [0, 0, 0, -1]], dtype=np.int8).ravel()
     assert frontier_cells(known, 3, 4).tolist() == [2, 10]
+
+
+@st.composite
+def robots_on_grid(draw):
+    blocked, free, rng = random_grid(draw, 12)
+    n = int(rng.integers(1, min(6, len(free)) + 1))
+    cells = rng.choice(free, size=n, replace=False)
+    rows, cols = np.divmod(cells.astype(np.int64), blocked.shape[1])
+    return np.ascontiguousarray(blocked), rows, cols, free, rng
+
+
+@settings(max_examples=40, deadline=None)
+@given(robots_on_grid(), st.integers(1, 5))
+def test_sensing_by_templates_only_for_moved_robots_matches_twin(inst, radius):
+    """Ray templates give each robot the twin's visible set in the same order as the full kernel; a robot flagged as
+    not moved keeps its row; ``fresh`` lists exactly the cells first covered."""
+    blocked, rows, cols, free, rng = inst
+    n, w = len(rows), blocked.shape[1]
+    active = rng.random(n) < 0.8
+    templates = ray_templates(radius)
+    cells = np.full((n, (2 * radius + 1) ** 2), 7, dtype=np.int64)
+    counts = np.zeros(n, dtype=np.int64)
+    covered = np.zeros(blocked.size, dtype=bool)
+    fresh = np.empty(blocked.size, dtype=np.int64)
+    nf, seen = sense_moved(blocked, rows, cols, active, np.ones(n, bool), templates, covered, cells, counts, fresh)
+    want, want_counts = sense_all(blocked, rows, cols, active, radius)
+    assert cells.tolist() == want.tolist() and counts.tolist() == want_counts.tolist() and seen == counts.sum()
+    for i in np.flatnonzero(active).tolist():
+        assert cells[i, : counts[i]].tolist() == naive.visible(blocked, int(rows[i]), int(cols[i]), radius)
+    union = sorted({c for i in range(n) for c in cells[i, : counts[i]].tolist()})
+    assert sorted(fresh[:nf].tolist()) == union == np.flatnonzero(covered).tolist()
+    moved = rng.random(n) < 0.5  # these move to new cells; the others stay and must keep their rows
+    new = rng.choice(free, size=n)
+    rows2 = np.where(moved, new // w, rows)
+    cols2 = np.where(moved, new % w, cols)
+    before = covered.copy()
+    nf, seen = sense_moved(blocked, rows2, cols2, active, moved, templates, covered, cells, counts, fresh)
+    want, want_counts = sense_all(blocked, rows2, cols2, active, radius)
+    assert cells.tolist() == want.tolist() and counts.tolist() == want_counts.tolist()
+    assert sorted(fresh[:nf].tolist()) == sorted(set(want[want >= 0].tolist()) - set(np.flatnonzero(before).tolist()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(robots_on_grid(), st.integers(0, 2**31 - 1))
+def test_soft_collisions_on_scratch_match_twin_and_leave_the_scratch_zero(inst, seed):
+    blocked, rows, cols, _, _ = inst
+    h, w = blocked.shape
+    pad = (h + 2) * (w + 2)
+    lists, slots, edges = np.empty((pad, 8), dtype=np.int64), np.zeros(pad, np.int64), np.zeros(pad * 5, np.int64)
+    rng = np.random.default_rng(seed)
+    for _ in range(3):  # the same scratch, reused
+        acts = rng.integers(0, 5, size=len(rows)).astype(np.int64)
+        got = soft_resolve_scratch(rows, cols, acts, blocked, lists, slots, edges)
+        assert got.tolist() == mapf_world.soft_resolve(rows, cols, acts, blocked).tolist()
+        assert not slots.any() and not edges.any()
+        vertex, swaps = conflict_pairs(np.stack([rows, cols], axis=1), acts, blocked)
+        assert count_conflicts(rows, cols, acts, blocked) == len(vertex) + len(swaps)
+
+
+def test_conflicts_counted_by_hand():
+    """Two robots into one cell (1 vertex conflict), two trading cells (1 swap), a bump into a wall is a stay."""
+    blocked = np.zeros((3, 5), dtype=bool)
+    blocked[0, 4] = True
+    rows, cols = np.array([1, 1, 2, 2, 0]), np.array([0, 2, 3, 4, 3])
+    acts = np.array([4, 3, 4, 3, 4])  # 0 and 1 both into (1, 1); 2 and 3 swap; 4 bumps the wall
+    assert count_conflicts(rows, cols, acts, blocked) == 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(known_maps(), st.integers(0, 2**31 - 1))
+def test_frontier_updated_around_changed_cells_matches_twin(inst, seed):
+    known, h, w, _ = inst
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(h * w, dtype=bool)
+    mask[naive.frontier_cells(known, h, w)] = True
+    unknown = np.flatnonzero(known < 0)
+    changed = rng.choice(unknown, size=int(rng.integers(0, len(unknown) + 1)), replace=False).astype(np.int64)
+    after = known.copy()
+    after[changed] = rng.choice(np.array([0, 0, 1], dtype=np.int8), size=len(changed))
+    update_frontier(after, h, w, changed, mask)
+    assert np.flatnonzero(mask).tolist() == naive.frontier_cells(after, h, w)
 
 
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="already running without the JIT")

@@ -253,3 +253,23 @@ def bfs_field(known, h, w, goal, row, targets, margin):  # pragma: no cover - co
             queue[tail], qrow[tail], qcol[tail] = cell + 1, r, c + 1
             tail += 1
     return everything
+
+
+@njit(cache=True)
+def update_frontier(known, h, w, changed, mask):  # pragma: no cover - compiled
+    """Bring ``mask`` (``(H*W,) bool``, the frontier of ``known`` before the cells in ``changed`` took their values)
+    up to date: only those cells and their 4-neighbours can have changed status (:func:`frontier_cells`' rule)."""
+    for k in range(changed.shape[0]):
+        cell = changed[k]
+        r0, c0 = cell // w, cell % w
+        for dr, dc in ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)):
+            r, c = r0 + dr, c0 + dc
+            if r < 0 or r >= h or c < 0 or c >= w:
+                continue
+            x = r * w + c
+            mask[x] = known[x] == 0 and (
+                (r > 0 and known[x - w] < 0)
+                or (r < h - 1 and known[x + w] < 0)
+                or (c > 0 and known[x - 1] < 0)
+                or (c < w - 1 and known[x + 1] < 0)
+            )

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from fleetmind.planners.has._kernels import frontier_cells
 from fleetmind.planners.has.frontier import METHODS, assign, cluster_costs, frontiers, seen_share, slack_for
 from fleetmind.planners.has.goals import goal_object
 from fleetmind.planners.has.motion import Motion
@@ -79,9 +78,8 @@ class FrontierCore:
         on = np.flatnonzero(p.active)
         cells = p.positions[on, 0] * p.w + p.positions[on, 1]
         g = self.goal[on]
-        fcells = frontier_cells(p.known, p.h, p.w)
-        frontier = np.zeros(p.h * p.w, dtype=bool)
-        frontier[fcells] = True
+        fcells = p.frontier_cells()
+        frontier = p.frontier_mask()
         stale = (g < 0) | (g == cells) | ~frontier[np.maximum(g, 0)]
         if step - self.last >= self.replan_every:
             self.assign_goals(step, on, cells=fcells)

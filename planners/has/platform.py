@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from fleetmind.planners.has._kernels import frontier_cells, update_frontier
 from fleetmind.robots.fleet import Observation
 from fleetmind.tasks.mapf_lifelong._kernels import components
 
@@ -80,6 +81,11 @@ class InfoPlatform:
         self.groups: dict[str, Group] = {}
         self.events: deque[tuple[int, str]] = deque(maxlen=log)
         self.step = 0
+        # the frontier of ``known``, kept up to date around the cells that changed (:meth:`frontier_cells`)
+        self._fmask = np.zeros(self.h * self.w, dtype=bool)
+        self._fcells: np.ndarray | None = None
+        self._fvalid = False
+        self._changed: list[np.ndarray] = []
 
     # ------------------------------------------------------------------ ingest
     def ingest(self, obs: Observation) -> list[str]:
@@ -117,21 +123,66 @@ class InfoPlatform:
         walls: list[np.ndarray] | np.ndarray,
     ) -> list[str]:
         """The array path (benchmarks): per robot the free and wall cells it sees now (row-major indices)."""
-        self.step = step
-        new: list[str] = []
-        for i, r in enumerate(self.names):
-            if active[i] != self.active[i]:
-                new.append(self.log(f"{r} is {'online' if active[i] else 'offline'}"))
-        self.positions[:] = positions
-        self.active[:] = active
+        new = self._robots(step, positions, active)
+        if self.comm_range is None:
+            self._write(_flat(free), _flat(walls))
+            return new
         for i in range(len(self.names)):
-            row = self.local[i if self.comm_range else 0]
+            row = self.local[i]
             row[free[i]] = FREE
             row[walls[i]] = WALL
-        if self.comm_range:
-            self._merge_within_range()
-            np.maximum(self.known, self.local.max(axis=0), out=self.known)
+        self._merge_within_range()
+        np.maximum(self.known, self.local.max(axis=0), out=self.known)
+        self._fvalid, self._fcells = False, None
         return new
+
+    def ingest_seen(
+        self, step: int, positions: np.ndarray, active: np.ndarray, free: np.ndarray, walls: np.ndarray
+    ) -> list[str]:
+        """The array path on one shared map (``comm_range`` None): ``free``/``walls`` are flat ``int64`` cells seen by
+        anyone, of which only those the map does not hold yet matter (the world's ``fresh`` cells suffice), so a step
+        costs what is new, not every robot's window. Same map and events as :meth:`ingest_cells`."""
+        if self.comm_range is not None:
+            raise ValueError("ingest_seen: one shared map only (comm_range None); use ingest_cells per robot")
+        new = self._robots(step, positions, active)
+        self._write(np.asarray(free, dtype=np.int64), np.asarray(walls, dtype=np.int64))
+        return new
+
+    def _robots(self, step: int, positions: np.ndarray, active: np.ndarray) -> list[str]:
+        self.step = step
+        flipped = np.flatnonzero(np.asarray(active, dtype=bool) != self.active).tolist()
+        new = [self.log(f"{self.names[i]} is {'online' if active[i] else 'offline'}") for i in flipped]
+        self.positions[:] = positions
+        self.active[:] = active
+        return new
+
+    def _write(self, free: np.ndarray, walls: np.ndarray) -> None:
+        known = self.known
+        changed = np.concatenate([free[known[free] != FREE], walls[known[walls] != WALL]])
+        known[free] = FREE
+        known[walls] = WALL
+        if len(changed):
+            self._changed.append(changed)
+            self._fcells = None
+
+    def frontier_cells(self) -> np.ndarray:
+        """``(K,) int64`` the frontier of ``known`` in row-major order (as :func:`._kernels.frontier_cells`), updated
+        only around the cells that changed since the last call; read-only."""
+        if self._fcells is None or not self._fvalid:
+            if not self._fvalid:
+                self._fmask[:] = False
+                self._fmask[frontier_cells(self.known, self.h, self.w)] = True
+                self._fvalid = True
+            elif self._changed:
+                update_frontier(self.known, self.h, self.w, np.concatenate(self._changed), self._fmask)
+            self._changed = []
+            self._fcells = np.flatnonzero(self._fmask)
+        return self._fcells
+
+    def frontier_mask(self) -> np.ndarray:
+        """``(H*W,) bool`` whether each cell is a frontier cell (:meth:`frontier_cells`); read-only."""
+        self.frontier_cells()
+        return self._fmask
 
     def _merge_within_range(self) -> None:
         on = np.flatnonzero(self.active)
@@ -222,3 +273,8 @@ class InfoPlatform:
             "shape": [self.h, self.w],
             "robots": {r: list(map(int, self.positions[i])) for i, r in enumerate(self.names) if self.active[i]},
         }
+
+
+def _flat(cells: list[np.ndarray] | np.ndarray) -> np.ndarray:
+    parts = [np.asarray(c, dtype=np.int64).ravel() for c in cells]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)

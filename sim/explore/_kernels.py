@@ -8,6 +8,7 @@ Plain arrays in and out; the twin in ``tests/naive/explore.py`` spells out the s
 from __future__ import annotations
 
 import numpy as np
+from fleetmind.tasks.mapf_lifelong._kernels import DC, DR, OPPOSITE, _revert
 from numba import njit
 
 
@@ -63,3 +64,168 @@ def sense_all(blocked, rows, cols, active, radius):  # pragma: no cover - compil
         if active[i]:
             counts[i] = visible_cells(blocked, rows[i], cols[i], radius, cells[i])
     return cells, counts
+
+
+@njit(cache=True)
+def ray_templates(radius):  # pragma: no cover - compiled
+    """The disc of ``radius`` as offsets with the Bresenham cells strictly between the centre and each, which depend
+    on the offset only: ``(off_r, off_c, start, between_r, between_c)``, the offsets in row-major order, the cells
+    between offset ``k`` and the centre at ``between[start[k]:start[k + 1]]``."""
+    side = 2 * radius + 1
+    off_r = np.empty(side * side, dtype=np.int64)
+    off_c = np.empty(side * side, dtype=np.int64)
+    start = np.zeros(side * side + 1, dtype=np.int64)
+    between_r = np.empty(side * side * side, dtype=np.int64)
+    between_c = np.empty(side * side * side, dtype=np.int64)
+    n, m = 0, 0
+    for dr1 in range(-radius, radius + 1):
+        for dc1 in range(-radius, radius + 1):
+            if dr1 * dr1 + dc1 * dc1 > radius * radius:
+                continue
+            off_r[n], off_c[n] = dr1, dc1
+            dr, dc = abs(dr1), abs(dc1)
+            sr = 1 if dr1 > 0 else -1
+            sc = 1 if dc1 > 0 else -1
+            err = dc - dr
+            r, c = 0, 0
+            while not (r == dr1 and c == dc1):
+                if r != 0 or c != 0:
+                    between_r[m], between_c[m] = r, c
+                    m += 1
+                e2 = 2 * err
+                if e2 > -dr:
+                    err -= dr
+                    c += sc
+                if e2 < dc:
+                    err += dc
+                    r += sr
+            n += 1
+            start[n] = m
+    return off_r[:n], off_c[:n], start[: n + 1], between_r[:m], between_c[:m]
+
+
+@njit(cache=True)
+def sense_moved(blocked, rows, cols, active, moved, templates, covered, cells, counts, fresh):  # pragma: no cover
+    """:func:`sense_all` in place, for the robots flagged in ``moved`` only (a robot that stays on a static map sees
+    what it saw): rows of ``cells`` (``(N, K) int64``, -1 padded) and ``counts`` rewritten by walking the
+    ``templates`` (:func:`ray_templates`, the same visible set and order as :func:`visible_cells`). Cells of any
+    online robot not yet in ``covered`` (``(H*W,) bool``) are marked there and listed in ``fresh``; returns
+    ``(how many fresh, robot-cell sightings this step)``."""
+    h, w = blocked.shape
+    off_r, off_c, start, between_r, between_c = templates
+    n_fresh = 0
+    sightings = 0
+    for i in range(rows.shape[0]):
+        if moved[i]:
+            n = 0
+            if active[i]:
+                r0, c0 = rows[i], cols[i]
+                for k in range(off_r.shape[0]):
+                    r, c = r0 + off_r[k], c0 + off_c[k]
+                    if r < 0 or r >= h or c < 0 or c >= w:
+                        continue
+                    clear = True
+                    for m in range(start[k], start[k + 1]):
+                        if blocked[r0 + between_r[m], c0 + between_c[m]]:
+                            clear = False
+                            break
+                    if clear:
+                        cells[i, n] = r * w + c
+                        n += 1
+            for k in range(n, cells.shape[1]):
+                cells[i, k] = -1
+            counts[i] = n
+        sightings += counts[i]
+        for k in range(counts[i]):
+            cell = cells[i, k]
+            if not covered[cell]:
+                covered[cell] = True
+                fresh[n_fresh] = cell
+                n_fresh += 1
+    return n_fresh, sightings
+
+
+@njit(cache=True)
+def soft_resolve_scratch(rows, cols, actions, blocked, lists, counts, edges):  # pragma: no cover - compiled
+    """``soft_resolve`` (POGEMA's soft collisions, :mod:`fleetmind.tasks.mapf_lifelong._kernels`) on scratch tables
+    the caller keeps: ``lists`` ``((H+2)*(W+2), 8) int64``, ``counts`` ``((H+2)*(W+2),) int64`` and ``edges``
+    ``((H+2)*(W+2)*5,) int64``, all zero on entry and zero again on return (only the cells the agents touch are
+    reset), so a step costs the agents, not the map. Same executed actions."""
+    n = rows.shape[0]
+    h, w = blocked.shape
+    pw = w + 2
+    out = actions.copy()
+    home = np.empty(n, dtype=np.int64)
+    target = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        home[i] = (rows[i] + 1) * pw + cols[i] + 1
+    for i in range(n):
+        a = out[i]
+        t = home[i] + DR[a] * pw + DC[a]
+        target[i] = t
+        lists[t, counts[t]] = i
+        counts[t] += 1
+        edges[home[i] * 5 + a] = 1
+        if a != 0:
+            edges[t * 5 + OPPOSITE[a]] += 1
+    for i in range(n):
+        a = out[i]
+        if edges[home[i] * 5 + a] > 1:  # a swap: go back home without cascading
+            t = target[i]
+            k = 0
+            while lists[t, k] != i:
+                k += 1
+            for m in range(k, counts[t] - 1):
+                lists[t, m] = lists[t, m + 1]
+            counts[t] -= 1
+            lists[home[i], counts[home[i]]] = i
+            counts[home[i]] += 1
+            out[i] = 0
+    for i in range(n - 1, -1, -1):
+        a = out[i]
+        t = home[i] + DR[a] * pw + DC[a]
+        r, c = t // pw - 1, t % pw - 1
+        off = r < 0 or r >= h or c < 0 or c >= w
+        if counts[t] > 1 or off or blocked[r, c]:
+            _revert(i, t, out, home, lists, counts)
+    for i in range(n):
+        for cell in (home[i], target[i]):
+            counts[cell] = 0
+            for k in range(5):
+                edges[cell * 5 + k] = 0
+    return out
+
+
+@njit(cache=True)
+def count_conflicts(rows, cols, actions, blocked):  # pragma: no cover - compiled
+    """How many vertex conflicts (cells two or more agents would end in, each agent alone: a move into a wall or off
+    the map stays) and swaps (pairs trading cells) a joint move holds: ``len(vertex) + len(swaps)`` of
+    ``fleetmind.tasks.mapf_lifelong.shield.conflict_pairs``, in O(N^2) without allocating per cell."""
+    n = rows.shape[0]
+    h, w = blocked.shape
+    end = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        a = actions[i]
+        r, c = rows[i] + DR[a], cols[i] + DC[a]
+        if r < 0 or r >= h or c < 0 or c >= w or blocked[r, c]:
+            r, c = rows[i], cols[i]
+        end[i] = r * w + c
+    total = 0
+    for i in range(n):
+        start_i = rows[i] * w + cols[i]
+        first = True
+        shared = False
+        for j in range(n):
+            if j == i or end[j] != end[i]:
+                continue
+            shared = True
+            if j < i:
+                first = False
+                break
+        if shared and first:
+            total += 1
+        if end[i] != start_i:
+            for j in range(i + 1, n):
+                if end[i] == rows[j] * w + cols[j] and end[j] == start_i:
+                    total += 1
+    return total

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import numpy as np
 from fleetmind.robots.errors import BadInputError
-from fleetmind.sim.explore._kernels import sense_all
+from fleetmind.sim.explore._kernels import count_conflicts, ray_templates, sense_moved, soft_resolve_scratch
 from fleetmind.tasks.has.maps import ExploreMap
-from fleetmind.tasks.mapf_lifelong._kernels import DC, DR, bfs_distances, soft_resolve
-from fleetmind.tasks.mapf_lifelong.shield import conflict_pairs
+from fleetmind.tasks.mapf_lifelong._kernels import DC, DR, bfs_distances
 
 OFF = -1
 
 
 class ExploreWorld:
     """``pos``: ``(N, 2) int64`` (row, col), ``(-1, -1)`` when offline; ``active``: ``(N,) bool``;
-    ``covered``: ``(H*W,) bool`` cells anyone has sensed; ``sensed``: robot-cell sightings so far."""
+    ``covered``: ``(H*W,) bool`` cells anyone has sensed; ``sensed``: robot-cell sightings so far; ``fresh``: the
+    cells first sensed by the last step (what a shared map must merge; everything else it knows already).
+
+    Only robots that moved (or came online) sense again: on the static map a robot that stays sees what it saw."""
 
     def __init__(self, emap: ExploreMap, robots: int, radius: int, reserve: int = 0) -> None:
         if robots < 1 or robots + reserve > emap.free_count // 2:
@@ -43,8 +45,18 @@ class ExploreWorld:
         self.base = (0, 0)
         self.start_dist: np.ndarray | None = None
         self.rng = np.random.default_rng(0)
-        self.cells = np.zeros((self.num, 1), dtype=np.int64)
+        side = 2 * radius + 1
+        self.cells = np.full((self.num, side * side), -1, dtype=np.int64)
         self.counts = np.zeros(self.num, dtype=np.int64)
+        self.fresh = np.zeros(0, dtype=np.int64)
+        self._fresh = np.empty(self.h * self.w, dtype=np.int64)
+        self._templates = ray_templates(radius)
+        self._flat_blocked = self.blocked.ravel()
+        self._sensed_at = np.full((self.num, 2), OFF, dtype=np.int64)  # where each row of ``cells`` was sensed
+        pad = (self.h + 2) * (self.w + 2)  # soft-collision scratch, zero between steps
+        self._lists = np.empty((pad, 8), dtype=np.int64)
+        self._slots = np.zeros(pad, dtype=np.int64)
+        self._edges = np.zeros(pad * 5, dtype=np.int64)
 
     def reset(self, seed: int) -> None:
         self.rng = np.random.default_rng([seed, 7])
@@ -62,18 +74,22 @@ class ExploreWorld:
         self.covered_free = 0
         self.sensed = 0
         self.collisions = 0
+        self._sensed_at[:] = OFF
         self.sense()
 
     def sense(self) -> None:
-        """Every online robot senses (``self.cells``/``self.counts``, see :func:`sense_all`); coverage grows."""
-        self.cells, self.counts = sense_all(
-            self.blocked, self.pos[:, 0].copy(), self.pos[:, 1].copy(), self.active, self.radius
-        )
-        seen = self.cells[self.cells >= 0]
-        self.sensed += len(seen)
-        new = seen[~self.covered[seen]]
-        self.covered[new] = True
-        self.covered_free = int((self.covered & ~self.blocked.ravel()).sum())
+        """Every online robot senses (``self.cells``/``self.counts``, as :func:`sense_all`: robots that did not move
+        keep their rows); coverage grows and ``fresh`` lists the cells sensed for the first time."""
+        moved = (self.pos != self._sensed_at).any(axis=1) | ~self.active
+        rows, cols = self.pos[:, 0].copy(), self.pos[:, 1].copy()
+        n, sightings = sense_moved(
+            self.blocked, rows, cols, self.active, moved, self._templates, self.covered, self.cells, self.counts,
+            self._fresh,
+        )  # fmt: skip
+        self._sensed_at[:] = np.where(self.active[:, None], self.pos, OFF)
+        self.fresh = self._fresh[:n].copy()
+        self.sensed += int(sightings)
+        self.covered_free += int(n - self._flat_blocked[self.fresh].sum())
 
     def seen_mask(self) -> np.ndarray:
         """``(H*W,) bool`` cells visible this step (any robot)."""
@@ -109,9 +125,9 @@ class ExploreWorld:
         executed = np.zeros(self.num, dtype=np.int64)
         if len(on):
             pos = self.pos[on]
-            vertex, swaps = conflict_pairs(pos, acts[on], self.blocked)
-            self.collisions += len(vertex) + len(swaps)
-            done = soft_resolve(pos[:, 0].copy(), pos[:, 1].copy(), acts[on].copy(), self.blocked)
+            rows, cols, asked = pos[:, 0].copy(), pos[:, 1].copy(), acts[on].copy()
+            self.collisions += int(count_conflicts(rows, cols, asked, self.blocked))
+            done = soft_resolve_scratch(rows, cols, asked, self.blocked, self._lists, self._slots, self._edges)
             executed[on] = done
             self.pos[on, 0] += DR[done]
             self.pos[on, 1] += DC[done]
