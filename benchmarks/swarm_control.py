@@ -107,8 +107,8 @@ def transfer_config(task, mode: str, agents: int, steps: int, cap: int):
     raise SystemExit(f"--transfer-modes: unknown mode {mode!r}; choose from {', '.join(TRANSFER_MODES)}")
 
 
-def transfer_rows(task, acts, mode: str, seeds: list[int], steps: int, cap: int) -> list[dict]:
-    """One row per N of :data:`TRANSFER_N` (the first is the reference) for the policy and the tuned law."""
+def transfer_rows(task, acts, mode: str, seeds: list[int], steps: int, cap: int, agents: tuple[int, ...]) -> list[dict]:
+    """One row per N of ``agents`` (the first is the reference) for the policy and the tuned law."""
     rows: list[dict] = []
     ref: dict[str, float] = {}
     print(
@@ -116,7 +116,7 @@ def transfer_rows(task, acts, mode: str, seeds: list[int], steps: int, cap: int)
         + " | ".join(f"{c}: steady kept local drift" for c in ("dec-pomfc", "classic"))
         + " | policy/law  verdict"
     )
-    for n in TRANSFER_N if mode == "density" else BOX_N:
+    for n in agents if mode == "density" else [n for n in agents if n in BOX_N]:
         config = transfer_config(task, mode, n, steps, cap)
         use = seeds if n <= 1000 else seeds[:1]
         row: dict = {"task": task.name, "mode": mode, "agents": n, "box": round(config.box, 3)}
@@ -136,6 +136,7 @@ def transfer_rows(task, acts, mode: str, seeds: list[int], steps: int, cap: int)
         p, law = row["dec-pomfc"], row["classic"]
         row["policy_over_law"] = p["steady"] / law["steady"] if law["steady"] > 0 else float("nan")
         row["meets_target"] = bool(p["kept"] >= KEEP)
+        row["kept_ref"] = not rows  # the reference row
         print(
             f"transfer {task.name} ({mode}): {n:>6} {config.box:>6.1f} {config.steps:>5} | "
             + " | ".join(f"{r['steady']:.3f} {r['kept']:6.1%} {r['local']:.3f} {r['drift']:+.3f}" for r in (p, law))
@@ -157,6 +158,11 @@ def main() -> int:
         type=int,
         default=None,
         help="most steps of a transfer run (default 3000, --quick 600; 0: no transfer runs)",
+    )
+    p.add_argument(
+        "--transfer-agents",
+        default=",".join(map(str, TRANSFER_N)),
+        help="comma list of swarm sizes; the first is the reference (the policies were trained at 100)",
     )
     p.add_argument("--tasks", default=",".join(swarm_task_names()), help="comma list of swarm tasks")
     p.add_argument("--out", type=Path, default=Path("runs/swarm_control"))
@@ -191,17 +197,19 @@ def main() -> int:
                 rows.append({"task": name, "radius": radius, "noise": noise, **got, "meets_target": ok})
         if args.transfer_cap > 0:
             for mode in args.transfer_modes.split(","):
-                transfer += transfer_rows(task, acts, mode, seeds, steps, args.transfer_cap)
+                agents = tuple(int(n) for n in args.transfer_agents.split(","))
+                transfer += transfer_rows(task, acts, mode, seeds, steps, args.transfer_cap, agents)
     seconds = time.perf_counter() - start
     args.out.mkdir(parents=True, exist_ok=True)
     data = {"machine": machine(), "seconds": round(seconds, 1), "steps": steps, "seeds": seeds, "rows": rows}
     data["transfer"] = transfer
     (args.out / "swarm_control.json").write_text(json.dumps(data, indent=1) + "\n")
     met = sum(r["meets_target"] for r in rows)
-    kept = sum(r["meets_target"] for r in transfer if r["agents"] != TRANSFER_N[0])
+    others = [r for r in transfer if r["kept_ref"] is False]
+    kept = sum(r["meets_target"] for r in others)
     print(
         f"\nDec-POMFC meets its target in {met} of {len(rows)} cells and keeps >= 95 % in {kept} of "
-        f"{sum(r['agents'] != TRANSFER_N[0] for r in transfer)} transfer rows; {seconds:.0f} s; "
+        f"{len(others)} transfer rows; {seconds:.0f} s; "
         f"{args.out}/swarm_control.json"
     )
     return 0
