@@ -55,6 +55,7 @@ CONTROLLERS = ("none", "classic", "dec-pomfc")
 TRANSFER_N = (100, 25, 1000, 10000)  # the first is the reference
 TRANSFER_MODES = ("density", "box")
 BOX_N = (100, 25, 1000)  # 10,000 agents in N = 100's box: ~314 neighbours each, ~1 s a step on the loaded 2 cores
+PROGRESS = 250  # steps between progress lines of runs of 10,000 agents
 KEEP = 0.95  # the transfer target: >= 95 % of the N = 100 figure
 TIE = 0.005  # order parameters this close count as equal (for ">= classic"; "+10 %" has no slack)
 
@@ -77,8 +78,9 @@ def horizon(agents: int, steps: int, cap: int) -> int:
     return int(min(cap, max(steps, round(steps * math.sqrt(agents / TRANSFER_N[0])))))
 
 
-def transfer_episode(task, config, act, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The metric and the agents' mean local figure (the local half of the training reward) after each step."""
+def transfer_episode(task, config, act, seed: int, label: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """The metric and the agents' mean local figure (the local half of the training reward) after each step; with
+    a ``label``, a progress line every :data:`PROGRESS` steps (long runs on a loaded machine)."""
     env = SwarmEnv(task, config)
     obs = env.reset(seed)
     metric, local = np.empty(config.steps), np.empty(config.steps)
@@ -86,6 +88,8 @@ def transfer_episode(task, config, act, seed: int) -> tuple[np.ndarray, np.ndarr
         obs = env.step(act(obs))
         metric[t] = env.metric()
         local[t] = 2.0 * float(np.mean(env.rewards(obs, 0.0)))  # rewards = metric / 2 + local / 2
+        if label and (t + 1) % PROGRESS == 0:
+            print(f"  {label} seed {seed} step {t + 1}: metric {metric[t]:.3f} local {local[t]:.3f}", flush=True)
     return metric, local
 
 
@@ -123,7 +127,8 @@ def transfer_rows(task, acts, mode: str, seeds: list[int], steps: int, cap: int,
         row |= {"density": config.density, "steps": config.steps, "seeds": use}
         began = time.perf_counter()
         for c in ("dec-pomfc", "classic"):
-            runs = [transfer_episode(task, config, acts[c], seed) for seed in use]
+            label = f"{task.name} {c} N={n}" if n >= 10000 else ""
+            runs = [transfer_episode(task, config, acts[c], seed, label) for seed in use]
             figs = np.array([settle(m) + settle(loc) for m, loc in runs])  # steady, drift, local, local drift
             value, drift, local = float(figs[:, 0].mean()), float(figs[:, 1].mean()), float(figs[:, 2].mean())
             ref.setdefault(c, value)
