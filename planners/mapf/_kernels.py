@@ -387,11 +387,18 @@ def flow_replan(
     heap_c = np.empty(4 * c_total + 8, dtype=np.int64)
     trail = np.empty(c_total, dtype=np.int64)
     rev = (0, 2, 1, 4, 3)
+    into = np.zeros(c_total, dtype=np.int64)  # planned moves into each cell, kept in step with ``flow``
+    if w_load > 0:
+        for u in range(c_total):
+            for k in range(1, 5):
+                if flow[u, k] != 0:
+                    into[nbr[u, k]] += flow[u, k]
     costs = np.full(agents.shape[0], -1.0)
     for m in range(agents.shape[0]):
         i = agents[m]
         for t in range(head[i], length[i] - 1):
             flow[paths[i, t], _slot_of(nbr, paths[i, t], paths[i, t + 1])] -= 1
+            into[paths[i, t + 1]] -= 1
         start, target = pos[i], goal[i]
         h = hpool[hrow[i]]
         tick = m + 1
@@ -412,12 +419,7 @@ def flow_replan(
                     continue
                 ng = g[c] + cell_cost[v] + w_flow * flow[v, rev[k]]
                 if w_load > 0:  # every planned move into v: busy cells cost more, wide corridors fill evenly
-                    load = 0
-                    for q in range(1, 5):
-                        u = nbr[v, q]
-                        if u >= 0:
-                            load += flow[u, rev[q]]
-                    ng += w_load * load
+                    ng += w_load * into[v]
                 if seen[v] != tick or ng < g[v]:
                     seen[v] = tick
                     g[v] = ng
@@ -439,5 +441,6 @@ def flow_replan(
         for t in range(kept):
             paths[i, t + 1] = trail[steps - 1 - t]
             flow[paths[i, t], _slot_of(nbr, paths[i, t], paths[i, t + 1])] += 1
+            into[paths[i, t + 1]] += 1
         length[i] = kept + 1
     return costs
