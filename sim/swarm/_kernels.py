@@ -23,6 +23,8 @@ TWO_PI = 2.0 * np.pi
 # Below this many agents a kernel runs on the calling thread: thread start-up and barriers cost more than they save
 # (and far more on a machine whose cores other processes are using).
 PARALLEL_MIN_AGENTS = 20_000
+# The Vicsek step's threshold (its own: measured apart from the other kernels').
+VICSEK_PARALLEL_MIN_AGENTS = 20_000
 CHUNKS = 64  # prange blocks (of cell rows or agents) per parallel loop, shared out among the threads
 
 
@@ -162,8 +164,11 @@ def _keep_inside(x, box, periodic):  # pragma: no cover - compiled
 def _vicsek_update(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coupling, periodic, k0, k1, new_pos,
                    new_head):  # fmt: skip  # pragma: no cover - compiled
     """The Vicsek update of the agents ``k0 <= k < k1`` (cell order) from their neighbour sums ``acc``: the sum
-    over the agent and its neighbours straight into the new heading (unit vector) and position."""
+    over the agent and its neighbours straight into the new heading (unit vector) and position. Returns the sum of
+    their new headings (the order parameter's share of these agents, without another pass)."""
     step = speed * dt
+    tc = 0.0
+    ts = 0.0
     for k in range(k0, k1):
         ac = acc[0, k] + cs[k]
         as_ = acc[1, k] + ss[k]
@@ -173,8 +178,9 @@ def _vicsek_update(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coup
         rot = turn[i] * dt + noise[i]
         norm = np.sqrt(ac * ac + as_ * as_)
         if norm > 0.0:
-            mx = ac / norm
-            my = as_ / norm
+            inv = 1.0 / norm
+            mx = ac * inv
+            my = as_ * inv
         else:  # headings cancel exactly: atan2(0, 0) = 0
             mx = 1.0
             my = 0.0
@@ -187,24 +193,33 @@ def _vicsek_update(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coup
             cr = np.cos(rot)
             sr = np.sin(rot)
             hx, hy = hx * cr - hy * sr, hx * sr + hy * cr
-            norm = np.sqrt(hx * hx + hy * hy)  # keep it a unit vector over many steps
-            hx /= norm
-            hy /= norm
+            if coupling != 1.0:  # a heading rotated step after step (not renewed from the mean): keep it a unit vector
+                inv = 1.0 / np.sqrt(hx * hx + hy * hy)
+                hx *= inv
+                hy *= inv
         x, fx = _keep_inside(xs[k] + step * hx, box, periodic)
         y, fy = _keep_inside(ys[k] + step * hy, box, periodic)
+        if fx:  # a wall reflects the heading
+            hx = -hx
+        if fy:
+            hy = -hy
         new_pos[i, 0] = x
         new_pos[i, 1] = y
-        new_head[i, 0] = -hx if fx else hx  # a wall reflects the heading
-        new_head[i, 1] = -hy if fy else hy
+        new_head[i, 0] = hx
+        new_head[i, 1] = hy
+        tc += hx
+        ts += hy
+    return tc, ts
 
 
 @njit(cache=True, parallel=True)
 def _vicsek_update_parallel(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coupling, periodic, new_pos,
-                            new_head):  # fmt: skip  # pragma: no cover - compiled
+                            new_head, part):  # fmt: skip  # pragma: no cover - compiled
     n = xs.shape[0]
     for b in prange(CHUNKS):
-        _vicsek_update(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coupling, periodic, b * n // CHUNKS,
-                       (b + 1) * n // CHUNKS, new_pos, new_head)  # fmt: skip
+        part[b, 0], part[b, 1] = _vicsek_update(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coupling,
+                                                periodic, b * n // CHUNKS, (b + 1) * n // CHUNKS, new_pos,
+                                                new_head)  # fmt: skip
 
 
 @njit(cache=True)
@@ -212,9 +227,11 @@ def vicsek_step_into(
     pos, head, turn, noise, box, r, speed, dt, coupling, periodic, order, start, ncx, scratch, new_pos, new_head
 ):  # pragma: no cover - compiled
     """``vicsek_step`` into preallocated ``new_pos (N, 2)`` and ``new_head (N, 2)``, with ``scratch (7, N) float64``
-    (no allocation; a ``(4, N)`` scratch works too, with 3 rows allocated here). Returns the order parameter of the
-    new headings."""
+    (no allocation but 1 KiB; a ``(4, N)`` scratch works too, with 3 rows allocated here). Returns the order
+    parameter of the new headings (fixed blocks' sums added in block order: the same on any thread count)."""
     n = pos.shape[0]
+    if n == 0:
+        return 0.0
     xs = scratch[0]
     ys = scratch[1]
     cs = scratch[2]
@@ -226,15 +243,23 @@ def vicsek_step_into(
         ys[k] = pos[i, 1]
         cs[k] = head[i, 0]
         ss[k] = head[i, 1]
-    threaded = n >= PARALLEL_MIN_AGENTS
+    threaded = n >= VICSEK_PARALLEL_MIN_AGENTS
     neighbour_sums_into(xs, ys, cs, ss, start, ncx, box, r, periodic, threaded, acc)
+    part = np.empty((CHUNKS, 2))
     if threaded:
         _vicsek_update_parallel(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coupling, periodic, new_pos,
-                                new_head)  # fmt: skip
+                                new_head, part)  # fmt: skip
     else:
-        _vicsek_update(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coupling, periodic, 0, n, new_pos,
-                       new_head)  # fmt: skip
-    return vector_order(new_head)
+        for b in range(CHUNKS):
+            part[b, 0], part[b, 1] = _vicsek_update(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt,
+                                                    coupling, periodic, b * n // CHUNKS, (b + 1) * n // CHUNKS,
+                                                    new_pos, new_head)  # fmt: skip
+    c = 0.0
+    s = 0.0
+    for b in range(CHUNKS):
+        c += part[b, 0]
+        s += part[b, 1]
+    return np.sqrt(c * c + s * s) / n
 
 
 @njit(cache=True)
