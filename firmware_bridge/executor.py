@@ -25,10 +25,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from fleetmind.firmware_bridge import messages as wire
-from fleetmind.firmware_bridge.estop import describe_link, stop_all
+from fleetmind.firmware_bridge.estop import describe_link
 from fleetmind.firmware_bridge.executor_config import ExecutorSettings
 from fleetmind.firmware_bridge.fleet import FirmwareFleet
 from fleetmind.firmware_bridge.frames import FrameLog, OdometrySample
+from fleetmind.firmware_bridge.linked import LinkedFleet
 from fleetmind.firmware_bridge.localization import Localizer, Pose2D, UdpPoseFeed
 from fleetmind.firmware_bridge.separation import Proximity, keep_separation, segment_distance
 from fleetmind.firmware_bridge.waypoints import check_supported, drive_to, waypoints
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 XY = tuple[float, float]
 
 
-class ExecutorFleet:
+class ExecutorFleet(LinkedFleet):
     """The ``backend: firmware`` Fleet: ``inner`` is the logical grid fleet, ``robots`` the firmware links."""
 
     def __init__(
@@ -68,16 +69,11 @@ class ExecutorFleet:
         self.frame_log = FrameLog()
         self.images: dict[RobotId, Any] = {}
         self.processes: list[Any] = []  # SITL processes the app started for this fleet (closed with it)
-        self.last_estop: dict[str, Any] = {}
         self.lost_at: dict[RobotId, float] = {}  # clock time each robot was found lost (this episode)
-        self._estop_called: float | None = None
-        self._estop_request = threading.Event()
-        self._estop_done = threading.Event()
-        self._driver: threading.Thread | None = None
+        self._init_links()
         self._obs: Observation | None = None
         self._final: StepResult | None = None
         self._pending: str | None = None
-        self._closed = False
         self._start_episode()
 
     def _start_episode(self) -> None:
@@ -213,16 +209,6 @@ class ExecutorFleet:
         pose = self.localizer.pose(rid)
         return (0.0, 0.0, 0.0) if pose is None else pose.as_tuple()
 
-    def _lost(self, rid: RobotId) -> bool:
-        link = self.robots.links[rid]
-        if link.telemetry is not None and link.lost:
-            link.poll(0.0)  # read what is there first: a host that was descheduled is no lost robot
-        return link.telemetry is None or link.lost
-
-    def _estopped(self, rid: RobotId) -> bool:
-        t = self.robots.links[rid].telemetry
-        return t is not None and bool(t.status & wire.Status.ESTOP)
-
     def _read(self, until: float) -> None:
         """Poll every link (at least once, then until ``until``), the pose feed, and update odometry."""
         first = True
@@ -329,11 +315,6 @@ class ExecutorFleet:
         log.warning("%s lost at (%.2f, %.2f): dropped, waits from now on", rid, *here)
         return RobotEvent(rid, "lost", f"no telemetry for {self.settings.heartbeat_timeout:.2f}s: dropped, waits")
 
-    def _send_all(self, v: float, w: float) -> None:
-        for rid, link in self.robots.links.items():
-            if rid not in self._dropped:
-                link.send(wire.SetVelocityMsg(v, w))
-
     def _measure(self, now: float) -> None:
         self.proximity.update({r: self._xy(r) for r in self.robot_ids if r not in self._dropped} | self._obstacles)
         if self.record_frames:
@@ -363,43 +344,3 @@ class ExecutorFleet:
             robots[rid] = RobotObservation(rid, data, text, () if lost else ro.legal, {**ro.measured, **measured})
         world = {**obs.world, "cell_size": self.settings.cell_size, "frame": "map"}
         return Observation(obs.step, robots, world, obs.text)
-
-    # ------------------------------------------------------------------------------------------------ safety
-    def estop_all(self, timeout: float = 0.5) -> dict[RobotId, bool]:
-        """Stop every robot now (latched in each firmware until :meth:`clear_estop`); from any thread. Returns,
-        per robot, whether its firmware acknowledged. A step in progress ends with ``failure_reason`` ``estop``."""
-        self._estop_called = self.clock.now()
-        driver = self._driver
-        if driver is not None and driver is not threading.current_thread():
-            for link in self.robots.links.values():  # at once, from this thread: the firmware obeys any EStop
-                link.send(wire.EStop())
-            self._estop_done.clear()
-            self._estop_request.set()
-            self._estop_done.wait(timeout + 1.0)
-            return dict(self.last_estop.get("acked", {}))
-        return self._do_estop(timeout)
-
-    def _do_estop(self, timeout: float = 0.5) -> dict[RobotId, bool]:
-        requested = self.clock.now() if self._estop_called is None else self._estop_called
-        self._estop_called = None
-        acked, stopped = stop_all(self.robots.links, self.clock, requested, timeout)
-        self.last_estop = {"requested": requested, "acked": acked, "zero_speed_after": stopped}
-        self._estop_request.clear()
-        self._estop_done.set()
-        log.warning("e-stop: %d/%d acknowledged", sum(acked.values()), len(acked))
-        return acked
-
-    def clear_estop(self, timeout: float = 0.5) -> dict[RobotId, bool]:
-        """Clear every latched e-stop and re-arm (an operator's action); the next reset drives on."""
-        return self.robots.clear_estop(timeout)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self.feed is not None:
-            self.feed.close()
-        try:
-            self.robots.close()
-        finally:
-            self.inner.close()

@@ -1,6 +1,6 @@
 """FirmwareSwarmFleet: the swarm world's unicycle robots driven through their firmware links (SITL or real).
 
-The swarm fleet (``fleetmind.sim.swarm.fleet.SwarmFleet``, handed in as ``model``: this package never imports ``sim``)
+The swarm fleet (``fleetmind.sim.swarm.fleet.SwarmFleet``, handed in as ``inner``: this package never imports ``sim``)
 stays the model: legal commands (``SetVelocity`` within its limits, else :class:`IllegalCommandError`), the step limit,
 each robot's observation computed by the swarm world's kernels and ``world["order"]``. Each step streams every
 robot's velocity over its link for the step (:meth:`FirmwareFleet.step`: at ``send_rate`` for ``step_period``
@@ -32,14 +32,14 @@ import logging
 import math
 import threading
 from collections.abc import Mapping
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 from fleetmind.firmware_bridge import messages as wire
 from fleetmind.firmware_bridge.config import Limits
-from fleetmind.firmware_bridge.estop import stop_all
 from fleetmind.firmware_bridge.executor_config import LocalizationSettings, SitlSettings
 from fleetmind.firmware_bridge.fleet import FirmwareFleet
+from fleetmind.firmware_bridge.linked import LinkedFleet
 from fleetmind.firmware_bridge.localization import Localizer, Pose2D, UdpPoseFeed
 from fleetmind.robots.commands import Command, SetVelocity, Wait
 from fleetmind.robots.errors import BadInputError, FleetClosedError, IllegalCommandError
@@ -116,21 +116,21 @@ class UnicycleModel(Protocol):
     def close(self) -> None: ...
 
 
-class FirmwareSwarmFleet:
-    """``model``'s robots on the firmware links of ``robots`` (one per robot, named alike)."""
+class FirmwareSwarmFleet(LinkedFleet):
+    """``inner``'s robots (the model) on the firmware links of ``robots`` (one per robot, named alike)."""
 
     def __init__(
-        self, model: UnicycleModel, robots: FirmwareFleet, settings: SwarmFirmwareSettings | None = None
+        self, inner: UnicycleModel, robots: FirmwareFleet, settings: SwarmFirmwareSettings | None = None
     ) -> None:
-        if set(robots.robot_ids) != set(model.robot_ids):
+        if set(robots.robot_ids) != set(inner.robot_ids):
             raise BadInputError(f"firmware swarm: the links name {', '.join(robots.robot_ids)} but the swarm has "
-                                f"{', '.join(model.robot_ids)}; give one link per robot, named alike")  # fmt: skip
-        if not model.periodic:
+                                f"{', '.join(inner.robot_ids)}; give one link per robot, named alike")  # fmt: skip
+        if not inner.periodic:
             raise BadInputError("firmware swarm: only the periodic box runs on robots (the arena's walls are not "
                                 "modelled); use periodic=True")  # fmt: skip
         cfg = robots.config
-        self.time_scale = model.dt / cfg.step_period
-        lim, link = model.limits, cfg.limits
+        self.time_scale = inner.dt / cfg.step_period
+        lim, link = inner.limits, cfg.limits
         if lim.max_linear * self.time_scale > link.max_linear + 1e-9 or (
             lim.max_angular * self.time_scale > link.max_angular + 1e-9
         ):
@@ -141,23 +141,19 @@ class FirmwareSwarmFleet:
         if cfg.command_timeout < cfg.step_period:
             raise ValueError(f"command_timeout {cfg.command_timeout} s < step_period {cfg.step_period} s: the host "
                              "watchdog would stop the robots within every step")  # fmt: skip
-        if cfg.step_limit <= model.step_limit:
-            raise ValueError(f"the links' step_limit ({cfg.step_limit}) must exceed the swarm's ({model.step_limit})")
-        self.model, self.robots = model, robots
+        if cfg.step_limit <= inner.step_limit:
+            raise ValueError(f"the links' step_limit ({cfg.step_limit}) must exceed the swarm's ({inner.step_limit})")
+        self.inner, self.robots = inner, robots
         self.settings = s = settings or SwarmFirmwareSettings()
         self.clock = robots.clock
-        self.localizer = Localizer(model.robot_ids, s.localization.max_age, self.clock)
+        self.localizer = Localizer(inner.robot_ids, s.localization.max_age, self.clock)
         port = s.localization.udp_port
         self.feed = None if port is None else UdpPoseFeed(self.localizer, s.localization.udp_host, port)
-        self.last_estop: dict[str, Any] = {}
-        self._estop_request = threading.Event()
-        self._estop_done = threading.Event()
-        self._driver: threading.Thread | None = None
         self._dropped: set[RobotId] = set()
+        self._init_links()
         self._obs: Observation | None = None
         self._final: StepResult | None = None
         self._pending: str | None = None
-        self._closed = False
         self._start_episode()
 
     def _start_episode(self) -> None:
@@ -168,25 +164,25 @@ class FirmwareSwarmFleet:
 
     @property
     def robot_ids(self) -> tuple[RobotId, ...]:
-        return self.model.robot_ids
+        return self.inner.robot_ids
 
     # ------------------------------------------------------------------------------------------------ episode
     def reset(self, seed: int) -> Observation:
         """Reset the model and the robots (arm, stand still); each robot stands at its start pose (see the module)."""
         if self._closed:
             raise FleetClosedError()
-        obs = self.model.reset(seed)
+        obs = self.inner.reset(seed)
         self.robots.reset(seed)
         self._start_episode()
         self._final, self._pending = None, None
         self._read()
         fixed = [rid for rid in self.robot_ids if self.localizer.source(rid) == "external"]
-        for rid, pose in zip(self.robot_ids, self.model.pose, strict=True):
+        for rid, pose in zip(self.robot_ids, self.inner.pose, strict=True):
             if self.localizer.odometry(rid) is not None and rid not in fixed:
                 self.localizer.place(rid, Pose2D(*map(float, pose)))
         if fixed:
             self._measure()  # fresh fixes say where those robots stand
-            obs = self.model.observe()
+            obs = self.inner.observe()
         self._dropped = {rid for rid in self.robot_ids if self._lost(rid)}
         for rid in self._dropped:
             self.lost_at[rid] = self.clock.now()
@@ -199,7 +195,7 @@ class FirmwareSwarmFleet:
     def step(self, commands: Mapping[RobotId, Command]) -> StepResult:
         if (final := final_step(self._closed, self._obs is not None, self._final)) is not None:
             return final
-        checked = self.model.validate(commands)  # raises on unknown robots and commands beyond the limits
+        checked = self.inner.validate(commands)  # raises on unknown robots and commands beyond the limits
         events: list[RobotEvent] = []
         for rid in sorted(self._dropped & set(checked)):
             if not isinstance(checked[rid], Wait):
@@ -210,7 +206,7 @@ class FirmwareSwarmFleet:
         if failure is None:
             self._driver = threading.current_thread()
             try:
-                self._stream(self.model.velocities(checked) * self.time_scale)
+                self._stream(self.inner.velocities(checked) * self.time_scale)
             finally:
                 self._driver = None
             self._read()
@@ -219,14 +215,14 @@ class FirmwareSwarmFleet:
                 failure = "estop"
             else:
                 failure = self._check_lost(events)
-        ideal = self.model.step(checked)  # the step count, the limit, and where the exact arcs would have put them
-        exact = self.model.pose.copy()
+        ideal = self.inner.step(checked)  # the step count, the limit, and where the exact arcs would have put them
+        exact = self.inner.pose.copy()
         self._measure()
         self._step_error(exact)
-        obs = self.model.observe()
+        obs = self.inner.observe()
         order = float(obs.world["order"])
         done = ideal.done or failure is not None
-        success = ideal.done and failure is None and order >= self.model.success_order
+        success = ideal.done and failure is None and order >= self.inner.success_order
         reason = failure or ("step_limit" if done and not success else None)
         metrics = {**ideal.metrics, "success": success, "failure_reason": reason, "order": order}
         metrics |= {"lost_robots": len(self._dropped), "max_step_error": round(self.max_step_error, 4)}
@@ -243,7 +239,7 @@ class FirmwareSwarmFleet:
         """Every usable robot's ``(linear, angular)`` row of ``velocity`` over its link for one step period."""
         targets: dict[RobotId, Command] = {}
         for i, rid in enumerate(self.robot_ids):
-            usable = rid not in self._dropped and not self.robots.links[rid].lost
+            usable = rid not in self._dropped and not self._lost(rid) and not self._estopped(rid)
             targets[rid] = SetVelocity(float(velocity[i, 0]), float(velocity[i, 1])) if usable else Wait()
         for _ in range(len(targets) + 1):
             try:
@@ -265,34 +261,24 @@ class FirmwareSwarmFleet:
 
     def _measure(self) -> None:
         """The model's poses become the measured ones, wrapped into the periodic box."""
-        pose = self.model.pose.copy()
+        pose = self.inner.pose.copy()
         for i, rid in enumerate(self.robot_ids):
             p = self.localizer.pose(rid)
             if p is not None:
                 pose[i] = p.as_tuple()
-        box = self.model.box
+        box = self.inner.box
         pose[:, :2] -= box * np.floor(pose[:, :2] / box)
         pose[:, :2][pose[:, :2] >= box] -= box
-        self.model.pose = pose
+        self.inner.pose = pose
 
     def _step_error(self, exact: np.ndarray) -> None:
         active = [i for i, rid in enumerate(self.robot_ids) if rid not in self._dropped]
         if not active:
             return
-        box = self.model.box
-        d = self.model.pose[active, :2] - exact[active, :2]
+        box = self.inner.box
+        d = self.inner.pose[active, :2] - exact[active, :2]
         d -= box * np.round(d / box)  # the nearest image on the torus
         self.max_step_error = max(self.max_step_error, float(np.hypot(d[:, 0], d[:, 1]).max()))
-
-    def _lost(self, rid: RobotId) -> bool:
-        link = self.robots.links[rid]
-        if link.telemetry is not None and link.lost:
-            link.poll(0.0)  # read what is there first: a host that was descheduled is no lost robot
-        return link.telemetry is None or link.lost
-
-    def _estopped(self, rid: RobotId) -> bool:
-        t = self.robots.links[rid].telemetry
-        return t is not None and bool(t.status & wire.Status.ESTOP)
 
     def _check_lost(self, events: list[RobotEvent]) -> str | None:
         """Drop the robots that went silent; the failure the settings make of it (or None)."""
@@ -309,11 +295,6 @@ class FirmwareSwarmFleet:
                 self._send_all(0.0, 0.0)
                 return "robot_lost"
         return "robot_lost" if len(self._dropped) == len(self.robot_ids) else None
-
-    def _send_all(self, v: float, w: float) -> None:
-        for rid, link in self.robots.links.items():
-            if rid not in self._dropped:
-                link.send(wire.SetVelocityMsg(v, w))
 
     # ------------------------------------------------------------------------------------------------ observation
     def _augment(self, obs: Observation) -> Observation:
@@ -336,38 +317,9 @@ class FirmwareSwarmFleet:
     def estop_all(self, timeout: float = 0.5) -> dict[RobotId, bool]:
         """Stop every robot now (latched in each firmware until :meth:`clear_estop`); from any thread. Returns, per
         robot, whether its firmware acknowledged; the step in progress (or the next) ends with ``estop``."""
-        driver = self._driver
-        if driver is not None and driver is not threading.current_thread():
-            for link in self.robots.links.values():  # at once, from this thread: the firmware obeys any EStop
-                link.send(wire.EStop())
-            self._estop_done.clear()
-            self._estop_request.set()
-            self._estop_done.wait(timeout + self.robots.config.step_period + 1.0)
-            return dict(self.last_estop.get("acked", {}))
-        acked = self._do_estop(timeout)
+        acked = super().estop_all(timeout)
         self._pending = "estop"
         return acked
 
-    def _do_estop(self, timeout: float = 0.5) -> dict[RobotId, bool]:
-        requested = self.clock.now()
-        acked, stopped = stop_all(self.robots.links, self.clock, requested, timeout)
-        self.last_estop = {"requested": requested, "acked": acked, "zero_speed_after": stopped}
-        self._estop_request.clear()
-        self._estop_done.set()
-        log.warning("e-stop: %d/%d acknowledged", sum(acked.values()), len(acked))
-        return acked
-
-    def clear_estop(self, timeout: float = 0.5) -> dict[RobotId, bool]:
-        """Clear every latched e-stop and re-arm (an operator's action); the next reset drives on."""
-        return self.robots.clear_estop(timeout)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self.feed is not None:
-            self.feed.close()
-        try:
-            self.robots.close()
-        finally:
-            self.model.close()
+    def _estop_slack(self) -> float:
+        return self.robots.config.step_period + 1.0  # a step's stream runs to its end before the e-stop is finished
