@@ -50,6 +50,7 @@ class PibtCore:
         w_load: float = 0.1,
         flow_window: int = 32,
         replan_wait: int = 3,
+        flow_budget: int | None = None,
         lns_iters: int = 0,
         lns_window: int = 4,
         lns_group: int = 12,
@@ -66,6 +67,8 @@ class PibtCore:
         self.w_occupied = w_occupied
         self.w_flow, self.w_load, self.flow_window = w_flow, w_load, flow_window
         self.replan_wait = replan_wait
+        # most flow paths re-planned per step (the rest wait their turn in a queue, oldest request first)
+        self.flow_budget = flow_budget if flow_budget is not None else default_flow_budget(num_agents)
         self.lns_iters, self.lns_window, self.lns_group = lns_iters, lns_window, lns_group
         self.reset(seed)
 
@@ -85,6 +88,7 @@ class PibtCore:
             self.plan_goal = np.full(n, -1, dtype=np.int64)
             self.intended = np.full(n, -1, dtype=np.int64)  # the cell each agent was steered to last step
             self.waited = np.zeros(n, dtype=np.int64)
+            self.pending = np.zeros(n, dtype=np.int64)  # steps each agent has been waiting for a re-plan
 
     def preferences(self, pos: np.ndarray, goal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(N, 5) int64`` each agent's action slots, most preferred first, and its cost-to-go row."""
@@ -92,7 +96,8 @@ class PibtCore:
         # nearest to the goal first; among equally near cells a seeded random order favouring free cells
         noise = self.rng.random((len(pos), 5)) * 0.975
         if self.w_flow > 0:  # the next cell of the agent's flow-aware path comes first
-            noise[self.nbr[pos] == self.follow_plans(pos, goal, rows)[:, None]] -= 1e6
+            nxt = self.follow_plans(pos, goal, rows)[:, None]
+            noise[(self.nbr[pos] == nxt) & (nxt >= 0)] -= 1e6
         return pibt_preferences(pos, self.nbr, self.cache.pool, rows, noise, self.w_occupied), rows
 
     def actions(self, pos: np.ndarray, goal: np.ndarray) -> np.ndarray:
@@ -143,7 +148,11 @@ class PibtCore:
     def follow_plans(self, pos: np.ndarray, goal: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Traffic-flow guidance (``w_flow > 0``): advance each agent along its planned path, re-plan those that
         got a new goal, left their path, waited ``replan_wait`` steps or ran out of window; returns ``(N,) int64``
-        the next planned cell of each agent (its own cell when it plans to stay)."""
+        the next planned cell of each agent (its own cell when it plans to stay, -1 when it has no usable path).
+
+        At most ``flow_budget`` agents re-plan per step: the requests wait in a queue, longest waiting first (ties:
+        agents without a usable path before agents whose path is only blocked, then a rotating agent index). A
+        blocked path keeps guiding until its turn; an agent without a usable path follows plain PIBT meanwhile."""
         n = self.num_agents
         idx = np.arange(n)
         nxt = self.paths[idx, np.minimum(self.head + 1, self.flow_window)]
@@ -152,14 +161,19 @@ class PibtCore:
         np.subtract.at(self.flow, (u, np.argmax(self.nbr[u] == pos[moved, None], axis=1)), 1)
         self.head[moved] += 1
         self.waited = np.where((self.intended >= 0) & (self.intended != pos), self.waited + 1, 0)
-        replan = (
+        invalid = (
             (goal != self.plan_goal)
             | (self.length == 0)
             | (pos != self.paths[idx, self.head])
-            | (self.waited >= self.replan_wait)
             | ((self.head >= self.length - 1) & (pos != goal))
         )
-        agents = np.flatnonzero(replan).astype(np.int64)
+        want = invalid | (self.waited >= self.replan_wait)
+        self.pending = np.where(want, self.pending + 1, 0)
+        agents = np.flatnonzero(want).astype(np.int64)
+        if len(agents) > self.flow_budget:
+            turn = (agents - self.steps * self.flow_budget) % n  # a rotating index: nobody always goes last
+            first = np.lexsort((turn, ~invalid[agents], -self.pending[agents]))[: self.flow_budget]
+            agents = np.sort(agents[first])
         if len(agents):
             flow_replan(
                 agents,
@@ -178,9 +192,17 @@ class PibtCore:
             )
             self.plan_goal[agents] = goal[agents]
             self.waited[agents] = 0
+            self.pending[agents] = 0
         nxt = np.where(self.length > self.head + 1, self.paths[idx, np.minimum(self.head + 1, self.flow_window)], pos)
+        nxt[invalid & (self.pending > 0)] = -1  # still waiting for a path: plain PIBT this step
         self.intended = nxt
         return nxt
+
+
+def default_flow_budget(num_agents: int) -> int:
+    """``pibt_flow``'s re-plans per step when not given: every request up to 1,024 agents (the POGEMA sets), then
+    a quarter of the agents with at least 1,024."""
+    return num_agents if num_agents <= 1024 else max(1024, num_agents // 4)
 
 
 class PibtPlanner(MapPlanner):
