@@ -2,6 +2,11 @@
 maps. Each (map, agents, planner) runs in its own process, so its peak memory (RSS) is its own:
 
     .venv/bin/python benchmarks/_large.py lorr_warehouse_140x500 10000 pibt 64     # one JSON line
+    .venv/bin/python benchmarks/_large.py lorr_warehouse_140x500 10000 pibt_flow 24 2 10000  # 2 threads, budget
+
+The optional fifth and sixth arguments: threads for the cost-to-go rows, and ``pibt_flow``'s re-plan budget per
+step (default: the planner's own, ``default_flow_budget``; the agent count re-plans every request, as before the
+budget existed).
 
 Figures: the setup (world and planner core), the first step (every agent's cost-to-go row at once), then per
 later step the wall and CPU milliseconds (median, mean, max) and the rows computed (new goals), the throughput,
@@ -30,7 +35,9 @@ MAPS = ("lorr_warehouse_140x500",)
 STEPS = 64
 
 
-def one(map_name: str, agents: int, planner: str, steps: int, seed: int = 0, threads: int = 1) -> dict:
+def one(
+    map_name: str, agents: int, planner: str, steps: int, seed: int = 0, threads: int = 1, budget: int | None = None
+) -> dict:
     """One lifelong episode of ``steps`` steps; the figures as a dict."""
     grid = named_map(map_name)
     t0 = time.perf_counter()
@@ -38,6 +45,8 @@ def one(map_name: str, agents: int, planner: str, steps: int, seed: int = 0, thr
     world.reset(seed)
     core = lifelong_core(planner, grid.obstacles, agents, seed)
     core.cache.threads = threads
+    if budget is not None:
+        core.flow_budget = budget
     setup = time.perf_counter() - t0
     wall, cpu, rows = [], [], []
     reached = 0
@@ -57,8 +66,10 @@ def one(map_name: str, agents: int, planner: str, steps: int, seed: int = 0, thr
         "planner": planner,
         "steps": steps,
         "threads": threads,
+        "flow_budget": getattr(core, "flow_budget", None) if core.w_flow > 0 else None,
         "setup_s": round(setup, 3),
         "first_step_s": round(wall[0], 3),
+        "first_step_cpu_s": round(cpu[0], 3),
         "step_ms_median": round(float(np.median(later_w)), 2),
         "step_ms_mean": round(float(later_w.mean()), 2),
         "step_ms_max": round(float(later_w.max()), 2),
@@ -103,4 +114,6 @@ def kernel_before_after(map_name: str, goals: int = 24, rounds: int = 3) -> tupl
 
 if __name__ == "__main__":
     name, n, plan, k = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-    print(json.dumps(one(name, n, plan, k, threads=int(sys.argv[5]) if len(sys.argv) > 5 else 1)))
+    threads = int(sys.argv[5]) if len(sys.argv) > 5 else 1
+    budget = int(sys.argv[6]) if len(sys.argv) > 6 else None
+    print(json.dumps(one(name, n, plan, k, threads=threads, budget=budget)))
