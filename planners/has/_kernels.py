@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from fleetmind.robots._assignment_kernels import hungarian  # noqa: F401  (re-exported: planners.has uses it from here)
-from numba import njit
+from numba import get_num_threads, njit, prange
 
 UNREACHED = np.int32(2**30)
 
@@ -108,63 +108,113 @@ def label_frontier(cells, h, w):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _framed(known, h, w, cluster_of, rep_of):  # pragma: no cover - compiled
+    """The map framed by a wall, ``(H+2)*(W+2)`` cells: ``free`` and ``tag`` (``2 * cluster + 1`` on the cell that
+    represents the cluster, ``2 * cluster`` on its other cells, -1 elsewhere)."""
+    pw = w + 2
+    size = (h + 2) * pw
+    free = np.zeros(size, dtype=np.bool_)
+    tag = np.full(size, -1, dtype=np.int32)
+    for r in range(h):
+        for c in range(w):
+            cell = r * w + c
+            x = (r + 1) * pw + c + 1
+            free[x] = known[cell] == 0
+            if cluster_of[cell] >= 0:
+                tag[x] = cluster_of[cell] * 2
+            if rep_of[cell] >= 0:
+                tag[x] = rep_of[cell] * 2 + 1
+    return free, tag
+
+
+@njit(cache=True)
+def _reach_rows(free, tag, pw, w, sources, first, stride, t, limit, slack, near, rep):  # pragma: no cover
+    """The searches of :func:`cluster_reach` for sources ``first, first + stride, ...`` (rows of ``near``/``rep``),
+    on scratch of their own."""
+    dist = np.full(free.shape[0], UNREACHED, dtype=np.int32)
+    queue = np.empty(free.shape[0], dtype=np.int32)
+    for k in range(first, sources.shape[0], stride):
+        src = sources[k]
+        if src < 0:
+            continue
+        x0 = (src // w + 1) * pw + src % w + 1
+        if not free[x0]:
+            continue
+        dist[x0] = 0
+        queue[0] = x0
+        head, tail, found = 0, 1, 0
+        stop = limit
+        while head < tail and found < t:
+            x = queue[head]
+            head += 1
+            d = dist[x]
+            if d > stop:
+                break
+            g = tag[x]
+            if g >= 0:
+                lab = g >> 1
+                if near[k, lab] == UNREACHED:
+                    near[k, lab] = d
+                    stop = min(stop, d + slack)
+                if g & 1:
+                    rep[k, lab] = d
+                    found += 1
+            nd = d + 1
+            y = x - pw
+            if free[y] and dist[y] == UNREACHED:
+                dist[y] = nd
+                queue[tail] = y
+                tail += 1
+            y = x + pw
+            if free[y] and dist[y] == UNREACHED:
+                dist[y] = nd
+                queue[tail] = y
+                tail += 1
+            y = x - 1
+            if free[y] and dist[y] == UNREACHED:
+                dist[y] = nd
+                queue[tail] = y
+                tail += 1
+            y = x + 1
+            if free[y] and dist[y] == UNREACHED:
+                dist[y] = nd
+                queue[tail] = y
+                tail += 1
+        for i in range(tail):
+            dist[queue[i]] = UNREACHED
+
+
+@njit(cache=True)
 def cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit, slack):  # pragma: no cover - compiled
     """BFS steps over the known free cells from each source to each of ``t`` frontier clusters: ``near`` ``(S, T)
     int32`` to the cluster's nearest cell and ``rep`` ``(S, T) int32`` to its representative cell (``UNREACHED``
     where not reached). ``cluster_of``/``rep_of``: ``(H*W,) int64`` a cell's cluster / the cluster it represents
-    (-1: none). Each search stops once it has reached every representative, passed ``limit`` steps, or passed
-    ``slack`` steps beyond the first cluster it reached (what a nearest-first rule needs), and resets only the cells
-    it touched, so its cost is the cells it visits, not the map."""
-    s = sources.shape[0]
-    near = np.full((s, t), UNREACHED, dtype=np.int32)
-    rep = np.full((s, t), UNREACHED, dtype=np.int32)
-    dist = np.full(h * w, UNREACHED, dtype=np.int32)
-    queue = np.empty(h * w, dtype=np.int64)
-    qrow = np.empty(h * w, dtype=np.int64)  # rows and columns ride along: no division per cell
-    qcol = np.empty(h * w, dtype=np.int64)
-    for k in range(s):
-        src = sources[k]
-        if src < 0 or known[src] != 0:
-            continue
-        dist[src] = 0
-        queue[0] = src
-        qrow[0], qcol[0] = src // w, src % w
-        head, tail, found = 0, 1, 0
-        stop = limit
-        while head < tail and found < t:
-            cell = queue[head]
-            r, c = qrow[head], qcol[head]
-            head += 1
-            d = dist[cell]
-            if d > stop:
-                break
-            lab = cluster_of[cell]
-            if lab >= 0 and near[k, lab] == UNREACHED:
-                near[k, lab] = d
-                stop = min(stop, d + slack)
-            j = rep_of[cell]
-            if j >= 0:
-                rep[k, j] = d
-                found += 1
-            nd = d + 1
-            if r > 0 and known[cell - w] == 0 and dist[cell - w] == UNREACHED:
-                dist[cell - w] = nd
-                queue[tail], qrow[tail], qcol[tail] = cell - w, r - 1, c
-                tail += 1
-            if r < h - 1 and known[cell + w] == 0 and dist[cell + w] == UNREACHED:
-                dist[cell + w] = nd
-                queue[tail], qrow[tail], qcol[tail] = cell + w, r + 1, c
-                tail += 1
-            if c > 0 and known[cell - 1] == 0 and dist[cell - 1] == UNREACHED:
-                dist[cell - 1] = nd
-                queue[tail], qrow[tail], qcol[tail] = cell - 1, r, c - 1
-                tail += 1
-            if c < w - 1 and known[cell + 1] == 0 and dist[cell + 1] == UNREACHED:
-                dist[cell + 1] = nd
-                queue[tail], qrow[tail], qcol[tail] = cell + 1, r, c + 1
-                tail += 1
-        for i in range(tail):
-            dist[queue[i]] = UNREACHED
+    (-1: none; a representative is a cell of its own cluster). Each search stops once it has reached every
+    representative, passed ``limit`` steps, or passed ``slack`` steps beyond the first cluster it reached (what a
+    nearest-first rule needs), and resets only the cells it touched, so its cost is the cells it visits, not the
+    map. The searches run on a copy of the map framed by a wall (no bounds checks, neighbours at fixed offsets)."""
+    near = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
+    rep = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
+    free, tag = _framed(known, h, w, cluster_of, rep_of)
+    _reach_rows(free, tag, w + 2, w, sources, 0, 1, t, limit, slack, near, rep)
+    return near, rep
+
+
+def threads() -> int:
+    """numba's thread count (what :func:`cluster_reach_threads` is given)."""
+    return get_num_threads()
+
+
+@njit(cache=True, parallel=True)
+def cluster_reach_threads(known, h, w, sources, cluster_of, rep_of, t, limit, slack, threads):  # pragma: no cover
+    """:func:`cluster_reach` with the sources dealt round-robin over ``threads`` threads (each its own scratch): the
+    same numbers, for many long searches."""
+    near = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
+    rep = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
+    free, tag = _framed(known, h, w, cluster_of, rep_of)
+    threads = max(1, min(threads, sources.shape[0]))
+    for first in prange(threads):
+        _reach_rows(free, tag, w + 2, w, sources, first, threads, t, limit, slack, near, rep)
     return near, rep
 
 
