@@ -1,5 +1,6 @@
-"""HAS over ROS 2 (issue 16): ``fleetmind up`` runs a HAS mission with the manager and the LLM leaders in the planner
-node (leaders in the robots' agent nodes are not built yet), the scripted LLM server answering."""
+"""HAS over ROS 2 (issue 16): ``fleetmind up`` runs a HAS mission with the manager in the planner node and each group's
+LLM leader in its robot's agent node (6 processes for 4 robots), the scripted LLM server answering: the same steps as
+in process, and the leaders answered from the agents."""
 
 from __future__ import annotations
 
@@ -20,14 +21,36 @@ run: {planner: has_llm_leaders, seed: 0, episodes: 1}
 """
 
 
+def _in_process_steps(scenario: Path) -> int:
+    from fleetmind.planners.llm.config import LLMSettings
+
+    from fleetmind.app.runner import RunConfig, run
+    from fleetmind.app.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    result = run(
+        RunConfig(scenario=sc, planner="has_llm_leaders", seed=0, episodes=1, llm=LLMSettings(backend="oracle"))
+    )
+    assert result.episodes[0].success
+    return result.episodes[0].steps
+
+
 def test_fleetmind_up_runs_a_has_search_with_llm_leaders(ros_env):
     scenario = ros_env / "has_tiny.yaml"
     scenario.write_text(SCENARIO, encoding="utf-8")
-    cmd = [str(BIN / "fleetmind"), "up", str(scenario), "--llm", "oracle", "--timeout", "150"]
+    steps = _in_process_steps(scenario)
+    cmd = [str(BIN / "fleetmind"), "up", str(scenario), "--llm", "oracle", "--timeout", "300"]
+    cmd += ["--heartbeat-timeout", "20"]  # a loaded machine starves agents for seconds: no drop, the same run
     env = {**os.environ, "ROS_DOMAIN_ID": str(60 + os.getpid() % 30), "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        [*cmd, "--log-dir", str(ros_env / "logs")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240
+        [*cmd, "--log-dir", str(ros_env / "logs")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=420
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "2 processes (/world, /planner)" in proc.stdout
-    assert "has_tiny over ROS 2 | planner has_llm_leaders | success True, steps 30" in proc.stdout
+    agents = ", ".join(f"/robot_{i}/agent" for i in range(4))
+    assert f"6 processes (/world, /planner, {agents})" in proc.stdout
+    assert f"has_tiny over ROS 2 | planner has_llm_leaders | success True, steps {steps}" in proc.stdout
+    logs = {p.stem: p.read_text(encoding="utf-8") for p in (ros_env / "logs").glob("*.log")}
+    led = [line for text in logs.values() for line in text.splitlines() if " leads group g" in line]
+    assert led and all("its model failed" not in line for line in led), logs.keys()
+    planner = next(text for name, text in logs.items() if "planner" in name)
+    assert "did not answer within" not in planner and "answer refused" not in planner and " dropped: " not in planner

@@ -4,7 +4,9 @@ Its reasoning runs here and only messages cross. DMAS / HMAS-1: on the planner's
 framework's own graph (``planners/llm/frameworks.py``, the same one the in-process planner runs) with a
 :class:`DialogueSeat` as the roles: its own turns come from its model and go out on ``/fleet/dialogue``;
 the other robots' turns are the ones they published there. When the graph ends it commands its own robot
-on ``/<robot>/command``. HMAS-2: it checks the central plan when a ``proposal`` names it. A heartbeat goes
+on ``/<robot>/command``. HMAS-2: it checks the central plan when a ``proposal`` names it. HAS with LLM
+leaders (``has_llm_leaders``): when a ``deploy`` request names its robot as a group's leader it asks its own
+model as that leader (:mod:`fleetmind.ros.has_leaders`) and answers with ``assign``. A heartbeat goes
 to ``/diagnostics``. Model calls and the dialogue run on one worker thread, so heartbeats keep going while
 it thinks or waits for the others.
 """
@@ -25,7 +27,10 @@ from fleetmind.app.scenario import ScenarioError, load_scenario
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.llm.remote import DIALOGUE_FRAMEWORKS, Cancelled, DialogueSeat, Opening, ReplyTimeout, Turn
 from fleetmind.planners.llm.ros_dialogue import (
+    HAS_AGENT_PLANNERS,
+    AnyDoc,
     CheckDoc,
+    DeployDoc,
     OpenDoc,
     ProposalDoc,
     RosLLMPlanner,
@@ -46,7 +51,9 @@ class AgentParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     scenario: str = Field("", min_length=1, description="Scenario file or name (the task the prompts describe).")
-    framework: Literal["dmas", "hmas1", "hmas2"] = Field("dmas", description="LLM framework the agent takes part in.")
+    framework: Literal["dmas", "hmas1", "hmas2", "has_llm_leaders"] = Field(
+        "dmas", description="LLM framework the agent takes part in (has_llm_leaders: its robot may lead a HAS group)."
+    )
     robot: str = Field("", description="Robot id (default: the node's namespace).")
     heartbeat_period_s: float = Field(0.5, gt=0, le=60, description="Heartbeat period on /diagnostics.")
     turn_timeout_s: float = Field(
@@ -71,7 +78,12 @@ class AgentNode(Node):
         settings = self.params.llm
         from fleetmind.app.llm import make_client
 
-        self.llm = RosLLMPlanner(self.params.framework, task, settings, lambda: make_client(settings))
+        self.has_leader = self.params.framework in HAS_AGENT_PLANNERS
+        self.client_factory = lambda: make_client(settings)
+        self.client: Any = None  # HAS leader: its own chat client, made on the first deploy request
+        self.llm: RosLLMPlanner | None = None
+        if not self.has_leader:
+            self.llm = RosLLMPlanner(self.params.framework, task, settings, self.client_factory)
         self.seat: DialogueSeat | None = None
         if self.params.framework in DIALOGUE_FRAMEWORKS:
             self.seat = DialogueSeat(
@@ -86,7 +98,7 @@ class AgentNode(Node):
         self.attempt = -1
         self.asked: set[tuple[Any, ...]] = set()
         self.committed: set[tuple[int, int]] = set()
-        self.inbox: list[OpenDoc | TurnDoc | ProposalDoc | CheckDoc] = []
+        self.inbox: list[AnyDoc] = []
         self.dialogue_pub = self.create_publisher(String, rc.DIALOGUE_TOPIC, rc.latched_qos(50))
         self.command_pub = self.create_publisher(String, rc.own_topic(self, self.robot, rc.COMMAND), rc.latched_qos(10))
         self.plan_pub = self.create_publisher(String, rc.PLAN_TOPIC, rc.latched_qos(10))
@@ -119,7 +131,7 @@ class AgentNode(Node):
         with self.lock:
             if (data["episode"], data["step"]) == self.key:
                 return
-            if data["episode"] != self.episode:
+            if data["episode"] != self.episode and self.llm is not None:
                 obs0 = rc.observation_from_json(data["observation"])
                 self.worker.submit(self.llm.reset, obs0, int(data["seed"]))
                 self.committed.clear()
@@ -152,6 +164,8 @@ class AgentNode(Node):
             if data.get("status") == "ok" and key == self.key and key not in self.committed and self.obs is not None:
                 self.committed.add(key)  # HMAS-2: the planner commanded; remember the plan for the history
                 obs = self.obs
+                if self.llm is None:
+                    return
                 self.worker.submit(self.llm.end_step, obs, rc.plan_from_json(obs, data.get("plan", {})), [])
 
     def on_dialogue(self, text: str) -> None:
@@ -165,7 +179,7 @@ class AgentNode(Node):
             elif (doc.episode, doc.step) == key:
                 self._handle(doc)
 
-    def _handle(self, doc: OpenDoc | TurnDoc | ProposalDoc | CheckDoc) -> None:
+    def _handle(self, doc: AnyDoc) -> None:
         obs = self.obs
         assert obs is not None
         if isinstance(doc, OpenDoc) and self.seat is not None:
@@ -188,6 +202,11 @@ class AgentNode(Node):
             if ask not in self.asked:
                 self.asked.add(ask)
                 self.worker.submit(self._check_job, obs, doc)
+        elif isinstance(doc, DeployDoc) and self.has_leader and doc.robot == self.robot:
+            ask = ("deploy", doc.episode, doc.request)
+            if ask not in self.asked:
+                self.asked.add(ask)
+                self.worker.submit(self._deploy_job, doc)
 
     # ------------------------------------------------------------------------------------------ model calls
     def _speak(self, turn: Turn) -> None:
@@ -207,6 +226,7 @@ class AgentNode(Node):
 
     def _dialogue_job(self, obs: Observation, opening: Opening) -> None:
         key = (opening.episode, opening.step)
+        assert self.llm is not None
 
         def cancelled() -> bool:
             return self.closing or self.key != key or self.attempt != opening.attempt
@@ -235,6 +255,7 @@ class AgentNode(Node):
         self.llm.end_step(obs, plan, lines)
 
     def _check_job(self, obs: Observation, proposal: ProposalDoc) -> None:
+        assert self.llm is not None
         try:
             masked = mask_observation(obs, self.offline)
             self.llm.offline = self.offline
@@ -251,6 +272,19 @@ class AgentNode(Node):
             objection=objection.split(": ", 1)[-1] if objection else None,
         )
         self._publish(self.dialogue_pub, reply.dump())
+
+    def _deploy_job(self, doc: DeployDoc) -> None:
+        """This robot leads a HAS group: its own model deploys the members (checked again by the planner)."""
+        from fleetmind.ros.has_leaders import answer_deploy
+
+        if self.closing:
+            return
+        if self.client is None:
+            self.client = self.client_factory()
+        answer = answer_deploy(self.client, doc, key=f"has-{self.robot}")
+        self._publish(self.dialogue_pub, answer.dump())
+        got = "its model failed" if answer.assignments is None else json.dumps(answer.assignments)
+        self.get_logger().info(f"{self.robot} leads group {doc.group} at step {doc.step}: {got}")
 
     def _fail(self, episode: int, step: int, exc: PlanningFailed) -> None:
         self.get_logger().error(f"{self.robot}: planning failed: {exc}")

@@ -71,8 +71,9 @@ def node_graph(
     descriptions: bool = False,
 ) -> list[NodeSpec]:
     """The nodes that run ``scenario``: the world, the planner, one ``fleetmind_agent`` per robot for DMAS / HMAS-1 /
-    HMAS-2, and with ``record`` a recorder writing an MCAP rosbag2 there. ``robots`` restricts the per-robot nodes
-    (default: all). The world starts the episode once every node of the graph (plus ``watchers`` others) subscribes
+    HMAS-2 and for HAS with LLM leaders (``has_llm_leaders``: each group's leader thinks in its robot's agent), and
+    with ``record`` a recorder writing an MCAP rosbag2 there. ``robots`` restricts the per-robot nodes (default:
+    all). The world starts the episode once every node of the graph (plus ``watchers`` others) subscribes
     to its state.
 
     Real robots (``real``, or any ``backend: firmware`` scenario): one lifecycle ``fleetmind_bridge`` per robot in

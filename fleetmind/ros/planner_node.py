@@ -8,6 +8,10 @@
 - DMAS / HMAS-1: opens each step's dialogue (``open``: the live speakers, and for HMAS-1 the central
   plan from the graph's ``central`` role); the agents run the dialogue's graph and command their robots
   themselves. DMAS makes no model call here.
+- HAS with LLM leaders (``has_llm_leaders``): the manager runs here; each group's leader thinks in its robot's
+  agent (:mod:`fleetmind.ros.has_leaders`: a ``deploy`` request and a bounded wait for the ``assign`` answer,
+  checked here; the heuristic deploys the group on timeout). A robot dropped from the roster is a lost robot to
+  the manager.
 - Health: agents' heartbeats (``/diagnostics``); a robot silent for ``heartbeat_timeout_s`` is dropped,
   ``/fleet/roster`` says so, and the rest replan (an open dialogue restarts without it).
 
@@ -33,6 +37,8 @@ from fleetmind.planners.llm.frameworks import FRAMEWORKS
 from fleetmind.planners.llm.remote import Proposal, RemoteChecks
 from fleetmind.planners.llm.ros_dialogue import (
     AGENT_FRAMEWORKS,
+    HAS_AGENT_PLANNERS,
+    AssignDoc,
     CheckDoc,
     OpenDoc,
     ProposalDoc,
@@ -61,6 +67,9 @@ class PlannerParams(BaseModel):
     heartbeat_timeout_s: float = Field(2.0, gt=0, le=600, description="Drop a robot whose heartbeat is older.")
     startup_timeout_s: float = Field(60.0, gt=0, le=3600, description="Wait this long for every first heartbeat.")
     reply_timeout_s: float = Field(120.0, gt=0, description="HMAS-2: wait this long for a robot's plan check.")
+    leader_timeout_s: float = Field(
+        120.0, gt=0, description="HAS LLM leaders: wait this long for a leader's answer, then the heuristic deploys."
+    )
     monitor_heartbeats: Literal["auto", "on", "off"] = Field(
         "auto", description="Watch agent heartbeats (auto: when the planner has agents)."
     )
@@ -124,13 +133,19 @@ class PlannerNode(Node):
     def _make_planner(self, task: str) -> Planner:
         settings = self.params.llm
         self.checks: RemoteChecks | None = None
+        self.leaders: Any = None  # HAS: RemoteLeaders
         if self.framework in FRAMEWORKS:
             from fleetmind.app.llm import make_client
 
             if self.framework == "hmas2":
                 self.checks = RemoteChecks(self._propose, lambda: self.live, self.params.reply_timeout_s)
             return RosLLMPlanner(self.framework, task, settings, lambda: make_client(settings), self.checks)
-        return make_planner(self.framework, task, planner_options(settings))
+        planner = make_planner(self.framework, task, planner_options(settings))
+        if self.framework in HAS_AGENT_PLANNERS:
+            from fleetmind.ros.has_leaders import remote_leaders
+
+            self.leaders = remote_leaders(planner, self._deploy, lambda: self.live, self.params.leader_timeout_s)
+        return planner
 
     def _publish(self, pub: Any, doc: dict[str, Any]) -> None:
         from std_msgs.msg import String
@@ -170,6 +185,8 @@ class PlannerNode(Node):
         self.get_logger().warning(f"{robot} dropped: {reason}; replanning with {sorted(self.live)}")
         if self.checks is not None:
             self.checks.poke()  # its pending plan check ends now
+        if self.leaders is not None:
+            self.leaders.poke()  # a deploy request it leads ends now (the heuristic deploys)
         if not self.ready:
             return
         self.publish_roster()
@@ -225,8 +242,8 @@ class PlannerNode(Node):
             if new_episode and self.framework != "dmas":  # DMAS: no model here, so no client either
                 self.planner.reset(obs, int(state["seed"]))
                 self.opened = None
-            if isinstance(self.planner, RosLLMPlanner):
-                self.planner.offline = offline
+            if isinstance(self.planner, RosLLMPlanner) or self.leaders is not None:
+                self.planner.offline = offline  # type: ignore[attr-defined]  # HAS: the manager's "robot lost"
             self.job_episode = episode
             if self.framework in ("dmas", "hmas1"):
                 self._open_dialogue(masked, key, state.get("executed", {}))
@@ -293,9 +310,19 @@ class PlannerNode(Node):
         )
         self._publish(self.dialogue_pub, doc.dump())
 
+    def _deploy(self, request: int, ask: Any) -> None:
+        """A HAS leader's question to its robot's agent (called by :class:`RemoteLeaders` inside ``plan``)."""
+        from fleetmind.ros.has_leaders import deploy_doc
+
+        self._publish(self.dialogue_pub, deploy_doc(self.job_episode, request, ask).dump())
+
     def on_dialogue(self, text: str) -> None:
         doc = parse_dialogue(text)
-        if isinstance(doc, CheckDoc) and self.checks is not None:
+        if isinstance(doc, AssignDoc) and self.leaders is not None:
+            from fleetmind.ros.has_leaders import answer_of
+
+            self.leaders.deliver(doc.request, answer_of(doc))
+        elif isinstance(doc, CheckDoc) and self.checks is not None:
             self.checks.deliver(doc.proposal, RobotId(doc.robot), doc.objection)
         elif isinstance(doc, TurnDoc) and self.framework == "hmas1":
             self.turn_lines.setdefault((doc.episode, doc.step, doc.attempt), {}).setdefault(doc.index, doc.line)
@@ -303,6 +330,8 @@ class PlannerNode(Node):
     def destroy_node(self) -> None:
         if self.checks is not None:
             self.checks.close()
+        if self.leaders is not None:
+            self.leaders.close()
         self.worker.shutdown(wait=False, cancel_futures=True)
         super().destroy_node()
 

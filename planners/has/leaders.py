@@ -205,6 +205,7 @@ class RemoteLeaders:
         self.live = live
         self.timeout_s = timeout_s
         self.replies: Mailbox[int, LeaderAnswer] = Mailbox(clock)
+        self.clock = clock
         self.closing = False
         self.count = 0
         self._lock = threading.Lock()
@@ -218,9 +219,11 @@ class RemoteLeaders:
             self.count += 1
             rid = self.count
         self.replies.forget(lambda k: k >= rid)
+        start = self.clock.now()  # the bound counts from the request
         self.publish(rid, a)
+        left = max(0.0, self.timeout_s - (self.clock.now() - start))
         try:
-            return self.replies.wait(rid, self.timeout_s, lambda: self.closing or a.leader not in self.live())
+            return self.replies.wait(rid, left, lambda: self.closing or a.leader not in self.live())
         except Cancelled:
             return None
         except ReplyTimeout:

@@ -8,6 +8,10 @@ remote roles of ``remote.py``. Documents (schema ``fleetmind/dialogue/1``, by ``
 - ``turn`` (agents): ``{episode, step, attempt, index, robot, plan, decision: PROCEED|EXECUTE, line}``
 - ``proposal`` (HMAS-2 planner): ``{episode, step, proposal, plan, checkers}``
 - ``check`` (agents): ``{episode, step, proposal, robot, objection or null}``
+- ``deploy`` (HAS planner -> a leader robot's agent): ``{episode, step, request, robot, group, goal, region, shape,
+  known, members: {member: [row, col]}, candidates: {id: cell or -1}, suggestion: {member: id}}``
+- ``assign`` (that agent): ``{episode, step, request, robot, group, assignments: {member: id} or null, calls,
+  prompt_tokens, completion_tokens}``
 
 Plans are ``{robot: action text}``.
 """
@@ -30,9 +34,18 @@ from fleetmind.robots.ids import RobotId
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 log = logging.getLogger(__name__)
-AGENT_FRAMEWORKS = ("dmas", "hmas1", "hmas2")
+HAS_AGENT_PLANNERS = ("has_llm_leaders",)
+"""HAS planners whose group leaders think in their robots' agents over ROS 2."""
+AGENT_FRAMEWORKS = ("dmas", "hmas1", "hmas2", *HAS_AGENT_PLANNERS)
 SCHEMA = "fleetmind/dialogue/1"
-__all__ = ["AGENT_FRAMEWORKS", "DIALOGUE_FRAMEWORKS", "RosLLMPlanner", "mask_observation", "parse_dialogue"]
+__all__ = [
+    "AGENT_FRAMEWORKS",
+    "HAS_AGENT_PLANNERS",
+    "DIALOGUE_FRAMEWORKS",
+    "RosLLMPlanner",
+    "mask_observation",
+    "parse_dialogue",
+]
 
 
 class _Doc(BaseModel):
@@ -79,11 +92,37 @@ class CheckDoc(_Doc):
     objection: str | None = Field(None, description="Why it disagrees; null when it agrees.")
 
 
-DialogueDoc = Annotated[OpenDoc | TurnDoc | ProposalDoc | CheckDoc, Field(discriminator="kind")]
-_ADAPTER: TypeAdapter[OpenDoc | TurnDoc | ProposalDoc | CheckDoc] = TypeAdapter(DialogueDoc)
+class DeployDoc(_Doc):
+    kind: Literal["deploy"] = "deploy"
+    request: int = Field(ge=1, description="Request number (the planner's count); the answer names it.")
+    robot: str = Field(description="The group's leader: the robot whose agent answers.")
+    group: str = Field(description="Group name (kept across re-organizations while its members persist).")
+    goal: int | None = Field(description="Object id the group must reach, or null: explore the region.")
+    region: list[int] = Field(min_length=4, max_length=4, description="[top, left, bottom, right], inclusive.")
+    shape: list[int] = Field(min_length=2, max_length=2, description="Map [rows, columns].")
+    known: float = Field(ge=0, le=1, description="Share of the region known.")
+    members: dict[str, list[int]] = Field(min_length=1, description="Members to deploy -> their cell [row, col].")
+    candidates: dict[str, int] = Field(description="Candidate id -> cell index (row * columns + col); -1: stay.")
+    suggestion: dict[str, str] = Field(description="The coordinated-frontier heuristic's member -> candidate id.")
 
 
-def parse_dialogue(text: str) -> OpenDoc | TurnDoc | ProposalDoc | CheckDoc | None:
+class AssignDoc(_Doc):
+    kind: Literal["assign"] = "assign"
+    request: int = Field(ge=1, description="The deploy request this answers.")
+    robot: str = Field(description="The leader that answers.")
+    group: str = Field(description="Its group.")
+    assignments: dict[str, str] | None = Field(description="Member -> candidate id; null: its model failed.")
+    calls: int = Field(0, ge=0, description="Model calls it made (re-prompts included).")
+    prompt_tokens: int = Field(0, ge=0, description="Prompt tokens of those calls.")
+    completion_tokens: int = Field(0, ge=0, description="Completion tokens of those calls.")
+
+
+AnyDoc = OpenDoc | TurnDoc | ProposalDoc | CheckDoc | DeployDoc | AssignDoc
+DialogueDoc = Annotated[AnyDoc, Field(discriminator="kind")]
+_ADAPTER: TypeAdapter[AnyDoc] = TypeAdapter(DialogueDoc)
+
+
+def parse_dialogue(text: str) -> AnyDoc | None:
     """A ``/fleet/dialogue`` document, or ``None`` (logged) when it is malformed: dropped, never a crash."""
     try:
         return _ADAPTER.validate_python(json.loads(text))
