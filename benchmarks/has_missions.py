@@ -263,15 +263,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=None, help="episodes per setting (default 2 quick, 3 full)")
     ap.add_argument("--llm", default="oracle", choices=["oracle", "oracle-faulty", "local", "openai"])
     ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of HAS,B1,B2,B3,B4,B5")
+    ap.add_argument(
+        "--issue-setting",
+        action="store_true",
+        help="only the issue's targets' setting: rooms 128x128, 16 robots, radius 5, budget 1500; M1 explore, M2 "
+        "multi_search, M4 words (no M3, M4 patch, M5, other families or throughput)",
+    )
+    ap.add_argument(
+        "--missions",
+        default="explore,multi_search,sequential,described_goal,reorg",
+        help="comma-separated subset of the missions to run (default all)",
+    )
     args = ap.parse_args(argv)
+    missions = [m for m in args.missions.split(",") if m]
     methods = [m for m in args.methods.split(",") if m]
     bad = [m for m in methods if m not in METHODS]
     if bad:
         print(f"--methods: unknown {', '.join(bad)}; choose from {', '.join(METHODS)}", file=sys.stderr)
         return 2
+    if args.quick and args.issue_setting:
+        print("--quick and --issue-setting: choose one (the issue's setting is 128x128, 16 robots)", file=sys.stderr)
+        return 2
     size, robots, budget = (64, 8, 600) if args.quick else (128, 16, 1500)
     seeds = range(args.seeds or (2 if args.quick else 3))
-    families = ("rooms",) if args.quick else ("open", "rooms", "maze", "caves")
+    families = ("rooms",) if args.quick or args.issue_setting else ("open", "rooms", "maze", "caves")
     settings = LLMSettings(backend=args.llm)
     print(f"machine: {machine()}")
     print(f"settings: {size}x{size}, {robots} robots, radius 5, budget {budget}, seeds {list(seeds)}, --llm {args.llm}")
@@ -280,12 +295,15 @@ def main(argv: list[str] | None = None) -> int:
     for family in families:
         plans.append((HasConfig.model_validate({**base, "family": family, "mission": "explore"}), tuple(methods)))
     plans.append((HasConfig.model_validate({**base, "family": "rooms", "mission": "multi_search"}), tuple(methods)))
-    plans.append((HasConfig.model_validate({**base, "family": "rooms", "mission": "sequential"}), tuple(methods)))
-    for form in ("words", "patch"):
+    if not args.issue_setting:
+        plans.append((HasConfig.model_validate({**base, "family": "rooms", "mission": "sequential"}), tuple(methods)))
+    for form in ("words",) if args.issue_setting else ("words", "patch"):
         cfg = {**base, "family": "rooms", "mission": "described_goal", "goal_form": form}
         plans.append((HasConfig.model_validate(cfg), tuple(methods)))
     reorg = {**base, "family": "rooms", "mission": "reorg", "step_limit": budget // 2}
-    plans.append((HasConfig.model_validate(reorg), tuple(m for m in methods if m in ("HAS", "B3"))))
+    if not args.issue_setting:
+        plans.append((HasConfig.model_validate(reorg), tuple(m for m in methods if m in ("HAS", "B3"))))
+    plans = [(c, m) for c, m in plans if c.mission in missions]
     rows: list[dict[str, Any]] = []
     total = sum(len(m) for _, m in plans) * len(seeds)
     start = time.perf_counter()
@@ -301,9 +319,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"collisions {row['collisions']}",
                     flush=True,
                 )
-    tput = [
-        throughput(m, 64, 256, 100 if args.quick else 300) for m in ("nearest", "explore_lite", "utility", "hungarian")
-    ]
+    tput = (
+        [
+            throughput(m, 64, 256, 100 if args.quick else 300)
+            for m in ("nearest", "explore_lite", "utility", "hungarian")
+        ]
+        if not args.issue_setting
+        else []
+    )
     summary = summarize(rows)
     head = "mission               family size robots method success  steps   T50   T90   T99 found  SPL calls"
     print(f"\n{head} share c/g/50")

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from fleetmind.planners.has.platform import InfoPlatform, ObjectRecord
+from fleetmind.planners.has.platform import InfoPlatform, ObjectRecord, RegionRecord
 
 _ROOM = re.compile(r" in the (\w+) in the ([\w-]+) of the map")
 
@@ -71,18 +71,106 @@ def wanted(mission: str, goal: Mapping[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def direction_box(direction: str | None, h: int, w: int) -> tuple[int, int, int, int] | None:
-    """The part of the map a compass word names (thirds of the map), e.g. ``north-east``; ``None``: no word."""
+    """The part of the map a compass word names, as the words are made (:func:`direction_of`: thirds of the map; a
+    word without north/south means the middle third of the rows, without east/west the middle third of the
+    columns), e.g. ``west`` is rows ``h/3 .. 2h/3`` and columns ``0 .. w/3``; ``None``: no word."""
     if not direction:
         return None
-    rows = (0, h // 3 - 1) if "north" in direction else (2 * h // 3, h - 1) if "south" in direction else (0, h - 1)
-    cols = (0, w // 3 - 1) if "west" in direction else (2 * w // 3, w - 1) if "east" in direction else (0, w - 1)
-    if direction == "centre":
-        rows, cols = (h // 3, 2 * h // 3 - 1), (w // 3, 2 * w // 3 - 1)
+    lo_r, hi_r = -(-h // 3), -(-2 * h // 3)
+    lo_c, hi_c = -(-w // 3), -(-2 * w // 3)
+    rows = (0, lo_r - 1) if "north" in direction else (hi_r, h - 1) if "south" in direction else (lo_r, hi_r - 1)
+    cols = (0, lo_c - 1) if "west" in direction else (hi_c, w - 1) if "east" in direction else (lo_c, hi_c - 1)
     return rows[0], cols[0], rows[1], cols[1]
+
+
+def direction_of(box: tuple[int, int, int, int], h: int, w: int) -> str:
+    """Where a region lies, in the compass words a described goal uses (its centre against the thirds of the map;
+    ``centre`` when neither)."""
+    r, c = (box[0] + box[2]) // 2, (box[1] + box[3]) // 2
+    ns = "north" if r < h / 3 else "south" if r >= 2 * h / 3 else ""
+    ew = "west" if c < w / 3 else "east" if c >= 2 * w / 3 else ""
+    return "-".join(x for x in (ns, ew) if x) or "centre"
+
+
+def clue_regions(p: InfoPlatform, mission: str, goal: Mapping[str, Any], found: Any = ()) -> list[RegionRecord]:
+    """M2: regions where a target not found yet is likely: those holding a seen object of the target's kind that
+    differs from it in size or colour only (the generator leaves such look-alikes in the target's room; an exact
+    look-alike that the world does not count as found lies in another room and is no clue)."""
+    if mission != "multi_search":
+        return []
+    done = {tuple(c) for c in found}
+    out: dict[int, RegionRecord] = {}
+    for size, colour, kind in wanted(mission, goal):
+        same = p.query(kind=kind)
+        if any(o.size == size and o.colour == colour and o.cell in done for o in same):
+            continue
+        for o in same:
+            if (o.size == size) != (o.colour == colour):
+                reg = region_record(p, o.cell)
+                if reg is not None:
+                    out[reg.id] = reg
+    return list(out.values())
+
+
+def region_record(p: InfoPlatform, cell: tuple[int, int]) -> RegionRecord | None:
+    for reg in p.regions.values():
+        top, left, bottom, right = reg.box
+        if top <= cell[0] <= bottom and left <= cell[1] <= right:
+            return reg
+    return None
+
+
+def cluster_prior(
+    p: InfoPlatform, mission: str, goal: Mapping[str, Any], found: Any, reps: np.ndarray
+) -> np.ndarray | None:
+    """``(T,) float64`` extra utility of the frontier clusters with representatives ``reps`` from the mission's
+    semantics (``None``: the mission has none to use). M4 words: clusters in a seen region of the described type
+    whose place matches the described direction ``CANDIDATE``, in other regions there ``IN_DIRECTION``, elsewhere
+    up to ``TOWARDS`` falling with the distance to the direction's part of the map. M2: clusters in a
+    :func:`clue_regions` region ``CLUE``."""
+    if len(reps) == 0:
+        return None
+    rr, rc = np.divmod(np.asarray(reps, dtype=np.int64), p.w)
+    if mission == "described_goal" and "text" in goal:
+        room, direction = described_room(str(goal["text"]))
+        box = direction_box(direction, p.h, p.w)
+        if box is None:
+            return None
+        d = np.maximum(np.maximum(box[0] - rr, rr - box[2]), 0) + np.maximum(np.maximum(box[1] - rc, rc - box[3]), 0)
+        out = TOWARDS * np.clip(1.0 - d / (max(p.h, p.w) / 2), 0.0, 1.0)
+        for reg in p.regions.values():
+            if direction_of(reg.box, p.h, p.w) != direction:
+                continue
+            top, left, bottom, right = reg.box
+            inside = (rr >= top) & (rr <= bottom) & (rc >= left) & (rc <= right)
+            out[inside] = CANDIDATE if reg.kind == room else IN_DIRECTION
+        return out
+    regions = clue_regions(p, mission, goal, found)
+    if not regions:
+        return None
+    out = np.zeros(len(rr))
+    for reg in regions:
+        top, left, bottom, right = reg.box
+        out[(rr >= top) & (rr <= bottom) & (rc >= left) & (rc <= right)] = CLUE
+    return out
+
+
+CANDIDATE, IN_DIRECTION, TOWARDS, CLUE = 3.0, 1.0, 0.6, 2.0
 
 
 def cell_index(cell: tuple[int, int], w: int) -> int:
     return int(cell[0]) * w + int(cell[1])
 
 
-__all__ = ["described_room", "direction_box", "goal_object", "patch_matches", "wanted", "cell_index", "np"]
+__all__ = [
+    "cluster_prior",
+    "clue_regions",
+    "described_room",
+    "direction_box",
+    "direction_of",
+    "goal_object",
+    "patch_matches",
+    "wanted",
+    "cell_index",
+    "np",
+]
