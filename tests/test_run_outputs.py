@@ -147,3 +147,19 @@ def test_demo_refuses_an_unreadable_metrics_json_before_it_writes_anything(tmp_p
     assert "oracle/metrics.json: cannot read the earlier results" in _one_line(capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["oracle"]  # the LLM part did not run
     assert (tmp_path / "oracle" / "metrics.json").read_text() == "{"
+
+
+def test_bench_rows_carry_hmas2_checks_and_the_dialogue_figures(tmp_path):
+    """Issue 18: HMAS-2's agreement rate and the plan changes its checks caused, DMAS's turns per step and how often
+    EXECUTE came on the first turn, are columns of the bench (CMAS rows leave them empty, the CSV still has them)."""
+    assert _bench(tmp_path, "--frameworks", "cmas,hmas2,dmas") == 0
+    rows = {r["framework"]: r for r in json.loads((tmp_path / "llm.json").read_text())["rows"]}
+    h2, dm = rows["hmas2"], rows["dmas"]
+    assert h2["hmas2_checks"] >= h2["steps_total"] and h2["hmas2_agreements"] <= h2["hmas2_checks"]
+    assert h2["hmas2_agreement_rate"] == pytest.approx(h2["hmas2_agreements"] / h2["hmas2_checks"], abs=1e-4)
+    assert dm["dialogue_steps"] == dm["steps_total"] and dm["dialogue_turns_per_step"] >= 1.0
+    assert 0.0 <= dm["execute_first_turn_rate"] <= 1.0 and "hmas2_checks" not in rows["cmas"]
+    header = (tmp_path / "llm.csv").read_text().splitlines()[0].split(",")
+    assert {"hmas2_agreement_rate", "dialogue_turns_per_step"} <= set(header)
+    md = (tmp_path / "llm.md").read_text()
+    assert "hmas2_agreement_rate" in md and "execute_first_turn_rate" in md

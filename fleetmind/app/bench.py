@@ -137,11 +137,41 @@ def run_bench(
                 ),
                 "wall_s_per_episode": round(wall / len(eps), 3),
                 "steps_total": steps_total,
+                **dialogue_columns(eps),
             }
         )
         if on_row is not None:
             on_row(rows)
     return rows
+
+
+DIALOGUE_SUMS = (
+    "hmas2_checks",
+    "hmas2_agreements",
+    "hmas2_unfounded",
+    "hmas2_revisions",
+    "hmas2_plan_changes",
+    "dialogue_steps",
+    "dialogue_turns",
+    "execute_first_turn",
+)
+
+DIALOGUE_TABLE = ("hmas2_agreement_rate", "hmas2_plan_changes", "dialogue_turns_per_step", "execute_first_turn_rate")
+
+
+def dialogue_columns(episodes: Sequence[Any]) -> dict[str, Any]:
+    """HMAS-2's checks (agreement rate, revisions that changed the plan) and DMAS / HMAS-1's dialogue (turns per
+    step, EXECUTE on the first turn), summed over the cell's episodes; empty for CMAS and the other planners."""
+    sums = {k: sum(e.extra.get(k, 0) for e in episodes) for k in DIALOGUE_SUMS if any(k in e.extra for e in episodes)}
+    out: dict[str, Any] = dict(sums)
+    if "hmas2_checks" in sums:
+        checks = sums["hmas2_checks"]
+        out["hmas2_agreement_rate"] = round(sums.get("hmas2_agreements", 0) / checks, 4) if checks else None
+    if "dialogue_steps" in sums:
+        steps = sums["dialogue_steps"]
+        out["dialogue_turns_per_step"] = round(sums.get("dialogue_turns", 0) / steps, 4) if steps else None
+        out["execute_first_turn_rate"] = round(sums.get("execute_first_turn", 0) / steps, 4) if steps else None
+    return out
 
 
 CELL = ("framework", "task", "size", "history", "hints", "llm")
@@ -175,7 +205,7 @@ def write_tables(rows: list[dict[str, Any]], out: Path, meta: dict[str, Any]) ->
     out.mkdir(parents=True, exist_ok=True)
     table = {"meta": meta, "run": bench_identity(meta), "rows": rows}
     (out / "llm.json").write_text(json.dumps(table, indent=2) + "\n")
-    cols = [k for k in rows[0] if k != "failures"] if rows else []
+    cols = list(dict.fromkeys(k for r in rows for k in r if k != "failures"))  # CMAS rows lack the dialogue columns
     with (out / "llm.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
@@ -197,6 +227,7 @@ def write_tables(rows: list[dict[str, Any]], out: Path, meta: dict[str, Any]) ->
         "prompt_ratio_vs_reference",
         "wall_s_per_episode",
     ]
+    head += [k for k in DIALOGUE_TABLE if any(k in r for r in rows)]
     md = [
         f"# LLM benchmark ({meta['llm']}, {meta['machine']}, {meta['timestamp']})",
         "",
@@ -204,7 +235,7 @@ def write_tables(rows: list[dict[str, Any]], out: Path, meta: dict[str, Any]) ->
         "|" + "---|" * len(head),
     ]
     for r in rows:
-        md.append("| " + " | ".join(_fmt(r[h]) for h in head) + " |")
+        md.append("| " + " | ".join(_fmt(r.get(h)) for h in head) + " |")
     (out / "llm.md").write_text("\n".join(md) + "\n")
     _plot(rows, out / "llm.png")
 
