@@ -23,8 +23,9 @@ TWO_PI = 2.0 * np.pi
 # Below this many agents a kernel runs on the calling thread: thread start-up and barriers cost more than they save
 # (and far more on a machine whose cores other processes are using).
 PARALLEL_MIN_AGENTS = 20_000
-# The Vicsek step's threshold (its own: measured apart from the other kernels').
-VICSEK_PARALLEL_MIN_AGENTS = 20_000
+# The Vicsek step's own threshold, still the shared value: whether threads pay from 10,000 agents on 2 cores is
+# open (issue 15; on a machine loaded with other work, 2 OpenMP threads at 10,000 agents took 50x the serial time).
+VICSEK_PARALLEL_MIN_AGENTS = PARALLEL_MIN_AGENTS
 CHUNKS = 64  # prange blocks (of cell rows or agents) per parallel loop, shared out among the threads
 
 
