@@ -15,8 +15,8 @@ from fleetmind.tasks.mapf_lifelong.world import MapfWorld
 
 
 def test_default_budget_leaves_small_fleets_unbounded():
-    assert [default_flow_budget(n) for n in (1, 192, 1024)] == [1, 192, 1024]
-    assert [default_flow_budget(n) for n in (1025, 4000, 10_000)] == [1024, 1024, 2500]
+    assert [default_flow_budget(n) for n in (1, 192, 1024, 4000)] == [1, 192, 1024, 4000]
+    assert default_flow_budget(10_000) == 160
 
 
 @pytest.mark.parametrize("budget", [3, 1000])

@@ -200,9 +200,11 @@ class PibtCore:
 
 
 def default_flow_budget(num_agents: int) -> int:
-    """``pibt_flow``'s re-plans per step when not given: every request up to 1,024 agents (the POGEMA sets), then
-    a quarter of the agents with at least 1,024."""
-    return num_agents if num_agents <= 1024 else max(1024, num_agents // 4)
+    """``pibt_flow``'s re-plans per step when not given: every request up to 4,096 agents (the POGEMA sets, and
+    4,000 agents on the 140x500 warehouse stay well under a second per step), then 160. At 10,000 agents on that
+    warehouse one flow A* costs about 4.4 ms CPU (measured with 2,500 paths planned): 160 keep the A* work near
+    0.7 s per step; the other requests wait their turn."""
+    return num_agents if num_agents <= 4096 else 160
 
 
 class PibtPlanner(MapPlanner):
