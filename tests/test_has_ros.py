@@ -39,11 +39,11 @@ def test_fleetmind_up_runs_a_has_search_with_llm_leaders(ros_env):
     scenario = ros_env / "has_tiny.yaml"
     scenario.write_text(SCENARIO, encoding="utf-8")
     steps = _in_process_steps(scenario)
-    cmd = [str(BIN / "fleetmind"), "up", str(scenario), "--llm", "oracle", "--timeout", "300"]
+    cmd = [str(BIN / "fleetmind"), "up", str(scenario), "--llm", "oracle", "--timeout", "480"]
     cmd += ["--heartbeat-timeout", "20"]  # a loaded machine starves agents for seconds: no drop, the same run
     env = {**os.environ, "ROS_DOMAIN_ID": str(60 + os.getpid() % 30), "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        [*cmd, "--log-dir", str(ros_env / "logs")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=420
+        [*cmd, "--log-dir", str(ros_env / "logs")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=560
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     agents = ", ".join(f"/robot_{i}/agent" for i in range(4))
