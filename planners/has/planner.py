@@ -16,6 +16,7 @@ planner ``has_llm_leaders`` is ``has`` with ``leader: llm``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from fleetmind.planners.has._ask import CallStats
 from fleetmind.planners.has.baselines import commands, move, nearest_robot
 from fleetmind.planners.has.frontier import Frontiers, assign, cluster_costs, frontiers, seen_share
 from fleetmind.planners.has.goals import cluster_prior, goal_object, wanted
-from fleetmind.planners.has.leaders import LLMLeader
+from fleetmind.planners.has.leaders import Asked, LLMLeader, RemoteLeaders
 from fleetmind.planners.has.manager import HeuristicManager, LLMManager
 from fleetmind.planners.has.motion import Motion
 from fleetmind.planners.has.platform import Group, InfoPlatform
@@ -129,6 +130,8 @@ class HasPlanner(Planner):
         self.manager: LLMManager | HeuristicManager = HeuristicManager()
         self.p: InfoPlatform | None = None
         self.names: list[str] = []
+        self.remote_leaders: RemoteLeaders | None = None  # fleetmind up: leaders think in their robots' agents
+        self.offline: frozenset[str] = frozenset()  # fleetmind up: robots the planner node dropped (lost to HAS)
 
     def reset(self, observation: Observation, seed: int) -> None:
         world = observation.world
@@ -136,7 +139,7 @@ class HasPlanner(Planner):
         self.p = InfoPlatform(tuple(world["shape"]), self.names, world.get("comm_range"))
         self.radius = int(world["radius"])
         self.leader_stats = CallStats()
-        self.leader_asked: dict[str, int] = {}
+        self.leader_asked: Asked = {}
         self.seed = seed
         if self.client_factory is not None:
             self.manager = LLMManager(self.client, self.retries, key=f"has-{seed}")
@@ -198,12 +201,13 @@ class HasPlanner(Planner):
             self.reset(observation, 0)
         p = self.p
         assert p is not None
-        p.ingest(observation)
-        world = observation.world
+        seen = without(observation, self.offline)
+        p.ingest(seen)
+        world = seen.world
         self.world = world
         step = observation.step
         f = frontiers(p.known, p.h, p.w)
-        reasons = self._events(observation)
+        reasons = self._events(seen)
         if not reasons and self._subtask_done(f) and step - max(self.last_assign.values(), default=0) >= 1:
             reasons.append("subtask done")
         if reasons:
@@ -272,7 +276,13 @@ class HasPlanner(Planner):
         if self.leader_kind != "llm" or self.client_factory is None:
             return heuristic
         return LLMLeader(
-            heuristic, self.client(), self.leader_stats, self.leader_asked, self.retries, key=f"has-{self.seed}"
+            heuristic,
+            self.client(),
+            self.leader_stats,
+            self.leader_asked,
+            self.retries,
+            key=f"has-{self.seed}",
+            remote=self.remote_leaders,
         )
 
     def metrics(self) -> dict[str, Any]:
@@ -291,6 +301,16 @@ class HasPlanner(Planner):
 
     def call_log(self) -> list[dict[str, Any]]:
         return list(getattr(self.manager, "calls", [])) + list(self.leader_stats.calls)
+
+
+def without(observation: Observation, offline: frozenset[str]) -> Observation:
+    """The hierarchy's view: robots in ``offline`` are lost (inactive), so the manager hears "robot lost"; the
+    commands are still settled against every robot that stands in the world."""
+    if not offline:
+        return observation
+    names, flags = observation.robot_ids, observation.world["active"]
+    active = [bool(a) and r not in offline for r, a in zip(names, flags, strict=True)]
+    return replace(observation, world={**observation.world, "active": active})
 
 
 def make_has(task: str, options: Mapping[str, Any] | None = None) -> HasPlanner:
