@@ -87,10 +87,6 @@ class ExecutorFleet(LinkedFleet):
         self._t0 = self.clock.now()
         self.frame_log.restart()
 
-    @property
-    def robot_ids(self) -> tuple[RobotId, ...]:
-        return self.inner.robot_ids
-
     # ------------------------------------------------------------------------------------------------ episode
     def reset(self, seed: int) -> Observation:
         """Reset the model and the robots (arm, stand still), then drive every robot to its start cell."""

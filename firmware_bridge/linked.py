@@ -38,6 +38,10 @@ class LinkedFleet:
         self._driver: threading.Thread | None = None
         self._closed = False
 
+    @property
+    def robot_ids(self) -> tuple[RobotId, ...]:
+        return self.inner.robot_ids  # type: ignore[no-any-return]
+
     def _lost(self, rid: RobotId) -> bool:
         link = self.robots.links[rid]
         if link.telemetry is not None and link.lost:

@@ -162,10 +162,6 @@ class FirmwareSwarmFleet(LinkedFleet):
         self.max_step_error = 0.0
         self._t0 = self.clock.now()
 
-    @property
-    def robot_ids(self) -> tuple[RobotId, ...]:
-        return self.inner.robot_ids
-
     # ------------------------------------------------------------------------------------------------ episode
     def reset(self, seed: int) -> Observation:
         """Reset the model and the robots (arm, stand still); each robot stands at its start pose (see the module)."""
