@@ -13,7 +13,6 @@ from fleetmind.planners.has._kernels import (
     bfs_known,
     burgard,
     cluster_reach,
-    cluster_reach_threads,
     frontier_cells,
     hungarian,
     label_frontier,
@@ -101,8 +100,6 @@ def test_frontier_clusters_and_bounded_reach_match_twins(inst, seed):
     sources = rng.integers(0, h * w, size=3).astype(np.int64)
     limit, slack = int(rng.choice([2**30, 3])), int(rng.choice([2**30, 0, 2]))
     near, rep = cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit, slack)
-    threaded = cluster_reach_threads(known, h, w, sources, cluster_of, rep_of, t, limit, slack, 2)
-    assert threaded[0].tolist() == near.tolist() and threaded[1].tolist() == rep.tolist()
     clusters = [cells[label == k].tolist() for k in range(t)]
     for k, src in enumerate(sources.tolist()):
         want_near, want_rep = naive.cluster_reach(known, h, w, src, clusters, reps.tolist())

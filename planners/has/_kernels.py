@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from fleetmind.robots._assignment_kernels import hungarian  # noqa: F401  (re-exported: planners.has uses it from here)
-from numba import get_num_threads, njit, prange
+from numba import njit
 
 UNREACHED = np.int32(2**30)
 
@@ -197,24 +197,6 @@ def cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit, slack):  #
     rep = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
     free, tag = _framed(known, h, w, cluster_of, rep_of)
     _reach_rows(free, tag, w + 2, w, sources, 0, 1, t, limit, slack, near, rep)
-    return near, rep
-
-
-def threads() -> int:
-    """numba's thread count (what :func:`cluster_reach_threads` is given)."""
-    return get_num_threads()
-
-
-@njit(cache=True, parallel=True)
-def cluster_reach_threads(known, h, w, sources, cluster_of, rep_of, t, limit, slack, threads):  # pragma: no cover
-    """:func:`cluster_reach` with the sources dealt round-robin over ``threads`` threads (each its own scratch): the
-    same numbers, for many long searches."""
-    near = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
-    rep = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
-    free, tag = _framed(known, h, w, cluster_of, rep_of)
-    threads = max(1, min(threads, sources.shape[0]))
-    for first in prange(threads):
-        _reach_rows(free, tag, w + 2, w, sources, first, threads, t, limit, slack, near, rep)
     return near, rep
 
 

@@ -24,16 +24,12 @@ from fleetmind.planners.has._kernels import (
     bfs_known,
     burgard,
     cluster_reach,
-    cluster_reach_threads,
     frontier_cells,
     hungarian,
     label_frontier,
-    threads,
 )
 
 METHODS: tuple[str, ...] = ("nearest", "explore_lite", "utility", "hungarian")
-THREADED_FROM = 4
-"""Robots from which unbounded cluster searches run over numba's threads."""
 
 
 @dataclass(frozen=True)
@@ -99,11 +95,7 @@ def cluster_costs(
     cluster_of[f.cells] = f.label
     rep_of = np.full(h * w, -1, dtype=np.int64)
     rep_of[f.reps] = np.arange(t)
-    # long searches (every cluster, B3/B4) from many robots: over numba's threads (same numbers)
-    if slack >= 2**30 and len(src) >= THREADED_FROM:
-        near, rep = cluster_reach_threads(known, h, w, src, cluster_of, rep_of, t, 2**30, 2**30, threads())
-    else:
-        near, rep = cluster_reach(known, h, w, src, cluster_of, rep_of, t, 2**30, min(slack, 2**30))
+    near, rep = cluster_reach(known, h, w, src, cluster_of, rep_of, t, 2**30, min(slack, 2**30))
     return ClusterCosts(near, rep)
 
 
