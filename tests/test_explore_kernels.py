@@ -23,9 +23,9 @@ from fleetmind.sim.explore._kernels import (
     ray_templates,
     sense_all,
     sense_moved,
-    soft_resolve_scratch,
     visible_cells,
 )
+from fleetmind.tasks.mapf_lifelong._kernels import soft_resolve_scratch
 from fleetmind.tasks.mapf_lifelong.shield import conflict_pairs
 from hypothesis import given, settings
 from hypothesis import strategies as st

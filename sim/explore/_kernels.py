@@ -8,7 +8,7 @@ Plain arrays in and out; the twin in ``tests/naive/explore.py`` spells out the s
 from __future__ import annotations
 
 import numpy as np
-from fleetmind.tasks.mapf_lifelong._kernels import DC, DR, OPPOSITE, _revert
+from fleetmind.tasks.mapf_lifelong._kernels import DC, DR
 from numba import njit
 
 
@@ -143,57 +143,6 @@ def sense_moved(blocked, rows, cols, active, moved, templates, covered, cells, c
                 fresh[n_fresh] = cell
                 n_fresh += 1
     return n_fresh, sightings
-
-
-@njit(cache=True)
-def soft_resolve_scratch(rows, cols, actions, blocked, lists, counts, edges):  # pragma: no cover - compiled
-    """``soft_resolve`` (POGEMA's soft collisions, :mod:`fleetmind.tasks.mapf_lifelong._kernels`) on scratch tables
-    the caller keeps: ``lists`` ``((H+2)*(W+2), 8) int64``, ``counts`` ``((H+2)*(W+2),) int64`` and ``edges``
-    ``((H+2)*(W+2)*5,) int64``, all zero on entry and zero again on return (only the cells the agents touch are
-    reset), so a step costs the agents, not the map. Same executed actions."""
-    n = rows.shape[0]
-    h, w = blocked.shape
-    pw = w + 2
-    out = actions.copy()
-    home = np.empty(n, dtype=np.int64)
-    target = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        home[i] = (rows[i] + 1) * pw + cols[i] + 1
-    for i in range(n):
-        a = out[i]
-        t = home[i] + DR[a] * pw + DC[a]
-        target[i] = t
-        lists[t, counts[t]] = i
-        counts[t] += 1
-        edges[home[i] * 5 + a] = 1
-        if a != 0:
-            edges[t * 5 + OPPOSITE[a]] += 1
-    for i in range(n):
-        a = out[i]
-        if edges[home[i] * 5 + a] > 1:  # a swap: go back home without cascading
-            t = target[i]
-            k = 0
-            while lists[t, k] != i:
-                k += 1
-            for m in range(k, counts[t] - 1):
-                lists[t, m] = lists[t, m + 1]
-            counts[t] -= 1
-            lists[home[i], counts[home[i]]] = i
-            counts[home[i]] += 1
-            out[i] = 0
-    for i in range(n - 1, -1, -1):
-        a = out[i]
-        t = home[i] + DR[a] * pw + DC[a]
-        r, c = t // pw - 1, t % pw - 1
-        off = r < 0 or r >= h or c < 0 or c >= w
-        if counts[t] > 1 or off or blocked[r, c]:
-            _revert(i, t, out, home, lists, counts)
-    for i in range(n):
-        for cell in (home[i], target[i]):
-            counts[cell] = 0
-            for k in range(5):
-                edges[cell * 5 + k] = 0
-    return out
 
 
 @njit(cache=True)

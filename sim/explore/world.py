@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 from fleetmind.robots.errors import BadInputError
-from fleetmind.sim.explore._kernels import count_conflicts, ray_templates, sense_moved, soft_resolve_scratch
+from fleetmind.sim.explore._kernels import count_conflicts, ray_templates, sense_moved
 from fleetmind.tasks.has.maps import ExploreMap
-from fleetmind.tasks.mapf_lifelong._kernels import DC, DR, bfs_distances
+from fleetmind.tasks.mapf_lifelong._kernels import DC, DR, bfs_distances, soft_resolve_scratch
 
 OFF = -1
 

@@ -38,22 +38,15 @@ def _revert(agent, cell, actions, home, lists, counts):  # pragma: no cover - co
 
 
 @njit(cache=True)
-def soft_resolve(rows, cols, actions, blocked):  # pragma: no cover - compiled
-    """Resolve one joint move under POGEMA 1.4's ``soft`` collision system.
-
-    ``rows``, ``cols``: ``(N,) int64`` positions; ``actions``: ``(N,) int64`` in 0..4; ``blocked``:
-    ``(H, W) bool``. Returns the executed actions ``(N,) int64`` (reverted agents wait): swaps are blocked,
-    moves into obstacles or off the map are reverted, and vertex conflicts are reverted in cascade (highest
-    agent index first); following into a cell that is being vacated is allowed.
-    """
+def soft_resolve_scratch(rows, cols, actions, blocked, lists, counts, edges):  # pragma: no cover - compiled
+    """:func:`soft_resolve` on scratch tables the caller keeps (the exploration world steps on them every step):
+    ``lists`` ``((H+2)*(W+2), 8) int64``, ``counts`` ``((H+2)*(W+2),) int64`` and ``edges``
+    ``((H+2)*(W+2)*5,) int64``, all zero on entry and zero again on return (only the cells the agents touch are
+    reset), so a step costs the agents, not the map. Same executed actions."""
     n = rows.shape[0]
     h, w = blocked.shape
     pw = w + 2
-    npad = (h + 2) * pw
     out = actions.copy()
-    lists = np.empty((npad, 8), dtype=np.int64)
-    counts = np.zeros(npad, dtype=np.int64)
-    edges = np.zeros(npad * 5, dtype=np.int64)
     home = np.empty(n, dtype=np.int64)
     target = np.empty(n, dtype=np.int64)
     for i in range(n):
@@ -64,9 +57,9 @@ def soft_resolve(rows, cols, actions, blocked):  # pragma: no cover - compiled
         target[i] = t
         lists[t, counts[t]] = i
         counts[t] += 1
-        edges[home[i] * 5 + a] = 1  # used_edges[x, y, x + dx, y + dy] = [agent]
+        edges[home[i] * 5 + a] = 1
         if a != 0:
-            edges[t * 5 + OPPOSITE[a]] += 1  # used_edges.setdefault((x + dx, y + dy, x, y), []).append(agent)
+            edges[t * 5 + OPPOSITE[a]] += 1
     for i in range(n):
         a = out[i]
         if edges[home[i] * 5 + a] > 1:  # a swap: go back home without cascading
@@ -87,7 +80,30 @@ def soft_resolve(rows, cols, actions, blocked):  # pragma: no cover - compiled
         off = r < 0 or r >= h or c < 0 or c >= w
         if counts[t] > 1 or off or blocked[r, c]:
             _revert(i, t, out, home, lists, counts)
+    for i in range(n):
+        for cell in (home[i], target[i]):
+            counts[cell] = 0
+            for k in range(5):
+                edges[cell * 5 + k] = 0
     return out
+
+
+@njit(cache=True)
+def soft_resolve(rows, cols, actions, blocked):  # pragma: no cover - compiled
+    """Resolve one joint move under POGEMA 1.4's ``soft`` collision system.
+
+    ``rows``, ``cols``: ``(N,) int64`` positions; ``actions``: ``(N,) int64`` in 0..4; ``blocked``:
+    ``(H, W) bool``. Returns the executed actions ``(N,) int64`` (reverted agents wait): swaps are blocked,
+    moves into obstacles or off the map are reverted, and vertex conflicts are reverted in cascade (highest
+    agent index first); following into a cell that is being vacated is allowed.
+    """
+    h, w = blocked.shape
+    pw = w + 2
+    npad = (h + 2) * pw
+    lists = np.empty((npad, 8), dtype=np.int64)
+    counts = np.zeros(npad, dtype=np.int64)
+    edges = np.zeros(npad * 5, dtype=np.int64)
+    return soft_resolve_scratch(rows, cols, actions, blocked, lists, counts, edges)
 
 
 @njit(cache=True)
