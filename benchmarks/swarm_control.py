@@ -72,10 +72,14 @@ def steady(task, config, act, seeds) -> float:
     return float(np.mean([steady_state(episode(task, config, act, seed)[0]) for seed in seeds]))
 
 
+HORIZON_POWER = [1.0]  # --transfer-horizon-power: 1 scales the horizon with the box side, 2 with its area
+
+
 def horizon(agents: int, steps: int, cap: int) -> int:
     """Steps for ``agents`` at N = 100's density: ``steps`` times the box side relative to N = 100's
-    (``sqrt(agents / 100)``), never fewer than ``steps``, at most ``cap``."""
-    return int(min(cap, max(steps, round(steps * math.sqrt(agents / TRANSFER_N[0])))))
+    (``sqrt(agents / 100)``) to the power ``HORIZON_POWER``, never fewer than ``steps``, at most ``cap``."""
+    scale = math.sqrt(agents / TRANSFER_N[0]) ** HORIZON_POWER[0]
+    return int(min(cap, max(steps, round(steps * scale))))
 
 
 def transfer_episode(task, config, act, seed: int, label: str = "") -> tuple[np.ndarray, np.ndarray]:
@@ -169,6 +173,13 @@ def main() -> int:
         default=",".join(map(str, TRANSFER_N)),
         help="comma list of swarm sizes; the first is the reference (the policies were trained at 100)",
     )
+    p.add_argument(
+        "--transfer-horizon-power",
+        type=float,
+        default=1.0,
+        help="density mode: the horizon grows with the box side to this power (1: the side, 2: the area, as "
+        "coarsening needs; still capped by --transfer-cap)",
+    )
     p.add_argument("--tasks", default=",".join(swarm_task_names()), help="comma list of swarm tasks")
     p.add_argument("--out", type=Path, default=Path("runs/swarm_control"))
     args = p.parse_args()
@@ -176,6 +187,9 @@ def main() -> int:
     steps = 200 if args.quick else 300
     if args.transfer_cap is None:
         args.transfer_cap = 600 if args.quick else 3000
+    if not 0.0 <= args.transfer_horizon_power <= 3.0:
+        raise SystemExit("--transfer-horizon-power: give a power between 0 and 3 (1: box side, 2: area)")
+    HORIZON_POWER[0] = args.transfer_horizon_power
     print(f"machine: {machine()}")
     print(f"steady state over the last quarter of {steps} steps, seeds {seeds}, N = 100 (density 1)")
     rows, transfer = [], []
