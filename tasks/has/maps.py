@@ -2,6 +2,11 @@
 cells wide) and caves, each with labelled regions (room types) and objects (kind, colour, size) among distractors that
 differ from a target in exactly one attribute.
 
+Where objects lie follows a published semantic table (:data:`LIKELY_ROOMS`, :func:`room_prior`): an object of a kind
+lies, with probability :data:`LIKELY_P`, in a region of one of its kind's likely room types (drawn by the table's
+weights), else in any region (uniform), as a red mug is most often in a kitchen. The table is a property of the
+world that any planner may read; the baselines ignore it.
+
 Pure numpy, no numba. Every map keeps only its largest 4-connected free component (the rest is blocked), so every free
 cell is reachable and coverage is measured against a reachable total.
 """
@@ -19,6 +24,26 @@ ROOM_KINDS: tuple[str, ...] = ("kitchen", "office", "storage", "lab", "lobby", "
 KINDS: tuple[str, ...] = ("crate", "barrel", "chair", "lamp", "plant")
 COLOURS: tuple[str, ...] = ("red", "blue", "green", "yellow")
 SIZES: tuple[str, ...] = ("small", "large")
+
+LIKELY_ROOMS: dict[str, dict[str, float]] = {
+    "crate": {"storage": 0.6, "garage": 0.4},
+    "barrel": {"workshop": 0.6, "garage": 0.4},
+    "chair": {"office": 0.6, "kitchen": 0.4},
+    "lamp": {"library": 0.6, "lab": 0.4},
+    "plant": {"lobby": 0.6, "office": 0.4},
+}
+"""The semantic table: object kind -> its likely room types with their weights (each kind's weights sum to 1)."""
+LIKELY_P = 0.8
+"""The share of objects (targets and clutter) placed in a region of a likely room type of their kind; the rest lie in
+any region. A distractor keeps its rule (beside its target, or an exact look-alike in another region)."""
+
+
+def room_prior(kind: str, room_kind: str, kinds_on_map: tuple[str, ...] = ROOM_KINDS) -> float:
+    """``P(an object of kind lies in a given region of type room_kind)`` up to the map's region counts: the table's
+    weight times :data:`LIKELY_P` plus the uniform share, for ranking regions (``kinds_on_map``: the region types
+    the uniform share spreads over)."""
+    likely = LIKELY_ROOMS.get(kind, {})
+    return LIKELY_P * likely.get(room_kind, 0.0) + (1.0 - LIKELY_P) / max(1, len(kinds_on_map))
 
 
 @dataclass(frozen=True)
@@ -223,8 +248,9 @@ def _regions(family: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray,
 def _place_objects(
     blocked: np.ndarray, room_of: np.ndarray, rooms: tuple[Room, ...], targets: int, rng: np.random.Generator
 ) -> tuple[tuple[SemObject, ...], tuple[int, ...]]:
-    """``targets`` objects with distinct attribute triples, each with two distractors (one attribute changed:
-    colour or size in the same region, or the same object in another region), then as much clutter."""
+    """``targets`` objects with distinct attribute triples, each in a region drawn by the semantic table
+    (:data:`LIKELY_ROOMS`), each with two distractors (one attribute changed: colour or size in the same region, or
+    the same object in another region), then as much clutter (placed by the table too)."""
     free = np.flatnonzero(~blocked.ravel())
     w = blocked.shape[1]
     cells = rng.permutation(free)
@@ -240,29 +266,43 @@ def _place_objects(
         cell = pool.pop()
         objects.append(SemObject(len(objects), kind, colour, size, (cell // w, cell % w), room))
 
+    def pick_room(kind: str, need: int) -> int:
+        """A region for an object of ``kind`` (the semantic table), among those with ``need`` free cells left."""
+        ok = [r for r in room_ids if len(by_room[r]) >= need] or room_ids
+        if rng.random() < LIKELY_P:
+            types = list(LIKELY_ROOMS[kind])
+            weights = np.array([LIKELY_ROOMS[kind][k] for k in types])
+            first = types[int(rng.choice(len(types), p=weights / weights.sum()))]
+            for room_kind in [first] + [k for k in types if k != first]:
+                pool = [r for r in ok if rooms[r].kind == room_kind]
+                if pool:
+                    return pool[int(rng.integers(len(pool)))]
+        return ok[int(rng.integers(len(ok)))]
+
     triples: set[tuple[str, str, str]] = set()
     target_ids: list[int] = []
-    for t in range(targets):
+    for _ in range(targets):
         while True:
             triple = (SIZES[int(rng.integers(2))], COLOURS[int(rng.integers(4))], KINDS[int(rng.integers(5))])
             if triple not in triples:
                 triples.add(triple)
                 break
-        room = room_ids[t % len(room_ids)]
         size, colour, kind = triple
+        room = pick_room(kind, 3)
         target_ids.append(len(objects))
         put(kind, colour, size, room)
         other_colour = COLOURS[(COLOURS.index(colour) + 1 + int(rng.integers(3))) % 4]
         put(kind, other_colour, size, room)  # differs in colour
-        other_room = room_ids[(t + 1 + int(rng.integers(max(1, len(room_ids) - 1)))) % len(room_ids)]
+        others = [r for r in room_ids if r != room and by_room[r]]
+        other_room = others[int(rng.integers(len(others)))] if others else room
         if rooms[other_room].kind == rooms[room].kind or other_room == room:
             put(kind, colour, SIZES[1 - SIZES.index(size)], room)  # differs in size
         else:
             put(kind, colour, size, other_room)  # differs in where it is
         used += 3
-    for _ in range(targets):  # clutter that matches no target's triple
-        room = room_ids[int(rng.integers(len(room_ids)))]
+    for _ in range(targets):  # clutter that matches no target's triple (placed by the table too)
         triple = (SIZES[int(rng.integers(2))], COLOURS[int(rng.integers(4))], KINDS[int(rng.integers(5))])
+        room = pick_room(triple[2], 1)
         if triple not in triples and by_room[room]:
             put(triple[2], triple[1], triple[0], room)
     return tuple(objects), tuple(target_ids)
