@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from fake_chat import ScriptedChat
-from fleetmind.planners.llm.checks import effect, founded
+from fleetmind.planners.llm.checks import Effect, effect, founded
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.llm.schemas import CHECK_SCHEMA
 from fleetmind.planners.registry import make_planner
@@ -155,6 +155,30 @@ def test_effect_names_what_an_unshielded_plan_would_collide_with():
     assert founded(seen, False, "I should wait") == "I should wait"
     assert founded(seen, False, "no reason") is None and founded(seen, True, "wait") is None
     assert founded(seen, False, None) is None
+
+
+def test_an_objection_that_copies_the_action_list_is_no_reason():
+    """Seen with the 0.5B model (warehouse_4, seed 0): 48 of 59 checks 'objected' with a copy of their action list
+    (their own part first), and each cost a revision that kept the plan. A copy is no reason; one counter-proposal
+    is, and naming its own part beside one other choice is only when the rules rate that choice better."""
+    task = BoxNet2(2, 2)
+    fleet = GridFleet(task)
+    fleet.reset(0)
+    task.set_state({"red": GridCorner(0, 0), "blue": GridCorner(1, 1)}, {GridCell(1, 1): ["red", "blue"]})
+    obs = fleet.observe()
+    seen = effect(obs, R0, {R0: MoveBoxToCorner("red", GridCorner(1, 0))})
+    assert seen.collisions == () and seen.better == ()
+    copied = "robot_0: " + "; ".join(f"{c} [closer]" for c in [seen.action, *seen.choices])
+    assert founded(seen, False, copied) is None
+    assert founded(seen, False, f"robot_0: {seen.action} [no change]; wait") is None  # its part and one more
+    assert founded(seen, False, "I should wait") == "I should wait"  # one counter-proposal
+    other = seen.choices[0]
+    assert founded(seen, False, f"{other} instead") == f"{other} instead"
+    assert founded(seen, False, f"{other} or wait") is None  # two alternatives and no reason to pick
+    # its part beside a choice the rules rate better stands
+    near = effect(obs, R0, {R0: MoveBoxToCorner("red", GridCorner(0, 1))})
+    rated = Effect(near.robot, near.action, near.note, (), (("wait", "you stay"),), near.choices)
+    assert founded(rated, False, f"{near.action} is worse than wait") == f"{near.action} is worse than wait"
 
 
 def test_oracle_server_checks_agree_with_null_and_hmas2_reports_the_rate():

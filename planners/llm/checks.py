@@ -3,10 +3,11 @@
 A checker sees its own local view and :class:`Effect`: the action the plan gives it, what the task's hints say that
 action does (where it would end), the shield conflicts it takes part in (those that go away when it waits), and the
 actions the task's hints rate better that are safe with the rest of the plan. An objection counts only when it names
-something of that effect: one of its collisions (the robot or box it would collide with) or another of its own
+something of that effect: one of its collisions (the robot or box it would collide with), or another of its own
 choices (a counter-proposal the planner can act on, ``wait`` included). Anything else, e.g. the filler text a schema
-used to require, is taken as agreement: re-prompting would spend a model call to get a reason the checker did not
-have, and a revision on an empty objection only repeats the plan (issue 18: 17 of 17 checks were such filler).
+used to require or a copy of its action list (see :func:`founded`), is taken as agreement: re-prompting would
+spend a model call to get a reason the checker did not have, and a revision on an empty objection only repeats the
+plan (issue 18: 17 of 17 checks were such filler).
 """
 
 from __future__ import annotations
@@ -92,8 +93,24 @@ def effect(
 
 
 def founded(effect_: Effect, agree: bool, objection: str | None) -> str | None:
-    """The objection if it stands (the robot disagrees and names something of ``effect_``), else ``None``."""
+    """The objection if it stands, else ``None`` (taken as agreement). It stands when the robot disagrees and names
+    something its part collides with; or, when its part collides, any of its other choices; or one other choice (a
+    counter-proposal). Naming its own part beside one other choice stands only when the rules rate that choice
+    better (``Effect.better``): otherwise it is a copy of the action list, not a reason. The 0.5B model objected in
+    59 of 59 checks of warehouse_4, seed 0, 48 of them such a copy, and the revisions they caused kept the plan 11
+    times in 14."""
     if agree or not objection or not objection.strip():
         return None
     said = _norm(objection)
-    return objection.strip() if any(t and t in said for t in effect_.terms()) else None
+    partners = {_norm(m) for line in effect_.collisions for m in _NAMES.findall(line) if m != effect_.robot}
+    if any(p in said for p in partners):
+        return objection.strip()
+    named = [c for c in effect_.choices if _norm(c) and _norm(c) in said]
+    if effect_.collisions and named:
+        return objection.strip()
+    if len(named) != 1:
+        return None
+    own = _norm(effect_.action) in said
+    if not own or _norm(named[0]) in {_norm(a) for a, _ in effect_.better}:
+        return objection.strip()
+    return None
