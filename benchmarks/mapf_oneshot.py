@@ -11,15 +11,18 @@ solution's SoC and time, and the final SoC and time after ``--limit`` seconds of
 refinement; every solution is checked with ``check_paths``. Random instances: the map's largest connected
 component of a seeded 32x32 map with 20% obstacles (as MovingAI's random-32-32-20), starts and goals from a seeded
 random scenario, the first k agents of it (the standard protocol). ``--scen``: MovingAI ``.scen`` files, the map
-named in them next to them unless ``--map`` is given. No LaCAM3 binary is available here: the gap shows against the
-lower bound and the first solution. Scaling: mean wall time of one lifelong PIBT step (planning + world step) on
-the largest component of a seeded random 256x256 map (20% obstacles), without static guidance. Writes
-``OUT/mapf_oneshot.json`` (``OUT/mapf_scaling.json`` with ``--scaling-only``).
+named in them next to them unless ``--map`` is given. ``--lacam3 BIN``: after each instance, a user-built LaCAM3
+binary (``benchmarks/_lacam3.py`` says how to build it) runs on the same files with the same limit; its solution is
+checked with ``check_paths``, costed as ours and printed side by side (ours/LaCAM3). Scaling: mean wall time of
+one lifelong PIBT step (planning + world step) on the largest component of a seeded random 256x256 map (20%
+obstacles), without static guidance. Writes ``OUT/mapf_oneshot.json`` (``OUT/mapf_scaling.json`` with
+``--scaling-only``).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -31,7 +34,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _lacam3  # noqa: E402
 from fleetmind.planners.mapf import PibtCore, lacam_star  # noqa: E402
 from fleetmind.tasks.mapf_lifelong._kernels import components  # noqa: E402
 from fleetmind.tasks.mapf_lifelong.maps import GridMap, load_movingai, named_map, random_map  # noqa: E402
@@ -126,14 +131,67 @@ def summarise(rows: list[dict], what: str) -> dict:
     return line
 
 
-def scen_files(paths: list[Path], map_path: Path | None) -> list[tuple[str, GridMap, Scenario]]:
+def scen_files(paths: list[Path], map_path: Path | None) -> list[tuple[str, GridMap, Scenario, Path, Path]]:
+    """``(label, grid, scenario, map file, scen file)`` of each ``.scen`` file."""
     out = []
     for path in paths:
         scen = load_scen(path)
-        grid = load_movingai(map_path or path.parent / scen.map_file)
+        map_file = map_path or path.parent / scen.map_file
+        grid = load_movingai(map_file)
         check_scenario(scen, grid)
-        out.append((path.stem, grid, scen))
+        out.append((path.stem, grid, scen, map_file, path))
     return out
+
+
+def versus_lacam3(
+    binary: Path, ours: dict, grid: GridMap, scen: Scenario, limit: float, seed: int, folder: Path,
+    files: tuple[Path, Path] | None = None,
+) -> dict:  # fmt: skip
+    """Run LaCAM3 on the instance ``ours`` was run on (``files``: its ``.map``/``.scen``, else written to
+    ``folder``), after ours, never beside it; store its row in ``ours["lacam3"]`` and print both."""
+    if files is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        map_file, scen_file = folder / f"{ours['instance']}.map", folder / f"{ours['instance']}.scen"
+        write_movingai(map_file, grid)
+        write_scen(scen_file, dataclasses.replace(scen, map_file=map_file.name))
+    else:
+        map_file, scen_file = files
+    out = folder / f"{ours['instance']}-{len(scen.starts)}.lacam3.txt"
+    folder.mkdir(parents=True, exist_ok=True)
+    peer = _lacam3.run(binary, map_file, scen_file, len(scen.starts), limit, seed, out, grid.obstacles,
+                       scen.starts, scen.goals)  # fmt: skip
+    ours["lacam3"] = peer
+    if not peer["solved"]:
+        print(f"{'':<34} | LaCAM3: unsolved or invalid: {'; '.join(peer['problems'][:3])}", flush=True)
+        return peer
+    ratio = ours["sum_of_costs"] / peer["sum_of_costs"] if ours["solved"] else None
+    first = peer["first_solution_s"]
+    speed = ours["first_solution_s"] and first and first / ours["first_solution_s"]
+    print(
+        f"{'':<34} | LaCAM3 {peer['seconds_limit']}s: SoC {peer['sum_of_costs']:>6} | sum of loss "
+        f"{peer['sum_of_loss']:>6} | makespan {peer['makespan']:>4} | first solution "
+        f"{first if first is not None else float('nan'):.3f}s | {peer['wall_s']:.1f}s wall, {peer['cpu_s']:.1f}s CPU"
+        + (f" || ours/LaCAM3 SoC {ratio:.3f}" if ratio else "")
+        + (f", our first solution {speed:.1f}x faster" if speed else ""),
+        flush=True,
+    )
+    return peer
+
+
+def print_versus(rows: list[dict]) -> None:
+    """The side-by-side table of every instance both solved."""
+    both = [r for r in rows if r["solved"] and r.get("lacam3", {}).get("solved")]
+    if not both:
+        return
+    print("| instance | agents | first solution ours / LaCAM3 (s) | SoC ours / LaCAM3 | ours/LaCAM3 | lower bound |")
+    print("|---|---|---|---|---|---|")
+    for r in both:
+        p = r["lacam3"]
+        first = f"{p['first_solution_s']:.3f}" if p["first_solution_s"] is not None else "?"
+        print(
+            f"| {r['instance']} | {r['agents']} | {r['first_solution_s']:.3f} / {first} | {r['sum_of_costs']} / "
+            f"{p['sum_of_costs']} | {r['sum_of_costs'] / p['sum_of_costs']:.3f} | {r['lower_bound']} |"
+        )
 
 
 def make_scen(folder: Path, count: int, agents: int, maps: list[str]) -> list[Path]:
@@ -187,7 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--make-scen", type=Path, help="write seeded .map/.scen files into this folder and stop")
     p.add_argument("--count", type=int, default=5, help="with --make-scen: random maps, and scenarios per map")
     p.add_argument("--maps", nargs="*", default=["wfi_warehouse"], help="with --make-scen: bundled maps to add")
+    p.add_argument("--lacam3", type=Path, help="a LaCAM3 binary (github.com/Kei18/lacam3) to run side by side")
     args = p.parse_args(argv)
+    peer = _lacam3.find_binary(args.lacam3)
+    if args.lacam3 is not None and peer is None:
+        print(f"no LaCAM3 binary at {args.lacam3}: {_lacam3.HOW_TO_BUILD}; running ours alone", flush=True)
+    peer_dir = args.out / "lacam3"
     if args.make_scen:
         for path in make_scen(args.make_scen, args.count, 1000, args.maps):
             print(path)
@@ -196,15 +259,20 @@ def main(argv: list[str] | None = None) -> int:
     machine = f"{platform.platform()} | {platform.processor() or platform.machine()} | {os.cpu_count()} CPUs"
     print(f"mapf_oneshot | {stamp} | {machine} | {args.limit:g}s per instance")
     warm = random_32_32_20(0)
-    solve(warm, random_scenario(warm, 20, 0), "warm-up", 0.5, 0)  # compile or load the kernels
+    for _ in range(4):  # compile or load the kernels, the refinement's too, before any instance is timed
+        if solve(warm, random_scenario(warm, 60, 0), "warm-up", 0.5, 0)["refined_neighbourhoods"]:
+            break
     rows, summary = [], []
     if args.scen:
         instances = scen_files(args.scen, args.map)
         for agents in args.agents or [len(instances[0][2].starts)]:
             runs = []
-            for name, grid, scen in instances:
-                runs.append(solve(grid, scen.first(min(agents, len(scen.starts))), name, args.limit, 0))
+            for name, grid, scen, map_file, scen_file in instances:
+                scen_k = scen.first(min(agents, len(scen.starts)))
+                runs.append(solve(grid, scen_k, name, args.limit, 0))
                 print_row(runs[-1])
+                if peer:
+                    versus_lacam3(peer, runs[-1], grid, scen_k, args.limit, 0, peer_dir, (map_file, scen_file))
             rows += runs
             summary.append(summarise(runs, f"--scen, {agents} agents"))
     elif not args.scaling_only:
@@ -217,8 +285,11 @@ def main(argv: list[str] | None = None) -> int:
                 scen = random_scenario(grid, max(sizes), seed=s).first(agents)
                 runs.append(solve(grid, scen, f"random-32-32-20-s{s}-random-{s + 1}", args.limit, s))
                 print_row(runs[-1])
+                if peer:
+                    versus_lacam3(peer, runs[-1], grid, scen, args.limit, s, peer_dir)
             rows += runs
             summary.append(summarise(runs, f"random-32-32-20, {agents} agents"))
+    print_versus(rows)
     scale = []
     for agents in () if args.scen or args.no_scaling else (1000,) if args.quick else (1000, 4000):
         r = scaling(agents, 32 if args.quick else 64)
