@@ -10,14 +10,18 @@ import pytest
 from fleetmind.planners.has._kernels import (
     UNREACHED,
     bfs_field,
+    bfs_fields,
     bfs_known,
     burgard,
     cluster_reach,
+    cluster_reach_into,
     frontier_cells,
     hungarian,
     label_frontier,
+    label_frontier_into,
     update_frontier,
 )
+from fleetmind.planners.has.frontier import ReachScratch
 from fleetmind.sim.explore._kernels import (
     count_conflicts,
     ray_templates,
@@ -128,6 +132,51 @@ def test_goal_field_matches_twin(inst, seed):
         assert bound == 2**62 and reached == want  # no targets, or one out of reach: the whole row
     else:
         assert bound == 2**62 or max(want[int(t)] for t in targets) <= bound  # every target well inside
+
+
+@settings(max_examples=30, deadline=None)
+@given(known_maps(), st.integers(0, 2**31 - 1))
+def test_searches_on_kept_scratch_match_fresh_ones_call_after_call(inst, seed):
+    """The planner's scratch (ReachScratch, the goal rows' queue) is reused while the map fills in: labels, cluster
+    distances and goal rows equal the fresh-buffer kernels' at every call, and the scratch is left clean."""
+    known, h, w, goal = inst
+    known = known.copy()
+    rng = np.random.default_rng(seed)
+    scratch = ReachScratch(h, w)
+    queue = np.full((3, h * w), 7, dtype=np.int64)  # dirty on purpose: the searches must not read it
+    for _ in range(3):
+        cells = frontier_cells(known, h, w)
+        label = label_frontier_into(cells, h, w, scratch.slot)
+        assert label.tolist() == naive.label_frontier(cells.tolist(), h, w) and (scratch.slot == -1).all()
+        if len(cells):
+            t = int(label.max()) + 1
+            reps = np.array([int(rng.choice(cells[label == k])) for k in range(t)], dtype=np.int64)
+            cluster_of = np.full(h * w, -1, dtype=np.int64)
+            cluster_of[cells] = label
+            rep_of = np.full(h * w, -1, dtype=np.int64)
+            rep_of[reps] = np.arange(t)
+            sources = rng.integers(0, h * w, size=3).astype(np.int64)
+            limit, slack = int(rng.choice([2**30, 3])), int(rng.choice([2**30, 0, 2]))
+            want = cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit, slack)
+            s = scratch
+            near, rep, s.tagged = cluster_reach_into(
+                known, h, w, sources, cells, label, reps, limit, slack, s.free, s.tag, s.dist, s.queue, s.tagged
+            )
+            assert near.tolist() == want[0].tolist() and rep.tolist() == want[1].tolist()
+            assert (s.dist == UNREACHED).all() and (np.delete(s.tag, s.tagged) == -1).all()
+        goals = np.unique(np.append(rng.integers(0, h * w, size=2), goal)).astype(np.int64)
+        targets = rng.integers(0, h * w, size=2 * len(goals)).astype(np.int64)
+        offsets = np.arange(0, 2 * len(goals) + 1, 2, dtype=np.int64)
+        pool = np.zeros((len(goals) + 1, h * w), dtype=np.uint16)
+        rows = np.arange(1, len(goals) + 1, dtype=np.int64)[::-1].copy()
+        bounds = bfs_fields(known, h, w, goals, pool, rows, targets, offsets, 2, queue)
+        for k, g in enumerate(goals.tolist()):
+            row = np.zeros(h * w, dtype=np.uint16)
+            assert bounds[k] == bfs_field(known, h, w, g, row, targets[2 * k : 2 * k + 2], 2)
+            assert pool[rows[k]].tolist() == row.tolist()
+        unknown = np.flatnonzero(known < 0)  # the map fills in: some unknown cells become free or walls
+        seen = rng.choice(unknown, size=min(len(unknown), int(rng.integers(1, 6))), replace=False)
+        known[seen] = rng.choice(np.array([0, 0, 1], dtype=np.int8), size=len(seen))
 
 
 @settings(max_examples=40, deadline=None)

@@ -1,6 +1,7 @@
 """The fast exploration loop (sensing only for robots that moved, soft collisions on reused scratch, the shared map
-merging only the cells first seen, the frontier kept up to date around them) decides exactly what the full
-recomputation decides: same positions, coverage, map, frontier and goals, step for step, for B1-B4."""
+merging only the cells first seen, the frontier kept up to date around them, the cluster searches and goal rows on
+buffers kept across steps, PIBT priorities as arrays) decides exactly what the full recomputation decides: same
+positions, coverage, map, frontier and goals, step for step, for B1-B4."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import numpy as np
 import pytest
 from fleetmind.planners.has._kernels import frontier_cells
 from fleetmind.planners.has.baselines import FrontierCore
+from fleetmind.planners.has.motion import GoalFields, Motion
 from fleetmind.planners.has.platform import InfoPlatform
+from fleetmind.planners.mapf._kernels import neighbour_table, pibt_preferences, pibt_step
 from fleetmind.sim.explore import ExploreWorld
 from fleetmind.sim.explore._kernels import sense_all
 from fleetmind.tasks.has.maps import generate
@@ -54,6 +57,35 @@ class FullPlatform(InfoPlatform):
         return mask
 
 
+class FullMotion(Motion):
+    """PIBT as it was: priorities in dicts, one robot at a time, and fresh goal rows on every rebuild."""
+
+    def actions(self, known, robots, pos, goal, step):
+        stale = self.free is None or step - self.built >= self.refresh_every
+        outside = self.free is not None and not self.free[goal[goal >= 0]].all()
+        if stale or not self.free[pos].all() or (outside and step - self.built >= self.min_rebuild):
+            blocked = np.ascontiguousarray((known != 0).reshape(self.h, self.w))
+            self.free = ~blocked.ravel()
+            self.nbr = neighbour_table(blocked)
+            self.cache = GoalFields(np.where(self.free, 0, 1), self.h, self.w, len(pos) + 16)
+            self.built = step
+        old = self.__dict__.setdefault("old", {"priority": {}, "last_goal": {}})
+        last = np.array([old["last_goal"].get(r, -1) for r in robots.tolist()], dtype=np.int64)
+        ok = (goal >= 0) & self.free[np.maximum(goal, 0)]
+        ok_last = (last >= 0) & self.free[np.maximum(last, 0)]
+        goal = np.where(ok, goal, np.where(ok_last, last, pos)).astype(np.int64)
+        prio = np.empty(len(pos))
+        for k, (r, g, p) in enumerate(zip(robots.tolist(), goal.tolist(), pos.tolist(), strict=True)):
+            rest = old["last_goal"].get(r) != g or p == g
+            old["priority"][r] = (r % 97) * 1e-4 if rest else old["priority"].get(r, 0.0) + 1.0
+            old["last_goal"][r] = g
+            prio[k] = old["priority"][r]
+        rows = self.cache.rows(goal, pos)
+        order = pibt_preferences(pos, self.nbr, self.cache.pool, rows, self.rng.random((len(pos), 5)) * 0.975, 0.5)
+        ranked = np.argsort(-prio, kind="stable").astype(np.int64)
+        return pibt_step(pos, order, self.nbr, ranked, self.nbr.shape[0], goal, self.cache.pool, rows, True)
+
+
 @pytest.mark.parametrize("method", ["nearest", "explore_lite", "utility", "hungarian"])
 def test_fast_loop_decides_as_the_full_recomputation(method):
     emap = generate("open", 40, 3)
@@ -63,6 +95,8 @@ def test_fast_loop_decides_as_the_full_recomputation(method):
     full.reset(3)
     a = FrontierCore(method, InfoPlatform(emap.shape, names), 4, 3)
     b = FrontierCore(method, FullPlatform(emap.shape, names), 4, 3)
+    b.scratch = None  # fresh buffers for every search
+    b.motion = FullMotion(40, 40, 3)
     flat = emap.blocked.ravel()
     coverage = []
     for step in range(70):
@@ -75,6 +109,7 @@ def test_fast_loop_decides_as_the_full_recomputation(method):
         assert a.p.frontier_cells().tolist() == frontier_cells(b.p.known, 40, 40).tolist()
         acts_a, acts_b = a.act(step), b.act(step)
         assert acts_a.tolist() == acts_b.tolist() and a.goal.tolist() == b.goal.tolist()
+        assert a.motion.priority == b.motion.old["priority"] and a.motion.last_goal == b.motion.old["last_goal"]
         fast.step(acts_a)
         full.step(acts_b)
         assert fast.pos.tolist() == full.pos.tolist()

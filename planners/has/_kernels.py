@@ -78,8 +78,13 @@ def bfs_known(known, h, w, sources):  # pragma: no cover - compiled
 def label_frontier(cells, h, w):  # pragma: no cover - compiled
     """``(K,) int64`` 4-connected cluster of each frontier cell (``cells``: ``(K,) int64`` row-major, sorted), numbered
     in the order of each cluster's first cell; the work is O(K), not O(H*W) (one scratch row of the map)."""
+    return label_frontier_into(cells, h, w, np.full(h * w, -1, dtype=np.int64))
+
+
+@njit(cache=True)
+def label_frontier_into(cells, h, w, slot):  # pragma: no cover - compiled
+    """:func:`label_frontier` on a caller's scratch ``slot`` (``(H*W,) int64``, all -1; left all -1)."""
     k = cells.shape[0]
-    slot = np.full(h * w, -1, dtype=np.int64)  # cell -> its index in cells
     for i in range(k):
         slot[cells[i]] = i
     label = np.full(k, -1, dtype=np.int64)
@@ -104,6 +109,8 @@ def label_frontier(cells, h, w):  # pragma: no cover - compiled
                         queue[tail] = j
                         tail += 1
         current += 1
+    for i in range(k):
+        slot[cells[i]] = -1
     return label
 
 
@@ -128,11 +135,9 @@ def _framed(known, h, w, cluster_of, rep_of):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _reach_rows(free, tag, pw, w, sources, first, stride, t, limit, slack, near, rep):  # pragma: no cover
+def _reach_rows(free, tag, pw, w, sources, first, stride, t, limit, slack, near, rep, dist, queue):  # pragma: no cover
     """The searches of :func:`cluster_reach` for sources ``first, first + stride, ...`` (rows of ``near``/``rep``),
-    on scratch of their own."""
-    dist = np.full(free.shape[0], UNREACHED, dtype=np.int32)
-    queue = np.empty(free.shape[0], dtype=np.int32)
+    on the scratch ``dist`` (``UNREACHED`` everywhere; left so) and ``queue`` (framed map sized ``int32``)."""
     for k in range(first, sources.shape[0], stride):
         src = sources[k]
         if src < 0:
@@ -196,8 +201,43 @@ def cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit, slack):  #
     near = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
     rep = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
     free, tag = _framed(known, h, w, cluster_of, rep_of)
-    _reach_rows(free, tag, w + 2, w, sources, 0, 1, t, limit, slack, near, rep)
+    dist = np.full(free.shape[0], UNREACHED, dtype=np.int32)
+    queue = np.empty(free.shape[0], dtype=np.int32)
+    _reach_rows(free, tag, w + 2, w, sources, 0, 1, t, limit, slack, near, rep, dist, queue)
     return near, rep
+
+
+@njit(cache=True)
+def cluster_reach_into(
+    known, h, w, sources, cells, label, reps, limit, slack, free, tag, dist, queue, tagged
+):  # pragma: no cover - compiled
+    """:func:`cluster_reach` on a caller's scratch, kept across calls on one map size: ``free``/``tag`` the framed
+    map (rewritten here; ``tag`` -1 everywhere but at ``tagged``, the framed cells the last call tagged), ``dist``
+    all ``UNREACHED`` and ``queue`` (framed size). The clusters come as the frontier cells ``cells`` with their
+    ``label`` and the representatives ``reps`` (one cell per cluster). Returns ``near``, ``rep`` and the framed
+    cells tagged now (the next call's ``tagged``)."""
+    pw = w + 2
+    for r in range(h):
+        base = r * w
+        x0 = (r + 1) * pw + 1
+        for c in range(w):
+            free[x0 + c] = known[base + c] == 0
+    for i in range(tagged.shape[0]):
+        tag[tagged[i]] = -1
+    k, t = cells.shape[0], reps.shape[0]
+    now = np.empty(k + t, dtype=np.int64)
+    for i in range(k):
+        x = (cells[i] // w + 1) * pw + cells[i] % w + 1
+        tag[x] = label[i] * 2
+        now[i] = x
+    for j in range(t):
+        x = (reps[j] // w + 1) * pw + reps[j] % w + 1
+        tag[x] = j * 2 + 1
+        now[k + j] = x
+    near = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
+    rep = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
+    _reach_rows(free, tag, pw, w, sources, 0, 1, t, limit, slack, near, rep, dist, queue)
+    return near, rep, now
 
 
 @njit(cache=True)
@@ -236,14 +276,30 @@ def bfs_field(known, h, w, goal, row, targets, margin):  # pragma: no cover - co
     it has found every cell of ``targets`` (``(K,) int64``, the robots heading there; an empty array: run to the end).
     Returns the bound ``B``: every cell within ``B + 1`` steps of the goal holds its exact distance, cells beyond hold
     the maximum (``2**62`` when the search ran to the end: the whole row is exact)."""
+    return _field_into(known, h, w, goal, row, targets, margin, np.empty((3, h * w), dtype=np.int64))
+
+
+@njit(cache=True)
+def bfs_fields(known, h, w, goals, pool, rows, targets, offsets, margin, scratch):  # pragma: no cover - compiled
+    """:func:`bfs_field` for each goal ``goals[k]`` into ``pool[rows[k]]``, its robots' cells
+    ``targets[offsets[k]:offsets[k + 1]]``, on one ``(3, H*W) int64`` scratch; ``(K,) int64`` the bounds."""
+    out = np.empty(goals.shape[0], dtype=np.int64)
+    for k in range(goals.shape[0]):
+        t = targets[offsets[k] : offsets[k + 1]]
+        out[k] = _field_into(known, h, w, goals[k], pool[rows[k]], t, margin, scratch)
+    return out
+
+
+@njit(cache=True)
+def _field_into(known, h, w, goal, row, targets, margin, scratch):  # pragma: no cover - compiled
     top = row.dtype.type(np.iinfo(row.dtype).max)
     row[:] = top
     everything = np.int64(2**62)
     if goal < 0 or known[goal] != 0:
         return everything
-    queue = np.empty(h * w, dtype=np.int64)
-    qrow = np.empty(h * w, dtype=np.int64)  # rows and columns ride along: no division per cell
-    qcol = np.empty(h * w, dtype=np.int64)
+    queue = scratch[0]
+    qrow = scratch[1]  # rows and columns ride along: no division per cell
+    qcol = scratch[2]
     row[goal] = 0
     queue[0] = goal
     qrow[0], qcol[0] = goal // w, goal % w

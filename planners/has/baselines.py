@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from fleetmind.planners.has.frontier import METHODS, assign, cluster_costs, frontiers, seen_share, slack_for
+from fleetmind.planners.has.frontier import (
+    METHODS,
+    ReachScratch,
+    assign,
+    cluster_costs,
+    frontiers,
+    seen_share,
+    slack_for,
+)
 from fleetmind.planners.has.goals import goal_object
 from fleetmind.planners.has.motion import Motion
 from fleetmind.planners.has.platform import InfoPlatform
@@ -39,6 +47,7 @@ class FrontierCore:
         self.motion = Motion(platform.h, platform.w, seed)
         self.goal = np.full(len(platform.names), -1, dtype=np.int64)
         self.last = -(10**9)
+        self.scratch: ReachScratch | None = ReachScratch(platform.h, platform.w)  # None: fresh buffers per call
 
     def assign_goals(
         self, step: int, robots: np.ndarray, taken: np.ndarray | None = None, cells: np.ndarray | None = None
@@ -57,17 +66,17 @@ class FrontierCore:
             batches = [np.array(v, dtype=np.int64) for v in keys.values()]
         for batch in batches:
             known = p.map_of(int(batch[0]))
-            f = frontiers(known, p.h, w, cells if p.comm_range is None else None)
+            f = frontiers(known, p.h, w, cells if p.comm_range is None else None, self.scratch)
             if len(f.reps) == 0:
                 continue
             utility = None
-            if taken is not None and len(taken):
+            if taken is not None and len(taken) and self.method in ("utility", "hungarian"):  # B1/B2 ignore it
                 rr, rc = np.divmod(f.reps, w)
                 tr, tc = np.divmod(taken, w)
                 d = np.hypot(rr[:, None] - tr[None, :], rc[:, None] - tc[None, :])
                 utility = 1.0 - seen_share(d, self.radius).sum(axis=1)
             src = p.positions[batch, 0] * w + p.positions[batch, 1]
-            costs = cluster_costs(known, p.h, w, src, f, slack_for(self.method, f))
+            costs = cluster_costs(known, p.h, w, src, f, slack_for(self.method, f), self.scratch)
             choice = assign(self.method, costs, f, w, self.radius, utility=utility)
             self.goal[batch] = np.where(choice >= 0, f.reps[np.maximum(choice, 0)], -1)
 

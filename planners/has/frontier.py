@@ -24,9 +24,11 @@ from fleetmind.planners.has._kernels import (
     bfs_known,
     burgard,
     cluster_reach,
+    cluster_reach_into,
     frontier_cells,
     hungarian,
     label_frontier,
+    label_frontier_into,
 )
 
 METHODS: tuple[str, ...] = ("nearest", "explore_lite", "utility", "hungarian")
@@ -43,14 +45,31 @@ class Frontiers:
     sizes: np.ndarray
 
 
-def frontiers(known: np.ndarray, h: int, w: int, cells: np.ndarray | None = None) -> Frontiers:
+class ReachScratch:
+    """Buffers the frontier labelling and the cluster searches reuse from call to call on one ``(H, W)`` map, so a
+    planning step allocates nothing the size of the map (:func:`frontiers`, :func:`cluster_costs`)."""
+
+    def __init__(self, h: int, w: int) -> None:
+        self.h, self.w = h, w
+        size = (h + 2) * (w + 2)
+        self.slot = np.full(h * w, -1, dtype=np.int64)  # label_frontier_into: all -1 between calls
+        self.free = np.zeros(size, dtype=np.bool_)  # the framed map
+        self.tag = np.full(size, -1, dtype=np.int32)  # -1 but at ``tagged``
+        self.tagged = np.zeros(0, dtype=np.int64)
+        self.dist = np.full(size, UNREACHED, dtype=np.int32)  # UNREACHED between calls
+        self.queue = np.empty(size, dtype=np.int32)
+
+
+def frontiers(
+    known: np.ndarray, h: int, w: int, cells: np.ndarray | None = None, scratch: ReachScratch | None = None
+) -> Frontiers:
     """The frontier of ``known`` (``(H*W,) int8``) in 4-connected clusters; ``cells``: its frontier cells when the
     caller has them already (:func:`frontier_cells`)."""
     cells = frontier_cells(known, h, w) if cells is None else cells
     if len(cells) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Frontiers(empty, empty, empty, empty)
-    label = label_frontier(cells, h, w)
+    label = label_frontier(cells, h, w) if scratch is None else label_frontier_into(cells, h, w, scratch.slot)
     t = int(label.max()) + 1
     sizes = np.bincount(label, minlength=t)
     r, c = np.divmod(cells, w)
@@ -81,16 +100,42 @@ class ClusterCosts:
 
 
 def cluster_costs(
-    known: np.ndarray, h: int, w: int, sources: np.ndarray, f: Frontiers, slack: int = 2**30
+    known: np.ndarray,
+    h: int,
+    w: int,
+    sources: np.ndarray,
+    f: Frontiers,
+    slack: int = 2**30,
+    scratch: ReachScratch | None = None,
 ) -> ClusterCosts:
     """:class:`ClusterCosts` of the robots at cells ``sources`` (``(S,) int64``), one bounded search each
     (:func:`cluster_reach`): the same numbers as :meth:`ClusterCosts.from_fields` without whole-map fields, up to
-    ``slack`` steps beyond each robot's nearest cluster (:func:`slack_for`: what a method can still choose)."""
+    ``slack`` steps beyond each robot's nearest cluster (:func:`slack_for`: what a method can still choose);
+    ``scratch``: buffers kept across calls (nothing the size of the map allocated)."""
     src = np.ascontiguousarray(sources, dtype=np.int64)
     t = len(f.reps)
     if t == 0:
         empty = np.zeros((len(src), 0), dtype=np.int32)
         return ClusterCosts(empty, empty)
+    if scratch is not None:
+        s = scratch
+        near, rep, s.tagged = cluster_reach_into(
+            known,
+            h,
+            w,
+            src,
+            f.cells,
+            f.label,
+            f.reps,
+            2**30,
+            min(slack, 2**30),
+            s.free,
+            s.tag,
+            s.dist,
+            s.queue,
+            s.tagged,
+        )
+        return ClusterCosts(near, rep)
     cluster_of = np.full(h * w, -1, dtype=np.int64)
     cluster_of[f.cells] = f.label
     rep_of = np.full(h * w, -1, dtype=np.int64)

@@ -10,61 +10,103 @@ is away from its goal, as in :class:`fleetmind.planners.mapf.pibt.PibtCore`.
 from __future__ import annotations
 
 import numpy as np
-from fleetmind.planners.has._kernels import bfs_field
+from fleetmind.planners.has._kernels import bfs_fields
 from fleetmind.planners.mapf._kernels import neighbour_table, pibt_preferences, pibt_step
 
 
 class GoalFields:
     """Cost-to-go rows (``pool``: ``(K, H*W)`` uint16, or uint32 on maps over 65,536 cells; unreached: the dtype's
-    maximum) per goal cell on one snapshot of the known map, each written in place by :func:`bfs_field` only as far
+    maximum) per goal cell on one snapshot of the known map, each written in place by :func:`bfs_fields` only as far
     as the robots heading there need: ``margin`` steps beyond the farthest of them. A row is searched again, farther,
     when one of its robots stands where its neighbours may lie beyond the row's exact part (pushed away, or a robot
     new to the goal), so PIBT always reads exact distances around every robot. Rows of goals nobody uses any more are
-    reused when the pool is full; it doubles when the goals in use outnumber it."""
+    reused when the pool is full; it doubles when the goals in use outnumber it. :meth:`reset` starts over on a new
+    snapshot keeping the pool (every row is rewritten whole before it is read)."""
 
     def __init__(self, known: np.ndarray, h: int, w: int, capacity: int, margin: int = 6) -> None:
-        self.known = np.ascontiguousarray(known, dtype=np.int8).copy()
         self.h, self.w = h, w
         self.margin = margin
         dtype = np.uint16 if h * w <= 65_536 else np.uint32
         self.pool = np.empty((max(capacity, 4), h * w), dtype=dtype)
         self.top = int(np.iinfo(dtype).max)
-        self.row_of: dict[int, int] = {}
+        self.slot = np.full(h * w, -1, dtype=np.int64)  # goal cell -> its row (-1: none)
+        self.goal_of = np.full(self.pool.shape[0], -1, dtype=np.int64)  # row -> its goal cell (-1: spare)
         self.bound = np.zeros(self.pool.shape[0], dtype=np.int64)
-        self.spare = list(range(self.pool.shape[0]))
+        self.queue = np.empty((3, h * w), dtype=np.int64)  # the searches' scratch
         self.computed = 0
+        self.reset(known)
+
+    def reset(self, known: np.ndarray) -> None:
+        """A new snapshot of the known map (``(H*W,)``, 0 free): every row is forgotten."""
+        self.known = np.ascontiguousarray(known, dtype=np.int8).copy()
+        self.slot[self.goal_of[self.goal_of >= 0]] = -1
+        self.goal_of[:] = -1
+
+    @property
+    def row_of(self) -> dict[int, int]:
+        """Goal cell -> row, for the goals that hold a row."""
+        rows = np.flatnonzero(self.goal_of >= 0)
+        return dict(zip(self.goal_of[rows].tolist(), rows.tolist(), strict=True))
 
     def rows(self, goals: np.ndarray, pos: np.ndarray | None = None) -> np.ndarray:
-        """``(M,) int64`` goal cells of robots at cells ``pos`` (``None``: whole rows) -> ``(M,) int64`` rows."""
-        goal_list = goals.tolist()
+        """``(M,) int64`` goal cells (>= 0) of robots at cells ``pos`` (``None``: whole rows) -> ``(M,) int64`` rows."""
+        goals = np.asarray(goals, dtype=np.int64)
         if pos is None:
             pos = np.zeros(0, dtype=np.int64)
+        rows = self.slot[goals]
+        have = rows >= 0
         if len(pos):  # a cached row must be exact around each of its robots
-            rows = np.array([self.row_of.get(g, 0) for g in goal_list], dtype=np.int64)
-            have = np.array([g in self.row_of for g in goal_list], dtype=bool)
-            value = self.pool[rows, pos].astype(np.int64)
-            short = have & ((value == self.top) | (value > self.bound[rows])) & (self.bound[rows] < 2**62)
-            redo = list(dict.fromkeys(goals[short].tolist()))
+            r = np.maximum(rows, 0)
+            value = self.pool[r, pos].astype(np.int64)
+            short = have & ((value == self.top) | (value > self.bound[r])) & (self.bound[r] < 2**62)
+            redo = _first_seen(goals[short])
         else:
-            redo = []
-        missing = list(dict.fromkeys(g for g in goal_list if g not in self.row_of))
-        if len(missing) > len(self.spare):
-            used = set(goal_list)
-            for g in [g for g in self.row_of if g not in used]:
-                self.spare.append(self.row_of.pop(g))
-        while len(missing) > len(self.spare):
+            redo = goals[:0]
+        missing = _first_seen(goals[~have])
+        spare = np.flatnonzero(self.goal_of < 0)
+        if len(missing) > len(spare):  # rows of goals nobody uses now become spare
+            idle = np.flatnonzero((self.goal_of >= 0) & ~np.isin(self.goal_of, goals))
+            self.slot[self.goal_of[idle]] = -1
+            self.goal_of[idle] = -1
+            spare = np.flatnonzero(self.goal_of < 0)
+        while len(missing) > len(spare):
             size = self.pool.shape[0]
             self.pool = np.concatenate([self.pool, np.empty_like(self.pool)])
             self.bound = np.concatenate([self.bound, np.zeros(size, dtype=np.int64)])
-            self.spare.extend(range(size, 2 * size))
-        for g in missing:
-            self.row_of[g] = self.spare.pop()
-        for g in missing + redo:
-            row = self.row_of[g]
-            targets = pos[goals == g] if len(pos) else np.zeros(0, dtype=np.int64)
-            self.bound[row] = bfs_field(self.known, self.h, self.w, g, self.pool[row], targets, self.margin)
-        self.computed += len(missing) + len(redo)
-        return np.array([self.row_of[g] for g in goal_list], dtype=np.int64)
+            self.goal_of = np.concatenate([self.goal_of, np.full(size, -1, dtype=np.int64)])
+            spare = np.flatnonzero(self.goal_of < 0)
+        new_rows = spare[: len(missing)]
+        self.slot[missing] = new_rows
+        self.goal_of[new_rows] = missing
+        todo = np.concatenate([missing, redo])
+        if len(todo):
+            # the robots heading to each goal searched for (targets), grouped by goal
+            if len(pos):
+                order = np.argsort(goals, kind="stable")
+                g_sorted = goals[order]
+                lo = np.searchsorted(g_sorted, todo, side="left")
+                hi = np.searchsorted(g_sorted, todo, side="right")
+                counts = hi - lo
+                idx = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(counts.sum())
+                targets = pos[order[idx]]
+            else:
+                counts = np.zeros(len(todo), dtype=np.int64)
+                targets = np.zeros(0, dtype=np.int64)
+            offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+            todo_rows = self.slot[todo]
+            self.bound[todo_rows] = bfs_fields(
+                self.known, self.h, self.w, todo, self.pool, todo_rows, targets, offsets, self.margin, self.queue
+            )
+        self.computed += len(todo)
+        return self.slot[goals]
+
+
+def _first_seen(values: np.ndarray) -> np.ndarray:
+    """The distinct values in the order they first occur."""
+    if len(values) < 2:
+        return values.astype(np.int64)
+    uniq, first = np.unique(values, return_index=True)
+    return uniq[np.argsort(first)].astype(np.int64)
 
 
 class Motion:
@@ -77,14 +119,29 @@ class Motion:
         self.nbr: np.ndarray | None = None
         self.cache: GoalFields | None = None
         self.built = -(10**9)
-        self.priority: dict[int, float] = {}
-        self.last_goal: dict[int, int] = {}
+        # per robot id: the priority and the goal of the last step (-1: none yet)
+        self.prio = np.zeros(0, dtype=np.float64)
+        self.last = np.zeros(0, dtype=np.int64)
+
+    @property
+    def priority(self) -> dict[int, float]:
+        seen = np.flatnonzero(self.last >= 0)
+        return dict(zip(seen.tolist(), self.prio[seen].tolist(), strict=True))
+
+    @property
+    def last_goal(self) -> dict[int, int]:
+        seen = np.flatnonzero(self.last >= 0)
+        return dict(zip(seen.tolist(), self.last[seen].tolist(), strict=True))
 
     def _rebuild(self, known: np.ndarray, step: int, agents: int) -> None:
         blocked = np.ascontiguousarray((known != 0).reshape(self.h, self.w))
-        self.free = ~blocked.ravel()
+        free = ~blocked.ravel()
         self.nbr = neighbour_table(blocked)
-        self.cache = GoalFields(np.where(self.free, 0, 1), self.h, self.w, agents + 16)
+        self.free = free
+        if self.cache is None:
+            self.cache = GoalFields(blocked.ravel(), self.h, self.w, agents + 16)
+        else:
+            self.cache.reset(blocked.ravel())
         self.built = step
 
     def actions(
@@ -100,17 +157,20 @@ class Motion:
         if stale or not self.free[pos].all() or (outside and step - self.built >= self.min_rebuild):  # type: ignore[index]
             self._rebuild(known, step, m)
         assert self.cache is not None and self.nbr is not None and self.free is not None
+        top = int(robots.max()) + 1 if m else 0
+        if top > len(self.last):
+            grow = top - len(self.last)
+            self.prio = np.concatenate([self.prio, np.zeros(grow)])
+            self.last = np.concatenate([self.last, np.full(grow, -1, dtype=np.int64)])
         # a goal the map does not hold yet (rebuilt at most every min_rebuild steps): keep the last goal meanwhile
-        last = np.array([self.last_goal.get(r, -1) for r in robots.tolist()], dtype=np.int64)
+        last = self.last[robots]
         ok = (goal >= 0) & self.free[np.maximum(goal, 0)]
         ok_last = (last >= 0) & self.free[np.maximum(last, 0)]
         goal = np.where(ok, goal, np.where(ok_last, last, pos)).astype(np.int64)
-        prio = np.empty(m)
-        for k, (r, g, p) in enumerate(zip(robots.tolist(), goal.tolist(), pos.tolist(), strict=True)):
-            rest = self.last_goal.get(r) != g or p == g
-            self.priority[r] = (r % 97) * 1e-4 if rest else self.priority.get(r, 0.0) + 1.0
-            self.last_goal[r] = g
-            prio[k] = self.priority[r]
+        rest = (last != goal) | (pos == goal)  # a new goal, or there: priority starts again (ties by id)
+        prio = np.where(rest, (robots % 97) * 1e-4, self.prio[robots] + 1.0)
+        self.prio[robots] = prio
+        self.last[robots] = goal
         rows = self.cache.rows(goal, pos)
         noise = self.rng.random((m, 5)) * 0.975
         order = pibt_preferences(pos, self.nbr, self.cache.pool, rows, noise, 0.5)
