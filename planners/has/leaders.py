@@ -6,11 +6,12 @@ candidates: the frontier clusters the coordinated-frontier heuristic would use t
 goal object, and ``stay``. The reply schema allows only those members as keys and those candidates as values; the
 reply is checked again here (a model that ignores the schema and names a robot of another group, or an unknown
 candidate, is refused with one line per fault, re-prompted at most ``retries`` times), and the heuristic deploys the
-members when the model fails. A group's leader asks the model only when its group is new, or when the group's
-subtask (region, goal) changed or members would idle with no candidate, and at most every ``ask_every`` steps per
-group (``asked``: group name -> step and subtask of its last call, kept by the planner; the manager keeps a group's
-name and leader while its members largely persist, :func:`~fleetmind.planners.has.manager.keep_identity`); members
-that reach or lose their goal in between are refilled by the heuristic.
+members when the model fails. A group's leader asks the model only when its group is new or its subtask (region, goal)
+changed since its last call, never on a clock, and only when ``may_ask(step)`` allows (the planner's call budget;
+until then the heuristic deploys and the leader asks at a later full deployment of the same subtask). ``asked``: group
+name -> step and subtask of its last call, kept by the planner; the manager keeps a group's name and leader while its
+members largely persist (:func:`~fleetmind.planners.has.manager.keep_identity`) and the repair of a lost or joined
+robot keeps both; members that reach or lose their goal in between are refilled by the heuristic.
 
 Over ROS 2 (``fleetmind up``) the leader thinks in its robot's agent: :class:`RemoteLeaders` publishes a
 :class:`LeaderAsk` and waits (bounded, injectable clock) for the answer, which is checked here again, so no agent
@@ -263,16 +264,16 @@ class LLMLeader:
         stats: CallStats,
         asked: Asked,
         retries: int = 2,
-        ask_every: int = 50,
         key: str = "has",
         remote: RemoteLeaders | None = None,
+        may_ask: Callable[[int], bool] | None = None,
     ) -> None:
         self.heuristic = heuristic
         self.group = heuristic.group
         self.client = client
         self.stats = stats
         self.retries = retries
-        self.ask_every = ask_every
+        self.may_ask = may_ask
         self.key = key
         self.asked = asked
         self.remote = remote
@@ -293,16 +294,16 @@ class LLMLeader:
     ) -> str:
         return leader_prompt(self.describe(p, members, cands, suggestion, step))
 
-    def wants_model(self, step: int, members: np.ndarray, online: int, idle: bool = False) -> bool:
-        """The model deploys the group when the group is new, or when its subtask (region, goal) changed or members
-        would idle with no candidate, at most every ``ask_every`` steps per group (the manager keeps a group's name
-        while its members largely persist)."""
-        if len(members) < online and not idle:
+    def wants_model(self, step: int, members: np.ndarray, online: int) -> bool:
+        """The model deploys the whole group (``members``: all ``online`` ones) when the group is new or its subtask
+        (region, goal) changed since its last call, and ``may_ask(step)`` allows; a refill of some members, or the
+        same subtask however long ago, is the heuristic's."""
+        if len(members) < online:
             return False
         last = self.asked.get(self.group.name)
-        if last is None:
-            return True
-        return step - last[0] >= self.ask_every and (idle or last[1] != self.subtask)
+        if last is not None and last[1] == self.subtask:
+            return False
+        return self.may_ask is None or self.may_ask(step)
 
     @property
     def subtask(self) -> tuple[Any, ...]:
@@ -315,8 +316,7 @@ class LLMLeader:
         hint = self.heuristic.assign(p, f, members, taken)
         index = {r: i for i, r in enumerate(p.names)}
         online = sum(1 for r in self.group.members if p.active[index[r]])
-        idle = any(i not in hint for i in members.tolist())
-        if len(members) == 0 or not self.wants_model(step, members, online, idle):
+        if len(members) == 0 or not self.wants_model(step, members, online):
             return hint
         self.asked[self.group.name] = (step, self.subtask)
         names = [p.names[i] for i in members.tolist()]

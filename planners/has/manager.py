@@ -1,6 +1,7 @@
 """The HAS manager: decomposes the mission into subtasks (regions to explore, objects to reach), forms groups from
-positions, names leaders. Called on events only (start, target seen, subtask done, robot lost or joined, next target
-revealed), never on a clock.
+positions, names leaders. Called on the events that change the plan only (start, subtask done, next target revealed,
+a group emptied), never on a clock; robots lost or joined are repaired without a model (:func:`repair_groups`), and
+a target seen only updates the platform (the planner decides, :mod:`.planner`).
 
 :func:`heuristic_groups` is the oracle manager (no model). :class:`LLMManager` asks a model through the
 :class:`~fleetmind.planners.llm.client.ChatClient` with a strict JSON schema, checks the reply against the platform
@@ -193,6 +194,7 @@ class LLMManager:
         self.key = key
         self.stats = CallStats()
         self.ids = 0
+        self.over_budget = 0
 
     @property
     def calls(self) -> list[dict[str, Any]]:
@@ -207,11 +209,20 @@ class LLMManager:
             f"```state\n{json.dumps(state)}\n```"
         )
 
-    def plan(self, p: InfoPlatform, mission: str, goal: Mapping[str, Any], step: int) -> list[Group]:
+    def plan(
+        self, p: InfoPlatform, mission: str, goal: Mapping[str, Any], step: int, use_model: bool = True
+    ) -> list[Group]:
+        """The groups for this event; ``use_model=False`` (the planner's call budget is spent): the heuristic's,
+        without a call (logged, counted as ``manager_over_budget``)."""
         hint = heuristic_groups(p, mission, goal)
         online = [r for i, r in enumerate(p.names) if p.active[i]]
         if not online:
             return []
+        if not use_model:
+            self.over_budget += 1
+            log.info("has manager: the call budget is spent at step %d; the heuristic re-plans this event", step)
+            self.ids, out = keep_identity(p, hint, self.ids)
+            return out
         if self.client is None:
             self.client = self.client_factory()
         messages = [
@@ -232,7 +243,7 @@ class LLMManager:
         return out
 
     def metrics(self) -> dict[str, Any]:
-        return self.stats.metrics("manager")
+        return {**self.stats.metrics("manager"), "manager_over_budget": self.over_budget}
 
 
 def keep_identity(p: InfoPlatform, new: list[Group], ids: int) -> tuple[int, list[Group]]:
@@ -271,6 +282,51 @@ def keep_identity(p: InfoPlatform, new: list[Group], ids: int) -> tuple[int, lis
     return ids, out
 
 
+def _distance_to(box: Box, cell: np.ndarray) -> float:
+    """Manhattan distance from ``cell`` (row, col) to the nearest cell of ``box`` (0 inside)."""
+    top, left, bottom, right = box
+    r, c = int(cell[0]), int(cell[1])
+    return float(max(top - r, 0, r - bottom) + max(left - c, 0, c - right))
+
+
+def repair_groups(p: InfoPlatform) -> tuple[list[Group], list[str], list[str]]:
+    """The manager's deterministic repair of ``p.groups`` after robots were lost or joined (no model): a lost robot
+    leaves its group; a group whose leader was lost is led by its member nearest to the region's centre; a robot in
+    no group joins the group whose region is nearest to it (ties: the smaller group). Names, regions and goals stay,
+    so no subtask changes. Returns ``(groups, emptied group names, one note per change)``; with no group left the
+    joined robots stay ungrouped (the caller asks the manager)."""
+    index = {r: i for i, r in enumerate(p.names)}
+    online = [r for r in p.names if p.active[index[r]]]
+    groups: list[Group] = []
+    emptied: list[str] = []
+    notes: list[str] = []
+    for g in p.groups.values():
+        members = [r for r in g.members if r in online]
+        for r in g.members:
+            if r not in online:
+                notes.append(f"{r} left {g.name}")
+        if not members:
+            emptied.append(g.name)
+            notes.append(f"{g.name} emptied")
+            continue
+        leader = g.leader
+        if leader not in members:
+            centre = np.array([(g.region[0] + g.region[2]) / 2, (g.region[1] + g.region[3]) / 2])
+            d = [np.abs(p.positions[index[r]] - centre).sum() for r in members]
+            leader = members[int(np.argmin(d))]
+            notes.append(f"{leader} leads {g.name} ({g.leader} lost)")
+        groups.append(replace(g, leader=leader, members=members))
+    grouped = {r for g in groups for r in g.members}
+    for r in online:
+        if r in grouped or not groups:
+            continue
+        cell = p.positions[index[r]]
+        best = min(range(len(groups)), key=lambda k: (_distance_to(groups[k].region, cell), len(groups[k].members)))
+        groups[best] = replace(groups[best], members=[*groups[best].members, r])
+        notes.append(f"{r} joined {groups[best].name}")
+    return groups, emptied, notes
+
+
 def _jsonable(g: Group) -> dict[str, Any]:
     goal = None if g.goal is None else int(g.goal)
     return {"leader": g.leader, "members": list(g.members), "region": [int(x) for x in g.region], "goal_object": goal}
@@ -283,7 +339,9 @@ class HeuristicManager:
         self.calls: list[dict[str, Any]] = []
         self.ids = 0
 
-    def plan(self, p: InfoPlatform, mission: str, goal: Mapping[str, Any], step: int) -> list[Group]:
+    def plan(
+        self, p: InfoPlatform, mission: str, goal: Mapping[str, Any], step: int, use_model: bool = True
+    ) -> list[Group]:
         self.ids, out = keep_identity(p, heuristic_groups(p, mission, goal), self.ids)
         return out
 

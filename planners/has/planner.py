@@ -1,15 +1,25 @@
 """The ``has`` planner: centralized planning, decentralized execution (HAS, Zhao et al. 2024, for robots).
 
-Every step the platform ingests the observation. The manager (:mod:`.manager`) re-organizes the groups on events
-only: the start, a robot lost or joined, an object the mission wants seen for the first time, the next target
-revealed (M3), a group's subtask done (its region has no frontier left). Each group's leader
+Every step the platform ingests the observation. The manager (:mod:`.manager`) re-organizes the groups on the events
+that change the plan only (:data:`MODEL_EVENTS`): the start, a group's subtask done (its region has no frontier left),
+the next target revealed (M3), a group emptied; never on a clock. Events that need no model are handled without one
+and logged: a robot lost or joined is a deterministic repair (:func:`.manager.repair_groups`: the lost leave, a lost
+leader's nearest member leads, a joined robot goes to the nearest group), and a wanted object seen only updates the
+platform (the nearest robot goes to a goal object whatever the groups). The manager is asked at most once per
+``coalesce`` steps: an event within that many steps of its last call waits for the end of that window, together with
+every other event of the window, so each waits at most ``coalesce`` steps (the start and a fleet with no group left
+at once; the repair keeps every robot in a group meanwhile). Each group's leader
 (:class:`Leader`, the coordinated-frontier heuristic) deploys only its own members: to the group's goal object when
 it has one, else to frontier clusters in its region (Burgard-style utility, so members spread), every
 ``replan_every`` steps or when a member arrives. Members move with PIBT on the known map (:mod:`.motion`); the shield
 is always on (:func:`.baselines.commands` settles moves against sensed walls and each other).
 
 Leaders per configuration (``leader``): ``heuristic`` (:class:`Leader`) or ``llm`` (:class:`.leaders.LLMLeader`: the
-model deploys the group's members among candidates inside its subtask, checked, with the heuristic standing in);
+model deploys the group's members among candidates inside its subtask, checked, with the heuristic standing in; it
+asks only when its group is new or its subtask changed, and after the start only while the hierarchy's calls so far
+stay within ``call_budget`` calls per group per 50 steps, else the heuristic deploys until the budget allows; the
+manager's calls after the start keep to the same budget, the heuristic re-planning an event that comes when it is
+spent; ``call_budget=None``: no budget);
 planner ``has_llm_leaders`` is ``has`` with ``leader: llm``.
 """
 
@@ -25,7 +35,7 @@ from fleetmind.planners.has.baselines import commands, move, nearest_robot
 from fleetmind.planners.has.frontier import Frontiers, assign, cluster_costs, frontiers, seen_share
 from fleetmind.planners.has.goals import cluster_prior, goal_object, wanted
 from fleetmind.planners.has.leaders import Asked, LLMLeader, RemoteLeaders
-from fleetmind.planners.has.manager import HeuristicManager, LLMManager
+from fleetmind.planners.has.manager import HeuristicManager, LLMManager, repair_groups
 from fleetmind.planners.has.motion import Motion
 from fleetmind.planners.has.platform import Group, InfoPlatform
 from fleetmind.robots.commands import Command
@@ -43,6 +53,14 @@ BETA_NEAR = 12.0
 """Distance weight of a leader's Burgard assignment (``U - beta * V``, ``V`` the path cost scaled to [0, 1]): members
 take the near frontiers first and leave the far ones to the members near them (M1 T90 at 16 robots on rooms 128x128,
 seeds 0-3: 482 at beta 1, 463 at 3, 462 at 6, 449 at 12)."""
+MODEL_EVENTS = ("start", "subtask done", "next target revealed", "group emptied")
+"""Events that change the plan: the manager (the model with ``--llm``) re-organizes. Every other event ("robot lost or
+joined": the repair; "target seen": the platform) is handled without a model."""
+COALESCE_STEPS = 5
+"""At most one manager call per this many steps: events within the window after a call wait for its end and are
+answered by one call (each waits at most this long). An isolated event is answered at once (a 5-step wait after every
+event cost has_explore 143 -> 194 steps)."""
+
 BETA = {"described_goal": 1.0}
 """Where the goal's words give the frontiers a semantic utility (:func:`.goals.cluster_prior`), distance weighs as in
 B3, so a member crosses the map to the described room and direction."""
@@ -117,10 +135,22 @@ class HasPlanner(Planner):
     name = "has"
 
     def __init__(
-        self, client_factory: Any = None, replan_every: int = 10, retries: int = 2, leader: str = "heuristic"
+        self,
+        client_factory: Any = None,
+        replan_every: int = 10,
+        retries: int = 2,
+        leader: str = "heuristic",
+        coalesce: int = COALESCE_STEPS,
+        call_budget: float | None = 1.0,
     ) -> None:
         if leader not in ("heuristic", "llm"):
             raise ValueError(f"leader: {leader!r} is not a leader kind; use heuristic or llm")
+        if coalesce < 0:
+            raise ValueError(f"coalesce: {coalesce} steps is negative; use 0 (no delay) or more")
+        if call_budget is not None and call_budget <= 0:
+            raise ValueError(f"call_budget: {call_budget} is not positive; use calls per group per 50 steps or None")
+        self.coalesce = coalesce
+        self.call_budget = call_budget
         self.client_factory = client_factory
         self.replan_every = replan_every
         self.retries = retries
@@ -156,7 +186,13 @@ class HasPlanner(Planner):
         self.reasons: dict[str, int] = {}
         self.ungrouped_steps = 0
         self.max_ungrouped = 0
-        self.group_counts: list[int] = []
+        self.group_counts: list[int] = []  # groups at every step (the mean is per step)
+        self.pending: list[str] = []  # plan-changing events waiting for the manager
+        self.last_plan = -(10**9)  # step of the manager's last plan
+        self.start_step = -1
+        self.repairs = 0
+        self.coalesced = 0
+        self.born_done: set[str] = set()  # groups whose region was done when they got it: no "subtask done" again
 
     # ------------------------------------------------------------------ events
     def _events(self, obs: Observation) -> list[str]:
@@ -180,10 +216,12 @@ class HasPlanner(Planner):
                     reasons.append("target seen")
         return reasons
 
-    def _subtask_done(self, f: Frontiers) -> bool:
+    def _done_groups(self, f: Frontiers) -> set[str]:
+        """Groups exploring a region with no frontier left and at least 60% known."""
         assert self.p is not None
         rr, rc = np.divmod(f.reps, self.p.w)
-        for leader in self.leaders.values():
+        out = set()
+        for name, leader in self.leaders.items():
             g = leader.group
             if g.goal is not None:
                 continue
@@ -192,8 +230,55 @@ class HasPlanner(Planner):
                 not ((rr >= top) & (rr <= bottom) & (rc >= left) & (rc <= right)).any()
                 and self.p.explored(g.region) >= 0.6
             ):
-                return True
-        return False
+                out.add(name)
+        return out
+
+    def _subtask_done(self, f: Frontiers) -> bool:
+        return bool(self._done_groups(f) - self.born_done)
+
+    def _handle(self, reasons: list[str], f: Frontiers, step: int) -> None:
+        """Repair what needs no model now; queue the plan-changing events and ask the manager once for all of them:
+        at once when its last call is ``coalesce`` steps back (or at the start, or with no group left), else when
+        that window ends."""
+        assert self.p is not None
+        for r in reasons:
+            self.reasons[r] = self.reasons.get(r, 0) + 1
+        model = [r for r in reasons if r in MODEL_EVENTS]
+        if "robot lost or joined" in reasons and self.leaders:
+            model += self._repair(step)
+        if "target seen" in reasons:
+            self.p.log("target seen: on the platform, no re-organization")
+        if self.leaders and "subtask done" not in self.pending and self._subtask_done(f):
+            model.append("subtask done")
+            self.reasons["subtask done"] = self.reasons.get("subtask done", 0) + 1
+        if model and not self.pending:
+            self.pending_since = step
+        self.pending += [r for r in model if r not in self.pending]
+        if not self.pending:
+            return
+        if "start" in self.pending or not self.leaders or step - self.last_plan >= self.coalesce:
+            if len(self.pending) > 1 or step > self.pending_since:
+                self.coalesced += 1
+                self.p.log(f"coalesced ({', '.join(self.pending)}) since step {self.pending_since}: one call")
+            self._reorganize(self.world, step, self.pending, f)
+            self.pending = []
+
+    def _repair(self, step: int) -> list[str]:
+        """The deterministic repair (:func:`.manager.repair_groups`); ``["group emptied"]`` when one was."""
+        assert self.p is not None
+        groups, emptied, notes = repair_groups(self.p)
+        self.p.groups = {g.name: g for g in groups}
+        for g in groups:
+            self.leaders[g.name].group = g
+            inner = getattr(self.leaders[g.name], "heuristic", None)
+            if inner is not None:
+                inner.group = g
+        for name in emptied:
+            self.leaders.pop(name, None)
+            self.last_assign.pop(name, None)
+        self.repairs += 1
+        self.p.log(f"repaired without the model (robot lost or joined): {'; '.join(notes) or 'no change'}")
+        return ["group emptied"] if emptied else []
 
     # ------------------------------------------------------------------ plan
     def plan(self, observation: Observation) -> dict[RobotId, Command]:
@@ -207,11 +292,8 @@ class HasPlanner(Planner):
         self.world = world
         step = observation.step
         f = frontiers(p.known, p.h, p.w)
-        reasons = self._events(seen)
-        if not reasons and self._subtask_done(f) and step - max(self.last_assign.values(), default=0) >= 1:
-            reasons.append("subtask done")
-        if reasons:
-            self._reorganize(world, step, reasons)
+        self._handle(self._events(seen), f, step)
+        self.group_counts.append(len(self.leaders))
         grouped = {r for lead in self.leaders.values() for r in lead.group.members}
         missing = [r for i, r in enumerate(self.names) if p.active[i] and r not in grouped]
         self.ungrouped_steps = self.ungrouped_steps + 1 if missing else 0
@@ -247,18 +329,22 @@ class HasPlanner(Planner):
             self.goal[nearest_robot(p, target.cell)] = target.cell[0] * p.w + target.cell[1]
         return commands(observation, self.names, move(self.motion, p, self.goal, step))
 
-    def _reorganize(self, world: Mapping[str, Any], step: int, reasons: list[str]) -> None:
+    def _reorganize(self, world: Mapping[str, Any], step: int, reasons: list[str], f: Frontiers) -> None:
         assert self.p is not None
-        groups = self.manager.plan(self.p, world["mission"], world["goal"], step)
+        if "start" in reasons:
+            self.start_step = step
+        self.last_plan = step
+        use_model = "start" in reasons or not self.leaders or self._may_ask(step)
+        if not use_model:
+            self.p.log(f"over the call budget at step {step}: the heuristic re-plans ({', '.join(reasons)})")
+        groups = self.manager.plan(self.p, world["mission"], world["goal"], step, use_model)
         self.p.groups = {g.name: g for g in groups}
         focus = FOCUS.get(str(world["mission"]), 0.0) if "text" in world["goal"] or not world["goal"] else 0.0
         beta = BETA.get(str(world["mission"]), BETA_NEAR) if "text" in world["goal"] else BETA_NEAR
         self.leaders = {g.name: self._leader(Leader(g, self.radius, focus, self._prior, beta), step) for g in groups}
         self.last_assign = {}
         self.reorganizations += 1
-        self.group_counts.append(len(groups))
-        for r in reasons:
-            self.reasons[r] = self.reasons.get(r, 0) + 1
+        self.born_done = self._done_groups(f)
         self.p.log(f"re-organized ({', '.join(reasons)}): {len(groups)} groups")
 
     def _prior(self, p: InfoPlatform, f: Frontiers) -> np.ndarray | None:
@@ -283,7 +369,17 @@ class HasPlanner(Planner):
             self.retries,
             key=f"has-{self.seed}",
             remote=self.remote_leaders,
+            may_ask=self._may_ask,
         )
+
+    def _may_ask(self, step: int) -> bool:
+        """Whether the manager or a leader may ask the model now: at the start, or while every call so far (manager
+        and leaders, re-prompts included) plus this one stays within ``call_budget`` per group per 50 steps (else
+        the heuristic plans that event or deploys that group, logged)."""
+        if self.call_budget is None or step == self.start_step:
+            return True
+        calls = len(getattr(self.manager, "calls", [])) + len(self.leader_stats.calls)
+        return calls + 1 <= self.call_budget * len(self.leaders) * step / 50
 
     def metrics(self) -> dict[str, Any]:
         out = dict(self.manager.metrics())
@@ -297,6 +393,8 @@ class HasPlanner(Planner):
         out["reorganizations"] = getattr(self, "reorganizations", 0)
         out["groups_mean"] = round(float(np.mean(self.group_counts)), 2) if getattr(self, "group_counts", []) else 0
         out["max_ungrouped_steps"] = getattr(self, "max_ungrouped", 0)
+        out["repairs"] = getattr(self, "repairs", 0)
+        out["coalesced_reorganizations"] = getattr(self, "coalesced", 0)
         return out
 
     def call_log(self) -> list[dict[str, Any]]:
