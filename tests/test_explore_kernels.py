@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from fleetmind.planners.has._kernels import (
     UNREACHED,
+    WALL,
     bfs_field,
     bfs_fields,
     bfs_known,
@@ -160,10 +161,12 @@ def test_searches_on_kept_scratch_match_fresh_ones_call_after_call(inst, seed):
             want = cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit, slack)
             s = scratch
             near, rep, s.tagged = cluster_reach_into(
-                known, h, w, sources, cells, label, reps, limit, slack, s.free, s.tag, s.dist, s.queue, s.tagged
+                known, h, w, sources, cells, label, reps, limit, slack, s.dist, s.tag, s.queue, s.tagged
             )
             assert near.tolist() == want[0].tolist() and rep.tolist() == want[1].tolist()
-            assert (s.dist == UNREACHED).all() and (np.delete(s.tag, s.tagged) == -1).all()
+            framed = np.full((h + 2, w + 2), WALL, dtype=np.int32)
+            framed[1:-1, 1:-1] = np.where(known.reshape(h, w) == 0, UNREACHED, WALL)
+            assert s.dist.tolist() == framed.ravel().tolist() and (np.delete(s.tag, s.tagged) == -1).all()
         goals = np.unique(np.append(rng.integers(0, h * w, size=2), goal)).astype(np.int64)
         targets = rng.integers(0, h * w, size=2 * len(goals)).astype(np.int64)
         offsets = np.arange(0, 2 * len(goals) + 1, 2, dtype=np.int64)

@@ -114,36 +114,41 @@ def label_frontier_into(cells, h, w, slot):  # pragma: no cover - compiled
     return label
 
 
+WALL = np.int32(-1)  # a framed map's cell no search enters (not known free, or the frame)
+
+
 @njit(cache=True)
 def _framed(known, h, w, cluster_of, rep_of):  # pragma: no cover - compiled
-    """The map framed by a wall, ``(H+2)*(W+2)`` cells: ``free`` and ``tag`` (``2 * cluster + 1`` on the cell that
-    represents the cluster, ``2 * cluster`` on its other cells, -1 elsewhere)."""
+    """The map framed by a wall, ``(H+2)*(W+2)`` cells: ``dist`` (``UNREACHED`` on known free cells, ``WALL``
+    elsewhere: a search reads one array per neighbour) and ``tag`` (``2 * cluster + 1`` on the cell that represents
+    the cluster, ``2 * cluster`` on its other cells, -1 elsewhere)."""
     pw = w + 2
     size = (h + 2) * pw
-    free = np.zeros(size, dtype=np.bool_)
+    dist = np.full(size, WALL, dtype=np.int32)
     tag = np.full(size, -1, dtype=np.int32)
     for r in range(h):
         for c in range(w):
             cell = r * w + c
             x = (r + 1) * pw + c + 1
-            free[x] = known[cell] == 0
+            if known[cell] == 0:
+                dist[x] = UNREACHED
             if cluster_of[cell] >= 0:
                 tag[x] = cluster_of[cell] * 2
             if rep_of[cell] >= 0:
                 tag[x] = rep_of[cell] * 2 + 1
-    return free, tag
+    return dist, tag
 
 
 @njit(cache=True)
-def _reach_rows(free, tag, pw, w, sources, first, stride, t, limit, slack, near, rep, dist, queue):  # pragma: no cover
-    """The searches of :func:`cluster_reach` for sources ``first, first + stride, ...`` (rows of ``near``/``rep``),
-    on the scratch ``dist`` (``UNREACHED`` everywhere; left so) and ``queue`` (framed map sized ``int32``)."""
-    for k in range(first, sources.shape[0], stride):
+def _reach_rows(dist, tag, pw, w, sources, t, limit, slack, near, rep, queue):  # pragma: no cover - compiled
+    """The searches of :func:`cluster_reach` (rows of ``near``/``rep``) on the framed ``dist`` (``UNREACHED`` on
+    free cells, ``WALL`` elsewhere; left so) with the scratch ``queue`` (framed size, ``int32``)."""
+    for k in range(sources.shape[0]):
         src = sources[k]
         if src < 0:
             continue
         x0 = (src // w + 1) * pw + src % w + 1
-        if not free[x0]:
+        if dist[x0] != UNREACHED:
             continue
         dist[x0] = 0
         queue[0] = x0
@@ -166,22 +171,22 @@ def _reach_rows(free, tag, pw, w, sources, first, stride, t, limit, slack, near,
                     found += 1
             nd = d + 1
             y = x - pw
-            if free[y] and dist[y] == UNREACHED:
+            if dist[y] == UNREACHED:
                 dist[y] = nd
                 queue[tail] = y
                 tail += 1
             y = x + pw
-            if free[y] and dist[y] == UNREACHED:
+            if dist[y] == UNREACHED:
                 dist[y] = nd
                 queue[tail] = y
                 tail += 1
             y = x - 1
-            if free[y] and dist[y] == UNREACHED:
+            if dist[y] == UNREACHED:
                 dist[y] = nd
                 queue[tail] = y
                 tail += 1
             y = x + 1
-            if free[y] and dist[y] == UNREACHED:
+            if dist[y] == UNREACHED:
                 dist[y] = nd
                 queue[tail] = y
                 tail += 1
@@ -200,20 +205,19 @@ def cluster_reach(known, h, w, sources, cluster_of, rep_of, t, limit, slack):  #
     map. The searches run on a copy of the map framed by a wall (no bounds checks, neighbours at fixed offsets)."""
     near = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
     rep = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
-    free, tag = _framed(known, h, w, cluster_of, rep_of)
-    dist = np.full(free.shape[0], UNREACHED, dtype=np.int32)
-    queue = np.empty(free.shape[0], dtype=np.int32)
-    _reach_rows(free, tag, w + 2, w, sources, 0, 1, t, limit, slack, near, rep, dist, queue)
+    dist, tag = _framed(known, h, w, cluster_of, rep_of)
+    queue = np.empty(dist.shape[0], dtype=np.int32)
+    _reach_rows(dist, tag, w + 2, w, sources, t, limit, slack, near, rep, queue)
     return near, rep
 
 
 @njit(cache=True)
 def cluster_reach_into(
-    known, h, w, sources, cells, label, reps, limit, slack, free, tag, dist, queue, tagged
+    known, h, w, sources, cells, label, reps, limit, slack, dist, tag, queue, tagged
 ):  # pragma: no cover - compiled
-    """:func:`cluster_reach` on a caller's scratch, kept across calls on one map size: ``free``/``tag`` the framed
-    map (rewritten here; ``tag`` -1 everywhere but at ``tagged``, the framed cells the last call tagged), ``dist``
-    all ``UNREACHED`` and ``queue`` (framed size). The clusters come as the frontier cells ``cells`` with their
+    """:func:`cluster_reach` on a caller's scratch, kept across calls on one map size: ``dist``/``tag`` the framed
+    map (``dist`` rewritten here inside its ``WALL`` frame; ``tag`` -1 everywhere but at ``tagged``, the framed cells
+    the last call tagged) and ``queue`` (framed size). The clusters come as the frontier cells ``cells`` with their
     ``label`` and the representatives ``reps`` (one cell per cluster). Returns ``near``, ``rep`` and the framed
     cells tagged now (the next call's ``tagged``)."""
     pw = w + 2
@@ -221,7 +225,7 @@ def cluster_reach_into(
         base = r * w
         x0 = (r + 1) * pw + 1
         for c in range(w):
-            free[x0 + c] = known[base + c] == 0
+            dist[x0 + c] = UNREACHED if known[base + c] == 0 else WALL
     for i in range(tagged.shape[0]):
         tag[tagged[i]] = -1
     k, t = cells.shape[0], reps.shape[0]
@@ -236,7 +240,7 @@ def cluster_reach_into(
         now[k + j] = x
     near = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
     rep = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
-    _reach_rows(free, tag, pw, w, sources, 0, 1, t, limit, slack, near, rep, dist, queue)
+    _reach_rows(dist, tag, pw, w, sources, t, limit, slack, near, rep, queue)
     return near, rep, now
 
 

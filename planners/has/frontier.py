@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from fleetmind.planners.has._kernels import (
     UNREACHED,
+    WALL,
     bfs_known,
     burgard,
     cluster_reach,
@@ -53,10 +54,9 @@ class ReachScratch:
         self.h, self.w = h, w
         size = (h + 2) * (w + 2)
         self.slot = np.full(h * w, -1, dtype=np.int64)  # label_frontier_into: all -1 between calls
-        self.free = np.zeros(size, dtype=np.bool_)  # the framed map
+        self.dist = np.full(size, WALL, dtype=np.int32)  # the framed map: UNREACHED on free cells, WALL elsewhere
         self.tag = np.full(size, -1, dtype=np.int32)  # -1 but at ``tagged``
         self.tagged = np.zeros(0, dtype=np.int64)
-        self.dist = np.full(size, UNREACHED, dtype=np.int32)  # UNREACHED between calls
         self.queue = np.empty(size, dtype=np.int32)
 
 
@@ -120,20 +120,7 @@ def cluster_costs(
     if scratch is not None:
         s = scratch
         near, rep, s.tagged = cluster_reach_into(
-            known,
-            h,
-            w,
-            src,
-            f.cells,
-            f.label,
-            f.reps,
-            2**30,
-            min(slack, 2**30),
-            s.free,
-            s.tag,
-            s.dist,
-            s.queue,
-            s.tagged,
+            known, h, w, src, f.cells, f.label, f.reps, 2**30, min(slack, 2**30), s.dist, s.tag, s.queue, s.tagged
         )
         return ClusterCosts(near, rep)
     cluster_of = np.full(h * w, -1, dtype=np.int64)
