@@ -120,6 +120,27 @@ def test_lns_keeps_the_solution_valid_and_never_raises_its_sum_of_costs(inst, gr
     assert makespan == arrival.max()
 
 
+@settings(max_examples=100, deadline=None)
+@given(solutions(), st.integers(0, 4), st.integers(1, 4))
+def test_scatter_matches_its_twin_and_leads_every_agent_home_within_the_margin(inst, margin, rounds):
+    blocked, nbr, cells, goal, dist, rng = inst
+    if cells is None:
+        return
+    start = cells[0]
+    n = len(start)
+    orders = np.stack([rng.permutation(n) for _ in range(rounds)]).astype(np.int64)
+    slots = rk.scatter_slots(start, goal, dist, nbr, margin, orders)
+    assert np.array_equal(slots, naive.scatter_slots(start, goal, dist, nbr, margin, orders))
+    for i in range(n):
+        v, steps = int(start[i]), 0
+        while v != goal[i]:
+            k = int(slots[i, v])
+            assert 1 <= k <= 4, f"agent {i}: no next slot at cell {v}"
+            v, steps = int(nbr[v, k]), steps + 1
+            assert steps <= dist[i, start[i]] + margin, f"agent {i}: path longer than shortest + margin"
+        assert (slots[i] >= 0).sum() == steps, "slots only along the path"
+
+
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="already running without the JIT")
 def test_refine_kernel_twins_also_hold_without_jit():
     """The same comparisons with numba's JIT off (coverage of the kernels' Python source)."""

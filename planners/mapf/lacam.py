@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from fleetmind.planners.mapf._common import DistanceCache
 from fleetmind.planners.mapf._kernels import neighbour_table, pibt_configure, pibt_preferences
-from fleetmind.planners.mapf._refine_kernels import STRATEGIES, lns_refine, reserve
+from fleetmind.planners.mapf._refine_kernels import STRATEGIES, lns_refine, reserve, scatter_slots
 
 log = logging.getLogger(__name__)
 
 _SLICE_S = 0.02  # LaCAM*'s turn between refinement turns (the refiner gets nine times as long)
 _MAX_STATES = 20_000_000  # space-time states (16 bytes each: reservations and A* scratch); beyond, no refinement
+_SCATTER_MARGIN = 10  # SUO: paths up to this many steps longer than the shortest (LaCAM3's default)
+_SCATTER_ROUNDS = 8  # SUO: at most this many rounds over all agents
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,15 @@ def lacam_star(
     swap: bool = True,
     refine: bool = True,
     group: int = 4,
+    scatter: bool = True,
+    tries: int = 1,
 ) -> LacamResult:
     """Solve one-shot MAPF. ``starts``/``goals``: ``(N, 2) int`` (row, col); ``blocked``: ``(H, W) bool``;
     ``swap``: PIBT with LaCAM3's swap as the successor generator (off: plain PIBT); ``anytime``: keep improving
     after the first solution until ``time_limit``; ``refine`` (with ``anytime``): LNS over neighbourhoods of up
-    to ``group`` agents takes nine tenths of that time, LaCAM*'s own search the rest."""
+    to ``group`` agents takes nine tenths of that time, LaCAM*'s own search the rest; ``scatter``: PIBT first tries
+    each agent's next cell on a path that meets few others (space utilisation optimisation, as LaCAM3); ``tries``:
+    PIBT runs per successor with different tie-breaks, the one nearest the goals (cost + distances) kept."""
     t0 = time.perf_counter()
     blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
     h, w = blocked.shape
@@ -108,6 +114,10 @@ def lacam_star(
     rng = np.random.default_rng(seed)
     goal_key = goal.tobytes()
     lower_bound = int(dist[agents, start].sum())
+    suo = None
+    if scatter and (int(dist[agents, start].max()) + _SCATTER_MARGIN + 1) * num_cells <= _MAX_STATES:
+        orders = np.stack([rng.permutation(n) for _ in range(_SCATTER_ROUNDS)]).astype(np.int64)
+        suo = scatter_slots(start, goal, dist, nbr, _SCATTER_MARGIN, orders)
 
     def make_node(cfg: np.ndarray, parent: _Node | None, g: int) -> _Node:
         d = dist[agents, cfg]
@@ -116,7 +126,7 @@ def lacam_star(
         else:  # agents away from their goal gain priority; one at its goal drops to its fraction
             priority = np.where(cfg != goal, parent.priority + 1.0, parent.priority - np.floor(parent.priority))
         order = np.argsort(-priority, kind="stable").astype(np.int64)
-        node = _Node(cfg, parent, g, int(d.sum()), order, priority, _preferences(cfg, dist, nbr, rng))
+        node = _Node(cfg, parent, g, int(d.sum()), order, priority, _preferences(cfg, dist, nbr, rng, suo))
         node.tree.append(((), ()))
         return node
 
@@ -174,20 +184,20 @@ def lacam_star(
             rng.shuffle(slots)
             for k in slots:
                 node.tree.append((who + (i,), where + (k,)))
-        slot = pibt_configure(
-            node.config,
-            node.prefs,
-            nbr,
-            node.order,
-            num_cells,
-            np.array(who, dtype=np.int64),
-            np.array(where, dtype=np.int64),
-            goal,
-            dist,
-            agents,
-            swap,
-        )
-        if slot[0] < 0:
+        fixed_who, fixed_where = np.array(who, dtype=np.int64), np.array(where, dtype=np.int64)
+        slot, slot_f = None, 0
+        for draw in range(max(1, tries)):  # LaCAM3's Monte-Carlo successors: the best of a few PIBT tie-breaks
+            prefs = node.prefs if draw == 0 else _preferences(node.config, dist, nbr, rng, suo)
+            got = pibt_configure(
+                node.config, prefs, nbr, node.order, num_cells, fixed_who, fixed_where, goal, dist, agents, swap
+            )
+            if got[0] < 0:
+                continue
+            nxt = nbr[node.config, got]
+            f = edge_cost(node.config, nxt) + int(dist[agents, nxt].sum())
+            if slot is None or f < slot_f:
+                slot, slot_f = got, f
+        if slot is None:
             continue
         cfg = nbr[node.config, slot]
         key = cfg.tobytes()
@@ -232,10 +242,18 @@ def _cells(node: _Node) -> np.ndarray:
     return np.array(configs[::-1])
 
 
-def _preferences(cfg: np.ndarray, dist: np.ndarray, nbr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``(N, 5) int64`` action slots per agent: nearest to the goal first, then free cells, then random ties."""
+def _preferences(
+    cfg: np.ndarray, dist: np.ndarray, nbr: np.ndarray, rng: np.random.Generator, slots: np.ndarray | None = None
+) -> np.ndarray:
+    """``(N, 5) int64`` action slots per agent: the next cell of its SUO path (``slots``, from
+    :func:`scatter_slots`) if it stands on that path, then nearest to the goal, then free cells, then random ties."""
     agents = np.arange(len(cfg), dtype=np.int64)
-    return pibt_preferences(cfg, nbr, dist, agents, rng.random((len(cfg), 5)) * 0.25, 0.5)
+    noise = rng.random((len(cfg), 5)) * 0.25
+    if slots is not None:
+        k = slots[agents, cfg].astype(np.int64)
+        on = k > 0
+        noise[on, k[on]] -= 1e6
+    return pibt_preferences(cfg, nbr, dist, agents, noise, 0.5)
 
 
 def _relax(node: _Node, known: _Node, edge_cost) -> None:  # noqa: ANN001 - local callable
