@@ -26,13 +26,14 @@ COLOURS: tuple[str, ...] = ("red", "blue", "green", "yellow")
 SIZES: tuple[str, ...] = ("small", "large")
 
 LIKELY_ROOMS: dict[str, dict[str, float]] = {
-    "crate": {"storage": 0.6, "garage": 0.4},
-    "barrel": {"workshop": 0.6, "garage": 0.4},
-    "chair": {"office": 0.6, "kitchen": 0.4},
-    "lamp": {"library": 0.6, "lab": 0.4},
-    "plant": {"lobby": 0.6, "office": 0.4},
+    "crate": {"storage": 1.0},
+    "barrel": {"garage": 1.0},
+    "chair": {"office": 1.0},
+    "lamp": {"library": 1.0},
+    "plant": {"lobby": 1.0},
 }
-"""The semantic table: object kind -> its likely room types with their weights (each kind's weights sum to 1)."""
+"""The semantic table: object kind -> its likely room types with their weights (each kind's weights sum to 1; one
+type per kind here, so three targets point at three of the eight room types)."""
 LIKELY_P = 0.8
 """The share of objects (targets and clutter) placed in a region of a likely room type of their kind; the rest lie in
 any region. A distractor keeps its rule (beside its target, or an exact look-alike in another region)."""
