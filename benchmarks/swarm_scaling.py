@@ -7,12 +7,13 @@
 Each world (Vicsek, Kuramoto, aggregation) at a fixed density (agents per unit area, neighbour radius 1, periodic
 box) is reset, stepped twice to warm the kernels (``cache=True`` loads them), then timed over several steps without
 observations (``ms_per_step``: the median) and over several observations (``observe_ms``: every agent's neighbour
-histogram). Vicsek rows also time a step after ``--fly`` (300) more steps (``flown_ms_per_step``): by then the
-agents have left their starting cell order and gathered into flocks (``mean_neighbours_start`` -> ``_flown``), so
-each step has more pairs to check; that figure is the honest one for a long run. ``cpu_ms_per_step`` is the
-process's CPU time per step (all threads): on a busy machine it shows the work done, while the wall time also
-counts waiting for a core. Targets: Vicsek and Kuramoto at 100,000 agents <= 10 ms per step, at 10,000 agents
-<= 1 ms, on 2 cores.
+histogram). Vicsek rows from 10,000 agents also time the same world in the other threading mode right after
+(``other_threads_ms_per_step``: serial where the default uses threads, and the reverse), and a step after ``--fly``
+(300) more steps (``flown_ms_per_step``): by then the agents have left their starting cell order and gathered into
+flocks (``mean_neighbours_start`` -> ``_flown``), so each step has more pairs to check; that figure is the honest
+one for a long run. ``cpu_ms_per_step`` is the process's CPU time per step (all threads): on a busy machine it shows
+the work done, while the wall time also counts waiting for a core. Targets: Vicsek and Kuramoto at 100,000 agents
+<= 10 ms per step, at 10,000 agents <= 1 ms, on 2 cores.
 Prints the machine (cores, CPU, load, Python, numba) and writes ``OUT/swarm_scaling.json``.
 
 VMAS side by side (unless ``--no-vmas``): VMAS's ``flocking`` scenario on CPU (one environment of N agents, torch on
@@ -70,6 +71,8 @@ def machine() -> dict:
         "python": platform.python_version(),
         "numba": version("numba"),
         "numba_threads": os.environ.get("NUMBA_NUM_THREADS", str(os.cpu_count())),
+        "numba_threading_layer": os.environ.get("NUMBA_THREADING_LAYER", "default"),
+        "vicsek_threads_from_agents": kernels.VICSEK_PARALLEL_MIN_AGENTS,
     }
 
 
@@ -123,6 +126,16 @@ def measure(world: str, n: int, density: float, steps: int, fly: int = 0) -> dic
         "density": density,
         "steps_timed": steps,
     }
+    if world == "vicsek" and n >= 10_000:  # the other threading mode on the same world, right after (A/B)
+        row["threads"] = n >= kernels.VICSEK_PARALLEL_MIN_AGENTS
+        saved = kernels.VICSEK_PARALLEL_MIN_AGENTS
+        kernels.VICSEK_PARALLEL_MIN_AGENTS = 10**12 if row["threads"] else 0  # read by ``VicsekWorld.step``
+        try:
+            w.step(actions, observe=False)  # compiles / warms the other path
+            other, other_cpu = timed_steps(w, actions, steps)
+        finally:
+            kernels.VICSEK_PARALLEL_MIN_AGENTS = saved
+        row.update(other_threads_ms_per_step=round(other, 4), other_threads_cpu_ms_per_step=round(other_cpu, 4))
     if fly > 0:
         before = mean_neighbours(w)
         for _ in range(fly):
@@ -224,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     stamp = dt.datetime.now().isoformat(timespec="seconds")
     print(f"swarm_scaling | {stamp} | {info['cpu']} | {info['cores']} cores | load {info['load_1min']} (1 min) | "
-          f"python {info['python']} | numba {info['numba']} ({info['numba_threads']} threads)")  # fmt: skip
+          f"python {info['python']} | numba {info['numba']} ({info['numba_threads']} threads, layer "
+          f"{info['numba_threading_layer']}; Vicsek threads from {info['vicsek_threads_from_agents']:,} "
+          "agents)")  # fmt: skip
     print(f"density {args.density} agents per unit area, radius 1 (about {math.pi * args.density:.1f} neighbours), "
           f"periodic box; median of {steps} steps, kernels warm")  # fmt: skip
     if info["load_1min"] > 0.5 * (info["cores"] or 1):
@@ -240,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             line = f"{world:<12}{n:>9,}{row['ms_per_step']:>11.3f}{row['agent_steps_per_s']:>15,}"
             print(f"{line}{row['cpu_ms_per_step']:>9.3f}{row['observe_ms']:>12.3f}  {target:<10}{ok}", flush=True)
+            if "other_threads_ms_per_step" in row:
+                mode = "serial" if row["threads"] else f"{info['numba_threads']} threads"
+                other = row["other_threads_ms_per_step"]
+                print(f"{'  ' + mode:<21}{other:>11.3f}{'':>15}{row['other_threads_cpu_ms_per_step']:>9.3f}  "
+                      "(same world, the other threading mode)")  # fmt: skip
             if "flown_ms_per_step" in row:
                 print(f"{'  after':<12}{row['flown_after_steps']:>9,} steps: {row['flown_ms_per_step']:.3f} ms/step, "
                       f"cpu {row['flown_cpu_ms_per_step']:.3f} ms (flocks: mean neighbours "

@@ -13,6 +13,7 @@ from fleetmind.sim.swarm import AggregationWorld, KuramotoWorld, VicsekWorld
 from fleetmind.sim.swarm import _kernels as K
 from fleetmind.sim.swarm import _measure_kernels as M
 from fleetmind.sim.swarm import _pair_kernels as P
+from fleetmind.sim.swarm import _vicsek_kernels as V
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from naive import assert_twins_hold_without_jit
@@ -251,12 +252,16 @@ def test_the_threaded_path_gives_the_serial_results():
     assert np.array_equal(got[0][order], acc[0]) and np.array_equal(got[2][order], acc[2].astype(np.int64))
     turn, noise = rng.normal(0, 1, n), rng.normal(0, 0.1, n)
     head = np.stack([np.cos(angle), np.sin(angle)], axis=1)
-    new_pos, new_head, _ = K.vicsek_step(pos, head, turn, noise, box, r, 0.1, 1.0, 0.7, True, order, start, ncx)
-    hc, hs = head[order, 0].copy(), head[order, 1].copy()
-    neighbour_sums_into(xs, ys, hc, hs, start, ncx, box, r, True, False, acc)
-    one = (np.empty_like(pos), np.empty((n, 2)))
-    K._vicsek_update(xs, ys, hc, hs, acc, order, turn, noise, box, 0.1, 1.0, 0.7, True, 0, n, *one)
-    assert np.array_equal(new_pos, one[0]) and np.array_equal(new_head, one[1])
+    rec = np.empty((n, 4))
+    V.gather_into(pos, head, order, rec)
+    for periodic, coupling in ((True, 0.7), (False, 1.0)):
+        runs = [(np.empty((n, 2)), np.empty((2, n)), np.empty((n, 2)), np.empty((n, 2))) for _ in range(2)]
+        got = [V.advance(rec, sums, rot, order, start, ncx, turn, noise, 0.0, 1.0, box, r, 0.1, 1.0, coupling, periodic,
+                         threads, np.empty((V.CHUNKS, 2)), new_pos, new_head)
+               for threads, (sums, rot, new_pos, new_head) in zip((True, False), runs, strict=True)]  # fmt: skip
+        assert got[0] == got[1] and all(np.array_equal(a, b) for a, b in zip(*runs, strict=True))
+        neighbour_sums_into(xs, ys, rec[:, 2].copy(), rec[:, 3].copy(), start, ncx, box, r, periodic, False, acc)
+        np.testing.assert_allclose(runs[0][0], acc[:2].T, rtol=0, atol=1e-12)
     phase = K.kuramoto_step(pos, angle, turn, noise, noise, box, r, 2.0, 0.1, True, order, start, ncx)
     neighbour_sums_into(xs, ys, cs, ss, start, ncx, box, r, True, False, acc)
     serial_phase, trig = np.empty(n), np.empty((2, n))
@@ -375,5 +380,7 @@ def test_bad_actions_are_refused_and_large_ones_clipped():
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="already running without the JIT")
 def test_swarm_kernel_twins_also_hold_without_jit():
     """The same comparisons with numba's JIT off (coverage of the kernels' Python source), with the observation and
-    assignment twins of ``test_swarm_observation.py`` in the same subprocess (one interpreter start, not two)."""
-    assert_twins_hold_without_jit(__file__, str(Path(__file__).with_name("test_swarm_observation.py")))
+    assignment twins of ``test_swarm_observation.py`` and the Vicsek kernels' checks of ``test_vicsek_kernels.py`` in
+    the same subprocess (one interpreter start, not three)."""
+    more = [str(Path(__file__).with_name(name)) for name in ("test_swarm_observation.py", "test_vicsek_kernels.py")]
+    assert_twins_hold_without_jit(__file__, *more)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from fleetmind.sim.swarm._pair_kernels import neighbour_sums_into
+from fleetmind.sim.swarm._vicsek_kernels import CHUNKS, _cell_of, _keep_inside, advance, gather_into
 from numba import njit, prange
 
 TWO_PI = 2.0 * np.pi
@@ -26,7 +27,6 @@ PARALLEL_MIN_AGENTS = 20_000
 # The Vicsek step's own threshold, still the shared value: whether threads pay from 10,000 agents on 2 cores is
 # open (issue 15; on a machine loaded with other work, 2 OpenMP threads at 10,000 agents took 50x the serial time).
 VICSEK_PARALLEL_MIN_AGENTS = PARALLEL_MIN_AGENTS
-CHUNKS = 64  # prange blocks (of cell rows or agents) per parallel loop, shared out among the threads
 
 
 @njit(cache=True)
@@ -39,13 +39,6 @@ def wrap_angle(a):  # pragma: no cover - compiled
 def cell_count(box, r):  # pragma: no cover - compiled
     """Cells per side: the most cells of side ``>= r`` that tile ``box`` (at least 1)."""
     return max(1, int(np.floor(box / r)))
-
-
-@njit(cache=True)
-def _cell_of(x, y, box, ncx):  # pragma: no cover - compiled
-    cx = min(max(int(x * ncx / box), 0), ncx - 1)
-    cy = min(max(int(y * ncx / box), 0), ncx - 1)
-    return cy * ncx + cx
 
 
 @njit(cache=True)
@@ -138,129 +131,28 @@ def circular_neighbour_sums(pos, angle, box, r, periodic, order, start, ncx):  #
 
 
 @njit(cache=True)
-def _keep_inside(x, box, periodic):  # pragma: no cover - compiled
-    """A coordinate moved back into the box: wrapped (periodic) or reflected off the walls. Returns (x, flipped)."""
-    if periodic:
-        if x < 0.0 or x >= box:
-            if -box <= x < 0.0:  # one box off (the usual case): x - box * floor(x / box) without the division
-                x += box
-            elif box <= x < 2.0 * box:
-                x -= box
-            else:
-                x = x - box * np.floor(x / box)
-            if x >= box:  # -1e-17 % box == box
-                x -= box
-        return x, False
-    flipped = False
-    if x < 0.0:
-        x = -x
-        flipped = True
-    elif x > box:
-        x = 2.0 * box - x
-        flipped = True
-    return min(max(x, 0.0), box), flipped
-
-
-@njit(cache=True)
-def _vicsek_update(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coupling, periodic, k0, k1, new_pos,
-                   new_head):  # fmt: skip  # pragma: no cover - compiled
-    """The Vicsek update of the agents ``k0 <= k < k1`` (cell order) from their neighbour sums ``acc``: the sum
-    over the agent and its neighbours straight into the new heading (unit vector) and position. Returns the sum of
-    their new headings (the order parameter's share of these agents, without another pass)."""
-    step = speed * dt
-    tc = 0.0
-    ts = 0.0
-    for k in range(k0, k1):
-        ac = acc[0, k] + cs[k]
-        as_ = acc[1, k] + ss[k]
-        i = order[k]
-        hx = cs[k]
-        hy = ss[k]
-        rot = turn[i] * dt + noise[i]
-        norm = np.sqrt(ac * ac + as_ * as_)
-        if norm > 0.0:
-            inv = 1.0 / norm
-            mx = ac * inv
-            my = as_ * inv
-        else:  # headings cancel exactly: atan2(0, 0) = 0
-            mx = 1.0
-            my = 0.0
-        if coupling == 1.0:
-            hx = mx
-            hy = my
-        elif coupling != 0.0:  # turn by coupling * (the angle from the own heading to the mean heading)
-            rot += coupling * np.arctan2(hx * my - hy * mx, hx * mx + hy * my)
-        if rot != 0.0:
-            cr = np.cos(rot)
-            sr = np.sin(rot)
-            hx, hy = hx * cr - hy * sr, hx * sr + hy * cr
-            if coupling != 1.0:  # a heading rotated step after step (not renewed from the mean): keep it a unit vector
-                inv = 1.0 / np.sqrt(hx * hx + hy * hy)
-                hx *= inv
-                hy *= inv
-        x, fx = _keep_inside(xs[k] + step * hx, box, periodic)
-        y, fy = _keep_inside(ys[k] + step * hy, box, periodic)
-        if fx:  # a wall reflects the heading
-            hx = -hx
-        if fy:
-            hy = -hy
-        new_pos[i, 0] = x
-        new_pos[i, 1] = y
-        new_head[i, 0] = hx
-        new_head[i, 1] = hy
-        tc += hx
-        ts += hy
-    return tc, ts
-
-
-@njit(cache=True, parallel=True)
-def _vicsek_update_parallel(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coupling, periodic, new_pos,
-                            new_head, part):  # fmt: skip  # pragma: no cover - compiled
-    n = xs.shape[0]
-    for b in prange(CHUNKS):
-        part[b, 0], part[b, 1] = _vicsek_update(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coupling,
-                                                periodic, b * n // CHUNKS, (b + 1) * n // CHUNKS, new_pos,
-                                                new_head)  # fmt: skip
-
-
-@njit(cache=True)
 def vicsek_step_into(
     pos, head, turn, noise, box, r, speed, dt, coupling, periodic, order, start, ncx, scratch, new_pos, new_head
 ):  # pragma: no cover - compiled
-    """``vicsek_step`` into preallocated ``new_pos (N, 2)`` and ``new_head (N, 2)``, with ``scratch (7, N) float64``
-    (no allocation but 1 KiB; a ``(4, N)`` scratch works too, with 3 rows allocated here). Returns the order
-    parameter of the new headings (fixed blocks' sums added in block order: the same on any thread count)."""
+    """``vicsek_step`` into preallocated ``new_pos (N, 2)`` and ``new_head (N, 2)``, with a C-contiguous ``scratch
+    (rows, N) float64``: 8 or more rows hold the cell-order records, the sums and the turns (no allocation but
+    1 KiB), fewer rows mean those are allocated here. Returns the order parameter of the new headings (fixed blocks'
+    sums added in block order: the same on any thread count). Kernels in ``_vicsek_kernels.py``."""
     n = pos.shape[0]
     if n == 0:
         return 0.0
-    xs = scratch[0]
-    ys = scratch[1]
-    cs = scratch[2]
-    ss = scratch[3]
-    acc = scratch[4:7] if scratch.shape[0] >= 7 else np.empty((3, n))
-    for k in range(n):
-        i = order[k]
-        xs[k] = pos[i, 0]
-        ys[k] = pos[i, 1]
-        cs[k] = head[i, 0]
-        ss[k] = head[i, 1]
-    threaded = n >= VICSEK_PARALLEL_MIN_AGENTS
-    neighbour_sums_into(xs, ys, cs, ss, start, ncx, box, r, periodic, threaded, acc)
-    part = np.empty((CHUNKS, 2))
-    if threaded:
-        _vicsek_update_parallel(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt, coupling, periodic, new_pos,
-                                new_head, part)  # fmt: skip
+    if scratch.shape[0] >= 8:
+        flat = scratch.reshape(scratch.shape[0] * n)
+        p = flat[: 4 * n].reshape((n, 4))
+        acc = flat[4 * n : 6 * n].reshape((n, 2))
+        rot = flat[6 * n : 8 * n].reshape((2, n))
     else:
-        for b in range(CHUNKS):
-            part[b, 0], part[b, 1] = _vicsek_update(xs, ys, cs, ss, acc, order, turn, noise, box, speed, dt,
-                                                    coupling, periodic, b * n // CHUNKS, (b + 1) * n // CHUNKS,
-                                                    new_pos, new_head)  # fmt: skip
-    c = 0.0
-    s = 0.0
-    for b in range(CHUNKS):
-        c += part[b, 0]
-        s += part[b, 1]
-    return np.sqrt(c * c + s * s) / n
+        p = np.empty((n, 4))
+        acc = np.empty((n, 2))
+        rot = np.empty((2, n))
+    gather_into(pos, head, order, p)
+    return advance(p, acc, rot, order, start, ncx, turn, noise, 0.0, 1.0, box, r, speed, dt, coupling, periodic,
+                   n >= VICSEK_PARALLEL_MIN_AGENTS, np.empty((CHUNKS, 2)), new_pos, new_head)  # fmt: skip
 
 
 @njit(cache=True)

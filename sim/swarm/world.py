@@ -23,6 +23,7 @@ from fleetmind.sim.swarm import _embed_kernels as e
 from fleetmind.sim.swarm import _kernels as k
 from fleetmind.sim.swarm import _measure_kernels as m
 from fleetmind.sim.swarm import _pair_kernels as p
+from fleetmind.sim.swarm import _vicsek_kernels as v
 
 OBSERVATIONS = ("histogram", "rbf")
 
@@ -196,7 +197,14 @@ class VicsekWorld(_SwarmWorld):
         self.max_turn = _check("max_turn", max_turn, 0.0, "give a finite turn-rate bound >= 0", strict=False)
         self.head = np.zeros((self.n, 2))  # headings as unit vectors (cos theta, sin theta): no trig in the step
         self.head[:, 0] = 1.0
-        self._scratch = np.empty((7, self.n))  # cell-order coordinates, headings and the neighbour sums
+        # the step's scratch: agents in cell order as records (x, y, head) ``(N, 4)``, their neighbour sums ``(N, 2)``
+        # and the turns' sin and cos ``(2, N)``: views of one block (``_kernels.vicsek_step_into`` takes the block)
+        self._scratch = np.empty((8, self.n))
+        flat = self._scratch.reshape(-1)
+        self._p = flat[: 4 * self.n].reshape(self.n, 4)
+        self._acc = flat[4 * self.n : 6 * self.n].reshape(self.n, 2)
+        self._rot = flat[6 * self.n :].reshape(2, self.n)
+        self._part = np.empty((v.CHUNKS, 2))
         self._noise = np.empty(self.n)
         self._still = np.zeros(self.n)
 
@@ -225,16 +233,20 @@ class VicsekWorld(_SwarmWorld):
     def step(self, actions: np.ndarray | None = None, observe: bool = True) -> SwarmStep:
         """``actions``: ``(N,)`` turn rates (rad/s), clipped to ``max_turn``."""
         turn = self._still if actions is None else self._actions(actions, (self.n,), self.max_turn, "turn rates")
-        noise = self._still
-        if self.eta:  # uniform in [-eta/2, eta/2), drawn into a preallocated array
-            noise = self.rng.random(out=self._noise)
-            noise -= 0.5
-            noise *= self.eta
+        noise, shift, scale = self._still, 0.0, 0.0
+        if self.eta:  # uniform draws into a preallocated array; the kernel takes (u - 0.5) * eta: [-eta/2, eta/2)
+            noise, shift, scale = self.rng.random(out=self._noise), 0.5, self.eta
         # fresh state arrays each step (a caller's snapshot of ``pos`` / ``head`` stays valid); scratch is reused
         new_pos, new_head = np.empty((self.n, 2)), np.empty((self.n, 2))
-        order = k.vicsek_step_into(
-            self.pos, self.head, turn, noise, self.box, self.radius, self.speed, self.dt, self.coupling,
-            self.periodic, *self.cells(), self.ncx, self._scratch, new_pos, new_head,
+        # the cell lists of the current positions built with the gather into cell order (one pass), into the buffer
+        # set that ``self._cells`` does not hold
+        self._cell_buf.reverse()
+        cells, start = self._cell_buf[0]
+        v.sort_into(self.pos, self.head, self.box, self.ncx, self._cell_scratch, cells, start, self._p)
+        order = v.advance(
+            self._p, self._acc, self._rot, cells, start, self.ncx, turn, noise, shift, scale, self.box, self.radius,
+            self.speed, self.dt, self.coupling, self.periodic, self.n >= k.VICSEK_PARALLEL_MIN_AGENTS, self._part,
+            new_pos, new_head,
         )  # fmt: skip
         self.pos, self.head = new_pos, new_head
         self._cells = None
