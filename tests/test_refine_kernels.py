@@ -120,7 +120,7 @@ def test_lns_keeps_the_solution_valid_and_never_raises_its_sum_of_costs(inst, gr
     assert makespan == arrival.max()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(solutions(), st.integers(0, 4), st.integers(1, 4))
 def test_scatter_matches_its_twin_and_leads_every_agent_home_within_the_margin(inst, margin, rounds):
     blocked, nbr, cells, goal, dist, rng = inst
