@@ -121,13 +121,18 @@ def throughput(method: str, robots: int, size: int, steps: int, seed: int = 0) -
     core.act(0)  # warm the kernels
     start = time.perf_counter()
     cpu = time.process_time()
-    planner_cpu = 0.0
+    planner_cpu = world_cpu = merge_cpu = 0.0
     for step in range(1, steps + 1):
         before = time.process_time()
         acts = core.act(step)
-        planner_cpu += time.process_time() - before
+        planned = time.process_time()
         world.step(acts)
+        stepped = time.process_time()
         ingest(step)
+        merged = time.process_time()
+        planner_cpu += planned - before
+        world_cpu += stepped - planned
+        merge_cpu += merged - stepped
     wall = time.perf_counter() - start
     return {
         "method": NAMES[method],
@@ -136,6 +141,8 @@ def throughput(method: str, robots: int, size: int, steps: int, seed: int = 0) -
         "steps": steps,
         "steps_per_second": round(steps / wall, 1),
         "cpu_steps_per_second": round(steps / max(time.process_time() - cpu, 1e-9), 1),
+        "world_cpu_ms_per_step": round(1000 * world_cpu / steps, 2),
+        "merge_cpu_ms_per_step": round(1000 * merge_cpu / steps, 2),
         "planner_cpu_ms_per_step": round(1000 * planner_cpu / steps, 2),
         "planner_cpu_steps_per_second": round(steps / max(planner_cpu, 1e-9), 1),
         "coverage": round(world.coverage, 4),
@@ -222,7 +229,9 @@ def verdicts(summary: list[dict[str, Any]], tput: list[dict[str, Any]], family: 
     for t in tput:
         lines.append(
             f"{t['method']} at {t['robots']} robots on {t['size']}x{t['size']}: {t['steps_per_second']} steps/s "
-            f"(CPU-time rate {t['cpu_steps_per_second']}; planner alone {t['planner_cpu_steps_per_second']}) "
+            f"(CPU-time rate {t['cpu_steps_per_second']}; planner alone {t['planner_cpu_steps_per_second']}; "
+            f"CPU ms per step: world {t['world_cpu_ms_per_step']}, merge {t['merge_cpu_ms_per_step']}, planner "
+            f"{t['planner_cpu_ms_per_step']}) "
             f"(>= 1000): {verdict(t['steps_per_second'] >= 1000)}"
         )
     return lines
