@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fleetmind.planners.mapf import lifelong_core, visible_lists
-from fleetmind.planners.mapf.follower_il import NUM_INPUTS, IlCore, IlPolicy
+from fleetmind.planners.mapf.follower import FollowerCore
+from fleetmind.planners.mapf.follower_il import FOLLOWER_WEIGHTS, NUM_INPUTS, IlCore, IlPolicy
 from fleetmind.planners.registry import make_planner
 from fleetmind.robots.errors import BadInputError
 from fleetmind.sim.grid.mapf import MapfFleet
@@ -116,3 +117,21 @@ def test_policy_core_is_reachable_by_name_and_deterministic():
             acts.append(a)
         runs.append(np.array(acts))
     np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_own_follower_takes_the_il_weights_and_an_empty_dict_restores_the_defaults():
+    """Each agent's own Follower inside ``follower_il`` runs with ``FOLLOWER_WEIGHTS``; ``follower_weights={}`` gives
+    the hand-written planner's defaults, whose first moves it then proposes exactly (same view, fresh memory)."""
+    grid = named_map("pico_s00_od20_na32")
+    world = MapfWorld(grid, 24)
+    world.reset(7)
+    pos, goal = world.cells(world.pos), world.cells(world.goal)
+    views = _views(world.pos, 20, 20)
+    tuned = IlCore(grid.obstacles, 24, 7)
+    assert {k: getattr(tuned.follower, k) for k in FOLLOWER_WEIGHTS} == FOLLOWER_WEIGHTS
+    assert FOLLOWER_WEIGHTS["w_dyn"] != FollowerCore(grid.obstacles, 1).w_dyn
+    plain = IlCore(grid.obstacles, 24, 7, follower_weights={})
+    plain.observe(pos, goal, *views)
+    reference = FollowerCore(grid.obstacles, 24, 7).actions(pos, goal, *views)
+    np.testing.assert_array_equal(plain.guide, reference)
+    assert (reference != 0).sum() >= 12

@@ -34,6 +34,10 @@ from fleetmind.planners.mapf.follower import FollowerCore, FollowerPlanner
 from fleetmind.robots.errors import BadInputError
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
+# the weights of each agent's own Follower inside ``follower_il`` (FollowerCore's defaults elsewhere): less pull away
+# from cells it has seen crowded and from agents it sees standing. On 16 validation-random + 16 validation-mazes maps
+# (64 agents) and wfi_warehouse 192 agents seeds 0-1, against FollowerCore's defaults: +2.2 %, +3.6 %, +5.2 %.
+FOLLOWER_WEIGHTS: dict[str, float] = {"w_dyn": 6.0, "w_run": 3.0, "w_block": 3.0}
 NUM_INPUTS = NUM_MOVE_FEATURES + NUM_STATE_FEATURES
 
 
@@ -87,6 +91,7 @@ class IlCore:
         temperature: float | None = None,
         w_static: float = 2.0,
         defer: bool = True,
+        follower_weights: dict[str, float] | None = None,
     ) -> None:
         self.blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
         self.nbr = neighbour_table(self.blocked)
@@ -98,7 +103,8 @@ class IlCore:
         cell_cost = 1.0 + w_static * static_centrality(self.blocked) if w_static > 0 else None
         self.cache = DistanceCache(self.blocked, capacity=num_agents + 64, cell_cost=cell_cost)
         # each agent's own hand-written Follower (same observation, same memory rules): its move is one feature
-        self.follower = FollowerCore(self.blocked, num_agents, seed)
+        weights = FOLLOWER_WEIGHTS if follower_weights is None else follower_weights
+        self.follower = FollowerCore(self.blocked, num_agents, seed, **weights)  # type: ignore[arg-type]
         self.moves = np.zeros((num_agents, 5, NUM_MOVE_FEATURES))
         self.state = np.zeros((num_agents, NUM_STATE_FEATURES))
         self.reset(seed)
