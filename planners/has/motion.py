@@ -59,6 +59,8 @@ class GoalFields:
             r = np.maximum(rows, 0)
             value = self.pool[r, pos].astype(np.int64)
             short = have & ((value == self.top) | (value > self.bound[r])) & (self.bound[r] < 2**62)
+            if not short.any() and have.all():  # the usual step: every row exists and is exact around its robots
+                return rows
             redo = _first_seen(goals[short])
         else:
             redo = goals[:0]
