@@ -10,7 +10,8 @@ sorts the agents by cell (counting sort, stable) into ``order`` with ``start[c]:
 ``c = cy * ncx + cx``. The neighbour sums gather positions in that order, so an agent's candidates are read from
 contiguous memory, and find each pair once (``_pair_kernels.py``); they and the per-agent updates run on threads
 (``prange``) from ``PARALLEL_MIN_AGENTS`` agents on. Every agent's sums run in a fixed order, so results do not
-depend on the thread count.
+depend on the thread count. The Vicsek step's own kernels (records in cell order, heading sums, a polynomial sincos)
+are in ``_vicsek_kernels.py``.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ TWO_PI = 2.0 * np.pi
 # Below this many agents a kernel runs on the calling thread: thread start-up and barriers cost more than they save
 # (and far more on a machine whose cores other processes are using).
 PARALLEL_MIN_AGENTS = 20_000
-# The Vicsek step's own threshold, still the shared value: whether threads pay from 10,000 agents on 2 cores is
-# open (issue 15; on a machine loaded with other work, 2 OpenMP threads at 10,000 agents took 50x the serial time).
+# The Vicsek step's own threshold (``VicsekWorld.step`` reads it at each step; benchmarks/swarm_scaling.py times the
+# other mode too), still the shared value. At 10,000 agents the serial step is ~1 ms even on a loaded machine, while 2
+# OpenMP threads took 73 ms there (load 8.6); at 100,000 on that machine threads cost 46 ms against 20 ms serial.
+# Whether threads pay at 100,000 on a quiet machine is for the benchmark's two figures to say (issue 15).
 VICSEK_PARALLEL_MIN_AGENTS = PARALLEL_MIN_AGENTS
 
 
