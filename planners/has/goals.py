@@ -195,11 +195,11 @@ def cluster_prior(
 
 
 CANDIDATE, IN_DIRECTION, TOWARDS, CLUE = 3.0, 1.0, 0.6, 2.0
-LIKELY = 1.5
+LIKELY = 1.0
 """M2: extra utility of a frontier cluster in a seen region of a room type the semantic table names for an unfound
-target's kind, per target, times the type's weight over the kind's top weight (rooms 128x128, 16 robots, seeds 0-3,
-M2 steps: 268.0 at 0, 276.75 at 1.0, 241.25 at 1.5, 272.25 at 2.0, 325.5 at 3.0; larger values pull several members
-onto one cluster, as Burgard's discount lowers a cluster's utility by only 1 per member sent)."""
+target's kind, per target, times the type's weight over the kind's top weight. Its effect is within the seed noise
+(rooms 128x128, 16 robots, seeds 0,1,3-7, 2026-11-30 tree, M2 steps: 315.4 at 0, 339.6 at 0.5, 307.9 at 1.0, 338.4
+at 1.5; B3 330.3): labels are known only for seen regions, so the prior ranks nearby frontiers, not far rooms."""
 
 
 def cell_index(cell: tuple[int, int], w: int) -> int:
