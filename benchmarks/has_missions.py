@@ -245,7 +245,7 @@ def coverage_png(rows: list[dict[str, Any]], path: Path) -> Path | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    first = min(r["seed"] for r in rows)
+    first = min((r["seed"] for r in rows), default=0)  # no rows: --missions "" runs the throughput only
     picked = [r for r in rows if r["mission"] == "explore" and r["seed"] == first]
     if not picked:
         return None
