@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 from fleetmind.sim.swarm._pair_kernels import neighbour_sums_into
-from fleetmind.sim.swarm._vicsek_kernels import CHUNKS, _cell_of, _keep_inside, advance, gather_into
+from fleetmind.sim.swarm._vicsek_kernels import CHUNKS, _keep_inside, advance, build_cells_into, gather_into
 from numba import njit, prange
 
 TWO_PI = 2.0 * np.pi
@@ -42,29 +42,6 @@ def wrap_angle(a):  # pragma: no cover - compiled
 def cell_count(box, r):  # pragma: no cover - compiled
     """Cells per side: the most cells of side ``>= r`` that tile ``box`` (at least 1)."""
     return max(1, int(np.floor(box / r)))
-
-
-@njit(cache=True)
-def build_cells_into(pos, box, ncx, cells, order, start):  # pragma: no cover - compiled
-    """``build_cells`` into preallocated int64 arrays ``cells (N,)`` (scratch), ``order (N,)`` and ``start
-    (ncx * ncx + 1,)`` (both overwritten). Returns ``order, start``."""
-    n = pos.shape[0]
-    nc = ncx * ncx
-    start[:] = 0
-    for i in range(n):
-        c = _cell_of(pos[i, 0], pos[i, 1], box, ncx)
-        cells[i] = c
-        start[c + 1] += 1
-    for c in range(nc):
-        start[c + 1] += start[c]
-    for i in range(n - 1, -1, -1):  # from the back, each cell's last slot first: stable, no second counter array
-        c = cells[i]
-        start[c + 1] -= 1
-        order[start[c + 1]] = i
-    for c in range(nc):  # start[c + 1] now holds cell c's first slot: shift back
-        start[c] = start[c + 1]
-    start[nc] = n
-    return order, start
 
 
 @njit(cache=True)
@@ -207,8 +184,24 @@ def _kuramoto_update_parallel(
 
 @njit(cache=True)
 def kuramoto_step_into(
-    pos, phase, omega, control, noise, box, r, coupling, dt, periodic, order, start, ncx, xy, trig_in, fresh,
-    out, trig_out,
+    pos,
+    phase,
+    omega,
+    control,
+    noise,
+    box,
+    r,
+    coupling,
+    dt,
+    periodic,
+    order,
+    start,
+    ncx,
+    xy,
+    trig_in,
+    fresh,
+    out,
+    trig_out,
 ):  # pragma: no cover - compiled
     """``kuramoto_step`` into preallocated ``out (N,)``. ``xy (2, N)``: positions in cell order (gathered here unless
     ``fresh``); ``trig_in (2, N)``: cos/sin of ``phase`` in cell order (computed here unless ``fresh``, e.g. the

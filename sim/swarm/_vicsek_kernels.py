@@ -121,31 +121,35 @@ def rotations(turn, noise, shift, scale, dt, i0, i1, out):  # pragma: no cover -
 
 
 @njit(cache=True)
-def sort_into(pos, head, box, ncx, cell, order, start, p):  # pragma: no cover - compiled
-    """The cell lists of ``pos`` and the agents gathered in cell order, in two passes over the agents: ``order``,
-    ``start`` as ``_kernels.build_cells`` (stable counting sort), ``p[k] = (x, y, head_x, head_y)`` of agent
-    ``order[k]``. ``cell (N,) int64`` is scratch; everything is overwritten."""
+def build_cells_into(pos, box, ncx, cells, order, start):  # pragma: no cover - compiled
+    """``build_cells`` into preallocated int64 arrays ``cells (N,)`` (scratch), ``order (N,)`` and ``start
+    (ncx * ncx + 1,)`` (both overwritten). Returns ``order, start``."""
     n = pos.shape[0]
     nc = ncx * ncx
     start[:] = 0
     for i in range(n):
         c = _cell_of(pos[i, 0], pos[i, 1], box, ncx)
-        cell[i] = c
+        cells[i] = c
         start[c + 1] += 1
     for c in range(nc):
         start[c + 1] += start[c]
     for i in range(n - 1, -1, -1):  # from the back, each cell's last slot first: stable, no second counter array
-        c = cell[i]
-        k = start[c + 1] - 1
-        start[c + 1] = k
-        order[k] = i
-        p[k, 0] = pos[i, 0]
-        p[k, 1] = pos[i, 1]
-        p[k, 2] = head[i, 0]
-        p[k, 3] = head[i, 1]
+        c = cells[i]
+        start[c + 1] -= 1
+        order[start[c + 1]] = i
     for c in range(nc):  # start[c + 1] now holds cell c's first slot: shift back
         start[c] = start[c + 1]
     start[nc] = n
+    return order, start
+
+
+@njit(cache=True)
+def sort_into(pos, head, box, ncx, cell, order, start, p):  # pragma: no cover - compiled
+    """The cell lists of ``pos`` (``order``, ``start`` as ``_kernels.build_cells``: a stable counting sort) and the
+    agents gathered in cell order, ``p[k] = (x, y, head_x, head_y)`` of agent ``order[k]``. ``cell (N,) int64`` is
+    scratch; everything is overwritten."""
+    build_cells_into(pos, box, ncx, cell, order, start)
+    gather_into(pos, head, order, p)
 
 
 @njit(cache=True)
