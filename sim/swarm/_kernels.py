@@ -26,10 +26,10 @@ TWO_PI = 2.0 * np.pi
 # (and far more on a machine whose cores other processes are using).
 PARALLEL_MIN_AGENTS = 20_000
 # The Vicsek step's own threshold (``VicsekWorld.step`` reads it at each step; benchmarks/swarm_scaling.py times the
-# other mode too), still the shared value. At 10,000 agents the serial step is ~1 ms even on a loaded machine, while 2
-# OpenMP threads took 73 ms there (load 8.6); at 100,000 on that machine threads cost 46 ms against 20 ms serial.
-# Whether threads pay at 100,000 on a quiet machine is for the benchmark's two figures to say (issue 15).
-VICSEK_PARALLEL_MIN_AGENTS = PARALLEL_MIN_AGENTS
+# other mode too). Measured with the cores free (2026-11-30 15:48 UTC): 10,000 agents 0.68 ms with 2 threads against
+# 1.07 ms serial; 100,000 agents 8.0 ms against 8.7 ms. On a machine whose cores other processes hold, threads lose
+# badly (10,000 agents: 73 ms against ~1 ms serial at load 8.6): raise this for such hosts.
+VICSEK_PARALLEL_MIN_AGENTS = 10_000
 
 
 @njit(cache=True)
