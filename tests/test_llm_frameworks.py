@@ -295,6 +295,30 @@ def test_loop_guard_flags_an_exact_undo_once():
     assert planner.metrics()["loop_flags"] == 1
 
 
+def test_a_team_that_waits_twice_gets_one_retry_without_wait_for_a_robot_that_can_move():
+    """boxnet2_2x2 seed 4 with the 0.5B model: after a step where every robot waited it copied "all wait" from its
+    history for 28 steps while the hints ranked a delivery first. The second all-wait step is refused once, and the
+    retry's schema takes wait away from the first robot the rules give a move (here robot_0: its box can go next to
+    its target)."""
+    fleet, obs = _boxnet1_world()
+    idle = json.dumps({"robot_0": "wait", "robot_1": "wait", "robot_2": "wait", "robot_3": "wait"})
+    move = json.dumps({"robot_0": "move(box_red, square[0.5, 1.5])"})
+    chat = ScriptedChat([idle, idle, move])
+    planner = _planner("cmas", "boxnet1", chat)
+    planner.reset(obs, 0)
+    result = fleet.step(planner.plan(obs))  # the first all-wait step stands
+    planner.observe_result(result)
+    assert result.observation.text == obs.text
+    plan = planner.plan(result.observation)
+    assert plan == {RobotId("robot_0"): MoveBoxToCell("red", GridCell(0, 1))}
+    feedback = chat.calls[2][0][-1]["content"]
+    assert "every robot wait again" in feedback and "robot_0 must act" in feedback
+    enums = chat.calls[2][1]["properties"]
+    assert "wait" not in enums["robot_0"]["enum"] and "wait" in enums["robot_3"]["enum"]
+    assert "wait" in chat.calls[1][1]["properties"]["robot_0"]["enum"]  # taken only for the retry
+    assert planner.metrics()["loop_flags"] == 1 and planner.metrics()["repeated_rejections"] == 0
+
+
 def test_context_length_error_shrinks_history_and_retries():
     fleet, obs = _boxnet1_world()
     ok = json.dumps({"robot_3": "move(box_blue, target_blue)"})

@@ -74,13 +74,14 @@ def rank_joint(
         tiers.sort(key=lambda t: t[:4])
         ranked = [t[4] for t in tiers]
         safe = sum(1 for t in tiers if t[0] == 0)
-        if isinstance(pick, Wait) and ranked:  # the oracle has this robot wait: wait first
+        waits = "wait" not in excluded.get(rid, ())  # a stalled team's retry takes wait from one robot
+        if isinstance(pick, Wait) and ranked and waits:  # the oracle has this robot wait: wait first
             out[rid] = [(Wait(), "best", 0.0), *ranked]
             continue
-        wait: Hint = (Wait(), "" if safe or not ranked else "no safe action", 0.0)
+        wait: list[Hint] = [(Wait(), "" if safe or not ranked else "no safe action", 0.0)] if waits else []
         if safe:
             chosen[rid] = ranked[0][0]
-        out[rid] = [*ranked[:safe], wait, *ranked[safe:]]
+        out[rid] = [*ranked[:safe], *wait, *ranked[safe:]]
     return out
 
 

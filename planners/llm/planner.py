@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fleetmind.planners.llm import prompts
+from fleetmind.planners.llm import hints, prompts
 from fleetmind.planners.llm.checks import effect, founded
 from fleetmind.planners.llm.client import ChatClient, Message
 from fleetmind.planners.llm.config import LLMSettings
@@ -222,6 +222,11 @@ class LLMPlanner(Planner):
         assert self.session is not None
         plan = validate_plan(observation, raw, excluded)
         guard = self.settings.loop_guard and self.session.loop_flags == self._loop_flags_at_step_start
+        if guard and not plan and self._previous == {} and self._previous_world is not None:
+            mover = self._stall_mover(observation, excluded)
+            if mover is not None:  # every robot waited last step and would again: one retry must move someone
+                excluded.setdefault(mover, set()).add("wait")
+                raise ReplyError("stall", [f"every robot waited last step too; {mover} must act this step"])
         try:
             check_safe(observation, plan, self._previous, self._previous_world, guard)
         except ReplyError as err:
@@ -229,6 +234,15 @@ class LLMPlanner(Planner):
                 excluded.setdefault(rid, set()).update(gone)
             raise
         return plan
+
+    def _stall_mover(self, observation: Observation, excluded: Excluded) -> RobotId | None:
+        """The robot a stalled team's retry takes ``wait`` from: the first robot with a move in the joint plan the
+        task's rules rank first (the oracle's advice where the task has one), whether or not hints are shown; None
+        when the rules too would have every robot wait (issue 18: the 0.5B model copied "all wait" from its history
+        for 28 steps of boxnet2_2x2, seed 4, while the hints ranked a delivery first)."""
+        advice = self._advice(observation)
+        top = hints.top_plan(hints.rank_joint(observation, self._previous, self._previous_world, excluded, advice))
+        return next(iter(top), None)
 
     def _extract_plan(
         self, observation: Observation, excluded: dict[RobotId, set[str]]

@@ -33,6 +33,7 @@ class ReplyError(Exception):
             "syntax": "Your reply has errors:",
             "shield": "The safety shield rejected your plan (it would collide):",
             "loop": "Your plan exactly undoes the previous step's moves, so the team would loop:",
+            "stall": "Your plan has every robot wait again, so nothing would ever change:",
         }[self.kind]
         text = head + "\n" + "\n".join(f"- {p}" for p in self.problems)
         if self.removed:
@@ -90,9 +91,12 @@ def validate_plan(observation: Observation, raw: Any, excluded: Excluded | None 
             problems.append(f"{rid}: the action must be a string, got {json.dumps(value)[:60]}")
             continue
         command = parse_action(value, robots[rid].legal)
-        if isinstance(command, Wait):
-            continue
         gone = (excluded or {}).get(rid, ())
+        if isinstance(command, Wait):
+            if "wait" in gone:
+                choices = "; ".join(actions(observation, rid, excluded))
+                problems.append(f"{rid} said 'wait', but the team has stood still: choose one of {choices}")
+            continue
         if command is None or command.text in gone:
             choices = "; ".join(actions(observation, rid, excluded))
             why = "was removed from its choices (it collides)" if command is not None else "is not one of its actions"

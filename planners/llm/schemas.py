@@ -33,9 +33,10 @@ def merge(*parts: Excluded | None) -> dict[RobotId, set[str]]:
 
 
 def actions(observation: Observation, robot: RobotId, excluded: Excluded | None = None) -> list[str]:
-    """The robot's choices: legal actions (fleet's order) but the excluded ones, then ``wait``."""
+    """The robot's choices: legal actions (fleet's order) but the excluded ones, then ``wait`` (unless excluded: a
+    retry after every robot waited twice in a row, see ``LlmPlanner._checked``)."""
     gone = (excluded or {}).get(robot, ())
-    return [*(t for t in observation.robots[robot].legal_text if t not in gone), "wait"]
+    return [*(t for t in observation.robots[robot].legal_text if t not in gone), *(() if "wait" in gone else ("wait",))]
 
 
 def acting_robots(observation: Observation, robots: Sequence[RobotId] | None = None) -> list[RobotId]:

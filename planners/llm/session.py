@@ -259,7 +259,7 @@ class Session:
                 with self._lock:
                     self.repeated_rejections += int(same in rejected)  # a re-prompt loop: the same refused reply
                     self.shield_rejections += int(err.kind == "shield")
-                    self.loop_flags += int(err.kind == "loop")
+                    self.loop_flags += int(err.kind in ("loop", "stall"))
                     self.reprompts += int(not last)
                 rejected.add(same)
                 if last:
