@@ -259,7 +259,10 @@ def test_the_threaded_path_gives_the_serial_results():
         got = [V.advance(rec, sums, rot, order, start, ncx, turn, noise, 0.0, 1.0, box, r, 0.1, 1.0, coupling, periodic,
                          threads, np.empty((V.CHUNKS, 2)), new_pos, new_head)
                for threads, (sums, rot, new_pos, new_head) in zip((True, False), runs, strict=True)]  # fmt: skip
-        assert got[0] == got[1] and all(np.array_equal(a, b) for a, b in zip(*runs, strict=True))
+        # rot (index 1) holds the turns only when they do not depend on the neighbours (coupling 0 or 1); else it
+        # is untouched scratch (np.empty), whose contents differ between the runs
+        same = [np.array_equal(a, b) for i, (a, b) in enumerate(zip(*runs, strict=True)) if i != 1 or coupling == 1.0]
+        assert got[0] == got[1] and len(same) >= 3 and all(same)
         neighbour_sums_into(xs, ys, rec[:, 2].copy(), rec[:, 3].copy(), start, ncx, box, r, periodic, False, acc)
         np.testing.assert_allclose(runs[0][0], acc[:2].T, rtol=0, atol=1e-12)
     phase = K.kuramoto_step(pos, angle, turn, noise, noise, box, r, 2.0, 0.1, True, order, start, ncx)
