@@ -72,13 +72,10 @@ def steady(task, config, act, seeds) -> float:
     return float(np.mean([steady_state(episode(task, config, act, seed)[0]) for seed in seeds]))
 
 
-HORIZON_POWER = [1.0]  # --transfer-horizon-power: 1 scales the horizon with the box side, 2 with its area
-
-
-def horizon(agents: int, steps: int, cap: int) -> int:
+def horizon(agents: int, steps: int, cap: int, power: float = 1.0) -> int:
     """Steps for ``agents`` at N = 100's density: ``steps`` times the box side relative to N = 100's
-    (``sqrt(agents / 100)``) to the power ``HORIZON_POWER``, never fewer than ``steps``, at most ``cap``."""
-    scale = math.sqrt(agents / TRANSFER_N[0]) ** HORIZON_POWER[0]
+    (``sqrt(agents / 100)``) to ``power`` (1: the side, 2: the area), never fewer than ``steps``, at most ``cap``."""
+    scale = math.sqrt(agents / TRANSFER_N[0]) ** power
     return int(min(cap, max(steps, round(steps * scale))))
 
 
@@ -104,18 +101,20 @@ def settle(series: np.ndarray) -> tuple[float, float]:
     return last, last - float(series[-2 * q : -q].mean()) if len(series) >= 2 * q else 0.0
 
 
-def transfer_config(task, mode: str, agents: int, steps: int, cap: int):
+def transfer_config(task, mode: str, agents: int, steps: int, cap: int, power: float = 1.0):
     """Config of one transfer run: ``density`` keeps N = 100's density (box ~ sqrt(N), horizon scaled to it),
     ``box`` keeps N = 100's box (density ~ N, ``steps`` steps)."""
     ref = task.make_config(agents=TRANSFER_N[0])
     if mode == "density":
-        return task.make_config(agents=agents, steps=horizon(agents, steps, cap))
+        return task.make_config(agents=agents, steps=horizon(agents, steps, cap, power))
     if mode == "box":
         return task.make_config(agents=agents, density=ref.density * agents / TRANSFER_N[0], steps=steps)
     raise SystemExit(f"--transfer-modes: unknown mode {mode!r}; choose from {', '.join(TRANSFER_MODES)}")
 
 
-def transfer_rows(task, acts, mode: str, seeds: list[int], steps: int, cap: int, agents: tuple[int, ...]) -> list[dict]:
+def transfer_rows(
+    task, acts, mode: str, seeds: list[int], steps: int, cap: int, agents: tuple[int, ...], power: float = 1.0
+) -> list[dict]:
     """One row per N of ``agents`` (the first is the reference) for the policy and the tuned law."""
     rows: list[dict] = []
     ref: dict[str, float] = {}
@@ -125,7 +124,7 @@ def transfer_rows(task, acts, mode: str, seeds: list[int], steps: int, cap: int,
         + " | policy/law  verdict"
     )
     for n in agents if mode == "density" else [n for n in agents if n in BOX_N]:
-        config = transfer_config(task, mode, n, steps, cap)
+        config = transfer_config(task, mode, n, steps, cap, power)
         use = seeds if n <= 1000 else seeds[:1]
         row: dict = {"task": task.name, "mode": mode, "agents": n, "box": round(config.box, 3)}
         row |= {"density": config.density, "steps": config.steps, "seeds": use}
@@ -189,7 +188,6 @@ def main() -> int:
         args.transfer_cap = 600 if args.quick else 3000
     if not 0.0 <= args.transfer_horizon_power <= 3.0:
         raise SystemExit("--transfer-horizon-power: give a power between 0 and 3 (1: box side, 2: area)")
-    HORIZON_POWER[0] = args.transfer_horizon_power
     print(f"machine: {machine()}")
     print(f"steady state over the last quarter of {steps} steps, seeds {seeds}, N = 100 (density 1)")
     rows, transfer = [], []
@@ -217,7 +215,9 @@ def main() -> int:
         if args.transfer_cap > 0:
             for mode in args.transfer_modes.split(","):
                 agents = tuple(int(n) for n in args.transfer_agents.split(","))
-                transfer += transfer_rows(task, acts, mode, seeds, steps, args.transfer_cap, agents)
+                transfer += transfer_rows(
+                    task, acts, mode, seeds, steps, args.transfer_cap, agents, args.transfer_horizon_power
+                )
     seconds = time.perf_counter() - start
     args.out.mkdir(parents=True, exist_ok=True)
     data = {"machine": machine(), "seconds": round(seconds, 1), "steps": steps, "seeds": seeds, "rows": rows}
