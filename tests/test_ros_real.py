@@ -110,7 +110,7 @@ def kill_robot(state, procs):
     if state["step"] >= 2 and not killed:  # a step into the episode, then mid-step
         killed.update(step=state["step"])
         threading.Timer(0.3, robots[1].close).start()  # robot_1's SITL: SIGTERM
-config = UpConfig(sys.argv[2], timeout_s=240, heartbeat_timeout_s=2.0, log_dir=Path(sys.argv[1]))
+config = UpConfig(sys.argv[2], timeout_s=240, heartbeat_timeout_s=4.0, log_dir=Path(sys.argv[1]))  # room for load
 r = up(config, report=lambda line: None, on_state=kill_robot, on_robots=robots.extend)
 def name(e):
     return e["kind"] + (":" + e.get("v", "") + "," + e.get("w", "") if e["kind"] == "cmd" else "")
