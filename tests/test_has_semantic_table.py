@@ -99,3 +99,14 @@ def test_a_leader_sends_its_member_into_the_likely_room_before_a_nearer_frontier
     assert int(plain[0]) // 30 <= 3  # without semantics: the nearer frontier, in the office
     prior = Leader(group, 5, 0.0, lambda q, fr: cluster_prior(q, "multi_search", GOAL, (), fr.reps), BETA_NEAR)
     assert int(prior.assign(p, f, np.array([0]))[0]) // 30 >= 26  # with the table: the storage room (a crate)
+
+
+def test_the_manager_prompt_carries_the_table_for_search_missions_only():
+    from fleetmind.planners.has.manager import LLMManager, heuristic_groups
+
+    p = InfoPlatform((20, 20), ["robot_0", "robot_1"])
+    manager = LLMManager(client_factory=lambda: None)
+    hint = heuristic_groups(p, "multi_search", {})
+    for mission in ("multi_search", "sequential", "described_goal"):
+        assert "Where objects lie: " + semantics_line() in manager.prompt(p, mission, {}, hint), mission
+    assert "Where objects lie" not in manager.prompt(p, "explore", {}, heuristic_groups(p, "explore", {}))

@@ -22,7 +22,7 @@ import numpy as np
 from fleetmind.planners.has._ask import CallStats, ask
 from fleetmind.planners.has._kernels import hungarian
 from fleetmind.planners.has.frontier import frontiers
-from fleetmind.planners.has.goals import described_room, direction_box, goal_object
+from fleetmind.planners.has.goals import described_room, direction_box, goal_object, semantics_line
 from fleetmind.planners.has.platform import Group, InfoPlatform
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -176,6 +176,7 @@ def heuristic_groups(p: InfoPlatform, mission: str, goal: Mapping[str, Any], gro
     return groups
 
 
+SEARCH_MISSIONS = ("multi_search", "sequential", "described_goal")
 SYSTEM = (
     "You are the manager of a robot team exploring an unknown grid map (HAS: hierarchical auto-organizing system). "
     "Split the online robots into groups; give each group a leader (one of its members), a region "
@@ -203,8 +204,11 @@ class LLMManager:
     def prompt(self, p: InfoPlatform, mission: str, goal: Mapping[str, Any], hint: list[Group]) -> str:
         suggestion = {"groups": [_jsonable(g) for g in hint]}
         state = {"role": "has_manager", "suggestion": suggestion}
+        # the maps' published room-type table, for missions that look for objects: the common-sense prior that lets
+        # a manager send groups towards the room types where the wanted kinds usually lie
+        where = f"Where objects lie: {semantics_line()}\n" if mission in SEARCH_MISSIONS else ""
         return (
-            f"Mission: {mission}; goal: {json.dumps(dict(goal))}\n{p.summary()}\n"
+            f"Mission: {mission}; goal: {json.dumps(dict(goal))}\n{where}{p.summary()}\n"
             f"A coordinated-frontier heuristic suggests: {json.dumps(suggestion)}\n"
             f"```state\n{json.dumps(state)}\n```"
         )
