@@ -14,6 +14,10 @@ Transfer is measured two ways (``--transfer-modes``):
 - ``box``: the box of N = 100 at every N, for ``steps`` steps, so the density (and each agent's neighbour count)
   grows with N; N = 25 and 1,000 only (10,000 agents in that box see ~314 neighbours each: too slow to run here).
 
+``--transfer-radius`` sets the observation radius of the transfer runs (default 1, the figures above). At density 1
+an agent has ``pi r^2`` neighbours on average: ~3.1 at r = 1, below the 2D random-geometric-graph percolation
+threshold (~4.5), so the neighbour graph falls into components that never see each other; ~12.6 at r = 2.
+
 Beside the global metric each transfer row gives the local one (the agents' mean local term of the training reward:
 alignment with the neighbours' mean heading / phase, or ``tanh(count / expected)`` for aggregation), which does not
 depend on the box, the policy / law ratio at that N, and ``drift`` (last quarter minus the quarter before: a swarm
@@ -44,6 +48,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: see the docs
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fleetmind.sim.swarm import _kernels as kernels  # noqa: E402
+from fleetmind.sim.swarm import _measure_kernels as measure  # noqa: E402
 from fleetmind.tasks.swarm import get_swarm_task, swarm_task_names  # noqa: E402
 
 from fleetmind.app.swarm_env import SwarmEnv, steady_state  # noqa: E402
@@ -101,32 +107,75 @@ def settle(series: np.ndarray) -> tuple[float, float]:
     return last, last - float(series[-2 * q : -q].mean()) if len(series) >= 2 * q else 0.0
 
 
-def transfer_config(task, mode: str, agents: int, steps: int, cap: int, power: float = 1.0):
-    """Config of one transfer run: ``density`` keeps N = 100's density (box ~ sqrt(N), horizon scaled to it),
-    ``box`` keeps N = 100's box (density ~ N, ``steps`` steps)."""
-    ref = task.make_config(agents=TRANSFER_N[0])
+def locked_level(sizes: np.ndarray, rng: np.random.Generator, samples: int = 4000) -> float:
+    """``E|sum_c s_c exp(i psi_c)| / sum_c s_c`` over independent uniform ``psi_c`` (Monte Carlo): the phase order
+    of components of ``sizes`` agents, each perfectly locked, at independent phases. For oscillators that see only
+    their neighbours' RELATIVE phases (and their own frequency), each component's phases are rotation-invariant in
+    law and independent of the others', and ``E|a + m exp(i psi)|`` grows with ``m`` (``|.|`` is subharmonic), so
+    this bounds the expected order of ANY such controller on that graph from above."""
+    s = np.asarray(sizes, dtype=float)
+    psi = rng.uniform(0.0, 2 * math.pi, (samples, len(s)))
+    return float(np.mean(np.hypot(np.cos(psi) @ s, np.sin(psi) @ s)) / s.sum())
+
+
+def graph_row(task, config, seeds: list[int], rng: np.random.Generator) -> dict:
+    """The neighbour graph (agents within ``config.radius``) of the worlds' initial positions at ``seeds``, averaged:
+    mean degree, components, largest component's share, isolated agents' share and :func:`locked_level`."""
+    figs = []
+    for seed in seeds:
+        env = SwarmEnv(task, config)
+        obs = env.reset(seed)
+        w = env.world
+        ncx = int(kernels.cell_count(w.box, w.radius))
+        labels = measure.cluster_labels(w.pos, w.box, w.radius, True, *kernels.build_cells(w.pos, w.box, ncx), ncx)
+        sizes = np.bincount(labels)
+        sizes = sizes[sizes > 0]
+        figs.append(
+            [obs.count.mean(), len(sizes), sizes.max() / w.n, float(np.mean(obs.count == 0)), locked_level(sizes, rng)]
+        )
+    a = np.mean(figs, axis=0)
+    keys = ("mean_degree", "components", "largest_share", "isolated_share", "locked_level")
+    return {"agents": config.agents, "radius": config.radius, "box": round(config.box, 3)} | dict(
+        zip(keys, map(float, a), strict=True)
+    )
+
+
+def transfer_config(task, mode: str, agents: int, steps: int, cap: int, power: float = 1.0, radius: float = 1.0):
+    """Config of one transfer run at observation ``radius``: ``density`` keeps N = 100's density (box ~ sqrt(N),
+    horizon scaled to it), ``box`` keeps N = 100's box (density ~ N, ``steps`` steps)."""
+    ref = task.make_config(agents=TRANSFER_N[0], radius=radius)
     if mode == "density":
-        return task.make_config(agents=agents, steps=horizon(agents, steps, cap, power))
+        return task.make_config(agents=agents, radius=radius, steps=horizon(agents, steps, cap, power))
     if mode == "box":
-        return task.make_config(agents=agents, density=ref.density * agents / TRANSFER_N[0], steps=steps)
+        density = ref.density * agents / TRANSFER_N[0]
+        return task.make_config(agents=agents, density=density, radius=radius, steps=steps)
     raise SystemExit(f"--transfer-modes: unknown mode {mode!r}; choose from {', '.join(TRANSFER_MODES)}")
 
 
 def transfer_rows(
-    task, acts, mode: str, seeds: list[int], steps: int, cap: int, agents: tuple[int, ...], power: float = 1.0
+    task,
+    acts,
+    mode: str,
+    seeds: list[int],
+    steps: int,
+    cap: int,
+    agents: tuple[int, ...],
+    power: float = 1.0,
+    radius: float = 1.0,
 ) -> list[dict]:
-    """One row per N of ``agents`` (the first is the reference) for the policy and the tuned law."""
+    """One row per N of ``agents`` (the first is the reference) for the policy and the tuned law, at observation
+    ``radius``."""
     rows: list[dict] = []
     ref: dict[str, float] = {}
     print(
-        f"\ntransfer {task.name} ({mode}): {'N':>6} {'box':>6} {'steps':>5} | "
+        f"\ntransfer {task.name} ({mode}, r = {radius:g}): {'N':>6} {'box':>6} {'steps':>5} | "
         + " | ".join(f"{c}: steady kept local drift" for c in ("dec-pomfc", "classic"))
         + " | policy/law  verdict"
     )
     for n in agents if mode == "density" else [n for n in agents if n in BOX_N]:
-        config = transfer_config(task, mode, n, steps, cap, power)
+        config = transfer_config(task, mode, n, steps, cap, power, radius)
         use = seeds if n <= 1000 else seeds[:1]
-        row: dict = {"task": task.name, "mode": mode, "agents": n, "box": round(config.box, 3)}
+        row: dict = {"task": task.name, "mode": mode, "agents": n, "radius": config.radius, "box": round(config.box, 3)}
         row |= {"density": config.density, "steps": config.steps, "seeds": use}
         began = time.perf_counter()
         for c in ("dec-pomfc", "classic"):
@@ -156,6 +205,30 @@ def transfer_rows(
     return rows
 
 
+def graph_main(out: Path, seeds: list[int], agents: tuple[int, ...]) -> int:
+    """``--graph-only``: the neighbour graph of every transfer setting (positions do not depend on the task)."""
+    task, rng, rows = get_swarm_task("kuramoto"), np.random.default_rng(7), []
+    print(f"neighbour graph of the initial positions, seeds {seeds} (means); locked = the phase-order bound")
+    print(
+        f"{'mode':>7} {'r':>3} {'N':>6} {'box':>6} {'degree':>7} {'components':>10} {'largest':>7} {'alone':>6} locked"
+    )
+    for mode in TRANSFER_MODES:
+        for radius in (1.0, 2.0):
+            for n in sorted(agents):
+                row = {"mode": mode} | graph_row(task, transfer_config(task, mode, n, 1, 1, 1.0, radius), seeds, rng)
+                print(
+                    f"{mode:>7} {radius:>3g} {n:>6} {row['box']:>6.1f} {row['mean_degree']:>7.2f} "
+                    f"{row['components']:>10.1f} {row['largest_share']:>7.3f} {row['isolated_share']:>6.3f} "
+                    f"{row['locked_level']:.3f}",
+                    flush=True,
+                )
+                rows.append(row)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "swarm_graph.json").write_text(json.dumps({"machine": machine(), "seeds": seeds, "rows": rows}, indent=1))
+    print(f"{out}/swarm_graph.json")
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="1 seed, 200 steps, transfer horizons capped at 600 steps")
@@ -179,6 +252,18 @@ def main() -> int:
         help="density mode: the horizon grows with the box side to this power (1: the side, 2: the area, as "
         "coarsening needs; still capped by --transfer-cap)",
     )
+    p.add_argument(
+        "--transfer-radius",
+        type=float,
+        default=1.0,
+        help="observation radius of the transfer runs (default 1; at density 1, r = 1 gives ~3.1 neighbours, below "
+        "the 2D percolation threshold of ~4.5; r = 2 gives ~12.6)",
+    )
+    p.add_argument(
+        "--graph-only",
+        action="store_true",
+        help="print the neighbour graph of the transfer's initial positions (both modes, r = 1 and 2) and stop",
+    )
     p.add_argument("--tasks", default=",".join(swarm_task_names()), help="comma list of swarm tasks")
     p.add_argument("--out", type=Path, default=Path("runs/swarm_control"))
     args = p.parse_args()
@@ -188,7 +273,13 @@ def main() -> int:
         args.transfer_cap = 600 if args.quick else 3000
     if not 0.0 <= args.transfer_horizon_power <= 3.0:
         raise SystemExit("--transfer-horizon-power: give a power between 0 and 3 (1: box side, 2: area)")
+    if not (math.isfinite(args.transfer_radius) and 0.0 < args.transfer_radius <= 2.5):
+        raise SystemExit(
+            "--transfer-radius: give a radius in (0, 2.5] (the box of N = 25 is 5 wide; periodic: r <= box/2)"
+        )
     print(f"machine: {machine()}")
+    if args.graph_only:
+        return graph_main(args.out, [2000, 2001, 2002], tuple(int(n) for n in args.transfer_agents.split(",")))
     print(f"steady state over the last quarter of {steps} steps, seeds {seeds}, N = 100 (density 1)")
     rows, transfer = [], []
     start = time.perf_counter()
@@ -216,12 +307,21 @@ def main() -> int:
             for mode in args.transfer_modes.split(","):
                 agents = tuple(int(n) for n in args.transfer_agents.split(","))
                 transfer += transfer_rows(
-                    task, acts, mode, seeds, steps, args.transfer_cap, agents, args.transfer_horizon_power
+                    task,
+                    acts,
+                    mode,
+                    seeds,
+                    steps,
+                    args.transfer_cap,
+                    agents,
+                    args.transfer_horizon_power,
+                    args.transfer_radius,
                 )
     seconds = time.perf_counter() - start
     args.out.mkdir(parents=True, exist_ok=True)
     data = {"machine": machine(), "seconds": round(seconds, 1), "steps": steps, "seeds": seeds, "rows": rows}
     data["transfer"] = transfer
+    data["transfer_radius"] = args.transfer_radius
     (args.out / "swarm_control.json").write_text(json.dumps(data, indent=1) + "\n")
     met = sum(r["meets_target"] for r in rows)
     others = [r for r in transfer if r["kept_ref"] is False]
