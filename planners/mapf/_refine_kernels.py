@@ -30,8 +30,9 @@ def reserve(paths, res):  # pragma: no cover - compiled
 def st_astar(me, start, goal, d, res, nbr, limit, path, parent, stamp, tick, link, head):  # pragma: no cover
     """Space-time A* for agent ``me`` (not in ``res``) from ``start`` at time 0 to its goal, where it must be able to
     rest for good (nobody else holds the goal afterwards). Moves may not enter a held cell nor swap with its holder;
-    following is allowed. ``d``: the agent's unit-step cost-to-go row (consistent heuristic); states with time +
-    ``d`` above ``limit`` are not searched. The open list is a bucket queue on f = time + ``d`` (integers that never
+    following is allowed. ``d``: the agent's unit-step cost-to-go row; the heuristic is max(``d``, L + 1 - time),
+    L the last time somebody else holds the goal (consistent: it cannot rest there before L + 1); states with f =
+    time + heuristic above ``limit`` are not searched. The open list is a bucket queue on f (integers that never
     decrease along the search), last in first out within a bucket (deeper states first).
 
     Writes ``path`` (``(T + 1,)``: the path, then the goal to the horizon) and returns the arrival time (optimal
@@ -47,7 +48,7 @@ def st_astar(me, start, goal, d, res, nbr, limit, path, parent, stamp, tick, lin
             last = t
             break
     top = min(limit, head.shape[0] - 1)
-    f0 = np.int64(d[start])
+    f0 = max(np.int64(d[start]), last + 1)  # h = max(d, last + 1 - t): it cannot rest on the goal before last + 1
     if f0 > top:
         return -1
     for f in range(f0, top + 1):
@@ -75,7 +76,7 @@ def st_astar(me, start, goal, d, res, nbr, limit, path, parent, stamp, tick, lin
             u = nbr[v, k]
             if u < 0:
                 continue
-            f = t + 1 + np.int64(d[u])
+            f = max(t + 1 + np.int64(d[u]), last + 1)
             if f > top:
                 continue
             if not move_free(res, t, v, u, k, me):
@@ -181,7 +182,7 @@ def _hub_group(hubs, res, nbr, group, members, mark, tag, seen, queue):  # pragm
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def lns_refine(
     paths, arrival, res, goal, d_of, nbr, hubs, weights, iters, group, seed, tick, parent, stamp, link, head
 ):  # pragma: no cover - compiled
