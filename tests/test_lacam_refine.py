@@ -13,7 +13,7 @@ import pytest
 from fleetmind.planners.mapf import lacam_star, lifelong_core, solution_costs
 from fleetmind.planners.mapf._kernels import neighbour_table
 from fleetmind.planners.mapf._refine_kernels import lns_refine
-from fleetmind.planners.mapf.lacam import _Refiner
+from fleetmind.planners.mapf.lacam_refiner import Refiner as _Refiner
 from fleetmind.tasks.mapf_lifelong._kernels import bfs_distances, components
 from fleetmind.tasks.mapf_lifelong.maps import GridMap, load_movingai, parse_string_map, random_map
 from fleetmind.tasks.mapf_lifelong.scen import (

@@ -182,7 +182,7 @@ def _hub_group(hubs, res, nbr, group, members, mark, tag, seen, queue):  # pragm
     return m
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def lns_refine(
     paths, arrival, res, goal, d_of, nbr, hubs, weights, iters, group, seed, tick, parent, stamp, link, head
 ):  # pragma: no cover - compiled

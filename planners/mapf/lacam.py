@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from fleetmind.planners.mapf._common import DistanceCache
 from fleetmind.planners.mapf._kernels import neighbour_table, pibt_configure, pibt_preferences
-from fleetmind.planners.mapf._refine_kernels import STRATEGIES, lns_refine, reserve, scatter_slots
+from fleetmind.planners.mapf._refine_kernels import scatter_slots
+from fleetmind.planners.mapf.lacam_refiner import MAX_STATES, Refiner
 
 log = logging.getLogger(__name__)
 
 _SLICE_S = 0.02  # LaCAM*'s turn between refinement turns (the refiner gets nine times as long)
-_MAX_STATES = 20_000_000  # space-time states (16 bytes each: reservations and A* scratch); beyond, no refinement
+_GUIDED_SHARE = 0.3  # fast_first: the SUO-guided search's first solution is waited for this share of the limit
 _SCATTER_MARGIN = 10  # SUO: paths up to this many steps longer than the shortest (LaCAM3's default)
 _SCATTER_ROUNDS = 8  # SUO: at most this many rounds over all agents
 
@@ -79,6 +80,111 @@ class _Node:
     neighbours: set[_Node] = field(default_factory=set)
 
 
+class _Search:
+    """LaCAM*'s search over configurations (one per guidance: plain PIBT or SUO-guided), run in slices by
+    :meth:`run`; ``best`` is the goal node with the least sum of loss found so far."""
+
+    def __init__(
+        self, start: np.ndarray, goal: np.ndarray, dist: np.ndarray, nbr: np.ndarray, seed: int,
+        suo: np.ndarray | None, swap: bool, tries: int, anytime: bool, node_limit: int,
+    ):  # fmt: skip
+        self.goal, self.dist, self.nbr, self.suo = goal, dist, nbr, suo
+        self.swap, self.tries, self.anytime, self.node_limit = swap, tries, anytime, node_limit
+        self.agents = np.arange(len(start), dtype=np.int64)
+        self.rng = np.random.default_rng(seed)
+        self.goal_key = goal.tobytes()
+        self.root = self._node(start, None, 0)
+        self.explored: dict[bytes, _Node] = {start.tobytes(): self.root}
+        self.open: list[_Node] = [self.root]
+        self.best: _Node | None = None
+        self.nodes = 1
+
+    @property
+    def searching(self) -> bool:
+        return bool(self.open) and self.nodes < self.node_limit
+
+    def _node(self, cfg: np.ndarray, parent: _Node | None, g: int) -> _Node:
+        d = self.dist[self.agents, cfg]
+        if parent is None:
+            priority = d / max(1, int(d.max())) * 0.99
+        else:  # agents away from their goal gain priority; one at its goal drops to its fraction
+            priority = np.where(cfg != self.goal, parent.priority + 1.0, parent.priority - np.floor(parent.priority))
+        order = np.argsort(-priority, kind="stable").astype(np.int64)
+        prefs = _preferences(cfg, self.dist, self.nbr, self.rng, self.suo)
+        node = _Node(cfg, parent, g, int(d.sum()), order, priority, prefs)
+        node.tree.append(((), ()))
+        return node
+
+    def edge_cost(self, a: np.ndarray, b: np.ndarray) -> int:
+        return int(np.count_nonzero((a != self.goal) | (b != self.goal)))
+
+    def run(self, until: float, first_only: bool = False) -> None:
+        """Expand configurations until ``until`` (``time.perf_counter()``), until the search space or the node
+        limit is exhausted or, with ``first_only``, until there is a solution."""
+        goal, dist, nbr, rng, agents = self.goal, self.dist, self.nbr, self.rng, self.agents
+        n = len(goal)
+        num_cells = nbr.shape[0]
+        while self.searching and time.perf_counter() < until:
+            node = self.open[-1]
+            if self.best is None and node.config.tobytes() == self.goal_key:
+                self.best = node
+                log.debug("LaCAM*: first solution, sum of loss %d, %d nodes", node.g, self.nodes)
+                if first_only:
+                    return
+            if self.best is not None and node.g + node.h >= self.best.g:
+                self.open.pop()  # cannot improve on the incumbent
+                continue
+            if not node.tree:
+                self.open.pop()
+                continue
+            who, where = node.tree.popleft()
+            depth = len(who)
+            if depth < n:
+                i = int(node.order[depth])
+                slots = [k for k in range(5) if nbr[node.config[i], k] >= 0]
+                rng.shuffle(slots)
+                for k in slots:
+                    node.tree.append((who + (i,), where + (k,)))
+            fixed_who, fixed_where = np.array(who, dtype=np.int64), np.array(where, dtype=np.int64)
+            slot, slot_f = None, 0
+            for draw in range(max(1, self.tries)):  # LaCAM3's Monte-Carlo successors: the best of a few tie-breaks
+                prefs = node.prefs if draw == 0 else _preferences(node.config, dist, nbr, rng, self.suo)
+                got = pibt_configure(
+                    node.config, prefs, nbr, node.order, num_cells, fixed_who, fixed_where, goal, dist, agents,
+                    self.swap,
+                )  # fmt: skip
+                if got[0] < 0:
+                    continue
+                nxt = nbr[node.config, got]
+                f = self.edge_cost(node.config, nxt) + int(dist[agents, nxt].sum())
+                if slot is None or f < slot_f:
+                    slot, slot_f = got, f
+            if slot is None:
+                continue
+            cfg = nbr[node.config, slot]
+            key = cfg.tobytes()
+            known = self.explored.get(key)
+            if known is not None:
+                if self.anytime:
+                    node.neighbours.add(known)
+                    _relax(node, known, self.edge_cost)
+                if self.best is None or known.g + known.h < self.best.g:
+                    self.open.append(known)
+                if rng.random() < 0.001:  # LaCAM*: occasional restart from the root escapes bad basins
+                    self.open.append(self.root)
+                continue
+            child = self._node(cfg, node, node.g + self.edge_cost(node.config, cfg))
+            node.neighbours.add(child)
+            self.explored[key] = child
+            self.open.append(child)
+            self.nodes += 1
+
+    def solution(self) -> np.ndarray:
+        """The best solution's configurations: ``(T+1, N) int64`` cells (its node's path may have been rewired)."""
+        assert self.best is not None
+        return _cells(self.explored[self.goal_key])
+
+
 def lacam_star(
     blocked: np.ndarray,
     starts: np.ndarray,
@@ -92,14 +198,19 @@ def lacam_star(
     group: int = 4,
     scatter: bool = True,
     tries: int = 1,
+    fast_first: bool = True,
 ) -> LacamResult:
     """Solve one-shot MAPF. ``starts``/``goals``: ``(N, 2) int`` (row, col); ``blocked``: ``(H, W) bool``;
     ``swap``: PIBT with LaCAM3's swap as the successor generator (off: plain PIBT); ``anytime``: keep improving
     after the first solution until ``time_limit``; ``refine`` (with ``anytime``): LNS over neighbourhoods of up
     to ``group`` agents takes nine tenths of that time, LaCAM*'s own search the rest; ``scatter``: PIBT first tries
     each agent's next cell on a path that meets few others (space utilisation optimisation, as LaCAM3); ``tries``:
-    PIBT runs per successor with different tie-breaks, the one nearest the goals (cost + distances) kept."""
+    PIBT runs per successor with different tie-breaks, the one nearest the goals (cost + distances) kept;
+    ``fast_first`` (with ``scatter``): the first solution comes from a search without SUO (SUO's paths take up to
+    ~0.4 s at 500 agents) and the SUO-guided search runs as the first part of the anytime phase, the cheaper of the
+    two solutions kept (``anytime=False``: the unguided first solution alone)."""
     t0 = time.perf_counter()
+    deadline = t0 + time_limit
     blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
     h, w = blocked.shape
     start = np.asarray(starts, dtype=np.int64).reshape(-1, 2) @ np.array([w, 1])
@@ -110,127 +221,68 @@ def lacam_star(
     nbr = neighbour_table(blocked)
     num_cells = h * w
     cache = DistanceCache(blocked, capacity=n + 4)
-    rows = cache.rows(goal)
-    dist = cache.pool[rows].astype(np.int64)  # (N, C)
+    dist = cache.pool[cache.rows(goal)].astype(np.int64)  # (N, C)
     agents = np.arange(n, dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    goal_key = goal.tobytes()
     lower_bound = int(dist[agents, start].sum())
-    suo = None
-    if scatter and (int(dist[agents, start].max()) + _SCATTER_MARGIN + 1) * num_cells <= _MAX_STATES:
+    use_suo = scatter and (int(dist[agents, start].max()) + _SCATTER_MARGIN + 1) * num_cells <= MAX_STATES
+
+    def suo() -> np.ndarray:
+        rng = np.random.default_rng(seed)
         orders = np.stack([rng.permutation(n) for _ in range(_SCATTER_ROUNDS)]).astype(np.int64)
-        suo = scatter_slots(start, goal, dist, nbr, _SCATTER_MARGIN, orders)
+        return scatter_slots(start, goal, dist, nbr, _SCATTER_MARGIN, orders)
 
-    def make_node(cfg: np.ndarray, parent: _Node | None, g: int) -> _Node:
-        d = dist[agents, cfg]
-        if parent is None:
-            priority = d / max(1, int(d.max())) * 0.99
-        else:  # agents away from their goal gain priority; one at its goal drops to its fraction
-            priority = np.where(cfg != goal, parent.priority + 1.0, parent.priority - np.floor(parent.priority))
-        order = np.argsort(-priority, kind="stable").astype(np.int64)
-        node = _Node(cfg, parent, g, int(d.sum()), order, priority, _preferences(cfg, dist, nbr, rng, suo))
-        node.tree.append(((), ()))
-        return node
+    def search(slots: np.ndarray | None) -> _Search:
+        return _Search(start, goal, dist, nbr, seed, slots, swap, tries, anytime, node_limit)
 
-    def edge_cost(a: np.ndarray, b: np.ndarray) -> int:
-        return int(np.count_nonzero((a != goal) | (b != goal)))
-
-    root = make_node(start, None, 0)
-    explored: dict[bytes, _Node] = {start.tobytes(): root}
-    open_stack: list[_Node] = [root]
-    best: _Node | None = None
-    first_solution: float | None = None
-    first_soc = -1
-    refiner: _Refiner | None = None
-    refined_g = 0  # LaCAM*'s sum of loss when the refiner last looked at its best
+    guided_later = use_suo and fast_first
+    lacam = search(suo() if use_suo and not fast_first else None)
+    lacam.run(deadline, first_only=True)
+    searches = [lacam]
+    if lacam.best is None:
+        return LacamResult(None, -1, -1, -1, lower_bound, -1, lacam.nodes, time.perf_counter() - t0, None, False)
+    first_solution = time.perf_counter() - t0
+    cells = lacam.solution()
+    first_soc = solution_costs(cells, goal)[0]
+    log.debug("LaCAM*: first solution, sum of costs %d, %.3fs", first_soc, first_solution)
+    if anytime and guided_later:  # the SUO-guided search's first solution, if it comes soon and is cheaper
+        guided = search(suo())
+        guided.run(min(deadline, t0 + _GUIDED_SHARE * time_limit), first_only=True)
+        searches.append(guided)
+        if guided.best is not None and solution_costs(guided_cells := guided.solution(), goal)[0] < first_soc:
+            lacam, cells = guided, guided_cells
+    refiner = Refiner(cells, goal, dist, nbr, seed, group) if anytime and refine else None
+    if refiner is not None and not Refiner.fits(len(cells), num_cells):
+        log.info("LaCAM*: no refinement, %d steps x %d cells exceed its scratch", len(cells), num_cells)
+        refiner = None
+    refined_g = lacam.best.g  # LaCAM*'s sum of loss when the refiner last looked at its best
     slice_end = 0.0
-    nodes = 1
-    while (now := time.perf_counter()) - t0 < time_limit:
-        searching = bool(open_stack) and nodes < node_limit
+    while anytime and (now := time.perf_counter()) < deadline:
+        searching = lacam.searching
         if refiner is not None and (now >= slice_end or not searching):
             if refiner.stalled and not searching:
                 break
             if not refiner.stalled:
-                refiner.run(min(t0 + time_limit, now + 9 * _SLICE_S))
-            if best is not None and best.g < refined_g:  # LaCAM* found a better solution: refine it if it is
-                refined_g = best.g
-                refiner.adopt(_cells(best))
+                refiner.run(min(deadline, now + 9 * _SLICE_S))
+            if lacam.best.g < refined_g:  # LaCAM* found a better solution: refine it if it is
+                refined_g = lacam.best.g
+                refiner.adopt(lacam.solution())
             slice_end = time.perf_counter() + _SLICE_S
             continue
         if not searching:
             break
-        node = open_stack[-1]
-        if best is None and node.config.tobytes() == goal_key:
-            best = node
-            first_solution = time.perf_counter() - t0
-            first_soc = solution_costs(_cells(best), goal)[0]
-            log.debug("LaCAM*: first solution, sum of loss %d, %d nodes, %.3fs", node.g, nodes, first_solution)
-            if not anytime:
-                break
-            if refine and _Refiner.fits(len(best_cells := _cells(best)), num_cells):
-                refiner = _Refiner(best_cells, goal, dist, nbr, seed, group)
-                refined_g = best.g
-            elif refine:
-                log.info("LaCAM*: no refinement, %d steps x %d cells exceed its scratch", len(best_cells), num_cells)
-        if best is not None and node.g + node.h >= best.g:
-            open_stack.pop()  # cannot improve on the incumbent
-            continue
-        if not node.tree:
-            open_stack.pop()
-            continue
-        who, where = node.tree.popleft()
-        depth = len(who)
-        if depth < n:
-            i = int(node.order[depth])
-            slots = [k for k in range(5) if nbr[node.config[i], k] >= 0]
-            rng.shuffle(slots)
-            for k in slots:
-                node.tree.append((who + (i,), where + (k,)))
-        fixed_who, fixed_where = np.array(who, dtype=np.int64), np.array(where, dtype=np.int64)
-        slot, slot_f = None, 0
-        for draw in range(max(1, tries)):  # LaCAM3's Monte-Carlo successors: the best of a few PIBT tie-breaks
-            prefs = node.prefs if draw == 0 else _preferences(node.config, dist, nbr, rng, suo)
-            got = pibt_configure(
-                node.config, prefs, nbr, node.order, num_cells, fixed_who, fixed_where, goal, dist, agents, swap
-            )
-            if got[0] < 0:
-                continue
-            nxt = nbr[node.config, got]
-            f = edge_cost(node.config, nxt) + int(dist[agents, nxt].sum())
-            if slot is None or f < slot_f:
-                slot, slot_f = got, f
-        if slot is None:
-            continue
-        cfg = nbr[node.config, slot]
-        key = cfg.tobytes()
-        known = explored.get(key)
-        cost = edge_cost(node.config, cfg)
-        if known is not None:
-            if anytime:
-                node.neighbours.add(known)
-                _relax(node, known, edge_cost)
-            if best is None or known.g + known.h < best.g:
-                open_stack.append(known)
-            if rng.random() < 0.001:  # LaCAM*: occasional restart from the root escapes bad basins
-                open_stack.append(root)
-            continue
-        child = make_node(cfg, node, node.g + cost)
-        node.neighbours.add(child)
-        explored[key] = child
-        open_stack.append(child)
-        nodes += 1
+        lacam.run(slice_end if refiner is not None else deadline)
     seconds = time.perf_counter() - t0
-    if best is None:
-        return LacamResult(None, -1, -1, -1, lower_bound, -1, nodes, seconds, None, False)
-    cells = _cells(explored[goal_key])
+    nodes = sum(s.nodes for s in searches)
     kept = 0
     if refiner is not None:
-        refiner.adopt(cells)
+        refiner.adopt(lacam.solution())
         cells, kept = refiner.cells(), refiner.kept
+    elif anytime:
+        cells = lacam.solution()
     soc, sol, makespan = solution_costs(cells, goal)
     log.debug("LaCAM*: sum of costs %d -> %d (%d refinements), lower bound %d", first_soc, soc, kept, lower_bound)
     paths = np.stack(np.divmod(cells, w), axis=2)
-    optimal = not open_stack
+    optimal = not lacam.open
     return LacamResult(paths, soc, sol, makespan, lower_bound, first_soc, nodes, seconds, first_solution, optimal, kept)
 
 
@@ -268,85 +320,3 @@ def _relax(node: _Node, known: _Node, edge_cost) -> None:  # noqa: ANN001 - loca
             b.g = g
             b.parent = a
             stack.extend((b, c) for c in b.neighbours)
-
-
-class _Refiner:
-    """The refinement stage's state: every agent's path to a horizon of 1.5x the incumbent's makespan (+16),
-    the reservation table and A*'s scratch, kept between :func:`lns_refine` batches."""
-
-    def __init__(self, cells: np.ndarray, goal: np.ndarray, dist: np.ndarray, nbr: np.ndarray, seed: int, group: int):
-        self.goal, self.dist, self.nbr, self.group, self.seed = goal, dist, nbr, group, seed
-        free = nbr[:, 0] >= 0
-        hubs = np.flatnonzero(free & ((nbr[:, 1:] >= 0).sum(axis=1) >= 3))
-        self.hubs = hubs if len(hubs) else np.flatnonzero(free)
-        self.weights = np.ones(STRATEGIES)
-        self.lower_bound = int(dist[np.arange(len(goal)), cells[0]].sum())
-        self.calls = self.kept = self.tick = self.stall = 0
-        self.stall_limit = max(2000, 20 * len(goal))  # neighbourhoods without a gain before it gives up
-        self.iters = 16  # neighbourhoods per batch, adapted to about 10 ms per batch
-        self.scratch_states = -1
-        self._load(cells)
-
-    @staticmethod
-    def horizon(steps: int) -> int:
-        makespan = steps - 1
-        return makespan + max(makespan // 2, 16)
-
-    @staticmethod
-    def fits(steps: int, num_cells: int) -> bool:
-        return (_Refiner.horizon(steps) + 1) * num_cells <= _MAX_STATES
-
-    def _load(self, cells: np.ndarray) -> None:
-        steps, n = cells.shape
-        horizon = self.horizon(steps)
-        c = self.nbr.shape[0]
-        self.paths = np.empty((n, horizon + 1), dtype=np.int64)
-        self.paths[:, :steps] = cells.T
-        self.paths[:, steps:] = self.goal[:, None]
-        off = self.paths != self.goal[:, None]
-        self.arrival = np.where(off.any(axis=1), horizon + 1 - np.argmax(off[:, ::-1], axis=1), 0).astype(np.int64)
-        self.res = np.full((horizon + 1, c), -1, dtype=np.int32)
-        reserve(self.paths, self.res)
-        states = (horizon + 1) * c
-        if states != self.scratch_states:
-            self.scratch_states = states
-            self.parent = np.empty(states, dtype=np.int32)
-            self.stamp = np.zeros(states, dtype=np.int32)
-            self.link = np.empty(states, dtype=np.int32)
-            self.head = np.empty(horizon + c + 2, dtype=np.int32)
-            self.tick = 0
-
-    @property
-    def sum_of_costs(self) -> int:
-        return int(self.arrival.sum())
-
-    @property
-    def stalled(self) -> bool:
-        return self.sum_of_costs <= self.lower_bound or self.stall >= self.stall_limit
-
-    def run(self, until: float) -> None:
-        """LNS batches until ``until`` (``time.perf_counter()``) or until it stalls."""
-        while not self.stalled and (now := time.perf_counter()) < until:
-            kept, self.tick = lns_refine(
-                self.paths, self.arrival, self.res, self.goal, self.dist, self.nbr, self.hubs, self.weights,
-                self.iters, self.group, (self.seed * 1_000_003 + self.calls) % 2**32, self.tick, self.parent,
-                self.stamp, self.link, self.head,
-            )  # fmt: skip
-            self.calls += 1
-            self.kept += kept
-            self.stall = 0 if kept else self.stall + self.iters
-            took = time.perf_counter() - now
-            if took < 0.005:
-                self.iters *= 2
-            elif took > 0.02 and self.iters > 1:
-                self.iters //= 2
-
-    def adopt(self, cells: np.ndarray) -> None:
-        """Refine ``cells`` (``(T+1, N)``) from now on if its sum of costs is lower than the incumbent's."""
-        if solution_costs(cells, self.goal)[0] < self.sum_of_costs and self.fits(len(cells), self.nbr.shape[0]):
-            self._load(cells)
-            self.stall = 0
-
-    def cells(self) -> np.ndarray:
-        """The incumbent: ``(T+1, N) int64`` cells up to its makespan."""
-        return np.ascontiguousarray(self.paths[:, : int(self.arrival.max()) + 1].T)
