@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from fleetmind.planners.mapf import lacam_star, lifelong_core, solution_costs
 from fleetmind.planners.mapf._kernels import neighbour_table
-from fleetmind.planners.mapf._refine_kernels import lns_refine
+from fleetmind.planners.mapf._refine_kernels import lns_refine, st_astar
 from fleetmind.planners.mapf.lacam_refiner import Refiner as _Refiner
 from fleetmind.tasks.mapf_lifelong._kernels import bfs_distances, components
 from fleetmind.tasks.mapf_lifelong.maps import GridMap, load_movingai, parse_string_map, random_map
@@ -25,6 +25,7 @@ from fleetmind.tasks.mapf_lifelong.scen import (
     write_scen,
 )
 from fleetmind.tasks.mapf_lifelong.validate import check_paths
+from naive import refine_planners as naive
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,6 +82,29 @@ def test_zero_agents_refinement_kernel_keeps_nothing():
     assert lns_refine(
         paths, none, res, none, np.zeros((0, 4), np.int64), nbr, np.arange(4), np.ones(3), 5, 4, 0, 7, *scratch
     ) == (0, 7)
+
+
+def test_space_time_astar_waits_for_a_goal_held_late():
+    """3x3 open map: agent 1 stands on agent 0's goal (the centre, 4) until t=6, then steps to 5 and rests there;
+    agent 0, two steps away in the corner (0), can rest on its goal from t=7 only, and with a limit of 6 not at
+    all (the heuristic max(distance, 7 - t) cuts that search at once). Its twin agrees."""
+    open_map = np.zeros((3, 3), dtype=bool)
+    nbr = neighbour_table(open_map)
+    horizon = 12
+    res = np.full((horizon + 1, 9), -1, dtype=np.int32)
+    res[:7, 4] = 1
+    res[7:, 5] = 1
+    d = bfs_distances(open_map, 1, 1).ravel().astype(np.int64)
+    states = (horizon + 1) * 9
+    scratch = np.empty(states, np.int32), np.zeros(states, np.int32), np.empty(states, np.int32)
+    head = np.empty(horizon + 9 + 2, np.int32)
+    path = np.full(horizon + 1, -7, dtype=np.int64)
+    got = st_astar(0, 0, 4, d, res, nbr, 20, path, scratch[0], scratch[1], 1, scratch[2], head)
+    assert got == 7 == naive.st_astar_cost(0, 0, 4, d, res, nbr, 20)
+    assert (path[7:] == 4).all() and (path[:7] != 4).all() and path[0] == 0 and path[6] != 5
+    path[:] = -7
+    assert st_astar(0, 0, 4, d, res, nbr, 6, path, scratch[0], scratch[1], 2, scratch[2], head) == -1
+    assert naive.st_astar_cost(0, 0, 4, d, res, nbr, 6) == -1 and (path == -7).all()
 
 
 def test_lacam_star_reports_every_cost_of_the_paths_it_returns():

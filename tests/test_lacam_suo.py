@@ -52,3 +52,17 @@ def test_suo_lowers_the_first_solutions_cost_on_a_dense_warehouse(warehouse):
         assert all(r.paths is not None for r in runs)
         costs[scatter] = np.mean([r.first_sum_of_costs for r in runs])
     assert costs[True] < 0.95 * costs[False], costs  # measured: about -18% on the --make-scen instances at 500
+
+
+def test_the_fast_first_solution_is_the_unguided_searchs(warehouse):
+    """``fast_first`` (the default): SUO's paths wait until after the first solution, which is therefore the one
+    the search without SUO finds (same seed, same paths); the anytime phase starts from it and never ends worse."""
+    grid, scen = warehouse
+    plain = lacam_star(grid.obstacles, scen.starts, scen.goals, time_limit=60.0, seed=0, anytime=False, scatter=False)
+    fast = lacam_star(grid.obstacles, scen.starts, scen.goals, time_limit=60.0, seed=0, anytime=False)
+    assert plain.paths is not None and fast.paths is not None
+    assert np.array_equal(fast.paths, plain.paths) and fast.first_sum_of_costs == plain.first_sum_of_costs
+    anytime = lacam_star(grid.obstacles, scen.starts, scen.goals, time_limit=1.5, seed=0)
+    assert anytime.paths is not None and check_paths(anytime.paths, grid.obstacles, scen.starts, scen.goals) == []
+    assert anytime.lower_bound <= anytime.sum_of_costs <= anytime.first_sum_of_costs
+    assert anytime.first_solution_s is not None and anytime.first_solution_s <= anytime.seconds

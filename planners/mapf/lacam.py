@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from fleetmind.planners.mapf._common import DistanceCache
-from fleetmind.planners.mapf._kernels import neighbour_table, pibt_configure, pibt_preferences
+from fleetmind.planners.mapf._kernels import neighbour_table, pibt_configure
+from fleetmind.planners.mapf._oneshot_kernels import lacam_preferences
 from fleetmind.planners.mapf._refine_kernels import scatter_slots
 from fleetmind.planners.mapf.lacam_refiner import MAX_STATES, Refiner
 
@@ -296,18 +297,15 @@ def _cells(node: _Node) -> np.ndarray:
     return np.array(configs[::-1])
 
 
+_NO_SLOTS = np.zeros((0, 0), dtype=np.int8)
+
+
 def _preferences(
     cfg: np.ndarray, dist: np.ndarray, nbr: np.ndarray, rng: np.random.Generator, slots: np.ndarray | None = None
 ) -> np.ndarray:
     """``(N, 5) int64`` action slots per agent: the next cell of its SUO path (``slots``, from
     :func:`scatter_slots`) if it stands on that path, then nearest to the goal, then free cells, then random ties."""
-    agents = np.arange(len(cfg), dtype=np.int64)
-    noise = rng.random((len(cfg), 5)) * 0.25
-    if slots is not None:
-        k = slots[agents, cfg].astype(np.int64)
-        on = k > 0
-        noise[on, k[on]] -= 1e6
-    return pibt_preferences(cfg, nbr, dist, agents, noise, 0.5)
+    return lacam_preferences(cfg, nbr, dist, rng.random((len(cfg), 5)), _NO_SLOTS if slots is None else slots)
 
 
 def _relax(node: _Node, known: _Node, edge_cost) -> None:  # noqa: ANN001 - local callable
