@@ -30,7 +30,8 @@ from fleetmind.planners.mapf.lacam_refiner import MAX_STATES, Refiner
 log = logging.getLogger(__name__)
 
 _SLICE_S = 0.02  # LaCAM*'s turn between refinement turns (the refiner gets nine times as long)
-_GUIDED_SHARE = 0.3  # fast_first: the SUO-guided search's first solution is waited for this share of the limit
+_GUIDED_SHARE = 0.3  # fast_first: the other search's first solution is waited for this share of the limit
+_RACE_NODES = 64  # fast_first: the least nodes per turn of the race between the unguided and SUO-guided searches
 _SCATTER_MARGIN = 10  # SUO: paths up to this many steps longer than the shortest (LaCAM3's default)
 _SCATTER_ROUNDS = 8  # SUO: at most this many rounds over all agents
 
@@ -121,13 +122,14 @@ class _Search:
     def edge_cost(self, a: np.ndarray, b: np.ndarray) -> int:
         return int(np.count_nonzero((a != self.goal) | (b != self.goal)))
 
-    def run(self, until: float, first_only: bool = False) -> None:
+    def run(self, until: float, first_only: bool = False, max_nodes: int | None = None) -> None:
         """Expand configurations until ``until`` (``time.perf_counter()``), until the search space or the node
-        limit is exhausted or, with ``first_only``, until there is a solution."""
+        limit is exhausted, until it holds ``max_nodes`` configurations or, with ``first_only``, until there is a
+        solution."""
         goal, dist, nbr, rng, agents = self.goal, self.dist, self.nbr, self.rng, self.agents
         n = len(goal)
         num_cells = nbr.shape[0]
-        while self.searching and time.perf_counter() < until:
+        while self.searching and time.perf_counter() < until and (max_nodes is None or self.nodes < max_nodes):
             node = self.open[-1]
             if self.best is None and node.config.tobytes() == self.goal_key:
                 self.best = node
@@ -158,6 +160,9 @@ class _Search:
                 )  # fmt: skip
                 if got[0] < 0:
                     continue
+                if self.tries <= 1:
+                    slot = got
+                    break
                 nxt = nbr[node.config, got]
                 f = self.edge_cost(node.config, nxt) + int(dist[agents, nxt].sum())
                 if slot is None or f < slot_f:
@@ -210,8 +215,9 @@ def lacam_star(
     each agent's next cell on a path that meets few others (space utilisation optimisation, as LaCAM3); ``tries``:
     PIBT runs per successor with different tie-breaks, the one nearest the goals (cost + distances) kept;
     ``fast_first`` (with ``scatter``): the first solution comes from a search without SUO (SUO's paths take up to
-    ~0.4 s at 500 agents) and the SUO-guided search runs as the first part of the anytime phase, the cheaper of the
-    two solutions kept (``anytime=False``: the unguided first solution alone)."""
+    ~0.4 s at 500 agents) unless that one needs more than max(64, 6 x the longest distance) configurations, in
+    which case it races the SUO-guided search (turns of that many configurations, doubled every round); the
+    other search then runs as the first part of the anytime phase, the cheaper of the two solutions kept."""
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
@@ -237,22 +243,38 @@ def lacam_star(
     def search(slots: np.ndarray | None) -> _Search:
         return _Search(start, goal, dist, nbr, seed, slots, swap, tries, anytime, node_limit)
 
-    guided_later = use_suo and fast_first
-    lacam = search(suo() if use_suo and not fast_first else None)
-    lacam.run(deadline, first_only=True)
-    searches = [lacam]
-    if lacam.best is None:
-        return LacamResult(None, -1, -1, -1, lower_bound, -1, lacam.nodes, time.perf_counter() - t0, None, False)
+    racing = use_suo and fast_first
+    budget = max(_RACE_NODES, 6 * int(dist[agents, start].max()))  # racing: nodes per turn, doubled every round
+    searches = [search(None if racing or not use_suo else suo())]
+    lacam: _Search | None = None
+    turn = 0
+    while lacam is None and time.perf_counter() < deadline:
+        live = [s for s in searches if s.searching]
+        if not live:
+            break
+        s = live[turn % len(live)]
+        s.run(deadline, first_only=True, max_nodes=s.nodes + budget if racing else None)
+        if s.best is not None:
+            lacam = s
+        elif racing and len(searches) == 1:
+            searches.append(search(suo()))  # the unguided search is slow here: race the SUO-guided one
+        elif racing and turn % 2 == 1:
+            budget *= 2
+        turn += 1
+    nodes = sum(s.nodes for s in searches)
+    if lacam is None:
+        return LacamResult(None, -1, -1, -1, lower_bound, -1, nodes, time.perf_counter() - t0, None, False)
     first_solution = time.perf_counter() - t0
     cells = lacam.solution()
     first_soc = solution_costs(cells, goal)[0]
     log.debug("LaCAM*: first solution, sum of costs %d, %.3fs", first_soc, first_solution)
-    if anytime and guided_later:  # the SUO-guided search's first solution, if it comes soon and is cheaper
-        guided = search(suo())
-        guided.run(min(deadline, t0 + _GUIDED_SHARE * time_limit), first_only=True)
-        searches.append(guided)
-        if guided.best is not None and solution_costs(guided_cells := guided.solution(), goal)[0] < first_soc:
-            lacam, cells = guided, guided_cells
+    if anytime and racing:  # the other search's first solution, if it comes soon and is cheaper
+        if len(searches) == 1:
+            searches.append(search(suo()))
+        other = searches[1] if lacam is searches[0] else searches[0]
+        other.run(min(deadline, t0 + _GUIDED_SHARE * time_limit), first_only=True)
+        if other.best is not None and solution_costs(other_cells := other.solution(), goal)[0] < first_soc:
+            lacam, cells = other, other_cells
     refiner = Refiner(cells, goal, dist, nbr, seed, group) if anytime and refine else None
     if refiner is not None and not Refiner.fits(len(cells), num_cells):
         log.info("LaCAM*: no refinement, %d steps x %d cells exceed its scratch", len(cells), num_cells)
