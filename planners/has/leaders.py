@@ -254,7 +254,7 @@ Asked = dict[str, tuple[int, tuple[Any, ...]]]
 
 class LLMLeader:
     """A group's leader asking the model (through :func:`ask_leader`, or a robot's agent through ``remote``);
-    ``heuristic`` (the coordinated-frontier :class:`~fleetmind.planners.has.planner.Leader`) makes the suggestion
+    ``heuristic`` (the coordinated-frontier :class:`~fleetmind.planners.has.group_leader.Leader`) makes the suggestion
     and stands in."""
 
     def __init__(

@@ -8,9 +8,9 @@ leader's nearest member leads, a joined robot goes to the nearest group), and a 
 platform (the nearest robot goes to a goal object whatever the groups). The manager is asked at most once per
 ``coalesce`` steps: an event within that many steps of its last call waits for the end of that window, together with
 every other event of the window, so each waits at most ``coalesce`` steps (the start and a fleet with no group left
-at once; the repair keeps every robot in a group meanwhile). Each group's leader
-(:class:`Leader`, the coordinated-frontier heuristic) deploys only its own members: to the group's goal object when
-it has one, else to frontier clusters in its region (Burgard-style utility, so members spread), every
+at once; the repair keeps every robot in a group meanwhile). Each group's leader (:class:`.group_leader.Leader`,
+the coordinated-frontier heuristic) deploys only its own members: to the group's goal object when it has one, else
+to frontier clusters in its region (Burgard-style utility, so members spread), every
 ``replan_every`` steps or when a member arrives. Members move with PIBT on the known map (:mod:`.motion`); the shield
 is always on (:func:`.baselines.commands` settles moves against sensed walls and each other).
 
@@ -25,19 +25,20 @@ planner ``has_llm_leaders`` is ``has`` with ``leader: llm``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from fleetmind.planners.has._ask import CallStats
 from fleetmind.planners.has.baselines import commands, move, nearest_robot
-from fleetmind.planners.has.frontier import Frontiers, assign, cluster_costs, frontiers, seen_share
+from fleetmind.planners.has.frontier import Frontiers, frontiers
 from fleetmind.planners.has.goals import cluster_prior, goal_object, wanted
+from fleetmind.planners.has.group_leader import Leader
 from fleetmind.planners.has.leaders import Asked, LLMLeader, RemoteLeaders
 from fleetmind.planners.has.manager import HeuristicManager, LLMManager, repair_groups
 from fleetmind.planners.has.motion import Motion
-from fleetmind.planners.has.platform import Group, InfoPlatform
+from fleetmind.planners.has.platform import InfoPlatform
 from fleetmind.robots.commands import Command
 from fleetmind.robots.fleet import Observation
 from fleetmind.robots.ids import RobotId
@@ -64,71 +65,6 @@ event cost has_explore 143 -> 194 steps)."""
 BETA = {"described_goal": 1.0}
 """Where the goal's words give the frontiers a semantic utility (:func:`.goals.cluster_prior`), distance weighs as in
 B3, so a member crosses the map to the described room and direction."""
-
-
-class LeaderError(AssertionError):
-    """A leader assigned a robot outside its group (a bug, never a model's doing)."""
-
-
-class Leader:
-    """The coordinated-frontier heuristic of one group."""
-
-    def __init__(
-        self,
-        group: Group,
-        radius: int,
-        focus: float = 0.5,
-        prior: Callable[[InfoPlatform, Frontiers], np.ndarray | None] | None = None,
-        beta: float = 1.0,
-    ) -> None:
-        self.group = group
-        self.radius = radius
-        self.focus = focus
-        self.prior = prior
-        self.beta = beta
-
-    def assign(
-        self, p: InfoPlatform, f: Frontiers, members: np.ndarray, taken: list[int] | None = None, step: int = 0
-    ) -> dict[int, int]:
-        """Goal cell per member index (members: indices of the group's online robots). Clusters in the group's
-        region weigh ``1 + focus``, others 1, less what the targets in ``taken`` (other groups' goals) would
-        already see. ``step``: unused (the LLM leader's signature)."""
-        taken = taken or []
-        out: dict[int, int] = {}
-        if len(members) == 0:
-            return out
-        g = self.group
-        rest = members
-        if g.goal is not None and g.goal in p.objects:
-            cell = p.objects[g.goal].cell
-            first = nearest_robot(p, cell, members)
-            out[first] = cell[0] * p.w + cell[1]
-            rest = members[members != first]
-        if len(rest) and len(f.reps):
-            top, left, bottom, right = g.region
-            rr, rc = np.divmod(f.reps, p.w)
-            inside = (rr >= top) & (rr <= bottom) & (rc >= left) & (rc <= right)
-            if not inside.any():  # nothing to explore inside yet: the clusters nearest to the region weigh more
-                d = np.abs(rr - (top + bottom) / 2) + np.abs(rc - (left + right) / 2)
-                inside = np.zeros(len(f.reps), dtype=bool)
-                inside[np.argsort(d, kind="stable")[: max(2, len(rest))]] = True
-            utility = 1.0 + self.focus * inside
-            extra = self.prior(p, f) if self.prior is not None else None
-            if extra is not None:  # the mission's semantics (goals.cluster_prior): described room, clue regions
-                utility = utility + extra
-            if len(taken):  # targets other leaders already gave out (on the platform): discounted, as in Burgard
-                tr, tc = np.divmod(np.asarray(taken, dtype=np.int64), p.w)
-                d = np.hypot(rr[:, None] - tr[None, :], rc[:, None] - tc[None, :])
-                utility = utility - seen_share(d, self.radius).sum(axis=1)
-            src = p.positions[rest, 0] * p.w + p.positions[rest, 1]
-            costs = cluster_costs(p.known, p.h, p.w, src, f)
-            choice = assign("utility", costs, f, p.w, self.radius, beta=self.beta, utility=utility)
-            for i, c in zip(rest.tolist(), choice.tolist(), strict=True):
-                if c >= 0:
-                    out[i] = int(f.reps[c])
-        if not set(out) <= set(members.tolist()):
-            raise LeaderError(f"leader {g.leader} assigned robots outside group {g.name}")
-        return out
 
 
 class HasPlanner(Planner):
