@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fleetmind.planners.mapf import lacam as lacam_module
 from fleetmind.planners.mapf import lacam_star, solution_costs
 from fleetmind.tasks.mapf_lifelong.maps import named_map
 from fleetmind.tasks.mapf_lifelong.scen import random_scenario
@@ -66,3 +67,19 @@ def test_the_fast_first_solution_is_the_unguided_searchs(warehouse):
     assert anytime.paths is not None and check_paths(anytime.paths, grid.obstacles, scen.starts, scen.goals) == []
     assert anytime.lower_bound <= anytime.sum_of_costs <= anytime.first_sum_of_costs
     assert anytime.first_solution_s is not None and anytime.first_solution_s <= anytime.seconds
+
+
+def test_a_race_returns_the_first_solution_of_whichever_search_finishes_first(warehouse, monkeypatch):
+    """Turns of one configuration (doubling) force the race between the unguided and the SUO-guided searches; each
+    search is deterministic, so the winner's paths are exactly those one of them finds alone, and both count."""
+    grid, scen = warehouse
+    args = (grid.obstacles, scen.starts, scen.goals)
+    plain = lacam_star(*args, time_limit=60.0, seed=0, anytime=False, scatter=False)
+    guided = lacam_star(*args, time_limit=60.0, seed=0, anytime=False, fast_first=False)
+    monkeypatch.setattr(lacam_module, "_RACE_NODES", 1)
+    monkeypatch.setattr(lacam_module, "_RACE_FACTOR", 0)
+    raced = lacam_star(*args, time_limit=60.0, seed=0, anytime=False)
+    assert raced.paths is not None and check_paths(raced.paths, grid.obstacles, scen.starts, scen.goals) == []
+    winner = plain if plain.nodes < guided.nodes else guided
+    assert np.array_equal(raced.paths, winner.paths), (plain.nodes, guided.nodes)
+    assert raced.nodes > winner.nodes  # the loser's configurations count too

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 _SLICE_S = 0.02  # LaCAM*'s turn between refinement turns (the refiner gets nine times as long)
 _GUIDED_SHARE = 0.3  # fast_first: the other search's first solution is waited for this share of the limit
 _RACE_NODES = 64  # fast_first: the least nodes per turn of the race between the unguided and SUO-guided searches
+_RACE_FACTOR = 6  # fast_first: or this many times the longest start-goal distance, if more
 _SCATTER_MARGIN = 10  # SUO: paths up to this many steps longer than the shortest (LaCAM3's default)
 _SCATTER_ROUNDS = 8  # SUO: at most this many rounds over all agents
 
@@ -244,7 +245,7 @@ def lacam_star(
         return _Search(start, goal, dist, nbr, seed, slots, swap, tries, anytime, node_limit)
 
     racing = use_suo and fast_first
-    budget = max(_RACE_NODES, 6 * int(dist[agents, start].max()))  # racing: nodes per turn, doubled every round
+    budget = max(_RACE_NODES, _RACE_FACTOR * int(dist[agents, start].max()))  # per turn, doubled every round
     searches = [search(None if racing or not use_suo else suo())]
     lacam: _Search | None = None
     turn = 0
