@@ -23,7 +23,7 @@ demo: $(STAMP)
 
 test: $(STAMP) toolchain
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 # Cross compiler for the firmware's Cortex-M port (Debian's gcc-arm-none-eabi); its test skips with a
 # reason where apt is not available. The SITL itself needs only gcc and make.
