@@ -22,6 +22,7 @@ from fleetmind.planners.has._kernels import (
     label_frontier_into,
     update_frontier,
 )
+from fleetmind.planners.has._motion_kernels import pibt_move_into, update_neighbours
 from fleetmind.planners.has.frontier import ReachScratch
 from fleetmind.sim.explore._kernels import (
     count_conflicts,
@@ -37,6 +38,7 @@ from hypothesis import strategies as st
 
 from tests.naive import assert_twins_hold_without_jit, mapf_world, random_grid
 from tests.naive import explore as naive
+from tests.naive import mapf_planners as naive_plan
 
 
 @st.composite
@@ -287,6 +289,48 @@ def test_frontier_updated_around_changed_cells_matches_twin(inst, seed):
     after[changed] = rng.choice(np.array([0, 0, 1], dtype=np.int8), size=len(changed))
     update_frontier(after, h, w, changed, mask)
     assert np.flatnonzero(mask).tolist() == naive.frontier_cells(after, h, w)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_neighbour_table_updated_around_changed_cells_matches_twin(data):
+    blocked, _, rng = random_grid(data.draw, 10)
+    h, w = blocked.shape
+    nbr = naive_plan.neighbour_table(blocked)
+    for _ in range(4):  # cells open up (and, for the kernel's sake, close) a few at a time
+        cells = rng.choice(h * w, size=int(rng.integers(0, 4)), replace=False).astype(np.int64)
+        before = blocked.ravel().copy()
+        blocked.ravel()[cells] = rng.random(len(cells)) < 0.3
+        changed = np.flatnonzero(before != blocked.ravel())
+        update_neighbours(nbr, blocked.ravel(), h, w, changed)
+        assert nbr.tolist() == naive_plan.neighbour_table(blocked).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), st.booleans())
+def test_pibt_on_kept_tables_matches_twin_call_after_call_and_leaves_them_clean(data, swap):
+    blocked, free, rng = random_grid(data.draw, 9)
+    h, w = blocked.shape
+    nbr = naive_plan.neighbour_table(blocked)
+    known = np.where(blocked.ravel(), 1, 0).astype(np.int8)
+    occ_now, occ_next = np.full((2, h * w), -1, dtype=np.int64)
+    count = np.zeros(h * w, dtype=np.int64)
+    for _ in range(3):
+        n = int(rng.integers(1, min(len(free), 10) + 1))
+        pos = rng.choice(free, size=n, replace=False).astype(np.int64)
+        goal = rng.choice(free, size=n).astype(np.int64)
+        dist = np.full((n, h * w), 65535, dtype=np.uint16)
+        for i, g in enumerate(goal.tolist()):
+            for c, d in naive.bfs_known(known, h, w, g).items():
+                dist[i, c] = d
+        drow = rng.permutation(n).astype(np.int64)  # rows shared out in any order
+        noise = rng.random((n, 5)) * 0.975
+        prio = rng.permutation(n).astype(np.int64)
+        got = pibt_move_into(pos, nbr, dist, drow, noise, 0.5, prio, goal, swap, occ_now, occ_next, count)
+        order = naive_plan.pibt_preferences(pos, nbr, dist, drow, noise, 0.5)
+        want = naive_plan.pibt_step(pos, order, nbr, prio, h * w, goal, dist, drow, swap)
+        assert got.tolist() == want.tolist()
+        assert (occ_now == -1).all() and (occ_next == -1).all() and (count == 0).all()
 
 
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="already running without the JIT")

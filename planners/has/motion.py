@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 from fleetmind.planners.has._kernels import bfs_fields
-from fleetmind.planners.mapf._kernels import neighbour_table, pibt_preferences, pibt_step
+from fleetmind.planners.has._motion_kernels import pibt_move_into, update_neighbours
+from fleetmind.planners.mapf._kernels import neighbour_table
 
 
 class GoalFields:
@@ -121,6 +122,9 @@ class Motion:
         self.nbr: np.ndarray | None = None
         self.cache: GoalFields | None = None
         self.built = -(10**9)
+        # PIBT's occupancy tables, kept across steps (left all -1 / 0 by each call)
+        self.occ = np.full((2, h * w), -1, dtype=np.int64)
+        self.count = np.zeros(h * w, dtype=np.int64)
         # per robot id: the priority and the goal of the last step (-1: none yet)
         self.prio = np.zeros(0, dtype=np.float64)
         self.last = np.zeros(0, dtype=np.int64)
@@ -138,7 +142,10 @@ class Motion:
     def _rebuild(self, known: np.ndarray, step: int, agents: int) -> None:
         blocked = np.ascontiguousarray((known != 0).reshape(self.h, self.w))
         free = ~blocked.ravel()
-        self.nbr = neighbour_table(blocked)
+        if self.nbr is None or self.free is None:
+            self.nbr = neighbour_table(blocked)
+        else:  # only cells whose status changed (and their neighbours) get new rows
+            update_neighbours(self.nbr, blocked.ravel(), self.h, self.w, np.flatnonzero(free != self.free))
         self.free = free
         if self.cache is None:
             self.cache = GoalFields(blocked.ravel(), self.h, self.w, agents + 16)
@@ -175,6 +182,7 @@ class Motion:
         self.last[robots] = goal
         rows = self.cache.rows(goal, pos)
         noise = self.rng.random((m, 5)) * 0.975
-        order = pibt_preferences(pos, self.nbr, self.cache.pool, rows, noise, 0.5)
         ranked = np.argsort(-prio, kind="stable").astype(np.int64)
-        return pibt_step(pos, order, self.nbr, ranked, self.nbr.shape[0], goal, self.cache.pool, rows, True)
+        occ_now, occ_next = self.occ
+        pool = self.cache.pool
+        return pibt_move_into(pos, self.nbr, pool, rows, noise, 0.5, ranked, goal, True, occ_now, occ_next, self.count)
