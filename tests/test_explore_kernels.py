@@ -24,6 +24,7 @@ from fleetmind.planners.has._kernels import (
 )
 from fleetmind.planners.has._motion_kernels import pibt_move_into, update_neighbours
 from fleetmind.planners.has.frontier import ReachScratch
+from fleetmind.planners.has.motion import GoalFields
 from fleetmind.sim.explore._kernels import (
     count_conflicts,
     ray_templates,
@@ -331,6 +332,31 @@ def test_pibt_on_kept_tables_matches_twin_call_after_call_and_leaves_them_clean(
         want = naive_plan.pibt_step(pos, order, nbr, prio, h * w, goal, dist, drow, swap)
         assert got.tolist() == want.tolist()
         assert (occ_now == -1).all() and (occ_next == -1).all() and (count == 0).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_goal_rows_bookkeeping_matches_twin_call_after_call(data):
+    blocked, free, rng = random_grid(data.draw, 10)
+    h, w = blocked.shape
+    known = np.where(blocked.ravel(), 1, 0).astype(np.int8)
+    known[rng.random(h * w) < 0.3] = -1  # part of the map unknown yet
+    capacity, margin = int(rng.integers(1, 5)), int(rng.integers(1, 4))
+    fast, twin = GoalFields(known, h, w, capacity, margin), naive.GoalFieldsTwin(known, h, w, capacity, margin)
+    for call in range(8):
+        if call == 4:  # a new snapshot: more of the map known
+            known = np.where(blocked.ravel(), 1, 0).astype(np.int8)
+            fast.reset(known)
+            twin.reset(known)
+        n = int(rng.integers(1, 9))
+        goals = rng.choice(free, size=n).astype(np.int64)  # repeated goals share a row
+        pos = None if rng.random() < 0.2 else rng.choice(free, size=n).astype(np.int64)
+        got, want = fast.rows(goals, pos), twin.rows(goals, pos)
+        assert got.tolist() == want.tolist() and fast.computed == twin.computed
+        assert fast.slot.tolist() == twin.slot.tolist() and fast.goal_of.tolist() == twin.goal_of.tolist()
+        used = np.flatnonzero(fast.goal_of >= 0)
+        assert fast.bound[used].tolist() == twin.bound[used].tolist()
+        assert np.array_equal(fast.pool[used], twin.pool[used]) and not fast.mark.any()
 
 
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="already running without the JIT")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from fleetmind.planners.has._kernels import frontier_cells
 from fleetmind.planners.has.baselines import FrontierCore
-from fleetmind.planners.has.motion import GoalFields, Motion
+from fleetmind.planners.has.motion import Motion
 from fleetmind.planners.has.platform import InfoPlatform
 from fleetmind.planners.mapf._kernels import neighbour_table, pibt_preferences, pibt_step
 from fleetmind.sim.explore import ExploreWorld
@@ -17,6 +17,8 @@ from fleetmind.sim.explore._kernels import sense_all
 from fleetmind.tasks.has.maps import generate
 from fleetmind.tasks.mapf_lifelong._kernels import DC, DR, soft_resolve
 from fleetmind.tasks.mapf_lifelong.shield import conflict_pairs
+
+from tests.naive.explore import GoalFieldsTwin
 
 
 class FullWorld(ExploreWorld):
@@ -58,7 +60,8 @@ class FullPlatform(InfoPlatform):
 
 
 class FullMotion(Motion):
-    """PIBT as it was: priorities in dicts, one robot at a time, and fresh goal rows on every rebuild."""
+    """PIBT as it was: priorities in dicts, one robot at a time, fresh goal rows (bookkept in numpy) and a fresh
+    neighbour table on every rebuild, and PIBT on fresh occupancy tables."""
 
     def actions(self, known, robots, pos, goal, step):
         stale = self.free is None or step - self.built >= self.refresh_every
@@ -67,7 +70,7 @@ class FullMotion(Motion):
             blocked = np.ascontiguousarray((known != 0).reshape(self.h, self.w))
             self.free = ~blocked.ravel()
             self.nbr = neighbour_table(blocked)
-            self.cache = GoalFields(np.where(self.free, 0, 1), self.h, self.w, len(pos) + 16)
+            self.cache = GoalFieldsTwin(np.where(self.free, 0, 1), self.h, self.w, len(pos) + 16)
             self.built = step
         old = self.__dict__.setdefault("old", {"priority": {}, "last_goal": {}})
         last = np.array([old["last_goal"].get(r, -1) for r in robots.tolist()], dtype=np.int64)

@@ -7,6 +7,7 @@ Plain arrays in and out; twins in ``tests/naive/mapf_planners.py`` (the same sea
 from __future__ import annotations
 
 import numpy as np
+from fleetmind.planners.has._kernels import _field_into
 from fleetmind.planners.mapf._kernels import _pibt
 from numba import njit
 
@@ -92,3 +93,110 @@ def pibt_move_into(
     if not ok:
         slot[:] = -1
     return slot
+
+
+@njit(cache=True)
+def goal_rows(goals, pos, slot, goal_of, bound, pool, known, h, w, margin, scratch, mark):  # pragma: no cover
+    """:class:`fleetmind.planners.has.motion.GoalFields`' bookkeeping in one call: the rows (``(M,) int64``) of
+    goal cells ``goals`` for robots at ``pos`` (``(M,) int64``, or empty: no exactness check). A cached row is
+    searched again (:func:`~fleetmind.planners.has._kernels.bfs_fields`' search) when a robot of it stands where it
+    is not exact; a goal without a row gets a spare row (the lowest spare first, goals in the order they first
+    occur; rows of goals nobody uses now are freed when spares run short). ``slot`` (cell -> row), ``goal_of``
+    (row -> cell), ``bound`` (row -> exact bound) and ``pool`` are updated in place; ``mark`` (``(H*W,) int64``,
+    all 0) is left all 0. Returns ``(rows, searched, shortfall)``: ``shortfall > 0`` means the pool lacks that many
+    rows even after freeing idle ones; then nothing was searched and the caller grows the pool and calls again."""
+    m = goals.shape[0]
+    top = np.int64(np.iinfo(pool.dtype).max)
+    everything = np.int64(2**62)
+    rows = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        rows[i] = slot[goals[i]]
+    short = np.zeros(m, dtype=np.bool_)
+    if pos.shape[0] > 0:
+        exact = True
+        for i in range(m):
+            r = rows[i]
+            if r < 0:
+                exact = False
+                continue
+            v = np.int64(pool[r, pos[i]])
+            if (v == top or v > bound[r]) and bound[r] < everything:
+                short[i] = True
+                exact = False
+        if exact:  # the usual step: every row exists and is exact around its robots
+            return rows, 0, 0
+    missing = np.empty(m, dtype=np.int64)
+    redo = np.empty(m, dtype=np.int64)
+    nm = 0
+    nr = 0
+    for i in range(m):  # distinct goals in the order they first occur
+        g = goals[i]
+        if mark[g] != 0:
+            continue
+        if rows[i] < 0:
+            missing[nm] = g
+            nm += 1
+            mark[g] = 1
+        elif short[i]:
+            redo[nr] = g
+            nr += 1
+            mark[g] = 1
+    for k in range(nm):
+        mark[missing[k]] = 0
+    for k in range(nr):
+        mark[redo[k]] = 0
+    spare = 0
+    for r in range(goal_of.shape[0]):
+        if goal_of[r] < 0:
+            spare += 1
+    if nm > spare:  # rows of goals nobody uses now become spare
+        for i in range(m):
+            mark[goals[i]] = 1
+        for r in range(goal_of.shape[0]):
+            g = goal_of[r]
+            if g >= 0 and mark[g] == 0:
+                slot[g] = -1
+                goal_of[r] = -1
+                spare += 1
+        for i in range(m):
+            mark[goals[i]] = 0
+        if nm > spare:
+            return rows, 0, nm - spare
+    k = 0
+    for r in range(goal_of.shape[0]):
+        if k == nm:
+            break
+        if goal_of[r] < 0:
+            goal_of[r] = missing[k]
+            slot[missing[k]] = r
+            k += 1
+    nt = nm + nr
+    todo = np.empty(nt, dtype=np.int64)
+    todo[:nm] = missing[:nm]
+    todo[nm:] = redo[:nr]
+    # the robots heading to each goal searched for, grouped by goal in robot order
+    offsets = np.zeros(nt + 1, dtype=np.int64)
+    targets = np.empty(pos.shape[0], dtype=np.int64)
+    if pos.shape[0] > 0:
+        for k in range(nt):
+            mark[todo[k]] = k + 1
+        for i in range(m):
+            t = mark[goals[i]]
+            if t > 0:
+                offsets[t] += 1
+        for k in range(nt):
+            offsets[k + 1] += offsets[k]
+        fill = offsets[:nt].copy()
+        for i in range(m):
+            t = mark[goals[i]]
+            if t > 0:
+                targets[fill[t - 1]] = pos[i]
+                fill[t - 1] += 1
+        for k in range(nt):
+            mark[todo[k]] = 0
+    for k in range(nt):
+        r = slot[todo[k]]
+        bound[r] = _field_into(known, h, w, todo[k], pool[r], targets[offsets[k] : offsets[k + 1]], margin, scratch)
+    for i in range(m):
+        rows[i] = slot[goals[i]]
+    return rows, nt, 0

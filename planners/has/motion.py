@@ -10,8 +10,7 @@ is away from its goal, as in :class:`fleetmind.planners.mapf.pibt.PibtCore`.
 from __future__ import annotations
 
 import numpy as np
-from fleetmind.planners.has._kernels import bfs_fields
-from fleetmind.planners.has._motion_kernels import pibt_move_into, update_neighbours
+from fleetmind.planners.has._motion_kernels import goal_rows, pibt_move_into, update_neighbours
 from fleetmind.planners.mapf._kernels import neighbour_table
 
 
@@ -34,6 +33,7 @@ class GoalFields:
         self.goal_of = np.full(self.pool.shape[0], -1, dtype=np.int64)  # row -> its goal cell (-1: spare)
         self.bound = np.zeros(self.pool.shape[0], dtype=np.int64)
         self.queue = np.empty((3, h * w), dtype=np.int64)  # the searches' scratch
+        self.mark = np.zeros(h * w, dtype=np.int64)  # goal_rows' scratch (left all 0)
         self.computed = 0
         self.reset(known)
 
@@ -52,64 +52,22 @@ class GoalFields:
     def rows(self, goals: np.ndarray, pos: np.ndarray | None = None) -> np.ndarray:
         """``(M,) int64`` goal cells (>= 0) of robots at cells ``pos`` (``None``: whole rows) -> ``(M,) int64`` rows."""
         goals = np.asarray(goals, dtype=np.int64)
-        if pos is None:
-            pos = np.zeros(0, dtype=np.int64)
-        rows = self.slot[goals]
-        have = rows >= 0
-        if len(pos):  # a cached row must be exact around each of its robots
-            r = np.maximum(rows, 0)
-            value = self.pool[r, pos].astype(np.int64)
-            short = have & ((value == self.top) | (value > self.bound[r])) & (self.bound[r] < 2**62)
-            if not short.any() and have.all():  # the usual step: every row exists and is exact around its robots
-                return rows
-            redo = _first_seen(goals[short])
-        else:
-            redo = goals[:0]
-        missing = _first_seen(goals[~have])
-        spare = np.flatnonzero(self.goal_of < 0)
-        if len(missing) > len(spare):  # rows of goals nobody uses now become spare
-            idle = np.flatnonzero((self.goal_of >= 0) & ~np.isin(self.goal_of, goals))
-            self.slot[self.goal_of[idle]] = -1
-            self.goal_of[idle] = -1
-            spare = np.flatnonzero(self.goal_of < 0)
-        while len(missing) > len(spare):
-            size = self.pool.shape[0]
-            self.pool = np.concatenate([self.pool, np.empty_like(self.pool)])
-            self.bound = np.concatenate([self.bound, np.zeros(size, dtype=np.int64)])
-            self.goal_of = np.concatenate([self.goal_of, np.full(size, -1, dtype=np.int64)])
-            spare = np.flatnonzero(self.goal_of < 0)
-        new_rows = spare[: len(missing)]
-        self.slot[missing] = new_rows
-        self.goal_of[new_rows] = missing
-        todo = np.concatenate([missing, redo])
-        if len(todo):
-            # the robots heading to each goal searched for (targets), grouped by goal
-            if len(pos):
-                order = np.argsort(goals, kind="stable")
-                g_sorted = goals[order]
-                lo = np.searchsorted(g_sorted, todo, side="left")
-                hi = np.searchsorted(g_sorted, todo, side="right")
-                counts = hi - lo
-                idx = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(counts.sum())
-                targets = pos[order[idx]]
-            else:
-                counts = np.zeros(len(todo), dtype=np.int64)
-                targets = np.zeros(0, dtype=np.int64)
-            offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-            todo_rows = self.slot[todo]
-            self.bound[todo_rows] = bfs_fields(
-                self.known, self.h, self.w, todo, self.pool, todo_rows, targets, offsets, self.margin, self.queue
-            )
-        self.computed += len(todo)
-        return self.slot[goals]
-
-
-def _first_seen(values: np.ndarray) -> np.ndarray:
-    """The distinct values in the order they first occur."""
-    if len(values) < 2:
-        return values.astype(np.int64)
-    uniq, first = np.unique(values, return_index=True)
-    return uniq[np.argsort(first)].astype(np.int64)
+        pos = np.zeros(0, dtype=np.int64) if pos is None else np.asarray(pos, dtype=np.int64)
+        while True:
+            rows, searched, shortfall = goal_rows(
+                goals, pos, self.slot, self.goal_of, self.bound, self.pool, self.known, self.h, self.w,
+                self.margin, self.queue, self.mark,
+            )  # fmt: skip
+            if shortfall == 0:
+                break
+            while shortfall > 0:  # the pool doubles until the goals in use fit
+                size = self.pool.shape[0]
+                self.pool = np.concatenate([self.pool, np.empty_like(self.pool)])
+                self.bound = np.concatenate([self.bound, np.zeros(size, dtype=np.int64)])
+                self.goal_of = np.concatenate([self.goal_of, np.full(size, -1, dtype=np.int64)])
+                shortfall -= size
+        self.computed += int(searched)
+        return rows
 
 
 class Motion:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from fleetmind.planners.has._kernels import bfs_fields
+from fleetmind.planners.has.motion import GoalFields
 
 
 def bresenham(r0: int, c0: int, r1: int, c1: int) -> list[tuple[int, int]]:
@@ -125,3 +127,70 @@ def burgard(cost: np.ndarray, utility: np.ndarray, drop: np.ndarray, beta: float
         free[i] = False
         u = u - drop[j]
     return out
+
+
+class GoalFieldsTwin(GoalFields):
+    """``GoalFields.rows`` as it was in numpy (the twin of ``planners/has/_motion_kernels.py: goal_rows``); the
+    searches themselves are the ``bfs_fields`` kernel, checked against ``bfs_known`` on its own."""
+
+    def rows(self, goals: np.ndarray, pos: np.ndarray | None = None) -> np.ndarray:
+        """``(M,) int64`` goal cells (>= 0) of robots at cells ``pos`` (``None``: whole rows) -> ``(M,) int64`` rows."""
+        goals = np.asarray(goals, dtype=np.int64)
+        if pos is None:
+            pos = np.zeros(0, dtype=np.int64)
+        rows = self.slot[goals]
+        have = rows >= 0
+        if len(pos):  # a cached row must be exact around each of its robots
+            r = np.maximum(rows, 0)
+            value = self.pool[r, pos].astype(np.int64)
+            short = have & ((value == self.top) | (value > self.bound[r])) & (self.bound[r] < 2**62)
+            if not short.any() and have.all():  # the usual step: every row exists and is exact around its robots
+                return rows
+            redo = _first_seen(goals[short])
+        else:
+            redo = goals[:0]
+        missing = _first_seen(goals[~have])
+        spare = np.flatnonzero(self.goal_of < 0)
+        if len(missing) > len(spare):  # rows of goals nobody uses now become spare
+            idle = np.flatnonzero((self.goal_of >= 0) & ~np.isin(self.goal_of, goals))
+            self.slot[self.goal_of[idle]] = -1
+            self.goal_of[idle] = -1
+            spare = np.flatnonzero(self.goal_of < 0)
+        while len(missing) > len(spare):
+            size = self.pool.shape[0]
+            self.pool = np.concatenate([self.pool, np.empty_like(self.pool)])
+            self.bound = np.concatenate([self.bound, np.zeros(size, dtype=np.int64)])
+            self.goal_of = np.concatenate([self.goal_of, np.full(size, -1, dtype=np.int64)])
+            spare = np.flatnonzero(self.goal_of < 0)
+        new_rows = spare[: len(missing)]
+        self.slot[missing] = new_rows
+        self.goal_of[new_rows] = missing
+        todo = np.concatenate([missing, redo])
+        if len(todo):
+            # the robots heading to each goal searched for (targets), grouped by goal
+            if len(pos):
+                order = np.argsort(goals, kind="stable")
+                g_sorted = goals[order]
+                lo = np.searchsorted(g_sorted, todo, side="left")
+                hi = np.searchsorted(g_sorted, todo, side="right")
+                counts = hi - lo
+                idx = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(counts.sum())
+                targets = pos[order[idx]]
+            else:
+                counts = np.zeros(len(todo), dtype=np.int64)
+                targets = np.zeros(0, dtype=np.int64)
+            offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+            todo_rows = self.slot[todo]
+            self.bound[todo_rows] = bfs_fields(
+                self.known, self.h, self.w, todo, self.pool, todo_rows, targets, offsets, self.margin, self.queue
+            )
+        self.computed += len(todo)
+        return self.slot[goals]
+
+
+def _first_seen(values: np.ndarray) -> np.ndarray:
+    """The distinct values in the order they first occur."""
+    if len(values) < 2:
+        return values.astype(np.int64)
+    uniq, first = np.unique(values, return_index=True)
+    return uniq[np.argsort(first)].astype(np.int64)
