@@ -22,7 +22,7 @@ from fleetmind.planners.has._kernels import (
     label_frontier_into,
     update_frontier,
 )
-from fleetmind.planners.has._motion_kernels import pibt_move_into, update_neighbours
+from fleetmind.planners.has._motion_kernels import off_map, pibt_move_into, prioritise, update_neighbours
 from fleetmind.planners.has.frontier import ReachScratch
 from fleetmind.planners.has.motion import GoalFields
 from fleetmind.sim.explore._kernels import (
@@ -357,6 +357,28 @@ def test_goal_rows_bookkeeping_matches_twin_call_after_call(data):
         used = np.flatnonzero(fast.goal_of >= 0)
         assert fast.bound[used].tolist() == twin.bound[used].tolist()
         assert np.array_equal(fast.pool[used], twin.pool[used]) and not fast.mark.any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_motion_goals_and_priorities_match_twin_step_after_step(seed):
+    rng = np.random.default_rng(seed)
+    cells = int(rng.integers(4, 30))
+    free = rng.random(cells) < 0.7
+    prio, last = np.zeros(40), np.full(40, -1, dtype=np.int64)
+    prio_t, last_t = prio.copy(), last.copy()
+    for _ in range(6):
+        m = int(rng.integers(1, 12))
+        robots = np.sort(rng.choice(40, size=m, replace=False)).astype(np.int64)
+        pos = rng.integers(0, cells, m).astype(np.int64)
+        goal = np.where(rng.random(m) < 0.2, -1, rng.integers(0, cells, m)).astype(np.int64)
+        if rng.random() < 0.5:  # half the robots keep their goals: their priorities grow
+            goal[: m // 2] = np.maximum(last[robots[: m // 2]], 0)
+        assert off_map(free, pos, goal) == naive.off_map(free, pos, goal)
+        got = prioritise(free, robots, pos, goal, prio, last)
+        want = naive.prioritise(free, robots, pos, goal, prio_t, last_t)
+        assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+        assert prio.tolist() == prio_t.tolist() and last.tolist() == last_t.tolist()
 
 
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="already running without the JIT")

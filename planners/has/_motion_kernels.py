@@ -200,3 +200,43 @@ def goal_rows(goals, pos, slot, goal_of, bound, pool, known, h, w, margin, scrat
     for i in range(m):
         rows[i] = slot[goals[i]]
     return rows, nt, 0
+
+
+@njit(cache=True)
+def off_map(free, pos, goal):  # pragma: no cover - compiled
+    """``(robot, goal)``: does a robot's cell ``pos`` (``(M,) int64``) lie off ``free`` (``(H*W,) bool``), does a
+    goal ``goal`` (``(M,) int64``, -1: none) that is set?"""
+    robot = False
+    target = False
+    for k in range(pos.shape[0]):
+        if not free[pos[k]]:
+            robot = True
+        if goal[k] >= 0 and not free[goal[k]]:
+            target = True
+    return robot, target
+
+
+@njit(cache=True)
+def prioritise(free, robots, pos, goal, prio, last):  # pragma: no cover - compiled
+    """PIBT's goals and priorities for robots ``robots`` (ids, ``(M,) int64``) at ``pos`` heading to ``goal``: a goal
+    off ``free`` is replaced by the robot's last goal if that one is free, else by its cell; a robot with a new goal,
+    or standing on it, starts again at ``(id % 97) * 1e-4``, the others gain 1. ``prio``/``last`` (per id) are
+    updated in place. Returns ``(goals (M,) int64, ranked (M,) int64)``: the robots' order, highest priority first
+    (ties by position in ``robots``)."""
+    m = robots.shape[0]
+    out = np.empty(m, dtype=np.int64)
+    p = np.empty(m)
+    for k in range(m):
+        r = robots[k]
+        before = last[r]
+        g = goal[k]
+        if not (g >= 0 and free[g]):
+            g = before if before >= 0 and free[before] else pos[k]
+        if before != g or pos[k] == g:
+            p[k] = (r % 97) * 1e-4
+        else:
+            p[k] = prio[r] + 1.0
+        prio[r] = p[k]
+        last[r] = g
+        out[k] = g
+    return out, np.argsort(-p, kind="mergesort").astype(np.int64)

@@ -10,7 +10,13 @@ is away from its goal, as in :class:`fleetmind.planners.mapf.pibt.PibtCore`.
 from __future__ import annotations
 
 import numpy as np
-from fleetmind.planners.has._motion_kernels import goal_rows, pibt_move_into, update_neighbours
+from fleetmind.planners.has._motion_kernels import (
+    goal_rows,
+    off_map,
+    pibt_move_into,
+    prioritise,
+    update_neighbours,
+)
 from fleetmind.planners.mapf._kernels import neighbour_table
 
 
@@ -120,8 +126,8 @@ class Motion:
         if m == 0:
             return np.zeros(0, dtype=np.int64)
         stale = self.free is None or step - self.built >= self.refresh_every
-        outside = self.free is not None and not self.free[goal[goal >= 0]].all()
-        if stale or not self.free[pos].all() or (outside and step - self.built >= self.min_rebuild):  # type: ignore[index]
+        robot_off, goal_off = (True, False) if self.free is None else off_map(self.free, pos, goal)
+        if stale or robot_off or (goal_off and step - self.built >= self.min_rebuild):
             self._rebuild(known, step, m)
         assert self.cache is not None and self.nbr is not None and self.free is not None
         top = int(robots.max()) + 1 if m else 0
@@ -129,18 +135,11 @@ class Motion:
             grow = top - len(self.last)
             self.prio = np.concatenate([self.prio, np.zeros(grow)])
             self.last = np.concatenate([self.last, np.full(grow, -1, dtype=np.int64)])
-        # a goal the map does not hold yet (rebuilt at most every min_rebuild steps): keep the last goal meanwhile
-        last = self.last[robots]
-        ok = (goal >= 0) & self.free[np.maximum(goal, 0)]
-        ok_last = (last >= 0) & self.free[np.maximum(last, 0)]
-        goal = np.where(ok, goal, np.where(ok_last, last, pos)).astype(np.int64)
-        rest = (last != goal) | (pos == goal)  # a new goal, or there: priority starts again (ties by id)
-        prio = np.where(rest, (robots % 97) * 1e-4, self.prio[robots] + 1.0)
-        self.prio[robots] = prio
-        self.last[robots] = goal
+        # a goal the map does not hold yet (rebuilt at most every min_rebuild steps): keep the last goal meanwhile;
+        # a new goal, or there: priority starts again (ties by id)
+        goal, ranked = prioritise(self.free, robots, pos, goal, self.prio, self.last)
         rows = self.cache.rows(goal, pos)
         noise = self.rng.random((m, 5)) * 0.975
-        ranked = np.argsort(-prio, kind="stable").astype(np.int64)
         occ_now, occ_next = self.occ
         pool = self.cache.pool
         return pibt_move_into(pos, self.nbr, pool, rows, noise, 0.5, ranked, goal, True, occ_now, occ_next, self.count)

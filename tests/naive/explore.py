@@ -194,3 +194,20 @@ def _first_seen(values: np.ndarray) -> np.ndarray:
         return values.astype(np.int64)
     uniq, first = np.unique(values, return_index=True)
     return uniq[np.argsort(first)].astype(np.int64)
+
+
+def off_map(free: np.ndarray, pos: np.ndarray, goal: np.ndarray) -> tuple[bool, bool]:
+    return bool(not free[pos].all()), bool(not free[goal[goal >= 0]].all())
+
+
+def prioritise(free, robots, pos, goal, prio, last) -> tuple[np.ndarray, np.ndarray]:
+    """The HAS motion's goals and priorities as it computed them in numpy (twin of ``prioritise``)."""
+    before = last[robots]
+    ok = (goal >= 0) & free[np.maximum(goal, 0)]
+    ok_last = (before >= 0) & free[np.maximum(before, 0)]
+    goal = np.where(ok, goal, np.where(ok_last, before, pos)).astype(np.int64)
+    rest = (before != goal) | (pos == goal)
+    p = np.where(rest, (robots % 97) * 1e-4, prio[robots] + 1.0)
+    prio[robots] = p
+    last[robots] = goal
+    return goal, np.argsort(-p, kind="stable").astype(np.int64)
