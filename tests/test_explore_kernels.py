@@ -17,6 +17,7 @@ from fleetmind.planners.has._kernels import (
     cluster_reach,
     cluster_reach_into,
     frontier_cells,
+    frontier_reps,
     hungarian,
     label_frontier,
     label_frontier_into,
@@ -99,6 +100,10 @@ def test_frontier_clusters_and_bounded_reach_match_twins(inst, seed):
     if len(cells) == 0:
         return
     t = int(label.max()) + 1
+    got_reps, got_sizes = frontier_reps(cells, label, t, w)  # centroid members (ties: the first), sizes
+    want_reps, want_sizes = naive.frontier_reps(cells, label, t, w)
+    assert got_reps.tolist() == want_reps.tolist() and got_sizes.tolist() == want_sizes.tolist()
+    assert got_sizes.dtype == want_sizes.dtype
     rng = np.random.default_rng(seed)
     reps = np.array([int(rng.choice(cells[label == k])) for k in range(t)], dtype=np.int64)
     cluster_of = np.full(h * w, -1, dtype=np.int64)

@@ -365,3 +365,30 @@ def update_frontier(known, h, w, changed, mask):  # pragma: no cover - compiled
                 or (c > 0 and known[x - 1] < 0)
                 or (c < w - 1 and known[x + 1] < 0)
             )
+
+
+@njit(cache=True)
+def frontier_reps(cells, label, t, w):  # pragma: no cover - compiled
+    """``(reps, sizes)``, ``(T,) int64`` each: per cluster ``0..T-1`` of the frontier cells ``cells`` (labels
+    ``label``, both ``(K,)``), the member nearest its centroid (the first in ``cells``' order on a tie) and its size."""
+    sizes = np.zeros(t, dtype=np.int64)
+    sr = np.zeros(t)
+    sc = np.zeros(t)
+    for k in range(cells.shape[0]):
+        lab = label[k]
+        sizes[lab] += 1
+        sr[lab] += cells[k] // w
+        sc[lab] += cells[k] % w
+    mr = sr / sizes
+    mc = sc / sizes
+    best = np.full(t, np.inf)
+    reps = np.empty(t, dtype=np.int64)
+    for k in range(cells.shape[0]):
+        lab = label[k]
+        dr = cells[k] // w - mr[lab]
+        dc = cells[k] % w - mc[lab]
+        off = dr * dr + dc * dc
+        if off < best[lab]:
+            best[lab] = off
+            reps[lab] = cells[k]
+    return reps, sizes

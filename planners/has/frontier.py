@@ -27,6 +27,7 @@ from fleetmind.planners.has._kernels import (
     cluster_reach,
     cluster_reach_into,
     frontier_cells,
+    frontier_reps,
     hungarian,
     label_frontier,
     label_frontier_into,
@@ -70,15 +71,7 @@ def frontiers(
         empty = np.zeros(0, dtype=np.int64)
         return Frontiers(empty, empty, empty, empty)
     label = label_frontier(cells, h, w) if scratch is None else label_frontier_into(cells, h, w, scratch.slot)
-    t = int(label.max()) + 1
-    sizes = np.bincount(label, minlength=t)
-    r, c = np.divmod(cells, w)
-    mr = np.bincount(label, weights=r, minlength=t) / sizes
-    mc = np.bincount(label, weights=c, minlength=t) / sizes
-    off = (r - mr[label]) ** 2 + (c - mc[label]) ** 2
-    order = np.lexsort((off, label))
-    first = np.searchsorted(label[order], np.arange(t))
-    reps = cells[order[first]]
+    reps, sizes = frontier_reps(cells, label, int(label.max()) + 1, w)
     return Frontiers(cells, label, reps, sizes)
 
 

@@ -211,3 +211,15 @@ def prioritise(free, robots, pos, goal, prio, last) -> tuple[np.ndarray, np.ndar
     prio[robots] = p
     last[robots] = goal
     return goal, np.argsort(-p, kind="stable").astype(np.int64)
+
+
+def frontier_reps(cells: np.ndarray, label: np.ndarray, t: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Twin of ``frontier_reps``: the frontier clusters' centroid members and sizes in whole-array numpy."""
+    sizes = np.bincount(label, minlength=t)
+    r, c = np.divmod(cells, w)
+    mr = np.bincount(label, weights=r, minlength=t) / sizes
+    mc = np.bincount(label, weights=c, minlength=t) / sizes
+    off = (r - mr[label]) ** 2 + (c - mc[label]) ** 2
+    order = np.lexsort((off, label))
+    first = np.searchsorted(label[order], np.arange(t))
+    return cells[order[first]], sizes
