@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+from fleetmind.planners.has._assign_kernels import cheapest
 from fleetmind.planners.has._kernels import (
     UNREACHED,
     WALL,
@@ -121,6 +122,18 @@ def test_frontier_clusters_and_bounded_reach_match_twins(inst, seed):
         bound = min(limit, min((x for x in want_near if x is not None), default=0) + slack)
         for got, want in ((near[k], want_near), (rep[k], want_rep)):
             assert got.tolist() == [x if x is not None and x <= bound else UNREACHED for x in want]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from([(1.0, 1e-3), (3.0, 1.0)]))
+def test_nearest_and_explore_lite_choices_match_twin(seed, ab):
+    rng = np.random.default_rng(seed)
+    s, t = int(rng.integers(1, 7)), int(rng.integers(1, 7))
+    near = rng.integers(0, 6, size=(s, t)).astype(np.int32)  # small values: ties
+    near[rng.random((s, t)) < 0.3] = UNREACHED
+    sizes = rng.integers(1, 5, size=t).astype(np.int64)
+    got = cheapest(near, sizes, *ab, int(UNREACHED))
+    assert got.tolist() == naive.cheapest(near, sizes, *ab, int(UNREACHED)).tolist()
 
 
 @settings(max_examples=30, deadline=None)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from fleetmind.planners.has._assign_kernels import cheapest
 from fleetmind.planners.has._kernels import (
     UNREACHED,
     WALL,
@@ -163,18 +164,13 @@ def assign(
     out = np.full(s, -1, dtype=np.int64)
     if t == 0 or s == 0:
         return out
+    if method in ("nearest", "explore_lite"):  # B1 by ``d - 1e-3 size``, B2 by explore_lite's ``3 d - size``
+        a, b = (1.0, 1e-3) if method == "nearest" else (3.0, 1.0)
+        return cheapest(costs.near, np.asarray(f.sizes, dtype=np.int64), a, b, int(UNREACHED))
     to_rep = costs.to_rep.astype(np.float64)
     # a cluster is connected known free space: reachable as a whole (B1/B2 searches may stop before its rep)
     reach = costs.near < UNREACHED
-    if method == "nearest":
-        near = costs.near.astype(np.float64)
-        near[~reach] = np.inf
-        out = np.argmin(near - 1e-3 * f.sizes[None, :], axis=1)
-    elif method == "explore_lite":
-        cost = 3.0 * costs.near.astype(np.float64) - 1.0 * f.sizes[None, :]
-        cost[~reach] = np.inf
-        out = np.argmin(cost, axis=1)
-    elif method == "utility":
+    if method == "utility":
         out = _burgard(to_rep, reach, f, w, radius, beta, utility)
     elif method == "hungarian":
         reps = np.tile(np.arange(t), -(-s // t))

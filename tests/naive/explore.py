@@ -223,3 +223,12 @@ def frontier_reps(cells: np.ndarray, label: np.ndarray, t: int, w: int) -> tuple
     order = np.lexsort((off, label))
     first = np.searchsorted(label[order], np.arange(t))
     return cells[order[first]], sizes
+
+
+def cheapest(near: np.ndarray, sizes: np.ndarray, a: float, b: float, unreached: int) -> np.ndarray:
+    """Twin of ``cheapest``: B1/B2's choice as ``assign`` made it in whole-matrix numpy."""
+    reach = near < unreached
+    cost = a * near.astype(np.float64) - b * sizes[None, :]
+    cost[~reach] = np.inf
+    out = np.argmin(cost, axis=1)
+    return np.where(reach[np.arange(len(near)), out], out, -1).astype(np.int64)
