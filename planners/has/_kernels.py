@@ -280,7 +280,7 @@ def bfs_field(known, h, w, goal, row, targets, margin):  # pragma: no cover - co
     it has found every cell of ``targets`` (``(K,) int64``, the robots heading there; an empty array: run to the end).
     Returns the bound ``B``: every cell within ``B + 1`` steps of the goal holds its exact distance, cells beyond hold
     the maximum (``2**62`` when the search ran to the end: the whole row is exact)."""
-    return _field_into(known, h, w, goal, row, targets, margin, np.empty((3, h * w), dtype=np.int64))
+    return _field_into(known, h, w, goal, row, targets, margin, np.empty((3, h * w), dtype=np.int64), True)
 
 
 @njit(cache=True)
@@ -290,14 +290,15 @@ def bfs_fields(known, h, w, goals, pool, rows, targets, offsets, margin, scratch
     out = np.empty(goals.shape[0], dtype=np.int64)
     for k in range(goals.shape[0]):
         t = targets[offsets[k] : offsets[k + 1]]
-        out[k] = _field_into(known, h, w, goals[k], pool[rows[k]], t, margin, scratch)
+        out[k] = _field_into(known, h, w, goals[k], pool[rows[k]], t, margin, scratch, True)
     return out
 
 
 @njit(cache=True)
-def _field_into(known, h, w, goal, row, targets, margin, scratch):  # pragma: no cover - compiled
+def _field_into(known, h, w, goal, row, targets, margin, scratch, fill):  # pragma: no cover - compiled
     top = row.dtype.type(np.iinfo(row.dtype).max)
-    row[:] = top
+    if fill:  # else the caller left the row at the maximum
+        row[:] = top
     everything = np.int64(2**62)
     if goal < 0 or known[goal] != 0:
         return everything

@@ -96,15 +96,17 @@ def pibt_move_into(
 
 
 @njit(cache=True)
-def goal_rows(goals, pos, slot, goal_of, bound, pool, known, h, w, margin, scratch, mark):  # pragma: no cover
+def goal_rows(goals, pos, slot, goal_of, bound, span, pool, known, h, w, margin, scratch, mark):  # pragma: no cover
     """:class:`fleetmind.planners.has.motion.GoalFields`' bookkeeping in one call: the rows (``(M,) int64``) of
     goal cells ``goals`` for robots at ``pos`` (``(M,) int64``, or empty: no exactness check). A cached row is
     searched again (:func:`~fleetmind.planners.has._kernels.bfs_fields`' search) when a robot of it stands where it
     is not exact; a goal without a row gets a spare row (the lowest spare first, goals in the order they first
     occur; rows of goals nobody uses now are freed when spares run short). ``slot`` (cell -> row), ``goal_of``
-    (row -> cell), ``bound`` (row -> exact bound) and ``pool`` are updated in place; ``mark`` (``(H*W,) int64``,
-    all 0) is left all 0. Returns ``(rows, searched, shortfall)``: ``shortfall > 0`` means the pool lacks that many
-    rows even after freeing idle ones; then nothing was searched and the caller grows the pool and calls again."""
+    (row -> cell), ``bound`` (row -> exact bound), ``span`` (``(R, 2) int64``: row -> the cell range outside which
+    it holds the maximum; a search resets only that range) and ``pool`` are updated in place; ``mark``
+    (``(H*W,) int64``, all 0) is left all 0. Returns ``(rows, searched, shortfall)``: ``shortfall > 0`` means the
+    pool lacks that many rows even after freeing idle ones; then nothing was searched and the caller grows the pool
+    and calls again."""
     m = goals.shape[0]
     top = np.int64(np.iinfo(pool.dtype).max)
     everything = np.int64(2**62)
@@ -196,7 +198,15 @@ def goal_rows(goals, pos, slot, goal_of, bound, pool, known, h, w, margin, scrat
             mark[todo[k]] = 0
     for k in range(nt):
         r = slot[todo[k]]
-        bound[r] = _field_into(known, h, w, todo[k], pool[r], targets[offsets[k] : offsets[k + 1]], margin, scratch)
+        row = pool[r]
+        row[span[r, 0] : span[r, 1]] = top  # the row is at the maximum outside its span
+        b = _field_into(known, h, w, todo[k], row, targets[offsets[k] : offsets[k + 1]], margin, scratch, False)
+        bound[r] = b
+        if b >= everything:
+            span[r, 0], span[r, 1] = 0, h * w
+        else:  # every cell it wrote lies within b + 1 steps of the goal: within these map rows
+            gr = todo[k] // w
+            span[r, 0], span[r, 1] = max(0, gr - b - 1) * w, min(h, gr + b + 2) * w
     for i in range(m):
         rows[i] = slot[goals[i]]
     return rows, nt, 0

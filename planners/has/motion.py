@@ -38,6 +38,7 @@ class GoalFields:
         self.slot = np.full(h * w, -1, dtype=np.int64)  # goal cell -> its row (-1: none)
         self.goal_of = np.full(self.pool.shape[0], -1, dtype=np.int64)  # row -> its goal cell (-1: spare)
         self.bound = np.zeros(self.pool.shape[0], dtype=np.int64)
+        self.span = np.tile(np.array([0, h * w], dtype=np.int64), (self.pool.shape[0], 1))  # rows not yet written
         self.queue = np.empty((3, h * w), dtype=np.int64)  # the searches' scratch
         self.mark = np.zeros(h * w, dtype=np.int64)  # goal_rows' scratch (left all 0)
         self.computed = 0
@@ -61,7 +62,7 @@ class GoalFields:
         pos = np.zeros(0, dtype=np.int64) if pos is None else np.asarray(pos, dtype=np.int64)
         while True:
             rows, searched, shortfall = goal_rows(
-                goals, pos, self.slot, self.goal_of, self.bound, self.pool, self.known, self.h, self.w,
+                goals, pos, self.slot, self.goal_of, self.bound, self.span, self.pool, self.known, self.h, self.w,
                 self.margin, self.queue, self.mark,
             )  # fmt: skip
             if shortfall == 0:
@@ -70,6 +71,7 @@ class GoalFields:
                 size = self.pool.shape[0]
                 self.pool = np.concatenate([self.pool, np.empty_like(self.pool)])
                 self.bound = np.concatenate([self.bound, np.zeros(size, dtype=np.int64)])
+                self.span = np.concatenate([self.span, np.tile(np.array([0, self.h * self.w]), (size, 1))])
                 self.goal_of = np.concatenate([self.goal_of, np.full(size, -1, dtype=np.int64)])
                 shortfall -= size
         self.computed += int(searched)
