@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from fleetmind.planners.has._kernels import _field_into
-from fleetmind.planners.mapf._kernels import _pibt
+from fleetmind.planners.mapf._kernels import _pibt, rank_slots_into
 from numba import njit
 
 
@@ -48,16 +48,7 @@ def pibt_move_into(
     for i in range(n):
         occ_now[pos[i]] = i
     order = np.empty((n, 5), dtype=np.int64)
-    key = np.empty(5)
-    for i in range(n):
-        row = dist[drow[i]]
-        for s in range(5):
-            v = nbr[pos[i], s]
-            if v < 0:
-                key[s] = np.inf
-            else:
-                key[s] = float(row[v]) + noise[i, s] + (w_occupied if occ_now[v] != -1 else 0.0)
-        order[i] = np.argsort(key, kind="mergesort")
+    rank_slots_into(order, pos, nbr, dist, drow, noise, w_occupied, occ_now, -1)
     nxt = np.full(n, -1, dtype=np.int64)
     st_agent = np.empty(n + 1, dtype=np.int64)
     st_t = np.empty(n + 1, dtype=np.int64)

@@ -254,17 +254,24 @@ def pibt_preferences(pos, nbr, dist, drow, noise, w_occupied):  # pragma: no cov
     for i in range(n):
         occupied[pos[i]] = True
     out = np.empty((n, 5), dtype=np.int64)
+    rank_slots_into(out, pos, nbr, dist, drow, noise, w_occupied, occupied, False)
+    return out
+
+
+@njit(cache=True)
+def rank_slots_into(out, pos, nbr, dist, drow, noise, w_occupied, occ, vacant):  # pragma: no cover - compiled
+    """:func:`pibt_preferences`' ranking into ``out`` ``(N, 5)``, with the cells held now read from ``occ`` (a cell
+    ``v`` is held where ``occ[v] != vacant``: a bool table with ``False``, or an agent-index table with -1)."""
     key = np.empty(5)
-    for i in range(n):
+    for i in range(pos.shape[0]):
         row = dist[drow[i]]
         for s in range(5):
             v = nbr[pos[i], s]
             if v < 0:
                 key[s] = np.inf
             else:
-                key[s] = float(row[v]) + noise[i, s] + (w_occupied if occupied[v] else 0.0)
+                key[s] = float(row[v]) + noise[i, s] + (w_occupied if occ[v] != vacant else 0.0)
         out[i] = np.argsort(key, kind="mergesort")
-    return out
 
 
 @njit(cache=True)
