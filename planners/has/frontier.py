@@ -56,10 +56,10 @@ class ReachScratch:
         self.h, self.w = h, w
         size = (h + 2) * (w + 2)
         self.slot = np.full(h * w, -1, dtype=np.int64)  # label_frontier_into: all -1 between calls
-        self.dist = np.full(size, WALL, dtype=np.int32)  # the framed map: UNREACHED on free cells, WALL elsewhere
+        self.dist = np.full(size, WALL, dtype=np.int32)  # the framed map: WALL off the free cells (stamps on them)
         self.tag = np.full(size, -1, dtype=np.int32)  # -1 but at ``tagged``
         self.tagged = np.zeros(0, dtype=np.int64)
-        self.queue = np.empty(size, dtype=np.int32)
+        self.queue = np.empty(size, dtype=np.uint32)
 
 
 def frontiers(
