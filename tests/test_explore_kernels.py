@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 import pytest
-from fleetmind.planners.has._assign_kernels import cheapest
+from fleetmind.planners.has._assign_kernels import burgard_spread, cheapest
 from fleetmind.planners.has._kernels import (
     UNREACHED,
     WALL,
@@ -212,6 +212,20 @@ def test_burgard_matches_twin(s, t, seed):
     drop = rng.integers(0, 3, size=(t, t)) / 2.0
     utility = rng.integers(0, 4, size=t) / 2.0
     assert burgard(cost, utility, drop, 1.0).tolist() == naive.burgard(cost, utility, drop, 1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 7), st.integers(1, 9), st.integers(1, 6), st.integers(0, 2**31 - 1))
+def test_burgard_with_drops_of_the_fixed_targets_matches_twin(s, t, radius, seed):
+    """The drops computed for the fixed targets only give the assignment of the whole (T, T) drop matrix (targets a
+    few cells apart: partial drops, equal distances, ties)."""
+    rng = np.random.default_rng(seed)
+    cost = rng.integers(0, 5, size=(s, t)) / 4.0
+    cost[rng.random((s, t)) < 0.2] = np.inf
+    rows, cols = rng.integers(0, 9, size=t), rng.integers(0, 9, size=t)
+    utility = rng.integers(0, 4, size=t) / 2.0
+    got = burgard_spread(cost, utility, rows, cols, radius, 1.0).tolist()
+    assert got == naive.burgard_spread(cost, utility, rows, cols, radius, 1.0)
 
 
 @settings(max_examples=40, deadline=None)

@@ -269,15 +269,7 @@ def burgard(cost, utility, drop, beta):  # pragma: no cover - compiled
     out = np.full(s, -1, dtype=np.int64)
     free = np.ones(s, dtype=np.bool_)
     for _ in range(s):
-        best = -np.inf
-        bi, bj = -1, -1
-        for i in range(s):
-            if not free[i]:
-                continue
-            for j in range(t):
-                score = u[j] - beta * cost[i, j]
-                if score > best:
-                    best, bi, bj = score, i, j
+        bi, bj = burgard_pick(cost, u, free, beta)
         if bi < 0:
             break
         out[bi] = bj
@@ -285,6 +277,23 @@ def burgard(cost, utility, drop, beta):  # pragma: no cover - compiled
         for j in range(t):
             u[j] -= drop[bj, j]
     return out
+
+
+@njit(cache=True)
+def burgard_pick(cost, u, free, beta):  # pragma: no cover - compiled
+    """The free (robot, target) pair of highest ``u - beta * cost`` (first in row-major order on ties; -1, -1: none
+    above ``-inf``)."""
+    s, t = cost.shape
+    best = -np.inf
+    bi, bj = -1, -1
+    for i in range(s):
+        if not free[i]:
+            continue
+        for j in range(t):
+            score = u[j] - beta * cost[i, j]
+            if score > best:
+                best, bi, bj = score, i, j
+    return bi, bj
 
 
 @njit(cache=True)

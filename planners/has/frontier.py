@@ -19,12 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from fleetmind.planners.has._assign_kernels import cheapest
+from fleetmind.planners.has._assign_kernels import burgard_spread, cheapest
 from fleetmind.planners.has._kernels import (
     UNREACHED,
     WALL,
     bfs_known,
-    burgard,
     cluster_reach,
     cluster_reach_into,
     frontier_cells,
@@ -203,6 +202,7 @@ def _burgard(
     utility = np.ones(t) if start is None else np.asarray(start, dtype=np.float64)
     top = to_rep[reach].max() if reach.any() else 1.0
     v = np.where(reach, to_rep / max(top, 1.0), np.inf)
-    rr, rc = np.divmod(f.reps, w)
-    drop = seen_share(np.hypot(rr[:, None] - rr[None, :], rc[:, None] - rc[None, :]), radius)
-    return burgard(np.ascontiguousarray(v), np.ascontiguousarray(utility, dtype=np.float64), drop, float(beta))
+    rr, rc = np.divmod(f.reps, w)  # the drop around each fixed target: seen_share of the distance between targets
+    return burgard_spread(
+        np.ascontiguousarray(v), np.ascontiguousarray(utility, dtype=np.float64), rr, rc, int(radius), float(beta)
+    )

@@ -129,6 +129,15 @@ def burgard(cost: np.ndarray, utility: np.ndarray, drop: np.ndarray, beta: float
     return out
 
 
+def burgard_spread(
+    cost: np.ndarray, utility: np.ndarray, rows: np.ndarray, cols: np.ndarray, radius: int, beta: float
+) -> list[int]:
+    """Burgard's drop as the whole ``(T, T)`` numpy matrix (``planners/has/frontier.py: seen_share`` of the targets'
+    distances), then :func:`burgard`."""
+    d = np.hypot(rows[:, None] - rows[None, :], cols[:, None] - cols[None, :])
+    return burgard(cost, utility, np.clip(1.0 - d / max(radius, 1), 0.0, None), beta)
+
+
 class GoalFieldsTwin(GoalFields):
     """``GoalFields.rows`` as it was in numpy (the twin of ``planners/has/_motion_kernels.py: goal_rows``); the
     searches themselves are the ``bfs_fields`` kernel, checked against ``bfs_known`` on its own."""
