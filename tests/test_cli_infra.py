@@ -12,12 +12,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from fleetmind.planners.llm._deadline import calls_aborted
 
-from fleetmind.app.cli import _summary
+from fleetmind.app.cli import _restore_signals, _sigterm_as_ctrl_c, _summary
 from fleetmind.app.outcomes import tally
 from fleetmind.app.runner import EpisodeRecord, RunResult
 from fleetmind.cli import main
@@ -235,3 +237,61 @@ def test_the_shared_library_links_are_made_from_the_wheels_manifest(tmp_path):
     assert os.readlink(tmp_path / "libllama.so.0") == "libllama.so.0.6.0"
     assert (tmp_path / "libllama.so").resolve() == tmp_path / "libllama.so.0.6.0"
     assert os.readlink(tmp_path / "libggml.so.0") == "elsewhere"
+
+
+class _HangingChecks(OracleChatServer):
+    """The scripted server, except that HMAS-2's plan checks get no answer until ``release`` (or 300 s)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.hanging = 0
+
+    def handle(self, body):
+        system = next((m.get("content", "") for m in body.get("messages") or [] if m.get("role") == "system"), "")
+        if "proposed a joint plan" in system:
+            self.hanging += 1
+            self.release.wait(300)
+        return super().handle(body)
+
+
+def test_sigterm_during_hmas2_checks_in_flight_ends_the_run_without_waiting_for_them(tmp_path):
+    """HMAS-2 fans its plan checks out to worker threads; with every check hanging at the server (600 s LLM
+    timeout), SIGTERM still ends the run: the calls in flight are aborted, not waited for (Ctrl-C: next test)."""
+    server = _HangingChecks()
+    server.start()
+    out = tmp_path / "out"
+    argv = _child(server.base_url, "run", "boxnet1_2x2", "--planner", "hmas2", "--llm", "oracle", "--out", str(out))
+    proc = subprocess.Popen([*argv, "-q", "--llm-timeout", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _wait_for("the plan checks in flight", lambda: server.hanging >= 2, proc)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)  # a bound: without the abort it waits for the server's 300 s
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        server.release.set()
+        server.stop()
+    assert proc.returncode == 143, err.decode()
+    assert "Traceback" not in err.decode() and len(err.decode().strip().splitlines()) == 1, err.decode()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [(e["seed"], e["failure_reason"]) for e in metrics["episodes"]] == [(0, "interrupted")]
+
+
+def test_ctrl_c_aborts_llm_calls_in_flight_like_sigterm_and_an_ignored_sigint_stays_ignored():
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        previous = _sigterm_as_ctrl_c([])
+        handler = signal.getsignal(signal.SIGINT)
+        assert handler is not signal.default_int_handler and callable(handler)
+        with pytest.raises(KeyboardInterrupt):
+            handler(signal.SIGINT, None)
+        assert calls_aborted()
+        _restore_signals(previous)
+        assert not calls_aborted() and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a background job's Ctrl-C
+        previous = _sigterm_as_ctrl_c([])
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        _restore_signals(previous)
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -118,3 +118,53 @@ def test_llm_timeout_on_the_command_line_sets_the_request_timeout():
     assert llm_settings(LLMSettings(), argparse.Namespace(llm_timeout=7.5)).timeout_s == 7.5
     with pytest.raises(BadInputError, match=r"^--llm-timeout: Input should be greater than 0"):
         llm_settings(LLMSettings(), argparse.Namespace(llm_timeout=-1.0))
+
+
+def test_aborting_ends_a_call_in_flight_in_another_thread_at_once_and_resuming_allows_new_ones(server_factory):
+    """A server that accepts and never answers, a 600 s timeout: ``abort_llm_calls`` (what Ctrl-C and SIGTERM call)
+    ends the call a worker thread has in flight, with no retry; new calls fail until ``resume_llm_calls``."""
+    import threading
+
+    from fleetmind.planners.llm import abort_llm_calls, resume_llm_calls
+    from fleetmind.planners.llm.client import LLMError
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    accepted = threading.Event()
+    conns: list[socket.socket] = []
+
+    def accept() -> None:
+        conn, _ = silent.accept()
+        conns.append(conn)
+        accepted.set()
+
+    threading.Thread(target=accept, daemon=True).start()
+    client = OpenAIChat(f"http://127.0.0.1:{silent.getsockname()[1]}/v1", None, "m", timeout_s=600, max_retries=4)
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            client.complete(_messages(_obs()), None, user="test:0")
+        except BaseException as exc:  # noqa: BLE001 - the test reads it
+            outcome.append(exc)
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    try:
+        assert accepted.wait(60), "the client never connected"
+        abort_llm_calls()
+        worker.join(60)  # a bound, not a timing check: unaborted, the call would wait 600 s
+        assert not worker.is_alive()
+        assert len(outcome) == 1 and isinstance(outcome[0], LLMError), outcome
+        assert str(outcome[0]) == "LLM call aborted: the run is stopping"
+        working = server_factory()
+        with pytest.raises(LLMError, match="aborted"):  # still aborted: a new call fails at once
+            OpenAIChat(working.base_url, None, "oracle").complete(_messages(_obs()), None, user="test:1")
+    finally:
+        resume_llm_calls()
+        silent.close()
+        for conn in conns:
+            conn.close()
+    reply = OpenAIChat(working.base_url, None, "oracle").complete(_messages(_obs()), None, user="test:2")
+    assert reply.text and working.requests == 1  # the aborted call never reached it; this one did

@@ -31,6 +31,7 @@ from fleetmind.app.runner import (
     run,
 )
 from fleetmind.app.scenario import BACKENDS, Scenario, ScenarioError, list_scenarios, load_scenario
+from fleetmind.planners.llm import abort_llm_calls, resume_llm_calls
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.registry import LLM_PLANNERS, available_planners, check_plays
 from fleetmind.robots.errors import BadInputError, ExpectedFailure, describe_validation
@@ -344,18 +345,37 @@ def _report(exc: BaseException, code: int) -> int:
     return code
 
 
-def _sigterm_as_ctrl_c(received: list[int]) -> Any:
+def _sigterm_as_ctrl_c(received: list[int]) -> tuple[Any, Any] | None:
     """From now on SIGTERM raises ``KeyboardInterrupt`` (once; ``received`` notes it), so a run stopped by a
-    supervisor keeps its finished episodes like Ctrl-C does. Returns the previous handler; None off the main thread."""
+    supervisor keeps its finished episodes like Ctrl-C does. Both end the LLM calls other threads have in flight at
+    once (HMAS-2's checks), instead of the interrupt waiting for them. Returns the previous (SIGTERM, SIGINT)
+    handlers; None off the main thread. A SIGINT that is ignored (a background job) stays ignored."""
     if threading.current_thread() is not threading.main_thread():
         return None
 
     def stop(signum: int, frame: object) -> None:
         if not received:  # a second SIGTERM does not break the clean-up of the first
             received.append(signum)
+            abort_llm_calls()
             raise KeyboardInterrupt
 
-    return signal.signal(signal.SIGTERM, stop)
+    def ctrl_c(signum: int, frame: object) -> None:
+        abort_llm_calls()
+        raise KeyboardInterrupt
+
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int is signal.default_int_handler:
+        signal.signal(signal.SIGINT, ctrl_c)
+    return signal.signal(signal.SIGTERM, stop), previous_int
+
+
+def _restore_signals(previous: tuple[Any, Any] | None) -> None:
+    """The handlers :func:`_sigterm_as_ctrl_c` replaced; LLM calls may run again."""
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous[0])
+        if previous[1] is not None:
+            signal.signal(signal.SIGINT, previous[1])
+    resume_llm_calls()
 
 
 def _interrupted(exc: KeyboardInterrupt, terminated: bool) -> int:
@@ -410,5 +430,4 @@ def run_command(args: argparse.Namespace, extra: Mapping[str, Callable[[argparse
     except KeyboardInterrupt as exc:
         return _interrupted(exc, bool(terminated))
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        _restore_signals(previous)

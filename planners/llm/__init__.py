@@ -5,6 +5,7 @@ Importing this package imports neither langgraph nor openai: the factories impor
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,3 +43,19 @@ def make_hmas1(task: str, options: Mapping[str, Any]) -> Planner:
 
 def make_hmas2(task: str, options: Mapping[str, Any]) -> Planner:
     return make_llm_planner("hmas2", task, options)
+
+
+def abort_llm_calls() -> None:
+    """End every LLM call in flight in this process at once and fail new ones until :func:`resume_llm_calls`
+    (Ctrl-C / SIGTERM must not wait for calls worker threads have in flight). Safe in a signal handler; nothing to
+    do where no client was ever made."""
+    deadline = sys.modules.get("fleetmind.planners.llm._deadline")
+    if deadline is not None:
+        deadline.abort_calls()
+
+
+def resume_llm_calls() -> None:
+    """LLM calls may run again after :func:`abort_llm_calls`."""
+    deadline = sys.modules.get("fleetmind.planners.llm._deadline")
+    if deadline is not None:
+        deadline.resume_calls()

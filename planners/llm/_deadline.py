@@ -5,10 +5,14 @@ read timeout and holds a call forever. Here every connect, read and write of the
 the deadline set by :func:`call_deadline`, and raises httpcore's own timeout once it has passed (the HTTP stack maps
 it to ``httpx2.ReadTimeout``, the ``openai`` package to ``APITimeoutError``). The deadline is per thread: parallel
 calls (HMAS-2's plan checks) each keep their own. The clock is the real monotonic one: sockets wait in real time.
+
+:func:`abort_calls` ends every call in flight at once (its socket is shut down) and fails every new one until
+:func:`resume_calls`: Ctrl-C or SIGTERM must not wait for calls other threads have in flight (HMAS-2's checks).
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 import time
@@ -20,6 +24,25 @@ import httpcore2
 import httpx2
 
 _local = threading.local()
+_live: dict[int, _Stream] = {}  # every open connection of these clients, by id (plain dict: no lock to take)
+_state = {"aborted": False}
+
+
+def abort_calls() -> None:
+    """Fail every HTTP call of these clients in this process now, and every new one until :func:`resume_calls`.
+    Takes no lock, so a signal handler may call it while any thread is anywhere."""
+    _state["aborted"] = True
+    for stream in list(_live.values()):  # one C-level copy under the GIL
+        stream.abort()
+
+
+def resume_calls() -> None:
+    """Calls may run again (after :func:`abort_calls`)."""
+    _state["aborted"] = False
+
+
+def calls_aborted() -> bool:
+    return _state["aborted"]
 
 
 @contextmanager
@@ -40,6 +63,8 @@ def extend_deadline(until: float) -> None:
 
 
 def _capped(timeout: float | None, expired: type[Exception]) -> float | None:
+    if _state["aborted"]:
+        raise expired("calls aborted: the run is stopping")
     deadline = getattr(_local, "deadline", None)
     if deadline is None:
         return timeout
@@ -52,6 +77,18 @@ def _capped(timeout: float | None, expired: type[Exception]) -> float | None:
 class _Stream(httpcore2.NetworkStream):
     def __init__(self, inner: httpcore2.NetworkStream) -> None:
         self._inner = inner
+        _live[id(self)] = self
+        if _state["aborted"]:  # aborted while this one was connecting
+            self.abort()
+
+    def abort(self) -> None:
+        """Shut the socket down: a read or write blocked on it in any thread returns at once."""
+        sock = self._inner.get_extra_info("socket")
+        try:
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed or never connected
+            pass
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._inner.read(max_bytes, _capped(timeout, httpcore2.ReadTimeout))
@@ -60,6 +97,7 @@ class _Stream(httpcore2.NetworkStream):
         self._inner.write(buffer, _capped(timeout, httpcore2.WriteTimeout))
 
     def close(self) -> None:
+        _live.pop(id(self), None)
         self._inner.close()
 
     def start_tls(

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import httpx2
 import openai
-from fleetmind.planners.llm._deadline import call_deadline, extend_deadline
+from fleetmind.planners.llm._deadline import call_deadline, calls_aborted, extend_deadline
 from fleetmind.planners.llm._deadline import http_client as deadline_http_client
 from fleetmind.robots.errors import ExpectedFailure
 
@@ -188,6 +188,8 @@ class OpenAIChat:
                     continue
                 else:
                     raise LLMError(f"LLM server at {self.base_url} refused the request: {_first_line(exc)}") from None
+            if calls_aborted():  # Ctrl-C / SIGTERM ended it (see _deadline.abort_calls): no retry
+                raise LLMError("LLM call aborted: the run is stopping") from None
             unreachable = isinstance(err, openai.APIConnectionError) and not isinstance(err, openai.APITimeoutError)
             if unreachable and (retries >= self.max_retries or time.monotonic() >= end):
                 raise LLMUnavailable(f"{reason} ({retries + 1} attempts)") from None
