@@ -27,6 +27,7 @@ from fleetmind.planners.has._kernels import (
 from fleetmind.planners.has._motion_kernels import off_map, pibt_move_into, prioritise, update_neighbours
 from fleetmind.planners.has.frontier import ReachScratch
 from fleetmind.planners.has.motion import GoalFields
+from fleetmind.sim.explore import ExploreWorld
 from fleetmind.sim.explore._kernels import (
     count_conflicts,
     ray_templates,
@@ -34,6 +35,7 @@ from fleetmind.sim.explore._kernels import (
     sense_moved,
     visible_cells,
 )
+from fleetmind.tasks.has.maps import generate
 from fleetmind.tasks.mapf_lifelong._kernels import soft_resolve_scratch
 from fleetmind.tasks.mapf_lifelong.shield import conflict_pairs
 from hypothesis import given, settings
@@ -281,6 +283,31 @@ def test_sensing_by_templates_only_for_moved_robots_matches_twin(inst, radius):
     want, want_counts = sense_all(blocked, rows2, cols2, active, radius)
     assert cells.tolist() == want.tolist() and counts.tolist() == want_counts.tolist()
     assert sorted(fresh[:nf].tolist()) == sorted(set(want[want >= 0].tolist()) - set(np.flatnonzero(before).tolist()))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_world_step_in_one_kernel_matches_twin_step_after_step(seed):
+    """``step_world`` (conflicts, soft collisions, moves, sensing of the robots that moved, in one call) leaves the
+    world as the numpy step around the kernels does: executed actions, positions, collisions, rows sensed, coverage,
+    fresh cells, sightings, step after step with robots dropping out and joining (random actions: conflicts)."""
+    emap = generate("caves" if seed else "open", 24, seed)
+    fast, twin = ExploreWorld(emap, 10, 3, reserve=3), naive.WorldStepTwin(emap, 10, 3, reserve=3)
+    fast.reset(seed)
+    twin.reset(seed)
+    rng = np.random.default_rng(seed)
+    for step in range(40):
+        if step in (10, 25):  # robots leave, others join (offline robots wait)
+            drop = rng.choice(np.flatnonzero(fast.active), size=2, replace=False)
+            for world in (fast, twin):
+                world.drop(drop)
+                world.join(np.flatnonzero(~world.active)[:2])
+        acts = np.where(fast.active, rng.integers(0, 5, size=fast.num), 0)
+        assert fast.step(acts).tolist() == twin.step(acts).tolist()
+        assert fast.pos.tolist() == twin.pos.tolist() and fast.collisions == twin.collisions
+        assert fast.cells.tolist() == twin.cells.tolist() and fast.counts.tolist() == twin.counts.tolist()
+        assert fast.fresh.tolist() == twin.fresh.tolist() and np.array_equal(fast.covered, twin.covered)
+        assert (fast.sensed, fast.covered_free) == (twin.sensed, twin.covered_free)
+    assert twin.collisions > 0 and fast.coverage > 0.2  # random moves did collide and did explore
 
 
 @settings(max_examples=60, deadline=None)

@@ -8,7 +8,7 @@ Plain arrays in and out; the twin in ``tests/naive/explore.py`` spells out the s
 from __future__ import annotations
 
 import numpy as np
-from fleetmind.tasks.mapf_lifelong._kernels import DC, DR
+from fleetmind.tasks.mapf_lifelong._kernels import DC, DR, soft_resolve_scratch
 from numba import njit
 
 
@@ -178,3 +178,57 @@ def count_conflicts(rows, cols, actions, blocked):  # pragma: no cover - compile
                 if end[i] == rows[j] * w + cols[j] and end[j] == start_i:
                     total += 1
     return total
+
+
+@njit(cache=True)
+def step_world(
+    blocked, pos, active, actions, templates, covered, cells, counts, fresh, sensed_at, lists, slots, edges
+):  # pragma: no cover - compiled
+    """``fleetmind.sim.explore.world.ExploreWorld.step`` on its arrays in one call: the online robots' ``actions``
+    (``(N,) int64``) counted for conflicts (:func:`count_conflicts`) and resolved under the soft collision rules
+    (``soft_resolve_scratch`` on the world's zeroed scratch ``lists``/``slots``/``edges``), ``pos`` (``(N, 2) int64``)
+    moved in place, then the robots whose cell differs from ``sensed_at`` (or that are offline) sense again
+    (:func:`sense_moved`) and ``sensed_at`` is updated (``(-1, -1)`` for offline robots). Returns ``(executed (N,)
+    int64, conflicts, fresh cells, sightings, fresh cells that are free)``."""
+    num = pos.shape[0]
+    m = 0
+    for i in range(num):
+        if active[i]:
+            m += 1
+    on = np.empty(m, dtype=np.int64)
+    k = 0
+    for i in range(num):
+        if active[i]:
+            on[k] = i
+            k += 1
+    rows = np.empty(m, dtype=np.int64)
+    cols = np.empty(m, dtype=np.int64)
+    asked = np.empty(m, dtype=np.int64)
+    for k in range(m):
+        rows[k], cols[k], asked[k] = pos[on[k], 0], pos[on[k], 1], actions[on[k]]
+    executed = np.zeros(num, dtype=np.int64)
+    conflicts = 0
+    if m > 0:
+        conflicts = count_conflicts(rows, cols, asked, blocked)
+        done = soft_resolve_scratch(rows, cols, asked, blocked, lists, slots, edges)
+        for k in range(m):
+            i = on[k]
+            executed[i] = done[k]
+            pos[i, 0] += DR[done[k]]
+            pos[i, 1] += DC[done[k]]
+    moved = np.empty(num, dtype=np.bool_)
+    rows = np.empty(num, dtype=np.int64)
+    cols = np.empty(num, dtype=np.int64)
+    for i in range(num):
+        moved[i] = pos[i, 0] != sensed_at[i, 0] or pos[i, 1] != sensed_at[i, 1] or not active[i]
+        rows[i], cols[i] = pos[i, 0], pos[i, 1]
+    n, sightings = sense_moved(blocked, rows, cols, active, moved, templates, covered, cells, counts, fresh)
+    for i in range(num):
+        sensed_at[i, 0] = pos[i, 0] if active[i] else -1
+        sensed_at[i, 1] = pos[i, 1] if active[i] else -1
+    w = blocked.shape[1]
+    free = 0
+    for k in range(n):
+        if not blocked[fresh[k] // w, fresh[k] % w]:
+            free += 1
+    return executed, conflicts, n, sightings, free

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 from fleetmind.robots.errors import BadInputError
-from fleetmind.sim.explore._kernels import count_conflicts, ray_templates, sense_moved
+from fleetmind.sim.explore._kernels import ray_templates, sense_moved, step_world
 from fleetmind.tasks.has.maps import ExploreMap
-from fleetmind.tasks.mapf_lifelong._kernels import DC, DR, bfs_distances, soft_resolve_scratch
+from fleetmind.tasks.mapf_lifelong._kernels import DC, DR, bfs_distances
 
 OFF = -1
 
@@ -120,18 +120,15 @@ class ExploreWorld:
         """Apply ``(N,) int`` POGEMA actions (offline robots must wait) under the soft collision rules; counts the
         vertex/swap conflicts among what was asked (``collisions``: the shield keeps it 0), then senses. Returns the
         executed actions."""
-        acts = np.asarray(actions, dtype=np.int64)
-        on = np.flatnonzero(self.active)
-        executed = np.zeros(self.num, dtype=np.int64)
-        if len(on):
-            pos = self.pos[on]
-            rows, cols, asked = pos[:, 0].copy(), pos[:, 1].copy(), acts[on].copy()
-            self.collisions += int(count_conflicts(rows, cols, asked, self.blocked))
-            done = soft_resolve_scratch(rows, cols, asked, self.blocked, self._lists, self._slots, self._edges)
-            executed[on] = done
-            self.pos[on, 0] += DR[done]
-            self.pos[on, 1] += DC[done]
-        self.sense()
+        acts = np.ascontiguousarray(actions, dtype=np.int64)
+        executed, conflicts, n, sightings, free = step_world(
+            self.blocked, self.pos, self.active, acts, self._templates, self.covered, self.cells, self.counts,
+            self._fresh, self._sensed_at, self._lists, self._slots, self._edges,
+        )  # fmt: skip
+        self.collisions += int(conflicts)
+        self.fresh = self._fresh[:n].copy()
+        self.sensed += int(sightings)
+        self.covered_free += int(free)
         return executed
 
     def drop(self, robots: np.ndarray) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 from fleetmind.planners.has._kernels import bfs_fields
 from fleetmind.planners.has.motion import GoalFields
+from fleetmind.sim.explore import ExploreWorld
+from fleetmind.sim.explore._kernels import count_conflicts
+from fleetmind.tasks.mapf_lifelong._kernels import DC, DR, soft_resolve_scratch
 
 
 def bresenham(r0: int, c0: int, r1: int, c1: int) -> list[tuple[int, int]]:
@@ -241,3 +244,23 @@ def cheapest(near: np.ndarray, sizes: np.ndarray, a: float, b: float, unreached:
     cost[~reach] = np.inf
     out = np.argmin(cost, axis=1)
     return np.where(reach[np.arange(len(near)), out], out, -1).astype(np.int64)
+
+
+class WorldStepTwin(ExploreWorld):
+    """``ExploreWorld.step`` as it was in numpy around the kernels (the twin of ``sim/explore/_kernels.py:
+    step_world``): conflicts counted and moves resolved for the online robots, then :meth:`ExploreWorld.sense`."""
+
+    def step(self, actions: np.ndarray) -> np.ndarray:
+        acts = np.asarray(actions, dtype=np.int64)
+        on = np.flatnonzero(self.active)
+        executed = np.zeros(self.num, dtype=np.int64)
+        if len(on):
+            pos = self.pos[on]
+            rows, cols, asked = pos[:, 0].copy(), pos[:, 1].copy(), acts[on].copy()
+            self.collisions += int(count_conflicts(rows, cols, asked, self.blocked))
+            done = soft_resolve_scratch(rows, cols, asked, self.blocked, self._lists, self._slots, self._edges)
+            executed[on] = done
+            self.pos[on, 0] += DR[done]
+            self.pos[on, 1] += DC[done]
+        self.sense()
+        return executed
