@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 import pytest
-from fleetmind.planners.has._assign_kernels import burgard_spread, cheapest
+from fleetmind.planners.has._assign_kernels import burgard_spread, cheapest, goals_alone
 from fleetmind.planners.has._kernels import (
     UNREACHED,
     WALL,
@@ -25,6 +25,7 @@ from fleetmind.planners.has._kernels import (
     update_frontier,
 )
 from fleetmind.planners.has._motion_kernels import off_map, pibt_move_into, prioritise, update_neighbours
+from fleetmind.planners.has.baselines import ALONE
 from fleetmind.planners.has.frontier import ReachScratch
 from fleetmind.planners.has.motion import GoalFields
 from fleetmind.sim.explore import ExploreWorld
@@ -214,6 +215,54 @@ def test_burgard_matches_twin(s, t, seed):
     drop = rng.integers(0, 3, size=(t, t)) / 2.0
     utility = rng.integers(0, 4, size=t) / 2.0
     assert burgard(cost, utility, drop, 1.0).tolist() == naive.burgard(cost, utility, drop, 1.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(known_maps(), st.integers(0, 2**31 - 1), st.sampled_from(sorted(ALONE)))
+def test_goals_of_robots_planned_alone_in_one_call_match_twin_call_after_call(inst, seed, method):
+    """B1/B2's step of goals in one kernel call (stale robots picked, frontier labelled, clusters searched on the kept
+    scratch, cheapest chosen) gives the numpy path's goals while the map fills in; robots with and without goals."""
+    known, h, w, _ = inst
+    known = known.copy()
+    rng = np.random.default_rng(seed)
+    n = 4
+    scratch = ReachScratch(h, w)
+    goal = rng.integers(-1, h * w, size=n).astype(np.int64)
+    want = goal.copy()
+    a, b, div, add = ALONE[method]
+    for call in range(3):
+        active = rng.random(n) < 0.8
+        positions = np.stack(np.divmod(rng.integers(0, h * w, size=n), w), axis=1).astype(np.int64)
+        fcells = frontier_cells(known, h, w)
+        fmask = np.zeros(h * w, dtype=bool)
+        fmask[fcells] = True
+        replan = call == 1
+        s = scratch
+        s.tagged = goals_alone(
+            goal,
+            active,
+            positions,
+            w,
+            known,
+            h,
+            fcells,
+            fmask,
+            replan,
+            a,
+            b,
+            div,
+            add,
+            s.slot,
+            s.dist,
+            s.tag,
+            s.queue,
+            s.tagged,
+        )
+        naive.goals_alone(want, active, positions, known, h, w, replan, method)
+        assert goal.tolist() == want.tolist()
+        unknown = np.flatnonzero(known < 0)  # the map fills in
+        seen = rng.choice(unknown, size=min(len(unknown), int(rng.integers(1, 6))), replace=False)
+        known[seen] = rng.choice(np.array([0, 0, 1], dtype=np.int8), size=len(seen))
 
 
 @settings(max_examples=40, deadline=None)

@@ -5,7 +5,13 @@ fixes. Plain arrays in and out; twins in ``tests/naive/explore.py``."""
 from __future__ import annotations
 
 import numpy as np
-from fleetmind.planners.has._kernels import burgard_pick
+from fleetmind.planners.has._kernels import (
+    UNREACHED,
+    burgard_pick,
+    cluster_reach_into,
+    frontier_reps,
+    label_frontier_into,
+)
 from numba import njit
 
 
@@ -48,3 +54,61 @@ def burgard_spread(cost, utility, rows, cols, radius, beta):  # pragma: no cover
             share = 1.0 - np.hypot(np.float64(rows[bj] - rows[j]), np.float64(cols[bj] - cols[j])) / r
             u[j] -= share if share > 0.0 else 0.0
     return out
+
+
+@njit(cache=True)
+def goals_alone(
+    goal,
+    active,
+    positions,
+    w,
+    known,
+    h,
+    fcells,
+    fmask,
+    replan,
+    a,
+    b,
+    slack_div,
+    slack_add,
+    slot,
+    dist,
+    tag,
+    queue,
+    tagged,
+):  # pragma: no cover - compiled
+    """One step of B1/B2's goals on one shared map (``planners/has/baselines.py: FrontierCore.goals`` for a method
+    that plans each robot alone) in one call: with ``replan`` every online robot, else those whose ``goal`` (``(N,)
+    int64``, updated in place) is unset, reached or no longer a frontier cell (``fmask``), gets the cluster of least
+    ``a * near - b * size`` (:func:`cheapest`) among the clusters of the frontier cells ``fcells`` (labelled on the
+    kept ``slot``, searched on the kept framed map ``dist``/``tag``/``queue``, ``tagged`` as in
+    ``cluster_reach_into``), searched up to ``largest size // slack_div + slack_add`` steps beyond the nearest one,
+    and heads for its representative (-1: none reached). Returns the framed cells tagged now (the next ``tagged``)."""
+    n = active.shape[0]
+    robots = np.empty(n, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        if not active[i]:
+            continue
+        g = goal[i]
+        if replan or g < 0 or g == positions[i, 0] * w + positions[i, 1] or not fmask[g]:
+            robots[m] = i
+            m += 1
+    if m == 0:
+        return tagged
+    robots = robots[:m]
+    src = np.empty(m, dtype=np.int64)
+    for k in range(m):
+        goal[robots[k]] = -1
+        src[k] = positions[robots[k], 0] * w + positions[robots[k], 1]
+    if fcells.shape[0] == 0:
+        return tagged
+    label = label_frontier_into(fcells, h, w, slot)
+    t = label.max() + 1
+    reps, sizes = frontier_reps(fcells, label, t, w)
+    slack = min(sizes.max() // slack_div + slack_add, 2**30)
+    near, _, tagged = cluster_reach_into(known, h, w, src, fcells, label, reps, 2**30, slack, dist, tag, queue, tagged)
+    choice = cheapest(near, sizes, a, b, UNREACHED)
+    for k in range(m):
+        goal[robots[k]] = reps[choice[k]] if choice[k] >= 0 else -1
+    return tagged

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from fleetmind.planners.has._assign_kernels import goals_alone
 from fleetmind.planners.has.frontier import (
     METHODS,
     ReachScratch,
@@ -34,6 +35,9 @@ from fleetmind.tasks.mapf_lifelong.actions import command_of
 from fleetmind.tasks.mapf_lifelong.shield import settle
 
 NAMES = {"nearest": "B1", "explore_lite": "B2", "utility": "B3", "hungarian": "B4"}
+# the methods that plan each robot alone: (a, b) of the cost a * near - b * size (frontier.assign) and the search's
+# slack beyond the nearest cluster, largest size // div + add (frontier.slack_for)
+ALONE = {"nearest": (1.0, 1e-3, 1000, 0), "explore_lite": (3.0, 1.0, 3, 1)}
 
 
 class FrontierCore:
@@ -84,18 +88,31 @@ class FrontierCore:
         """Every ``replan_every`` steps all online robots are re-assigned together; in between only those whose
         goal was reached or is no longer a frontier cell (around the goals the others keep)."""
         p = self.p
+        fcells = p.frontier_cells()
+        frontier = p.frontier_mask()
+        replan = step - self.last >= self.replan_every
+        if self.method in ALONE and p.comm_range is None and self.scratch is not None:  # one kernel call
+            s = self.scratch
+            a, b, div, add = ALONE[self.method]
+            s.tagged = goals_alone(
+                self.goal, p.active, p.positions, p.w, p.known, p.h, fcells, frontier, replan, a, b, div, add,
+                s.slot, s.dist, s.tag, s.queue, s.tagged,
+            )  # fmt: skip
+            self.last = step if replan else self.last
+            return self._with(override)
         on = np.flatnonzero(p.active)
         cells = p.positions[on, 0] * p.w + p.positions[on, 1]
         g = self.goal[on]
-        fcells = p.frontier_cells()
-        frontier = p.frontier_mask()
         stale = (g < 0) | (g == cells) | ~frontier[np.maximum(g, 0)]
-        if step - self.last >= self.replan_every:
+        if replan:
             self.assign_goals(step, on, cells=fcells)
             self.last = step
         elif stale.any():
             keep = g[~stale]
             self.assign_goals(step, on[stale], keep[keep >= 0], fcells)
+        return self._with(override)
+
+    def _with(self, override: Mapping[int, int] | None) -> np.ndarray:
         out = self.goal.copy()
         for i, cell in (override or {}).items():
             out[i] = cell

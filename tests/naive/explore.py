@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from fleetmind.planners.has._kernels import bfs_fields
+from fleetmind.planners.has._kernels import frontier_cells as frontier_cells_kernel
+from fleetmind.planners.has.frontier import assign, cluster_costs, frontiers, slack_for
 from fleetmind.planners.has.motion import GoalFields
 from fleetmind.sim.explore import ExploreWorld
 from fleetmind.sim.explore._kernels import count_conflicts
@@ -264,3 +266,32 @@ class WorldStepTwin(ExploreWorld):
             self.pos[on, 1] += DC[done]
         self.sense()
         return executed
+
+
+def goals_alone(
+    goal: np.ndarray,
+    active: np.ndarray,
+    positions: np.ndarray,
+    known: np.ndarray,
+    h: int,
+    w: int,
+    replan: bool,
+    method: str,
+) -> None:
+    """B1/B2's goals of a step as ``FrontierCore.goals`` computes them in numpy (the twin of
+    ``planners/has/_assign_kernels.py: goals_alone``): the stale (or, with ``replan``, all) online robots re-assigned
+    from the whole-map frontier, searches on fresh buffers; ``goal`` updated in place."""
+    on = np.flatnonzero(active)
+    g = goal[on]
+    fcells = frontier_cells_kernel(known, h, w)
+    mask = np.zeros(h * w, dtype=bool)
+    mask[fcells] = True
+    stale = (g < 0) | (g == positions[on, 0] * w + positions[on, 1]) | ~mask[np.maximum(g, 0)]
+    robots = on if replan else on[stale]
+    goal[robots] = -1
+    f = frontiers(known, h, w, fcells)
+    if len(robots) == 0 or len(f.reps) == 0:
+        return
+    src = positions[robots, 0] * w + positions[robots, 1]
+    choice = assign(method, cluster_costs(known, h, w, src, f, slack_for(method, f)), f, w, 1)
+    goal[robots] = np.where(choice >= 0, f.reps[np.maximum(choice, 0)], -1)
