@@ -27,7 +27,7 @@ from fleetmind.planners.has._kernels import (
 from fleetmind.planners.has._motion_kernels import off_map, pibt_move_into, prioritise, update_neighbours
 from fleetmind.planners.has.baselines import ALONE
 from fleetmind.planners.has.frontier import ReachScratch
-from fleetmind.planners.has.motion import GoalFields
+from fleetmind.planners.has.motion import GoalFields, Motion
 from fleetmind.sim.explore import ExploreWorld
 from fleetmind.sim.explore._kernels import (
     count_conflicts,
@@ -263,6 +263,32 @@ def test_goals_of_robots_planned_alone_in_one_call_match_twin_call_after_call(in
         unknown = np.flatnonzero(known < 0)  # the map fills in
         seen = rng.choice(unknown, size=min(len(unknown), int(rng.integers(1, 6))), replace=False)
         known[seen] = rng.choice(np.array([0, 0, 1], dtype=np.int8), size=len(seen))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_motion_step_in_one_kernel_matches_twin_step_after_step(seed):
+    """``move_step`` (priorities, goal rows, PIBT in one call) moves the robots as the three calls did, step after
+    step while the map fills in, also when the goals in use outnumber the row pool (seed 1: 6 robots build it with
+    6 + 16 rows, then 40 robots with distinct goals need more and it grows)."""
+    emap = generate("open", 16, seed)
+    n = 6 if seed == 0 else 40
+    free = np.flatnonzero(~emap.blocked.ravel())
+    rng = np.random.default_rng(seed)
+    fast, twin = Motion(16, 16, seed), naive.MotionStepTwin(16, 16, seed)
+    known = np.where(emap.blocked.ravel(), 1, -1).astype(np.int8)
+    pos = rng.choice(free, size=n, replace=False).astype(np.int64)
+    goal = rng.choice(free, size=n, replace=False).astype(np.int64)
+    for step in range(12):
+        known[rng.choice(free, size=len(free) // 3)] = 0  # the map fills in
+        if step % 4 == 0:
+            goal = rng.choice(free, size=n, replace=False).astype(np.int64)
+        on = np.arange(6 if step < 4 else n, dtype=np.int64)
+        a = fast.actions(known, on, pos[on], goal[on], step)
+        b = twin.actions(known, on, pos[on], goal[on], step)
+        assert a.tolist() == b.tolist() and fast.prio.tolist() == twin.prio.tolist()
+        assert fast.cache.row_of == twin.cache.row_of and fast.cache.computed == twin.cache.computed
+        pos[on] = np.where(a >= 0, fast.nbr[pos[on], np.maximum(a, 0)], pos[on])
+    assert (fast.cache.pool.shape[0] > 6 + 16) == (seed == 1)  # the pool grew with the 40 robots
 
 
 @settings(max_examples=40, deadline=None)

@@ -241,3 +241,41 @@ def prioritise(free, robots, pos, goal, prio, last):  # pragma: no cover - compi
         last[r] = g
         out[k] = g
     return out, np.argsort(-p, kind="mergesort").astype(np.int64)
+
+
+@njit(cache=True)
+def move_step(
+    free,
+    robots,
+    pos,
+    goal,
+    prio,
+    last,
+    slot,
+    goal_of,
+    bound,
+    span,
+    pool,
+    known,
+    h,
+    w,
+    margin,
+    scratch,
+    mark,
+    nbr,
+    noise,
+    occ_now,
+    occ_next,
+    count,
+):  # pragma: no cover - compiled
+    """A step of :class:`fleetmind.planners.has.motion.Motion` after its rebuild check, in one call:
+    :func:`prioritise`, :func:`goal_rows` (the rows of the goals, searched where needed) and :func:`pibt_move_into`
+    on the kept tables (``noise``: ``(M, 5)`` the step's tie-breaking draws). Returns ``(slots, goals, searched,
+    shortfall)``: with ``shortfall > 0`` (the pool lacks rows) nothing was searched nor moved (``slots`` empty) and
+    the caller grows the pool, then finishes the step with ``goals``."""
+    goals, ranked = prioritise(free, robots, pos, goal, prio, last)
+    rows, searched, short = goal_rows(goals, pos, slot, goal_of, bound, span, pool, known, h, w, margin, scratch, mark)
+    if short > 0:
+        return np.zeros(0, dtype=np.int64), goals, searched, short
+    slots = pibt_move_into(pos, nbr, pool, rows, noise, 0.5, ranked, goals, True, occ_now, occ_next, count)
+    return slots, goals, searched, 0

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 from fleetmind.planners.has._motion_kernels import (
     goal_rows,
+    move_step,
     off_map,
     pibt_move_into,
-    prioritise,
     update_neighbours,
 )
 from fleetmind.planners.mapf._kernels import neighbour_table
@@ -119,6 +119,18 @@ class Motion:
             self.cache.reset(blocked.ravel())
         self.built = step
 
+    def prepare(self, known: np.ndarray, robots: np.ndarray, pos: np.ndarray, goal: np.ndarray, step: int) -> None:
+        """Rebuild the motion map if due (see the module) and grow the per-id tables to ``robots``."""
+        stale = self.free is None or step - self.built >= self.refresh_every
+        robot_off, goal_off = (True, False) if self.free is None else off_map(self.free, pos, goal)
+        if stale or robot_off or (goal_off and step - self.built >= self.min_rebuild):
+            self._rebuild(known, step, len(pos))
+        top = int(robots.max()) + 1
+        if top > len(self.last):
+            grow = top - len(self.last)
+            self.prio = np.concatenate([self.prio, np.zeros(grow)])
+            self.last = np.concatenate([self.last, np.full(grow, -1, dtype=np.int64)])
+
     def actions(
         self, known: np.ndarray, robots: np.ndarray, pos: np.ndarray, goal: np.ndarray, step: int
     ) -> np.ndarray:
@@ -127,21 +139,23 @@ class Motion:
         m = len(pos)
         if m == 0:
             return np.zeros(0, dtype=np.int64)
-        stale = self.free is None or step - self.built >= self.refresh_every
-        robot_off, goal_off = (True, False) if self.free is None else off_map(self.free, pos, goal)
-        if stale or robot_off or (goal_off and step - self.built >= self.min_rebuild):
-            self._rebuild(known, step, m)
+        self.prepare(known, robots, pos, goal, step)
         assert self.cache is not None and self.nbr is not None and self.free is not None
-        top = int(robots.max()) + 1 if m else 0
-        if top > len(self.last):
-            grow = top - len(self.last)
-            self.prio = np.concatenate([self.prio, np.zeros(grow)])
-            self.last = np.concatenate([self.last, np.full(grow, -1, dtype=np.int64)])
         # a goal the map does not hold yet (rebuilt at most every min_rebuild steps): keep the last goal meanwhile;
         # a new goal, or there: priority starts again (ties by id)
-        goal, ranked = prioritise(self.free, robots, pos, goal, self.prio, self.last)
-        rows = self.cache.rows(goal, pos)
         noise = self.rng.random((m, 5)) * 0.975
         occ_now, occ_next = self.occ
-        pool = self.cache.pool
-        return pibt_move_into(pos, self.nbr, pool, rows, noise, 0.5, ranked, goal, True, occ_now, occ_next, self.count)
+        c = self.cache
+        slots, goal, searched, short = move_step(
+            self.free, robots, pos, goal, self.prio, self.last, c.slot, c.goal_of, c.bound, c.span, c.pool, c.known,
+            self.h, self.w, c.margin, c.queue, c.mark, self.nbr, noise, occ_now, occ_next, self.count,
+        )  # fmt: skip
+        c.computed += int(searched)
+        if short == 0:
+            return slots
+        # the pool lacks rows (goals in use outnumber it): grow it, then the same step as prioritise + rows + PIBT
+        ranked = np.argsort(-self.prio[robots], kind="mergesort").astype(np.int64)
+        rows = c.rows(goal, pos)
+        return pibt_move_into(
+            pos, self.nbr, c.pool, rows, noise, 0.5, ranked, goal, True, occ_now, occ_next, self.count
+        )

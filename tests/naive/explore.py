@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from fleetmind.planners.has import _motion_kernels
 from fleetmind.planners.has._kernels import bfs_fields
 from fleetmind.planners.has._kernels import frontier_cells as frontier_cells_kernel
 from fleetmind.planners.has.frontier import assign, cluster_costs, frontiers, slack_for
-from fleetmind.planners.has.motion import GoalFields
+from fleetmind.planners.has.motion import GoalFields, Motion
 from fleetmind.sim.explore import ExploreWorld
 from fleetmind.sim.explore._kernels import count_conflicts
 from fleetmind.tasks.mapf_lifelong._kernels import DC, DR, soft_resolve_scratch
@@ -295,3 +296,19 @@ def goals_alone(
     src = positions[robots, 0] * w + positions[robots, 1]
     choice = assign(method, cluster_costs(known, h, w, src, f, slack_for(method, f)), f, w, 1)
     goal[robots] = np.where(choice >= 0, f.reps[np.maximum(choice, 0)], -1)
+
+
+class MotionStepTwin(Motion):
+    """``Motion.actions`` after its rebuild check as it was: ``prioritise``, then ``GoalFields.rows`` (growing the
+    pool when short), then ``pibt_move_into``, three calls (the twin of ``planners/has/_motion_kernels.py:
+    move_step``)."""
+
+    def actions(self, known, robots, pos, goal, step):
+        self.prepare(known, robots, pos, goal, step)
+        noise = self.rng.random((len(pos), 5)) * 0.975
+        goal, ranked = _motion_kernels.prioritise(self.free, robots, pos, goal, self.prio, self.last)
+        rows = self.cache.rows(goal, pos)
+        occ_now, occ_next = self.occ
+        pool = self.cache.pool
+        pibt = _motion_kernels.pibt_move_into
+        return pibt(pos, self.nbr, pool, rows, noise, 0.5, ranked, goal, True, occ_now, occ_next, self.count)
