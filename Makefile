@@ -23,7 +23,9 @@ demo: $(STAMP)
 
 test: $(STAMP) toolchain
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q --durations=15
+	@# two workers for the pure tests, then the real-time ones (marked serial in tests/conftest.py) alone; both run
+	rc=0; $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not serial" --durations=10 || rc=1; \
+	$(BIN)/python -m pytest -q -m serial --durations=10 || rc=1; exit $$rc
 
 # Cross compiler for the firmware's Cortex-M port (Debian's gcc-arm-none-eabi); its test skips with a
 # reason where apt is not available. The SITL itself needs only gcc and make.
