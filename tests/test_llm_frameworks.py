@@ -369,8 +369,7 @@ def test_hints_rank_the_best_action_first_and_are_reported():
     user = chat.calls[0][0][1]["content"]
     assert (
         "robot_0: move(box_red, square[0.5, 1.5]) [best; into target_red's square (closer)]; "
-        "move(box_red, square[1.5, 0.5])"
-        in user
+        "move(box_red, square[1.5, 0.5])" in user
     )
     assert "robot_3: move(box_blue, target_blue) [best; delivers]" in user
     assert planner.metrics()["hints"] == "on"
