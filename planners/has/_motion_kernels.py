@@ -7,7 +7,6 @@ Plain arrays in and out; twins in ``tests/naive/mapf_planners.py`` (the same sea
 from __future__ import annotations
 
 import numpy as np
-from fleetmind.planners.has._kernels import _field_into
 from fleetmind.planners.mapf._kernels import _pibt, rank_slots_into
 from numba import njit
 
@@ -87,7 +86,7 @@ def pibt_move_into(
 
 
 @njit(cache=True)
-def goal_rows(goals, pos, slot, goal_of, bound, span, pool, known, h, w, margin, scratch, mark):  # pragma: no cover
+def goal_rows(goals, pos, slot, goal_of, bound, span, pool, framed, h, w, margin, scratch, mark):  # pragma: no cover
     """:class:`fleetmind.planners.has.motion.GoalFields`' bookkeeping in one call: the rows (``(M,) int64``) of
     goal cells ``goals`` for robots at ``pos`` (``(M,) int64``, or empty: no exactness check). A cached row is
     searched again (:func:`~fleetmind.planners.has._kernels.bfs_fields`' search) when a robot of it stands where it
@@ -95,9 +94,10 @@ def goal_rows(goals, pos, slot, goal_of, bound, span, pool, known, h, w, margin,
     occur; rows of goals nobody uses now are freed when spares run short). ``slot`` (cell -> row), ``goal_of``
     (row -> cell), ``bound`` (row -> exact bound), ``span`` (``(R, 2) int64``: row -> the cell range outside which
     it holds the maximum; a search resets only that range) and ``pool`` are updated in place; ``mark``
-    (``(H*W,) int64``, all 0) is left all 0. Returns ``(rows, searched, shortfall)``: ``shortfall > 0`` means the
-    pool lacks that many rows even after freeing idle ones; then nothing was searched and the caller grows the pool
-    and calls again."""
+    (``(H*W,) int64``, all 0) is left all 0. The searches run on ``framed`` (:func:`frame_known`) with the scratch
+    ``scratch`` (``(2, (H+2)*(W+2)) uint32``, :func:`field_framed`). Returns ``(rows, searched, shortfall)``:
+    ``shortfall > 0`` means the pool lacks that many rows even after freeing idle ones; then nothing was searched
+    and the caller grows the pool and calls again."""
     m = goals.shape[0]
     top = np.int64(np.iinfo(pool.dtype).max)
     everything = np.int64(2**62)
@@ -191,7 +191,7 @@ def goal_rows(goals, pos, slot, goal_of, bound, span, pool, known, h, w, margin,
         r = slot[todo[k]]
         row = pool[r]
         row[span[r, 0] : span[r, 1]] = top  # the row is at the maximum outside its span
-        b = _field_into(known, h, w, todo[k], row, targets[offsets[k] : offsets[k + 1]], margin, scratch, False)
+        b = field_framed(framed, h, w, todo[k], row, targets[offsets[k] : offsets[k + 1]], margin, scratch)
         bound[r] = b
         if b >= everything:
             span[r, 0], span[r, 1] = 0, h * w
@@ -201,6 +201,64 @@ def goal_rows(goals, pos, slot, goal_of, bound, span, pool, known, h, w, margin,
     for i in range(m):
         rows[i] = slot[goals[i]]
     return rows, nt, 0
+
+
+@njit(cache=True)
+def frame_known(known, h, w, framed):  # pragma: no cover - compiled
+    """Write the map ``known`` (``(H*W,)``, 0 free) into ``framed`` (``((H+2)*(W+2),) int8``, its frame left 1) as 0
+    on free cells, 1 elsewhere: the searches of :func:`field_framed` need no bounds checks."""
+    pw = w + 2
+    for r in range(h):
+        x0 = (r + 1) * pw + 1
+        for c in range(w):
+            framed[x0 + c] = 0 if known[r * w + c] == 0 else 1
+
+
+@njit(cache=True)
+def field_framed(framed, h, w, goal, row, targets, margin, scratch):  # pragma: no cover - compiled
+    """``planners/has/_kernels.py: bfs_field`` (same row, same bound) on a row the caller left at the maximum: the
+    search reads the framed map (:func:`frame_known`) at fixed neighbour offsets, no bounds checks, and queues
+    (framed cell, cell) pairs in ``scratch`` (``(2, (H+2)*(W+2)) uint32``); unsigned indices (numba then emits no
+    negative-index wraparound per access)."""
+    top = row.dtype.type(np.iinfo(row.dtype).max)
+    everything = np.int64(2**62)
+    pw = w + 2
+    if goal < 0 or framed[(goal // w + 1) * pw + goal % w + 1] != 0:
+        return everything
+    qx = scratch[0]
+    qc = scratch[1]
+    upw, uw, one = np.uint64(pw), np.uint64(w), np.uint64(1)
+    row[np.uint64(goal)] = 0
+    qx[0] = (goal // w + 1) * pw + goal % w + 1
+    qc[0] = goal
+    head, tail = np.uint64(0), np.uint64(1)
+    level = np.int64(0)
+    stop = everything
+    while head < tail:
+        x = np.uint64(qx[head])
+        cell = np.uint64(qc[head])
+        d = np.int64(row[cell])
+        if d > level:  # every cell of level d - 1 is done: cells up to d are exact
+            level = d
+            if stop == everything and targets.shape[0] > 0:
+                found = True
+                for k in range(targets.shape[0]):
+                    if row[targets[k]] == top:
+                        found = False
+                        break
+                if found:
+                    stop = d - 1 + margin
+            if d > stop:
+                return stop
+        head += one
+        nd = row[cell] + 1
+        for y, z in ((x - upw, cell - uw), (x + upw, cell + uw), (x - one, cell - one), (x + one, cell + one)):
+            if framed[y] == 0 and row[z] == top:
+                row[z] = nd
+                qx[tail] = y
+                qc[tail] = z
+                tail += one
+    return everything
 
 
 @njit(cache=True)
@@ -256,7 +314,7 @@ def move_step(
     bound,
     span,
     pool,
-    known,
+    framed,
     h,
     w,
     margin,
@@ -274,7 +332,7 @@ def move_step(
     shortfall)``: with ``shortfall > 0`` (the pool lacks rows) nothing was searched nor moved (``slots`` empty) and
     the caller grows the pool, then finishes the step with ``goals``."""
     goals, ranked = prioritise(free, robots, pos, goal, prio, last)
-    rows, searched, short = goal_rows(goals, pos, slot, goal_of, bound, span, pool, known, h, w, margin, scratch, mark)
+    rows, searched, short = goal_rows(goals, pos, slot, goal_of, bound, span, pool, framed, h, w, margin, scratch, mark)
     if short > 0:
         return np.zeros(0, dtype=np.int64), goals, searched, short
     slots = pibt_move_into(pos, nbr, pool, rows, noise, 0.5, ranked, goals, True, occ_now, occ_next, count)

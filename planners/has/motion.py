@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from fleetmind.planners.has._motion_kernels import (
+    frame_known,
     goal_rows,
     move_step,
     off_map,
@@ -39,7 +40,8 @@ class GoalFields:
         self.goal_of = np.full(self.pool.shape[0], -1, dtype=np.int64)  # row -> its goal cell (-1: spare)
         self.bound = np.zeros(self.pool.shape[0], dtype=np.int64)
         self.span = np.tile(np.array([0, h * w], dtype=np.int64), (self.pool.shape[0], 1))  # rows not yet written
-        self.queue = np.empty((3, h * w), dtype=np.int64)  # the searches' scratch
+        self.queue = np.empty((2, (h + 2) * (w + 2)), dtype=np.uint32)  # the searches' scratch
+        self.framed = np.ones((h + 2) * (w + 2), dtype=np.int8)  # the snapshot framed by a wall (frame_known)
         self.mark = np.zeros(h * w, dtype=np.int64)  # goal_rows' scratch (left all 0)
         self.computed = 0
         self.reset(known)
@@ -47,6 +49,7 @@ class GoalFields:
     def reset(self, known: np.ndarray) -> None:
         """A new snapshot of the known map (``(H*W,)``, 0 free): every row is forgotten."""
         self.known = np.ascontiguousarray(known, dtype=np.int8).copy()
+        frame_known(self.known, self.h, self.w, self.framed)
         self.slot[self.goal_of[self.goal_of >= 0]] = -1
         self.goal_of[:] = -1
 
@@ -62,7 +65,7 @@ class GoalFields:
         pos = np.zeros(0, dtype=np.int64) if pos is None else np.asarray(pos, dtype=np.int64)
         while True:
             rows, searched, shortfall = goal_rows(
-                goals, pos, self.slot, self.goal_of, self.bound, self.span, self.pool, self.known, self.h, self.w,
+                goals, pos, self.slot, self.goal_of, self.bound, self.span, self.pool, self.framed, self.h, self.w,
                 self.margin, self.queue, self.mark,
             )  # fmt: skip
             if shortfall == 0:
@@ -147,7 +150,7 @@ class Motion:
         occ_now, occ_next = self.occ
         c = self.cache
         slots, goal, searched, short = move_step(
-            self.free, robots, pos, goal, self.prio, self.last, c.slot, c.goal_of, c.bound, c.span, c.pool, c.known,
+            self.free, robots, pos, goal, self.prio, self.last, c.slot, c.goal_of, c.bound, c.span, c.pool, c.framed,
             self.h, self.w, c.margin, c.queue, c.mark, self.nbr, noise, occ_now, occ_next, self.count,
         )  # fmt: skip
         c.computed += int(searched)

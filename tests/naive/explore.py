@@ -146,7 +146,8 @@ def burgard_spread(
 
 class GoalFieldsTwin(GoalFields):
     """``GoalFields.rows`` as it was in numpy (the twin of ``planners/has/_motion_kernels.py: goal_rows``); the
-    searches themselves are the ``bfs_fields`` kernel, checked against ``bfs_known`` on its own."""
+    searches themselves are the ``bfs_fields`` kernel on the plain map (the twin of ``field_framed``), checked
+    against ``bfs_known`` on its own."""
 
     def rows(self, goals: np.ndarray, pos: np.ndarray | None = None) -> np.ndarray:
         """``(M,) int64`` goal cells (>= 0) of robots at cells ``pos`` (``None``: whole rows) -> ``(M,) int64`` rows."""
@@ -196,8 +197,9 @@ class GoalFieldsTwin(GoalFields):
                 targets = np.zeros(0, dtype=np.int64)
             offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
             todo_rows = self.slot[todo]
+            queue = np.empty((3, self.h * self.w), dtype=np.int64)
             self.bound[todo_rows] = bfs_fields(
-                self.known, self.h, self.w, todo, self.pool, todo_rows, targets, offsets, self.margin, self.queue
+                self.known, self.h, self.w, todo, self.pool, todo_rows, targets, offsets, self.margin, queue
             )
         self.computed += len(todo)
         return self.slot[goals]
