@@ -113,13 +113,30 @@ def sense_moved(blocked, rows, cols, active, moved, templates, covered, cells, c
     ``(how many fresh, robot-cell sightings this step)``."""
     h, w = blocked.shape
     off_r, off_c, start, between_r, between_c = templates
+    reach = 0  # the template's extent: a robot at least this far from every edge needs no bounds checks
+    for k in range(off_r.shape[0]):
+        reach = max(reach, abs(off_r[k]), abs(off_c[k]))
+    flat = blocked.reshape(h * w)
+    off_f = off_r * w + off_c
+    between_f = between_r * w + between_c
     n_fresh = 0
     sightings = 0
     for i in range(rows.shape[0]):
         if moved[i]:
             n = 0
-            if active[i]:
-                r0, c0 = rows[i], cols[i]
+            r0, c0 = rows[i], cols[i]
+            if active[i] and reach <= r0 < h - reach and reach <= c0 < w - reach:  # flat offsets, no checks
+                x0 = r0 * w + c0
+                for k in range(off_f.shape[0]):
+                    clear = True
+                    for m in range(start[k], start[k + 1]):
+                        if flat[x0 + between_f[m]]:
+                            clear = False
+                            break
+                    if clear:
+                        cells[i, n] = x0 + off_f[k]
+                        n += 1
+            elif active[i]:
                 for k in range(off_r.shape[0]):
                     r, c = r0 + off_r[k], c0 + off_c[k]
                     if r < 0 or r >= h or c < 0 or c >= w:

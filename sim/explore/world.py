@@ -31,7 +31,7 @@ class ExploreWorld:
                 "not fit (use fewer robots or a larger map)"
             )
         self.emap = emap
-        self.blocked = emap.blocked
+        self.blocked = np.ascontiguousarray(emap.blocked)  # the sensing kernel reads it flat
         self.h, self.w = emap.shape
         self.robots, self.reserve, self.radius = robots, reserve, radius
         self.num = robots + reserve
