@@ -7,14 +7,13 @@ import os
 
 import numpy as np
 import pytest
-from fleetmind.planners.has._assign_kernels import burgard_spread, cheapest, goals_alone
+from fleetmind.planners.has._assign_kernels import burgard, burgard_spread, cheapest, goals_alone
 from fleetmind.planners.has._kernels import (
     UNREACHED,
     WALL,
     bfs_field,
     bfs_fields,
     bfs_known,
-    burgard,
     cluster_reach,
     cluster_reach_into,
     frontier_cells,

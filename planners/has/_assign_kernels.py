@@ -1,13 +1,12 @@
 """numba kernels of the frontier baselines' choices (``planners/has/frontier.py: assign``): the per-robot choice of B1
-nearest and B2 explore_lite, and B3's Burgard assignment with the utility drops computed only for the targets it
-fixes. Plain arrays in and out; twins in ``tests/naive/explore.py``."""
+nearest and B2 explore_lite, B3's Burgard assignment (also with the utility drops computed only for the targets it
+fixes), and B1/B2's whole step of goals. Plain arrays in and out; twins in ``tests/naive/explore.py``."""
 
 from __future__ import annotations
 
 import numpy as np
 from fleetmind.planners.has._kernels import (
     UNREACHED,
-    burgard_pick,
     cluster_reach_into,
     frontier_reps,
     label_frontier_into,
@@ -32,6 +31,44 @@ def cheapest(near, sizes, a, b, unreached):  # pragma: no cover - compiled
                 best = cost
                 out[i] = j
     return out
+
+
+@njit(cache=True)
+def burgard(cost, utility, drop, beta):  # pragma: no cover - compiled
+    """Burgard et al. (2005) coordinated assignment: ``cost`` ``(S, T) float64`` scaled path costs (``inf``: out of
+    reach), ``utility`` ``(T,)`` starting utilities, ``drop`` ``(T, T)`` how much fixing target ``j`` lowers each
+    target's utility. Repeatedly fixes the free (robot, target) pair of highest ``utility - beta * cost`` (first in
+    row-major order on ties) and lowers the utilities by ``drop[j]``. ``(S,) int64`` target per robot (-1: none)."""
+    s, t = cost.shape
+    u = utility.copy()
+    out = np.full(s, -1, dtype=np.int64)
+    free = np.ones(s, dtype=np.bool_)
+    for _ in range(s):
+        bi, bj = burgard_pick(cost, u, free, beta)
+        if bi < 0:
+            break
+        out[bi] = bj
+        free[bi] = False
+        for j in range(t):
+            u[j] -= drop[bj, j]
+    return out
+
+
+@njit(cache=True)
+def burgard_pick(cost, u, free, beta):  # pragma: no cover - compiled
+    """The free (robot, target) pair of highest ``u - beta * cost`` (first in row-major order on ties; -1, -1: none
+    above ``-inf``)."""
+    s, t = cost.shape
+    best = -np.inf
+    bi, bj = -1, -1
+    for i in range(s):
+        if not free[i]:
+            continue
+        for j in range(t):
+            score = u[j] - beta * cost[i, j]
+            if score > best:
+                best, bi, bj = score, i, j
+    return bi, bj
 
 
 @njit(cache=True)

@@ -1,5 +1,6 @@
 """numba kernels of the HAS planners and the frontier baselines: frontier cells, BFS on the known free cells, and
-the Hungarian (min-cost) assignment. Plain arrays in and out; twins in ``tests/naive/explore.py``.
+the Hungarian (min-cost) assignment (Burgard's is in ``_assign_kernels.py``). Plain arrays in and out; twins in
+``tests/naive/explore.py``.
 
 Known map codes (``(H*W,) int8``): -1 unknown, 0 free, 1 wall.
 """
@@ -256,44 +257,6 @@ def cluster_reach_into(
     rep = np.full((sources.shape[0], t), UNREACHED, dtype=np.int32)
     _reach_rows(dist, tag, pw, w, sources, t, limit, slack, near, rep, queue)
     return near, rep, now
-
-
-@njit(cache=True)
-def burgard(cost, utility, drop, beta):  # pragma: no cover - compiled
-    """Burgard et al. (2005) coordinated assignment: ``cost`` ``(S, T) float64`` scaled path costs (``inf``: out of
-    reach), ``utility`` ``(T,)`` starting utilities, ``drop`` ``(T, T)`` how much fixing target ``j`` lowers each
-    target's utility. Repeatedly fixes the free (robot, target) pair of highest ``utility - beta * cost`` (first in
-    row-major order on ties) and lowers the utilities by ``drop[j]``. ``(S,) int64`` target per robot (-1: none)."""
-    s, t = cost.shape
-    u = utility.copy()
-    out = np.full(s, -1, dtype=np.int64)
-    free = np.ones(s, dtype=np.bool_)
-    for _ in range(s):
-        bi, bj = burgard_pick(cost, u, free, beta)
-        if bi < 0:
-            break
-        out[bi] = bj
-        free[bi] = False
-        for j in range(t):
-            u[j] -= drop[bj, j]
-    return out
-
-
-@njit(cache=True)
-def burgard_pick(cost, u, free, beta):  # pragma: no cover - compiled
-    """The free (robot, target) pair of highest ``u - beta * cost`` (first in row-major order on ties; -1, -1: none
-    above ``-inf``)."""
-    s, t = cost.shape
-    best = -np.inf
-    bi, bj = -1, -1
-    for i in range(s):
-        if not free[i]:
-            continue
-        for j in range(t):
-            score = u[j] - beta * cost[i, j]
-            if score > best:
-                best, bi, bj = score, i, j
-    return bi, bj
 
 
 @njit(cache=True)
