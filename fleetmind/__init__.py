@@ -8,6 +8,10 @@ Installed, ``fleetmind.robots`` etc. are sub-packages (``setup.py`` maps the rep
 on ``sys.path``), the checkout's root joins this package's path so the same names resolve to the same folders.
 """
 
+import hashlib as _hashlib
+import importlib.util as _importlib_util
+import os as _os
+import sys as _sys
 from pathlib import Path as _Path
 
 __version__ = "0.1.0"
@@ -15,4 +19,39 @@ __version__ = "0.1.0"
 _root = _Path(__file__).resolve().parent.parent
 if (_root / "package.xml").is_file() and (_root / "setup.py").is_file() and (_root / "robots").is_dir():
     __path__.append(str(_root))  # noqa: F821 - a package's __path__
-del _Path, _root
+
+KERNEL_PACKAGES = ("robots", "tasks", "sim", "planners")  # where the numba kernels (``*_kernels.py``) live
+
+
+def kernel_sources_key(paths: list[_Path]) -> str:
+    """16 hex digits of a hash over the given kernel files' names and contents."""
+    digest = _hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _key_numba_cache() -> None:
+    """Numba's on-disk cache (``cache=True``) checks only the file of the function it caches, not the kernels that
+    function calls from other files: after an update that changes only a callee, a stale cache loads old machine
+    code (or fails with ``NRT_adapt_ndarray_to_python 'descr' is NULL``). So the cache lives in a folder keyed on the
+    contents of every kernel module (``$XDG_CACHE_HOME/fleetmind/numba/<key>``): any kernel change starts a fresh
+    cache. A ``NUMBA_CACHE_DIR`` set by the user is kept; nothing is done once numba is imported."""
+    if "NUMBA_CACHE_DIR" in _os.environ or "numba" in _sys.modules:
+        return
+    files: list[_Path] = []
+    for name in KERNEL_PACKAGES:
+        spec = _importlib_util.find_spec(f"{__name__}.{name}")
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            files.extend(_Path(folder).rglob("*_kernels.py"))
+    base = _Path(_os.environ.get("XDG_CACHE_HOME") or _Path.home() / ".cache") / "fleetmind" / "numba"
+    cache = base / kernel_sources_key(files)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:  # no writable cache home: numba's own default (__pycache__ beside the sources)
+        return
+    _os.environ["NUMBA_CACHE_DIR"] = str(cache)
+
+
+_key_numba_cache()
+del _root

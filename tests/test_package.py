@@ -171,3 +171,37 @@ def test_package_xml_names_every_runtime_dependency_as_a_rosdep_key():
     setup = (ROOT / "setup.py").read_text()
     assert 'python_requires=">=3.10,<3.13"' in setup and '"pybullet": ["pybullet' in setup
     assert "pybullet" not in setup.split("install_requires=[")[1].split("]")[0]
+
+
+def test_kernel_key_follows_every_kernel_file_s_contents(tmp_path):
+    """Numba checks only a cached function's own file; the cache folder's key covers every kernel module, so a change
+    to a callee in another file starts a fresh cache instead of loading stale machine code."""
+    from fleetmind import kernel_sources_key
+
+    a, b = tmp_path / "a_kernels.py", tmp_path / "b_kernels.py"
+    a.write_text("x = 1\n")
+    b.write_text("y = 2\n")
+    key = kernel_sources_key([a, b])
+    assert re.fullmatch(r"[0-9a-f]{16}", key) and kernel_sources_key([b, a]) == key  # order does not matter
+    b.write_text("y = 3\n")  # only the callee's file changed
+    assert kernel_sources_key([a, b]) != key
+    b.write_text("y = 2\n")
+    assert kernel_sources_key([a, b]) == key
+
+
+def test_numba_caches_in_a_folder_keyed_on_the_kernels_unless_the_user_chose_one(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from fleetmind import KERNEL_PACKAGES, kernel_sources_key
+
+    code = "import fleetmind.planners.mapf._kernels, numba; print(numba.config.CACHE_DIR)"
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"} | {"XDG_CACHE_HOME": str(tmp_path)}
+    got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    files = [p for name in KERNEL_PACKAGES for p in (ROOT / name).rglob("*_kernels.py")]
+    assert len(files) >= 15  # every kernel module of the checkout
+    assert got.stdout.strip() == str(tmp_path / "fleetmind" / "numba" / kernel_sources_key(files)), got.stderr
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "mine")
+    got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert got.stdout.strip() == str(tmp_path / "mine"), got.stderr
