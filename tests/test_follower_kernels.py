@@ -10,9 +10,9 @@ from fleetmind.planners.mapf import _follower_kernels as fk
 from fleetmind.planners.mapf._kernels import neighbour_table
 from fleetmind.planners.mapf.follower import lane_costs, retreat_table
 from fleetmind.tasks.mapf_lifelong import _kernels as world_k
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from naive import assert_twins_hold_without_jit, random_grid
+from naive import assert_twins_hold_without_jit, random_grid, twin_settings
 from naive import follower_planners as naive_follower
 
 
@@ -28,7 +28,7 @@ def views(draw, max_side: int = 8, max_agents: int = 8):
     return blocked, pos, goal, vis, nvis, rng
 
 
-@settings(max_examples=150, deadline=None)
+@twin_settings(150)
 @given(views(), st.sampled_from([0.0, 1.0]), st.sampled_from([0, 1, 2, 5]), st.sampled_from([1.0, 1.5]))
 def test_follower_paths_match_the_heapq_twin(inst, w_dir, window, h_weight):
     blocked, pos, goal, vis, nvis, rng = inst
@@ -61,7 +61,7 @@ def test_follower_paths_match_the_heapq_twin(inst, w_dir, window, h_weight):
             assert got_paths[i, 0] == 0 and pos[i] == goal[i]
 
 
-@settings(max_examples=80, deadline=None)
+@twin_settings(80)
 @given(views(), views())
 def test_still_runs_match_twin(now, before):
     blocked, pos, _, vis, nvis, rng = now

@@ -10,9 +10,9 @@ import pytest
 from fleetmind.planners.mapf import _il_kernels as ik
 from fleetmind.planners.mapf._kernels import neighbour_table
 from fleetmind.tasks.mapf_lifelong import _kernels as world_k
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from naive import assert_twins_hold_without_jit, random_grid
+from naive import assert_twins_hold_without_jit, random_grid, twin_settings
 from naive import il_planners as naive_il
 
 
@@ -36,7 +36,7 @@ def views(draw, max_side: int = 9, max_agents: int = 10):
     return blocked, pos, hpool, hrow, vis, nvis, last_vis, last_nvis, last, last_action, stuck, age, guide
 
 
-@settings(max_examples=50, deadline=None)
+@twin_settings(50)
 @given(views())
 def test_il_features_match_the_twin(inst):
     blocked, pos, hpool, hrow, vis, nvis, last_vis, last_nvis, last, last_action, stuck, age, guide = inst

@@ -10,13 +10,13 @@ import pytest
 from fleetmind.planners.mapf._kernels import neighbour_table, pibt_preferences
 from fleetmind.planners.mapf._oneshot_kernels import lacam_preferences
 from fleetmind.tasks.mapf_lifelong._kernels import bfs_distances
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from naive import assert_twins_hold_without_jit, random_grid
+from naive import assert_twins_hold_without_jit, random_grid, twin_settings
 from naive import oneshot_planners as naive
 
 
-@settings(max_examples=50, deadline=None)
+@twin_settings(50)
 @given(st.data(), st.booleans())
 def test_preferences_match_their_twin_and_pibt_preferences(data, with_slots):
     blocked, free, rng = random_grid(data.draw, 7)

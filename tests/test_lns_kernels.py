@@ -10,9 +10,9 @@ from fleetmind.planners.mapf import _lns_kernels as lk
 from fleetmind.planners.mapf._kernels import neighbour_table, pibt_preferences, pibt_step
 from fleetmind.tasks.mapf_lifelong._kernels import bfs_distances
 from fleetmind.tasks.mapf_lifelong.validate import check_paths
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from naive import assert_twins_hold_without_jit, random_grid
+from naive import assert_twins_hold_without_jit, random_grid, twin_settings
 from naive import lns_planners as naive_lns
 
 
@@ -46,7 +46,7 @@ def _reservations(plan: np.ndarray, num_cells: int, skip: int) -> np.ndarray:
     return res
 
 
-@settings(max_examples=150, deadline=None)
+@twin_settings(150)
 @given(windows())
 def test_window_astar_is_optimal_and_keeps_clear_of_the_others(inst):
     blocked, nbr, plan, goal, dist, _, rng = inst
@@ -72,7 +72,7 @@ def test_window_astar_is_optimal_and_keeps_clear_of_the_others(inst):
     assert lk.window_cost(path, goal[me], dist[me]) == naive_lns.window_cost(path, goal[me], dist[me])
 
 
-@settings(max_examples=100, deadline=None)
+@twin_settings(100)
 @given(windows(), st.integers(1, 6))
 def test_lns_keeps_the_plan_conflict_free_and_never_raises_its_cost(inst, group):
     blocked, nbr, plan, goal, dist, rows, rng = inst

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from fleetmind.planners.mapf import _heuristic_kernels as heur_k
 from fleetmind.planners.mapf import _kernels as plan_k
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.naive import assert_twins_hold_without_jit, random_grid
+from tests.naive import assert_twins_hold_without_jit, random_grid, twin_settings
 from tests.naive import mapf_planners as naive_plan
 
 
@@ -22,7 +22,7 @@ def grids(draw):
     return blocked, free, rng, draw(st.sampled_from([1, 3, 200]))
 
 
-@settings(max_examples=30, deadline=None)
+@twin_settings(30)
 @given(grids())
 def test_multiqueue_rows_match_twin(inst):
     """Exact cost-to-go for 1, 3 or up to 200 distinct cell costs, a blocked goal included, in the rows it is given;

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from fleetmind.planners.mapf import _kernels as plan_k
 from fleetmind.tasks.mapf_lifelong import _kernels as world_k
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from naive import assert_twins_hold_without_jit, random_grid
+from naive import assert_twins_hold_without_jit, random_grid, twin_settings
 from naive import mapf_planners as naive_plan
 from naive import mapf_world as naive_world
 
@@ -26,7 +26,7 @@ def instances(draw, max_side: int = 7, max_agents: int = 10):
     return blocked, cells // w, cells % w, actions, rng
 
 
-@settings(max_examples=300, deadline=None)
+@twin_settings(300)
 @given(instances())
 def test_soft_resolve_matches_pogema_twin(inst):
     blocked, rows, cols, actions, _ = inst
@@ -34,7 +34,7 @@ def test_soft_resolve_matches_pogema_twin(inst):
     assert np.array_equal(got, naive_world.soft_resolve(rows, cols, actions, blocked))
 
 
-@settings(max_examples=60, deadline=None)
+@twin_settings(60)
 @given(instances())
 def test_bfs_components_and_neighbours_match_twins(inst):
     blocked, rows, cols, _, _ = inst
@@ -50,7 +50,7 @@ def test_bfs_components_and_neighbours_match_twins(inst):
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
 
 
-@settings(max_examples=300, deadline=None)
+@twin_settings(300)
 @given(instances(max_agents=14), st.integers(0, 3), st.booleans())
 def test_pibt_kernels_match_recursive_twin(inst, fixed, swap):
     blocked, rows, cols, _, rng = inst
@@ -94,7 +94,7 @@ def test_pibt_swap_passes_head_on_in_a_corridor():
     assert nbr[pos[0], swapped[0]] == 1 and nbr[pos[1], swapped[1]] == 2, "swap: 0 walks back, 1 follows"
 
 
-@settings(max_examples=80, deadline=None)
+@twin_settings(80)
 @given(instances(max_agents=8), st.sampled_from([0.0, 1.0, 3.0]), st.sampled_from([0.0, 0.25]), st.integers(1, 6))
 def test_flow_replan_finds_optimal_flow_aware_paths_and_keeps_the_flow_counts(inst, w_flow, w_load, window):
     """One agent at a time: its cost is the optimum of the flow-aware costs (the twin's Dijkstra on the flow the
@@ -135,7 +135,7 @@ def test_kernel_twins_also_hold_without_jit():
     assert_twins_hold_without_jit(__file__)
 
 
-@settings(max_examples=60, deadline=None)
+@twin_settings(60)
 @given(instances(max_agents=3))
 def test_dijkstra_cost_to_go_matches_twin(inst):
     blocked, rows, cols, _, rng = inst

@@ -12,9 +12,9 @@ from fleetmind.planners.mapf._kernels import neighbour_table, pibt_preferences, 
 from fleetmind.planners.mapf.lacam import solution_costs
 from fleetmind.tasks.mapf_lifelong._kernels import bfs_distances
 from fleetmind.tasks.mapf_lifelong.validate import check_paths
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from naive import assert_twins_hold_without_jit, random_grid
+from naive import assert_twins_hold_without_jit, random_grid, twin_settings
 from naive import refine_planners as naive
 
 
@@ -64,7 +64,7 @@ def _state(cells: np.ndarray, goal: np.ndarray, num_cells: int, slack: int):
     return paths, arrival, res, scratch
 
 
-@settings(max_examples=150, deadline=None)
+@twin_settings(150)
 @given(solutions(), st.integers(0, 4), st.integers(0, 30))
 def test_st_astar_is_optimal_and_keeps_clear_of_the_others(inst, slack, limit_cut):
     blocked, nbr, cells, goal, dist, rng = inst
@@ -93,7 +93,7 @@ def test_st_astar_is_optimal_and_keeps_clear_of_the_others(inst, slack, limit_cu
         assert path[t + 1] == path[t] or other == -1 or res[t + 1, path[t]] != other, "swapped"
 
 
-@settings(max_examples=100, deadline=None)
+@twin_settings(100)
 @given(solutions(), st.integers(1, 6), st.integers(0, 8))
 def test_lns_keeps_the_solution_valid_and_never_raises_its_sum_of_costs(inst, group, slack):
     blocked, nbr, cells, goal, dist, rng = inst
@@ -120,7 +120,7 @@ def test_lns_keeps_the_solution_valid_and_never_raises_its_sum_of_costs(inst, gr
     assert makespan == arrival.max()
 
 
-@settings(max_examples=60, deadline=None)
+@twin_settings(60)
 @given(solutions(), st.integers(0, 4), st.integers(1, 4))
 def test_scatter_matches_its_twin_and_leads_every_agent_home_within_the_margin(inst, margin, rounds):
     blocked, nbr, cells, goal, dist, rng = inst

@@ -14,9 +14,9 @@ from fleetmind.sim.swarm import _kernels as K
 from fleetmind.sim.swarm import _measure_kernels as M
 from fleetmind.sim.swarm import _pair_kernels as P
 from fleetmind.sim.swarm import _vicsek_kernels as V
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from naive import assert_twins_hold_without_jit
+from naive import assert_twins_hold_without_jit, twin_settings
 from naive import swarm as naive
 
 TOL = 1e-9
@@ -56,7 +56,7 @@ def angle_gap(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs((np.asarray(a) - np.asarray(b) + math.pi) % (2 * math.pi) - math.pi).max(initial=0.0))
 
 
-@settings(max_examples=80, deadline=None)
+@twin_settings(80)
 @given(swarms())
 def test_cells_hold_every_agent_once_in_its_cell(inst):
     pos, _, box, _, _, (order, start, ncx), _ = inst
@@ -69,7 +69,7 @@ def test_cells_hold_every_agent_once_in_its_cell(inst):
         assert list(order[start[c] : start[c + 1]]) == sorted(order[start[c] : start[c + 1]]), "not stable"
 
 
-@settings(max_examples=80, deadline=None)
+@twin_settings(80)
 @given(swarms())
 def test_neighbour_sums_match_the_twin(inst):
     pos, angle, box, r, periodic, cells, _ = inst
@@ -80,7 +80,7 @@ def test_neighbour_sums_match_the_twin(inst):
     np.testing.assert_allclose(got[1], want[1], rtol=0, atol=TOL)
 
 
-@settings(max_examples=80, deadline=None)
+@twin_settings(80)
 @given(swarms(), st.floats(0, 1), st.floats(0, 0.8), st.floats(0.1, 2))
 def test_vicsek_step_matches_the_twin(inst, coupling, speed_frac, dt):
     pos, theta, box, r, periodic, cells, rng = inst
@@ -96,7 +96,7 @@ def test_vicsek_step_matches_the_twin(inst, coupling, speed_frac, dt):
     assert ((got[0] >= 0) & (got[0] <= box)).all() and np.allclose(np.hypot(got[1][:, 0], got[1][:, 1]), 1.0, 0, 1e-14)
 
 
-@settings(max_examples=80, deadline=None)
+@twin_settings(80)
 @given(swarms(), st.floats(-3, 3), st.floats(0.01, 1))
 def test_kuramoto_step_matches_the_twin(inst, coupling, dt):
     pos, phase, box, r, periodic, cells, rng = inst
@@ -107,7 +107,7 @@ def test_kuramoto_step_matches_the_twin(inst, coupling, dt):
     assert angle_gap(got, want) < TOL
 
 
-@settings(max_examples=80, deadline=None)
+@twin_settings(80)
 @given(swarms(), st.floats(0, 2), st.floats(0.1, 2))
 def test_aggregation_step_and_order_parameters_match_the_twin(inst, vmax, dt):
     pos, angle, box, r, periodic, cells, rng = inst
@@ -121,7 +121,7 @@ def test_aggregation_step_and_order_parameters_match_the_twin(inst, vmax, dt):
     assert np.array_equal(M.cluster_labels(pos, box, r, periodic, *cells), naive.cluster_labels(pos, box, r, periodic))
 
 
-@settings(max_examples=80, deadline=None)
+@twin_settings(80)
 @given(swarms(), st.sampled_from([M.HIST_VALUE, M.HIST_RELATIVE, M.HIST_BEARING]), st.sampled_from([1, 4, 7]))
 def test_neighbour_histograms_match_the_twin(inst, mode, bins):
     pos, angle, box, r, periodic, cells, rng = inst
@@ -135,7 +135,7 @@ def test_neighbour_histograms_match_the_twin(inst, mode, bins):
     np.testing.assert_allclose(rows, (got[1] > 0).astype(float), atol=TOL)
 
 
-@settings(max_examples=60, deadline=None)
+@twin_settings(60)
 @given(swarms(), st.floats(-3, 3), st.floats(0.01, 1))
 def test_kuramoto_over_neighbour_lists_matches_the_twin(inst, coupling, dt):
     pos, phase, box, r, periodic, (order, start, ncx), rng = inst

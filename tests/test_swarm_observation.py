@@ -12,16 +12,17 @@ import pytest
 from fleetmind.sim.swarm import AggregationWorld, FormationWorld, KuramotoWorld, VicsekWorld, shape_distance
 from fleetmind.sim.swarm import _embed_kernels as E
 from fleetmind.sim.swarm import _kernels as K
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from naive import swarm as naive
+from naive import twin_settings
 from test_swarm_kernels import swarms
 
 TOL = 1e-9
 jit_only = pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="world runs need the JIT")
 
 
-@settings(max_examples=60, deadline=None)
+@twin_settings(60)
 @given(swarms(max_agents=20), st.sampled_from([E.EMBED_ANGLE, E.EMBED_POSITION]), st.sampled_from([1, 4, 9]))
 def test_neighbour_embedding_matches_the_twin(inst, mode, nb):
     pos, angle, box, r, periodic, cells, rng = inst
@@ -38,7 +39,7 @@ def test_neighbour_embedding_matches_the_twin(inst, mode, nb):
     assert (got[0][got[1] == 0] == 0).all()
 
 
-@settings(max_examples=40, deadline=None)
+@twin_settings(40)
 @given(st.integers(1, 6), st.integers(0, 2**31 - 1), st.booleans())
 def test_assignment_is_optimal_against_every_permutation(n, seed, ties):
     rng = np.random.default_rng(seed)
