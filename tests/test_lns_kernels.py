@@ -26,13 +26,14 @@ def windows(draw, max_side: int = 7, max_agents: int = 8):
     nbr = neighbour_table(blocked)
     pos = rng.choice(free, size=n, replace=False).astype(np.int64)
     goal = rng.choice(free, size=n).astype(np.int64)
-    dist = np.stack([np.minimum(bfs_distances(blocked, g // w, g % w).ravel(), 10_000) for g in goal]).astype(float)
+    steps = np.stack([np.minimum(bfs_distances(blocked, g // w, g % w).ravel(), 10_000) for g in goal]).astype(np.int64)
+    dist = steps.astype(float)
     rows = np.arange(n, dtype=np.int64)
     plan = np.empty((horizon + 1, n), dtype=np.int64)
     plan[0] = pos
     for t in range(horizon):
-        order = pibt_preferences(plan[t], nbr, dist, rows, rng.random((n, 5)), 0.5)
-        slots = pibt_step(plan[t], order, nbr, rng.permutation(n).astype(np.int64), h * w, goal, dist, rows, True)
+        order = pibt_preferences(plan[t], nbr, steps, rows, rng.random((n, 5)), 0.5)
+        slots = pibt_step(plan[t], order, nbr, rng.permutation(n).astype(np.int64), h * w, goal, steps, rows, True)
         plan[t + 1] = nbr[plan[t], slots]
     return blocked, nbr, plan, goal, dist, rows, rng
 

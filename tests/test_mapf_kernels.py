@@ -60,7 +60,7 @@ def test_pibt_kernels_match_recursive_twin(inst, fixed, swap):
     n = len(pos)
     free = np.flatnonzero(~blocked.ravel())
     goal = rng.choice(free, size=n).astype(np.int64)
-    dist = np.stack([world_k.bfs_distances(blocked, g // w, g % w).ravel() for g in goal]).astype(np.float64)
+    dist = np.stack([world_k.bfs_distances(blocked, g // w, g % w).ravel() for g in goal]).astype(np.int64)
     drow = np.arange(n, dtype=np.int64)
     noise = rng.random((n, 5)) * 0.9
     order = plan_k.pibt_preferences(pos, nbr, dist, drow, noise, 0.5)
@@ -84,7 +84,7 @@ def test_pibt_swap_passes_head_on_in_a_corridor():
     nbr = plan_k.neighbour_table(blocked)
     pos = np.array([2, 3], dtype=np.int64)  # agent 0 at (0,2) wants (0,5); agent 1 at (0,3) wants (0,0)
     goal = np.array([5, 0], dtype=np.int64)
-    dist = np.stack([world_k.bfs_distances(blocked, g // w, g % w).ravel() for g in goal]).astype(np.float64)
+    dist = np.stack([world_k.bfs_distances(blocked, g // w, g % w).ravel() for g in goal]).astype(np.int64)
     drow = np.arange(2, dtype=np.int64)
     order = plan_k.pibt_preferences(pos, nbr, dist, drow, np.zeros((2, 5)), 0.5)
     prio = np.array([0, 1], dtype=np.int64)
