@@ -36,6 +36,7 @@ def test_follower_paths_match_the_heapq_twin(inst, w_dir, window, h_weight):
     n, c_total = len(pos), h * w
     nbr = neighbour_table(blocked)
     static = rng.random(c_total)
+    static.flags.writeable = False  # read-only, as the Follower's memoized centrality: one compile of the kernel
     cell_cost = 1.0 + 0.7 * static
     hpool = np.stack([naive_follower.cost_to_go(nbr, cell_cost, int(g)) for g in goal]).astype(np.float32)
     dyn = (rng.random((n, c_total)) * 3).astype(np.float32)
