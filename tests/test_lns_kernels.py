@@ -27,7 +27,7 @@ def windows(draw, max_side: int = 7, max_agents: int = 8):
     pos = rng.choice(free, size=n, replace=False).astype(np.int64)
     goal = rng.choice(free, size=n).astype(np.int64)
     steps = np.stack([np.minimum(bfs_distances(blocked, g // w, g % w).ravel(), 10_000) for g in goal]).astype(np.int64)
-    dist = steps.astype(float)
+    dist = steps.astype(np.float32)  # the PIBT-LNS planner's cost-to-go pool is float32
     rows = np.arange(n, dtype=np.int64)
     plan = np.empty((horizon + 1, n), dtype=np.int64)
     plan[0] = pos
