@@ -34,27 +34,6 @@ def cheapest(near, sizes, a, b, unreached):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def burgard(cost, utility, drop, beta):  # pragma: no cover - compiled
-    """Burgard et al. (2005) coordinated assignment: ``cost`` ``(S, T) float64`` scaled path costs (``inf``: out of
-    reach), ``utility`` ``(T,)`` starting utilities, ``drop`` ``(T, T)`` how much fixing target ``j`` lowers each
-    target's utility. Repeatedly fixes the free (robot, target) pair of highest ``utility - beta * cost`` (first in
-    row-major order on ties) and lowers the utilities by ``drop[j]``. ``(S,) int64`` target per robot (-1: none)."""
-    s, t = cost.shape
-    u = utility.copy()
-    out = np.full(s, -1, dtype=np.int64)
-    free = np.ones(s, dtype=np.bool_)
-    for _ in range(s):
-        bi, bj = burgard_pick(cost, u, free, beta)
-        if bi < 0:
-            break
-        out[bi] = bj
-        free[bi] = False
-        for j in range(t):
-            u[j] -= drop[bj, j]
-    return out
-
-
-@njit(cache=True)
 def burgard_pick(cost, u, free, beta):  # pragma: no cover - compiled
     """The free (robot, target) pair of highest ``u - beta * cost`` (first in row-major order on ties; -1, -1: none
     above ``-inf``)."""
@@ -73,9 +52,12 @@ def burgard_pick(cost, u, free, beta):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def burgard_spread(cost, utility, rows, cols, radius, beta):  # pragma: no cover - compiled
-    """``planners/has/_kernels.py: burgard(cost, utility, drop, beta)`` with Burgard's drop
-    ``drop[j, k] = max(0, 1 - hypot(rows[j] - rows[k], cols[j] - cols[k]) / max(radius, 1))`` (``rows``/``cols``:
-    ``(T,) int64`` the targets' cells) computed only for the S targets it fixes, not as a ``(T, T)`` matrix."""
+    """Burgard et al.'s coordinated assignment of S robots to T targets: ``cost`` ``(S, T)`` (``inf``: unreachable),
+    ``utility`` ``(T,)`` each target's utility. Repeatedly fixes the free (robot, target) pair of highest
+    ``utility - beta * cost`` (first in row-major order on ties) and lowers every target's utility by Burgard's drop
+    ``max(0, 1 - hypot(rows[j] - rows[k], cols[j] - cols[k]) / max(radius, 1))`` around the fixed target ``j``
+    (``rows``/``cols``: ``(T,) int64`` the targets' cells), computed only for the S targets it fixes, not as a
+    ``(T, T)`` matrix. ``(S,) int64`` target per robot (-1: none)."""
     s, t = cost.shape
     u = utility.copy()
     out = np.full(s, -1, dtype=np.int64)
