@@ -280,6 +280,18 @@ def bfs_fields(known, h, w, goals, pool, rows, targets, offsets, margin, scratch
     return out
 
 
+@njit(cache=True, inline="always")
+def stop_level(row, targets, top, d, margin, stop, everything):  # pragma: no cover - compiled
+    """Where a goal-row search may stop once every cell of level ``d - 1`` is done: ``stop`` as it was until every
+    target is reached (none: never), then ``d - 1 + margin`` (cells up to ``d`` are exact)."""
+    if stop != everything or targets.shape[0] == 0:
+        return stop
+    for k in range(targets.shape[0]):
+        if row[targets[k]] == top:
+            return stop
+    return d - 1 + margin
+
+
 @njit(cache=True)
 def _field_into(known, h, w, goal, row, targets, margin, scratch, fill):  # pragma: no cover - compiled
     top = row.dtype.type(np.iinfo(row.dtype).max)
@@ -303,14 +315,7 @@ def _field_into(known, h, w, goal, row, targets, margin, scratch, fill):  # prag
         d = np.int64(row[cell])
         if d > level:  # every cell of level d - 1 is done: cells up to d are exact
             level = d
-            if stop == everything and targets.shape[0] > 0:
-                found = True
-                for k in range(targets.shape[0]):
-                    if row[targets[k]] == top:
-                        found = False
-                        break
-                if found:
-                    stop = d - 1 + margin
+            stop = stop_level(row, targets, top, d, margin, stop, everything)
             if d > stop:
                 return stop
         head += 1

@@ -7,6 +7,7 @@ Plain arrays in and out; twins in ``tests/naive/mapf_planners.py`` (the same sea
 from __future__ import annotations
 
 import numpy as np
+from fleetmind.planners.has._kernels import stop_level
 from fleetmind.planners.mapf._kernels import _pibt, rank_slots_into
 from numba import njit
 
@@ -240,14 +241,7 @@ def field_framed(framed, h, w, goal, row, targets, margin, scratch):  # pragma: 
         d = np.int64(row[cell])
         if d > level:  # every cell of level d - 1 is done: cells up to d are exact
             level = d
-            if stop == everything and targets.shape[0] > 0:
-                found = True
-                for k in range(targets.shape[0]):
-                    if row[targets[k]] == top:
-                        found = False
-                        break
-                if found:
-                    stop = d - 1 + margin
+            stop = stop_level(row, targets, top, d, margin, stop, everything)
             if d > stop:
                 return stop
         head += one
