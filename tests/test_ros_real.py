@@ -131,7 +131,10 @@ def test_killing_a_sitl_robot_mid_episode_stops_it_drops_it_and_ends_cleanly(ros
     # three that were left once ran (~0.7 s each) before the bridge's link loss reached the planner, nothing dropped
     scenario["world"] |= {"episode_steps": 10, "agents": 2}
     # control through ROS topics on a loaded 2-core machine lags more than over the links: looser arrival and deadline
-    scenario["world"]["firmware"] |= {"tolerance": 0.08, "step_deadline": 40.0}
+    # and a 2 s link heartbeat (default 0.5 s) for the world and the bridges: once, with the machine busy right after
+    # the kill, the world went 0.5 s without robot_0's odometry, dropped the healthy robot too and ended the episode
+    # (robot_lost) before the planner had dropped robot_1
+    scenario["world"]["firmware"] |= {"tolerance": 0.08, "step_deadline": 40.0, "heartbeat_timeout": 2.0}
     path = ros_env / "sitl_short.yaml"
     path.write_text(yaml.safe_dump(scenario))
     logs = ros_env / "logs"
