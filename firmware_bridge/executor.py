@@ -12,7 +12,9 @@ Poses come from :class:`fleetmind.firmware_bridge.localization.Localizer` (odome
 Safety besides the shield: :func:`fleetmind.firmware_bridge.separation.keep_separation` on every control tick; a
 robot whose link is lost (no telemetry for ``heartbeat_timeout``) stops by its firmware watchdog, robots within
 ``lost_radius`` of it stop for ``lost_hold`` seconds and then keep clear of its last pose; the lost robot is dropped:
-its commands become waits (``on_lost: drop``), or the episode ends (``fail``). :meth:`ExecutorFleet.estop_all` stops
+its commands become waits (``on_lost: drop``), or the episode ends (``fail``); when every robot still driven is
+silent at once, one more ``heartbeat_timeout`` of grace first (:meth:`LinkedFleet._silent`: likelier this host's
+stall than every robot failing together). :meth:`ExecutorFleet.estop_all` stops
 every robot, from any thread. Every deadline runs on the injected clock (the links' clock).
 """
 
@@ -245,7 +247,7 @@ class ExecutorFleet(LinkedFleet):
                 if any(self._estopped(r) for r in segments):
                     self._send_all(0.0, 0.0)
                     return "estop", events
-                for rid in [r for r in self.robot_ids if r not in self._dropped and self._lost(r)]:
+                for rid in self._silent():
                     events.append(self._drop(rid, now))
                     lost_here = True
                     if s.on_lost == "fail":

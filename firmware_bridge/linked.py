@@ -21,13 +21,15 @@ log = logging.getLogger(__name__)
 
 
 class LinkedFleet:
-    """Mixin: a subclass sets ``robots``, ``clock``, ``inner``, ``feed`` and ``_dropped``, calls :meth:`_init_links`
-    in its constructor, and sets ``_driver`` to the stepping thread while it drives the robots."""
+    """Mixin: a subclass sets ``robots``, ``clock``, ``settings`` (with ``heartbeat_timeout``), ``inner``, ``feed`` and
+    ``_dropped``, calls :meth:`_init_links` in its constructor, and sets ``_driver`` to the stepping thread while it
+    drives the robots."""
 
     robots: FirmwareFleet
     clock: Clock
     inner: Any
     feed: UdpPoseFeed | None
+    settings: Any
     _dropped: set[RobotId]
 
     def _init_links(self) -> None:
@@ -47,6 +49,22 @@ class LinkedFleet:
         if link.telemetry is not None and link.lost:
             link.poll(0.0)  # read what is there first: a host that was descheduled is no lost robot
         return link.telemetry is None or link.lost
+
+    def _silent(self) -> list[RobotId]:
+        """The robots still driven that are lost now (:meth:`_lost`), to be dropped. When every one of them is silent
+        at once, the likelier cause is this host's own receive path (a stalled process, a loaded machine, a DDS
+        hiccup before the odometry callbacks ran), not every robot failing together: they are dropped only once the
+        newest telemetry among them is older than twice the heartbeat timeout. A robot silent while another still
+        reports is dropped at once. Each firmware's own watchdog stops its robot regardless."""
+        live = [r for r in self.robot_ids if r not in self._dropped]
+        silent = [r for r in live if self._lost(r)]
+        if not silent or len(silent) < len(live):
+            return silent
+        heard = [t for r in silent if (t := self.robots.links[r].telemetry_time) is not None]
+        timeout = self.settings.heartbeat_timeout
+        if heard and self.clock.now() - max(heard) <= 2.0 * timeout:
+            return []
+        return silent
 
     def _estopped(self, rid: RobotId) -> bool:
         t = self.robots.links[rid].telemetry

@@ -18,7 +18,8 @@ SITL robots do, since their odometry is their world; real robots are set down th
 feed says where they are (a fresh fix wins). Only the periodic box is offered: a robot leaving it re-enters the model
 on the far side (the world's torus), as in the swarm worlds; walls of a bounded arena are not modelled.
 
-Link loss: a robot silent for ``heartbeat_timeout`` is lost. Its firmware's watchdog stops it (the fleet also sends
+Link loss: a robot silent for ``heartbeat_timeout`` is lost (all of them silent at once: after twice that, see
+:meth:`~fleetmind.firmware_bridge.linked.LinkedFleet._silent`). Its firmware's watchdog stops it (the fleet also sends
 it a stop, best effort) and it is dropped: it stays in the world where it stopped (its neighbours still see it), its
 observation says ``lost`` and lists no legal command, and what it is sent becomes a wait (event ``dropped``)
 (``on_lost: drop``); with ``on_lost: fail``, or when every robot is lost, the episode ends with ``robot_lost``.
@@ -278,7 +279,7 @@ class FirmwareSwarmFleet(LinkedFleet):
 
     def _check_lost(self, events: list[RobotEvent]) -> str | None:
         """Drop the robots that went silent; the failure the settings make of it (or None)."""
-        for rid in [r for r in self.robot_ids if r not in self._dropped and self._lost(r)]:
+        for rid in self._silent():
             self._dropped.add(rid)
             self.lost_at[rid] = self.clock.now()
             self.robots.links[rid].send(wire.SetVelocityMsg(0.0, 0.0))  # best effort: its watchdog stops it anyway

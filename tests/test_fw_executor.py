@@ -139,6 +139,28 @@ def test_a_lost_robot_ends_the_episode_when_asked_to() -> None:
     assert result.done and result.failure_reason == "robot_lost"
 
 
+def test_when_every_robot_goes_silent_at_once_they_are_dropped_after_twice_the_timeout() -> None:
+    """All silent together is likelier this host's stall than every robot failing: one more timeout of grace."""
+    ex, doubles, clock = mapf_executor(heartbeat=0.3, heartbeat_timeout=0.3, on_lost="fail", step_deadline=5.0)
+    obs = ex.reset(0)
+    heard = max(link.telemetry_time for link in ex.robots.links.values())
+    for d in doubles:
+        d.powered = False
+    result = ex.step({R0: free_step(obs, R0)[0]})
+    assert result.done and result.failure_reason == "robot_lost"
+    assert 0.6 < clock.now() - heard <= 0.6 + 0.05  # 2 x 0.3 s after the last telemetry, within a control tick
+
+
+def test_one_silent_robot_among_reporting_ones_is_dropped_after_one_timeout() -> None:
+    ex, doubles, clock = mapf_executor(heartbeat=0.3, heartbeat_timeout=0.3, on_lost="fail", step_deadline=5.0)
+    obs = ex.reset(0)
+    heard = ex.robots.links[R1].telemetry_time
+    doubles[1].powered = False
+    result = ex.step({R0: free_step(obs, R0)[0]})
+    assert result.done and result.failure_reason == "robot_lost"
+    assert 0.3 < clock.now() - heard <= 0.3 + 0.05
+
+
 def test_estop_stops_every_robot_within_200ms_and_ends_the_step() -> None:
     ex, doubles, clock = mapf_executor()
     obs = ex.reset(0)
