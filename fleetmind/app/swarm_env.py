@@ -105,6 +105,8 @@ def local_view(
     own = np.zeros((n, 0))
 
     def sums(angle: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # writable, as every other caller passes: a read-only array (the Kuramoto phases) would compile a 2nd kernel
+        angle = angle if angle.flags.writeable else angle.copy()
         return kernels.circular_neighbour_sums(w.pos, angle, w.box, w.radius, True, *w.cells(), w.ncx)
 
     if isinstance(w, AggregationWorld):

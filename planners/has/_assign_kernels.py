@@ -126,7 +126,9 @@ def goals_alone(
     t = label.max() + 1
     reps, sizes = frontier_reps(fcells, label, t, w)
     slack = min(sizes.max() // slack_div + slack_add, 2**30)
-    near, _, tagged = cluster_reach_into(known, h, w, src, fcells, label, reps, 2**30, slack, dist, tag, queue, tagged)
+    near, _, tagged = cluster_reach_into(
+        known, h, w, src, fcells, label, reps, np.int64(2**30), slack, dist, tag, queue, tagged
+    )  # np.int64: a literal 2**30 compiles cluster_reach_into a 2nd time (Python callers' ints are int64)
     choice = cheapest(near, sizes, a, b, UNREACHED)
     for k in range(m):
         goal[robots[k]] = reps[choice[k]] if choice[k] >= 0 else -1

@@ -48,7 +48,7 @@ def pibt_move_into(
     for i in range(n):
         occ_now[pos[i]] = i
     order = np.empty((n, 5), dtype=np.int64)
-    rank_slots_into(order, pos, nbr, dist, drow, noise, w_occupied, occ_now, -1)
+    rank_slots_into(order, pos, nbr, dist, drow, noise, w_occupied, occ_now, np.int64(-1))  # int64, not a literal
     nxt = np.full(n, -1, dtype=np.int64)
     st_agent = np.empty(n + 1, dtype=np.int64)
     st_t = np.empty(n + 1, dtype=np.int64)

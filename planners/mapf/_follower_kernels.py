@@ -73,7 +73,7 @@ def follower_paths(
         g[start] = 0.0
         seen[start] = tick
         parent[start] = -1
-        size = _push(heap_f, heap_c, 0, h_weight * h[start], start)
+        size = _push(heap_f, heap_c, np.int64(0), h_weight * h[start], start)  # int64: one compiled _push
         sr, sc = start // width, start % width
         end = -1
         while size > 0:

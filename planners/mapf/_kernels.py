@@ -412,7 +412,7 @@ def flow_replan(
         g[start] = 0.0
         seen[start] = tick
         parent[start] = -1
-        size = _push(heap_f, heap_c, 0, h[start], start)
+        size = _push(heap_f, heap_c, np.int64(0), float(h[start]), start)  # one _push type: int64, float64
         while size > 0:
             c, size = _pop(heap_f, heap_c, size)
             if closed[c] == tick:
@@ -431,7 +431,7 @@ def flow_replan(
                     seen[v] = tick
                     g[v] = ng
                     parent[v] = c
-                    size = _push(heap_f, heap_c, size, ng + h[v], v)
+                    size = _push(heap_f, heap_c, size, float(ng + h[v]), v)
         paths[i, 0] = start
         head[i] = 0
         length[i] = 1

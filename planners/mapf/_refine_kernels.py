@@ -103,6 +103,8 @@ def st_astar(me, start, goal, d, res, nbr, limit, path, parent, stamp, tick, lin
 
 @njit(cache=True)
 def _add(a, members, m, mark, tag):  # pragma: no cover - compiled
+    """Callers pass ``a`` and ``m`` as int64 (``np.int64(...)``), never a literal or an int32 ``res`` entry: numba
+    compiles ``_add`` again for each distinct argument type."""
     if mark[a] == tag:
         return m
     mark[a] = tag
@@ -112,7 +114,7 @@ def _add(a, members, m, mark, tag):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def _random_group(n, group, members, mark, tag):  # pragma: no cover - compiled
-    m = 0
+    m = np.int64(0)
     while m < min(group, n):
         m = _add(np.random.randint(n), members, m, mark, tag)
     return m
@@ -124,14 +126,14 @@ def _delay_group(paths, arrival, lb, goal, d_of, res, nbr, group, members, mark,
     always step closer to its goal, from random points of its path (Li et al.'s agent-based neighbourhood)."""
     n = paths.shape[0]
     horizon = paths.shape[1] - 1
-    a, worst = -1, 0
+    a, worst = np.int64(-1), 0
     for _ in range(8):
         i = np.random.randint(n)
         if arrival[i] - lb[i] > worst:
             a, worst = i, arrival[i] - lb[i]
     if a < 0:
         return 0
-    m = _add(a, members, 0, mark, tag)
+    m = _add(a, members, np.int64(0), mark, tag)
     d = d_of[a]
     for _ in range(4 * group):
         if m >= group:
@@ -152,7 +154,7 @@ def _delay_group(paths, arrival, lb, goal, d_of, res, nbr, group, members, mark,
             v = nxt
             holder = res[t, v]
             if holder != -1:
-                m = _add(holder, members, m, mark, tag)
+                m = _add(np.int64(holder), members, m, mark, tag)
     return m
 
 
@@ -160,7 +162,7 @@ def _delay_group(paths, arrival, lb, goal, d_of, res, nbr, group, members, mark,
 def _hub_group(hubs, res, nbr, group, members, mark, tag, seen, queue):  # pragma: no cover - compiled
     """Agents that pass a random intersection or the cells nearest to it, breadth first (map-based)."""
     n = mark.shape[0]
-    m = 0
+    m = np.int64(0)
     head, tail = 0, 1
     queue[0] = hubs[np.random.randint(hubs.shape[0])]
     seen[queue[0]] = tag
@@ -170,7 +172,7 @@ def _hub_group(hubs, res, nbr, group, members, mark, tag, seen, queue):  # pragm
         for t in range(res.shape[0]):
             holder = res[t, c]
             if holder != -1:
-                m = _add(holder, members, m, mark, tag)
+                m = _add(np.int64(holder), members, m, mark, tag)
                 if m >= group:
                     break
         for k in range(1, 5):

@@ -32,6 +32,8 @@ class ExploreWorld:
             )
         self.emap = emap
         self.blocked = np.ascontiguousarray(emap.blocked)  # the sensing kernel reads it flat
+        # a writable copy for bfs_distances, compiled for the writable maps the MAPF planners pass (one type)
+        self._bfs_blocked = np.array(self.blocked)
         self.h, self.w = emap.shape
         self.robots, self.reserve, self.radius = robots, reserve, radius
         self.num = robots + reserve
@@ -63,7 +65,7 @@ class ExploreWorld:
         free = np.flatnonzero(~self.blocked.ravel())
         base = int(free[self.rng.integers(len(free))])
         self.base = divmod(base, self.w)
-        dist = bfs_distances(self.blocked, self.base[0], self.base[1]).ravel()
+        dist = bfs_distances(self._bfs_blocked, self.base[0], self.base[1]).ravel()
         self.start_dist = dist
         order = np.argsort(dist, kind="stable")[: self.robots]
         self.pos[:] = OFF
@@ -150,7 +152,7 @@ class ExploreWorld:
         else:
             pool = free
         spot = int(pool[self.rng.integers(len(pool))])
-        dist = bfs_distances(self.blocked, spot // self.w, spot % self.w).ravel()
+        dist = bfs_distances(self._bfs_blocked, spot // self.w, spot % self.w).ravel()
         taken = set((self.pos[self.active, 0] * self.w + self.pos[self.active, 1]).tolist())
         cells = [int(c) for c in np.argsort(dist, kind="stable") if int(c) not in taken][: len(robots)]
         for robot, cell in zip(robots.tolist(), cells, strict=True):

@@ -138,6 +138,7 @@ def neighbour_embedding(
         _embed_parallel(xs, ys, vs, facing, offset_noise, fov, centres, width, mode, box, r, periodic, order, start,
                         ncx, emb, count)  # fmt: skip
     else:
+        # np.int64(0), not 0: numba compiles a callee again for a literal argument (Literal[int](0) != int64)
         _embed_rows(xs, ys, vs, facing, offset_noise, fov, centres, width, mode, box, r, periodic, order, start, ncx,
-                    0, ncx, emb, count)  # fmt: skip
+                    np.int64(0), ncx, emb, count)  # fmt: skip
     return emb, count

@@ -223,7 +223,8 @@ def kuramoto_step_into(
     if threaded:
         _kuramoto_update_parallel(cs, ss, acc, order, phase, omega, control, noise, coupling, dt, out, trig_out)
     else:
-        _kuramoto_update(cs, ss, acc, order, phase, omega, control, noise, coupling, dt, 0, n, out, trig_out)
+        # np.int64(0), not 0: numba compiles a callee again for a literal argument (Literal[int](0) != int64)
+        _kuramoto_update(cs, ss, acc, order, phase, omega, control, noise, coupling, dt, np.int64(0), n, out, trig_out)
     c = 0.0
     s = 0.0
     for k in range(n):

@@ -198,5 +198,7 @@ def neighbour_histograms(
     if n >= PARALLEL_MIN_AGENTS and ncx > 1:
         _hist_parallel(xs, ys, vs, facing, fov, bins, mode, box, r, periodic, order, start, ncx, hist, count)
     else:
-        _hist_rows(xs, ys, vs, facing, fov, bins, mode, box, r, periodic, order, start, ncx, 0, ncx, hist, count)
+        # np.int64(0), not 0: numba compiles a callee again for a literal argument (Literal[int](0) != int64)
+        _hist_rows(xs, ys, vs, facing, fov, bins, mode, box, r, periodic, order, start, ncx, np.int64(0), ncx, hist,
+                   count)  # fmt: skip
     return hist, count

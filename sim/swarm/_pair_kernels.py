@@ -155,7 +155,8 @@ def neighbour_sums_into(xs, ys, cs, ss, start, ncx, box, r, periodic, threaded, 
     chunks = min(ncx, CHUNKS)
     chunks -= chunks % 2
     if chunks < 2:  # one cell row (a walled box of side < 2 r)
-        _half_rows(xs, ys, cs, ss, start, ncx, box, r, periodic, 0, ncx, acc_c, acc_s, cnt)
+        # np.int64(0), not 0: numba compiles a callee again for a literal argument (Literal[int](0) != int64)
+        _half_rows(xs, ys, cs, ss, start, ncx, box, r, periodic, np.int64(0), ncx, acc_c, acc_s, cnt)
         return
     for phase in range(2):
         if threaded:
@@ -229,7 +230,8 @@ def neighbour_lists(xs, ys, start, ncx, box, r, periodic):  # pragma: no cover -
     none = np.empty(0, dtype=np.int64)
     for c in range(ncx * ncx):
         for k in range(start[c], start[c + 1]):
-            first[k + 1] = _scan(xs, ys, start, ncx, box, r2, periodic, k, c % ncx, c // ncx, none, 0)
+            # np.int64(0), not 0: numba compiles a callee again for a literal argument (Literal[int](0) != int64)
+            first[k + 1] = _scan(xs, ys, start, ncx, box, r2, periodic, k, c % ncx, c // ncx, none, np.int64(0))
     for k in range(n):
         first[k + 1] += first[k]
     nbr = np.empty(first[n], dtype=np.int64)
@@ -291,7 +293,9 @@ def kuramoto_step_lists(
     if threaded:
         _kuramoto_lists_parallel(cs, ss, first, nbr, order, phase, omega, control, noise, coupling, dt, out, trig_out)
     else:
-        _kuramoto_lists(cs, ss, first, nbr, order, phase, omega, control, noise, coupling, dt, 0, n, out, trig_out)
+        # np.int64(0), not 0: numba compiles a callee again for a literal argument (Literal[int](0) != int64)
+        _kuramoto_lists(cs, ss, first, nbr, order, phase, omega, control, noise, coupling, dt, np.int64(0), n, out,
+                        trig_out)  # fmt: skip
     c = 0.0
     s = 0.0
     for k in range(n):

@@ -288,7 +288,8 @@ def heading_sums_into(p, start, ncx, box, r, periodic, threaded, acc):  # pragma
     chunks = min(ncx, CHUNKS)
     chunks -= chunks % 2
     if chunks < 2:  # one cell row (a walled box of side < 2 r)
-        _half_rows(p, start, ncx, box, r2, periodic, 0, ncx, acc)
+        # np.int64(0), not 0: numba compiles a callee again for a literal argument (Literal[int](0) != int64)
+        _half_rows(p, start, ncx, box, r2, periodic, np.int64(0), ncx, acc)
         return
     for phase in range(2):
         if threaded:
@@ -385,7 +386,8 @@ def advance(p, acc, rot, order, start, ncx, turn, noise, shift, scale, box, r, s
                          new_head, part)  # fmt: skip
     else:
         if coupling == 1.0 or coupling == 0.0:
-            rotations(turn, noise, shift, scale, dt, 0, n, rot)
+            # np.int64(0), not 0: numba compiles a callee again for a literal argument (Literal[int](0) != int64)
+            rotations(turn, noise, shift, scale, dt, np.int64(0), n, rot)
         for b in range(CHUNKS):
             part[b, 0], part[b, 1] = update(p, acc, order, turn, noise, shift, scale, rot, box, speed, dt, coupling,
                                             periodic, b * n // CHUNKS, (b + 1) * n // CHUNKS, new_pos,

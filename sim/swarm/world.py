@@ -295,13 +295,20 @@ class KuramotoWorld(_SwarmWorld):
 
     @property
     def phase(self) -> np.ndarray:
-        """Phases (radians, ``[-pi, pi)``); read-only after a step: assign a new array to change them."""
+        """Phases (radians, ``[-pi, pi)``); read-only: assign a new array to change them."""
         return self._phase
 
     @phase.setter
     def phase(self, value: np.ndarray) -> None:
-        self._phase = np.array(value, dtype=float)
+        self._adopt(np.array(value, dtype=float))
         self._seen = None
+
+    def _adopt(self, phase: np.ndarray) -> None:
+        """Take ``phase`` (a fresh array the world owns) as the phases: the kernels read it writable (the one type
+        they are compiled for, as the Vicsek headings and the tests pass), callers get a read-only view of it."""
+        self._phase_w = phase
+        self._phase = phase.view()
+        self._phase.flags.writeable = False
 
     def reset(self, seed: int) -> SwarmStep:
         self._reset_positions(seed)
@@ -310,10 +317,10 @@ class KuramotoWorld(_SwarmWorld):
         return SwarmStep(self.order(), self.observe())
 
     def order(self) -> float:
-        return float(m.polar_order(self.phase))
+        return float(m.polar_order(self._phase_w))
 
     def observe(self) -> np.ndarray:
-        return self._histograms(self.phase, self._zero, m.HIST_RELATIVE)
+        return self._histograms(self._phase_w, self._zero, m.HIST_RELATIVE)
 
     def step(self, actions: np.ndarray | None = None, observe: bool = True) -> SwarmStep:
         """``actions``: ``(N,)`` frequency adjustments (rad/s), clipped to ``max_dfreq``."""
@@ -333,13 +340,12 @@ class KuramotoWorld(_SwarmWorld):
         fresh = self._seen is not None and self._seen[0] is cells and self._seen[1] is self._phase
         out = np.empty(self.n)
         order = p.kuramoto_step_lists(
-            self._phase, self.omega, control, noise, self.coupling, self.dt, cells[0], first, nbr, self._trig[0],
+            self._phase_w, self.omega, control, noise, self.coupling, self.dt, cells[0], first, nbr, self._trig[0],
             fresh, self.n >= k.PARALLEL_MIN_AGENTS, out, self._trig[1],
         )  # fmt: skip
-        out.flags.writeable = False  # the cached cos/sin belong to this array: no change in place
-        self._phase = out
+        self._adopt(out)  # callers see it read-only: the cached cos/sin belong to this array, no change in place
         self._trig = (self._trig[1], self._trig[0])
-        self._seen = (cells, out)
+        self._seen = (cells, self._phase)
         return SwarmStep(float(order), self.observe() if observe else None)
 
 

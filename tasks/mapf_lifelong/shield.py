@@ -98,8 +98,12 @@ def settle(pos: np.ndarray, actions: np.ndarray, blocked: np.ndarray) -> np.ndar
 
     acts = np.asarray(actions, dtype=np.int64).copy()
     rows, cols = np.ascontiguousarray(pos[:, 0]), np.ascontiguousarray(pos[:, 1])
+    fixed = np.ascontiguousarray(blocked, dtype=np.bool_)
+    if fixed.flags.writeable:  # read-only, as blocked_of's maps: soft_resolve is compiled for one type only
+        fixed = fixed.view()
+        fixed.flags.writeable = False
     for _ in range(len(acts) + 1):
-        acts = soft_resolve(rows, cols, acts, blocked)
+        acts = soft_resolve(rows, cols, acts, fixed)
         vertex, swaps = conflict_pairs(pos, acts, blocked)
         if not vertex and not swaps:
             return acts

@@ -46,6 +46,9 @@ class MapfWorld:
             )
         self.grid = grid
         self.blocked = np.ascontiguousarray(grid.obstacles, dtype=np.bool_)
+        # soft_resolve's one compiled type: contiguous rows/cols, a read-only map (as the shield's cached maps are)
+        self._blocked_ro = self.blocked.view()
+        self._blocked_ro.flags.writeable = False
         self.num_agents = num_agents
         self.on_target = on_target
         self.obs_radius = obs_radius
@@ -104,7 +107,8 @@ class MapfWorld:
         acts = np.asarray(actions, dtype=np.int64)
         if acts.shape != (self.num_agents,) or acts.min(initial=0) < 0 or acts.max(initial=0) > 4:
             raise ValueError(f"actions must be ({self.num_agents},) ints in 0..4")
-        executed = soft_resolve(self.pos[:, 0], self.pos[:, 1], acts, self.blocked)
+        rows, cols = np.ascontiguousarray(self.pos[:, 0]), np.ascontiguousarray(self.pos[:, 1])
+        executed = soft_resolve(rows, cols, acts, self._blocked_ro)
         self.pos[:, 0] += DR[executed]
         self.pos[:, 1] += DC[executed]
         on_goal = np.all(self.pos == self.goal, axis=1)
