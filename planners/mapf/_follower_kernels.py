@@ -73,7 +73,8 @@ def follower_paths(
         g[start] = 0.0
         seen[start] = tick
         parent[start] = -1
-        size = _push(heap_f, heap_c, np.int64(0), h_weight * h[start], start)  # int64: one compiled _push
+        # np.int64 size, np.float64 key (numba's float() keeps a float32): _push compiles for one type only
+        size = _push(heap_f, heap_c, np.int64(0), np.float64(h_weight * h[start]), start)
         sr, sc = start // width, start % width
         end = -1
         while size > 0:
@@ -96,7 +97,7 @@ def follower_paths(
                     seen[v] = tick
                     g[v] = ng
                     parent[v] = c
-                    size = _push(heap_f, heap_c, size, ng + h_weight * h[v], v)
+                    size = _push(heap_f, heap_c, size, np.float64(ng + h_weight * h[v]), v)
         paths[i, 0] = 0
         if end < 0 or start == target:
             out[m] = 0.0 if start == target else -1.0

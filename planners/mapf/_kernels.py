@@ -412,7 +412,8 @@ def flow_replan(
         g[start] = 0.0
         seen[start] = tick
         parent[start] = -1
-        size = _push(heap_f, heap_c, np.int64(0), float(h[start]), start)  # one _push type: int64, float64
+        # np.int64 size, np.float64 key (numba's float() keeps a float32): _push compiles for one type only
+        size = _push(heap_f, heap_c, np.int64(0), np.float64(h[start]), start)
         while size > 0:
             c, size = _pop(heap_f, heap_c, size)
             if closed[c] == tick:
@@ -431,7 +432,7 @@ def flow_replan(
                     seen[v] = tick
                     g[v] = ng
                     parent[v] = c
-                    size = _push(heap_f, heap_c, size, float(ng + h[v]), v)
+                    size = _push(heap_f, heap_c, size, np.float64(ng + h[v]), v)
         paths[i, 0] = start
         head[i] = 0
         length[i] = 1

@@ -58,7 +58,8 @@ def window_astar(me, start, goal, d, res, nbr, path, parent, stamp, tick, heap_f
     horizon = res.shape[0] - 1
     stamp[start] = tick
     parent[start] = -1
-    size = _push(heap_f, heap_c, np.int64(0), float(d[start]), start)  # int64: one compiled _push
+    # np.int64 size, np.float64 key (numba's float() keeps a float32): _push compiles for one type only
+    size = _push(heap_f, heap_c, np.int64(0), np.float64(d[start]), start)
     end = -1
     cost = -1.0
     while size > 0:
