@@ -35,6 +35,16 @@ ANCHORS: dict[tuple[str, int], tuple[str, float, str | None]] = {
     ("Paris_1", 256): ("RHCR", 5.13, "the 128 64x64 city tiles Berlin_1_256_00 ... Paris_2_256_15"),
 }
 
+# The published Follower (Skrynnik et al. 2024, learn-to-follow) on the same instances, the reference of issue 17's
+# "decentralized >= the published Follower figures everywhere they exist": POGEMA benchmark raw data
+# (raw_data_LMAPF/<set>/Follower.json), the mean of the per-map avg_throughput over the 128 maps at 64 agents, seed 0,
+# 256 steps (random) or 128 (mazes), as its RHCR anchors; warehouse 192 is the figure above.
+FOLLOWER_PUBLISHED: dict[tuple[str, int], float] = {
+    ("wfi_warehouse", 192): 3.94,
+    ("validation-random", 64): 2.465,
+    ("validation-mazes", 64): 1.613,
+}
+
 
 def ensure_venv() -> Path:
     """The pogema venv's python, created (or brought up to the pins) on first use."""

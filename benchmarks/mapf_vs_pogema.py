@@ -22,13 +22,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _pogema import ANCHORS, ROOT, VENV, benchmark_maps, ensure_venv  # this script's folder is on sys.path
+from _pogema import (
+    ANCHORS,
+    FOLLOWER_PUBLISHED,
+    ROOT,
+    benchmark_maps,
+    ensure_venv,
+)  # this script's folder is on sys.path
 
-OURS = ("follower", "pibt", "pibt_flow", "pibt_lns")
+OURS = ("follower", "follower_il", "pibt", "pibt_flow", "pibt_lns")
+DECENTRALIZED = ("follower", "follower_il")  # measured against the published (decentralized) Follower too
 
 
 def run_one(python: Path, map_name: str, agents: int, seed: int, steps: int, planner: str, timeout: float) -> dict:
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(VENV / "numba-cache"), "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "FLEETMIND_PYTHON": sys.executable, "PYTHONWARNINGS": "ignore"}  # our planners: this venv
     cmd = [
         str(python),
         str(ROOT / "benchmarks" / "_pogema_adapter.py"),
@@ -53,7 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
     p.add_argument("--steps", type=int, default=256, help="episode length (default 256)")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per pogema episode")
+    p.add_argument("--planners", default=",".join(OURS), help=f"comma-separated subset of {', '.join(OURS)}")
+    p.add_argument("--only", default="", help="comma-separated map names of the run (e.g. validation-mazes-*)")
+    p.add_argument("--no-peer", action="store_true", help="skip pogema's own A* (the speed ratio's reference)")
     args = p.parse_args(argv)
+    planners = [x for x in args.planners.split(",") if x]
+    if bad := [x for x in planners if x not in OURS]:
+        print(f"--planners: unknown {', '.join(bad)}; choose from {', '.join(OURS)}", file=sys.stderr)
+        return 2
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     machine = f"{platform.platform()} | {platform.processor() or platform.machine()} | {os.cpu_count()} CPUs"
     print(f"mapf_vs_pogema | {stamp} | {machine}")
@@ -77,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
             ("validation-random-*", 64, [0], 256),
             ("validation-mazes-*", 64, [0], 128),
         ]
+    if args.only:
+        wanted = set(args.only.split(","))
+        if unknown := wanted - {m for m, *_ in instances}:
+            names = ", ".join(sorted({m for m, *_ in instances}))
+            print(f"--only: unknown {', '.join(sorted(unknown))}; this run has {names}", file=sys.stderr)
+            return 2
+        instances = [i for i in instances if i[0] in wanted]
     rows = []
     semantics = []
     for map_name, agents, seeds, steps in instances:
@@ -90,9 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     for map_name, agents, seeds, steps in instances:
         who, value, elsewhere = ANCHORS.get((map_name.removesuffix("-*"), agents), (None, None, "-"))
         for seed in seeds:
-            peer = run_one(python, map_name, agents, seed, steps, "pogema_astar", args.timeout)
-            results = {"pogema_astar": peer}
-            for ours in OURS:
+            peer = (
+                {"error": "not run (--no-peer)"}
+                if args.no_peer
+                else run_one(python, map_name, agents, seed, steps, "pogema_astar", args.timeout)
+            )
+            results = {} if args.no_peer else {"pogema_astar": peer}
+            for ours in planners:
                 results[ours] = run_one(python, map_name, agents, seed, steps, ours, args.timeout)
             for name, r in results.items():
                 ratio = None
@@ -115,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
                 if elsewhere is None:  # the anchor's own instances: same maps, agents, seed and steps
                     row["anchor"] = {"planner": who, "avg_throughput": value, "beaten": r["avg_throughput"] > value}
                     note = f"{who} {value}: {'beaten' if r['avg_throughput'] > value else 'not beaten'}"
+                follower = FOLLOWER_PUBLISHED.get((map_name.removesuffix("-*"), agents))
+                if follower is not None and who != "Follower" and name in DECENTRALIZED:
+                    ok = r["avg_throughput"] >= follower
+                    row["published_follower"] = {"avg_throughput": follower, "reached": ok}
+                    note += f"; Follower {follower}: {'reached' if ok else 'not reached'}"
                 rows.append(row)
                 print(
                     f"{map_name:<20} {agents:>6} {seed:>4} {name:<13} {r['avg_throughput']:>14.3f} "
