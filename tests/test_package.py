@@ -205,3 +205,29 @@ def test_numba_caches_in_a_folder_keyed_on_the_kernels_unless_the_user_chose_one
     env["NUMBA_CACHE_DIR"] = str(tmp_path / "mine")
     got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert got.stdout.strip() == str(tmp_path / "mine"), got.stderr
+
+
+def test_a_new_keyed_cache_removes_the_ones_unused_for_a_month(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    base = tmp_path / "fleetmind" / "numba"
+    old, recent = base / "0123456789abcdef", base / "fedcba9876543210"
+    for folder in (old, recent):
+        (folder / "x").mkdir(parents=True)
+    month = time.time() - 31 * 86400
+    os.utime(old, (month, month))
+    week = time.time() - 7 * 86400
+    os.utime(recent, (week, week))
+    code = "import fleetmind, os; print(os.environ['NUMBA_CACHE_DIR'])"
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"} | {"XDG_CACHE_HOME": str(tmp_path)}
+    got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    key = Path(got.stdout.strip())
+    assert key.parent == base and key.is_dir(), got.stderr
+    assert not old.exists() and recent.is_dir()  # a month unused goes; last week's stays
+    assert time.time() - key.stat().st_mtime < 60  # marked as used now
+    os.utime(key, (month, month))
+    subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert key.is_dir() and time.time() - key.stat().st_mtime < 60  # the folder in use is never removed
