@@ -195,3 +195,47 @@ def test_too_many_agents_for_the_firmware_backend_are_refused_in_one_line(capsys
     assert run_command(args, {}) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--agents 33: the firmware backend starts one SITL robot per agent, at most 32" in err[0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            ["--time-scale", "1.5"],
+            "--time-scale: applies to --backend firmware only; drop it or give --backend firmware",
+        ),
+        (["--backend", "firmware", "--time-scale", "0"], "--time-scale"),
+        (["--backend", "firmware", "--heartbeat-timeout", "nan"], "--heartbeat-timeout"),
+        (["--backend", "firmware", "--time-scale", "20"], "--time-scale"),
+    ],
+)
+def test_bad_firmware_options_are_refused_in_one_line_before_any_robot_starts(
+    extra: list[str], expected: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from fleetmind.app.cli import build_parser, run_command
+
+    args = build_parser()[0].parse_args(["swarm", "run", "vicsek", "--agents", "4", "--out", str(tmp_path), *extra])
+    assert run_command(args, {}) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0]
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_firmware_options_reach_the_firmware_fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fleetmind.app.swarm_run as swarm_run
+    from fleetmind.app.cli import build_parser, run_command
+
+    seen: dict[str, Any] = {}
+
+    def fake(task: Any, config: Any, *args: Any) -> dict[str, Any]:
+        seen["backend"], seen["firmware"] = args[-2], args[-1]
+        return {"final_order_parameter": 1.0, "steady_order_parameter": 1.0, "seconds": 0.0}
+
+    monkeypatch.setattr(swarm_run, "run_swarm", fake)
+    argv = ["swarm", "run", "vicsek", "--agents", "4", "--backend", "firmware", "--out", str(tmp_path), "-q"]
+    flags = ["--time-scale", "1.25", "--on-lost", "fail", "--heartbeat-timeout", "2"]
+    assert run_command(build_parser()[0].parse_args([*argv, *flags]), {}) == 0
+    fw = seen["firmware"]
+    assert seen["backend"] == "firmware" and (fw.time_scale, fw.on_lost, fw.heartbeat_timeout) == (1.25, "fail", 2.0)
+    assert run_command(build_parser()[0].parse_args(argv), {}) == 0
+    assert seen["firmware"] is None  # none given: run_swarm applies the defaults

@@ -11,12 +11,16 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from fleetmind.robots.errors import BadInputError
+from fleetmind.robots.errors import BadInputError, describe_validation
 from fleetmind.robots.outputs import check_output_dir
 from fleetmind.tasks.swarm import get_swarm_task, swarm_task_names
+
+if TYPE_CHECKING:
+    from fleetmind.firmware_bridge.swarm import SwarmFirmwareSettings
 
 
 def _positive(text: str) -> int:
@@ -60,6 +64,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="swarm",
         help="swarm: the particle world; fleet: unicycle robots in it; pybullet: them in PyBullet; firmware: them as "
         "SITL robots over their firmware links, started and stopped by the run (robot fleets: vicsek only)",
+    )
+    fw = run.add_argument_group("firmware backend (--backend firmware only)")
+    fw.add_argument(
+        "--time-scale",
+        type=_number,
+        default=None,
+        metavar="X",
+        help="task time units per robot second, commands x X (default: the largest the link allows, <= 2)",
+    )
+    fw.add_argument(
+        "--on-lost",
+        choices=["drop", "fail"],
+        default=None,
+        help="drop: a lost robot stops, the others go on (default); fail: the episode ends",
+    )
+    fw.add_argument(
+        "--heartbeat-timeout",
+        type=_number,
+        default=None,
+        metavar="S",
+        help="seconds of silence after which a robot is lost (default: 0.5)",
     )
     run.add_argument("--gif-frames", type=int, default=60, help="frames of swarm.gif, 0: no GIF (default: 60)")
     run.add_argument("--out", type=Path, default=Path("runs/swarm"), help="output folder (default: runs/swarm)")
@@ -123,9 +148,34 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+FIRMWARE_OPTIONS = ("time_scale", "on_lost", "heartbeat_timeout")
+
+
+def firmware_settings(args: argparse.Namespace) -> SwarmFirmwareSettings | None:
+    """The firmware backend's settings from ``--time-scale``/``--on-lost``/``--heartbeat-timeout`` (``None``: none
+    given, the defaults apply); refused in one line with another backend or a value out of range."""
+    from pydantic import ValidationError
+
+    from fleetmind.firmware_bridge.swarm import SwarmFirmwareSettings
+
+    given = {k: getattr(args, k) for k in FIRMWARE_OPTIONS if getattr(args, k, None) is not None}
+    if not given:
+        return None
+    if args.backend != "firmware":
+        flag = "--" + next(iter(given)).replace("_", "-")
+        raise BadInputError(f"{flag}: applies to --backend firmware only; drop it or give --backend firmware")
+    try:
+        return SwarmFirmwareSettings(**given)
+    except ValidationError as exc:
+        raise BadInputError(
+            describe_validation(exc.errors(), noun="option", name=lambda loc: "--" + str(loc[0]).replace("_", "-"))
+        ) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from fleetmind.app.swarm_run import run_swarm
 
+    firmware = firmware_settings(args)
     task = get_swarm_task(args.task)
     config = task.make_config(agents=args.agents, radius=args.radius, noise=args.noise, steps=args.steps)
     if args.gif_frames < 0:
@@ -133,7 +183,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, "--out")
     with tqdm(total=config.steps, desc=task.name, unit="step", disable=args.quiet or None, file=sys.stderr) as bar:
         m = run_swarm(
-            task, config, args.controller, args.seed, args.out, args.gif_frames, args.policy, bar.update, args.backend
+            task,
+            config,
+            args.controller,
+            args.seed,
+            args.out,
+            args.gif_frames,
+            args.policy,
+            bar.update,
+            args.backend,
+            firmware,
         )
     print(
         f"{task.name} | {args.controller} | {args.backend} | N={config.agents} r={config.radius} noise={config.noise}: "
