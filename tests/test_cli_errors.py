@@ -112,6 +112,24 @@ def test_bad_input_exits_2_with_one_line(argv, expected, capsys, tmp_path):
     assert _one_line(capsys) == f"fleetmind: error: {expected}"
 
 
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (  # was "(see `fleetmind fleetmind --help`)": the top-level parser reports a subcommand's unknown arguments
+            ["run", "has_search", "--steps", "3"],
+            "unrecognized arguments: --steps 3 (see `fleetmind run --help`)",
+        ),
+        (["swarm", "run", "vicsek", "--bogus"], "unrecognized arguments: --bogus (see `fleetmind swarm run --help`)"),
+        (["swarm", "run"], "the following arguments are required: task (see `fleetmind swarm run --help`)"),
+        (["--bogus"], "the following arguments are required: command (see `fleetmind --help`)"),
+    ],
+)
+def test_a_command_line_the_parser_refuses_points_at_the_help_of_the_command_given(argv, expected, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2 and _one_line(capsys) == f"fleetmind: error: {expected}"
+
+
 def test_a_planner_that_cannot_play_the_task_is_refused_before_anything_runs(monkeypatch, tmp_path):
     """Decided from the task's plug-in (no task names): the planner is never built and no fleet is made."""
     from fleetmind.app import runner, scenario

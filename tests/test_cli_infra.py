@@ -295,3 +295,15 @@ def test_ctrl_c_aborts_llm_calls_in_flight_like_sigterm_and_an_ignored_sigint_st
         _restore_signals(previous)
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_the_summary_says_when_the_model_failed_and_the_heuristic_planned_instead():
+    ok = EpisodeRecord(0, True, 117, None, {"collisions": 0, "llm_calls": 2})
+    assert _summary(RunResult("has_search", "has", [ok]), Path("out")).splitlines()[-1] == (
+        "collisions: 0 | llm_calls: 2"
+    )
+    failed = EpisodeRecord(1, True, 117, None, {"collisions": 0, "llm_calls": 0, "manager_fallbacks": 3})
+    led = EpisodeRecord(2, True, 90, None, {"collisions": 0, "llm_calls": 4, "leader_fallbacks": 2})
+    assert _summary(RunResult("has_search", "has", [ok, failed, led]), Path("out")).splitlines()[-1] == (
+        "collisions: 0 | llm_calls: 6 | model failures, the heuristic planned instead: 5"
+    )

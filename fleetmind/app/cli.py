@@ -49,7 +49,25 @@ _OVERWRITE_HELP = (
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
-        self.exit(EXIT_BAD_INPUT, f"fleetmind: error: {message} (see `fleetmind {self.prog.split()[-1]} --help`)\n")
+        self.exit(EXIT_BAD_INPUT, f"fleetmind: error: {message} (see `{self._command()} --help`)\n")
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self._argv = list(sys.argv[1:] if args is None else args)  # for _command: the words given
+        return super().parse_known_args(args, namespace)
+
+    def _command(self) -> str:
+        """The command whose help fits: this parser's own, or (the top-level parser reports unknown arguments for
+        every subcommand) the subcommands named on the command line, e.g. ``fleetmind swarm run``."""
+        words, parser = self.prog.split(), self
+        if len(words) > 1:
+            return " ".join(words)
+        for arg in getattr(self, "_argv", ()):
+            subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+            if not subs or arg not in subs[0].choices:
+                continue
+            parser = subs[0].choices[arg]
+            words.append(arg)
+        return " ".join(words)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, Any]:
@@ -180,8 +198,13 @@ def _summary(result: RunResult, out: Path) -> str:
     if result.earlier:
         lines.insert(1, _merged(result))
     if any("collisions" in e.extra for e in result.episodes):  # worlds that count executed collisions (HAS)
-        total = {k: sum(int(e.extra.get(k) or 0) for e in result.episodes) for k in ("collisions", "llm_calls")}
-        lines.append(f"collisions: {total['collisions']} | llm_calls: {total['llm_calls']}")
+        keys = ("collisions", "llm_calls", "manager_fallbacks", "leader_fallbacks", "flat_fallbacks")
+        total = {k: sum(int(e.extra.get(k) or 0) for e in result.episodes) for k in keys}
+        failed = sum(total[k] for k in keys[2:])
+        lines.append(
+            f"collisions: {total['collisions']} | llm_calls: {total['llm_calls']}"
+            + (f" | model failures, the heuristic planned instead: {failed}" if failed else "")
+        )
     return "\n".join(lines)
 
 
