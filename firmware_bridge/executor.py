@@ -45,6 +45,9 @@ from fleetmind.tasks import Task
 
 log = logging.getLogger(__name__)
 
+LATE_DETAILS = 4
+"""Robots described in full when a step's deadline passes; the others late are only named."""
+
 XY = tuple[float, float]
 
 
@@ -269,12 +272,15 @@ class ExecutorFleet(LinkedFleet):
                     return None, events
                 if now >= end:
                     self._send_all(0.0, 0.0)
+                    missing = sorted(set(active) - arrived)
                     late = ", ".join(
                         f"{r} at ({self._xy(r)[0]:.2f}, {self._xy(r)[1]:.2f}) for ({segments[r][1][0]:.2f}, "
                         f"{segments[r][1][1]:.2f}), sent {commands[r][0]:.2f} m/s {commands[r][1]:.2f} rad/s, "
                         f"{describe_link(self.robots.links[r], self.clock)}"
-                        for r in sorted(set(active) - arrived)
+                        for r in missing[:LATE_DETAILS]
                     )
+                    if len(missing) > LATE_DETAILS:  # one line a person can read, whatever the fleet's size
+                        late += f"; and {len(missing) - LATE_DETAILS} more: {', '.join(missing[LATE_DETAILS:])}"
                     log.warning("step deadline (%.1fs) passed; not arrived: %s", deadline, late)
                     return ("robot_lost" if lost_here or self._obstacles else "timeout"), events
         finally:

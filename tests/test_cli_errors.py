@@ -182,3 +182,22 @@ def test_the_one_formatter_names_the_field_the_way_the_user_writes_it():
         == "world: missing key 'task'; allowed values: 'boxnet1', 'boxlift'"
     )
     assert describe_validation([{"type": "missing", "loc": (), "msg": ""}]) == "(top level): required key is missing"
+
+
+def test_more_sitl_robots_than_one_host_drives_are_refused_before_any_process_starts(monkeypatch, capsys, tmp_path):
+    import fleetmind.testing.sitl as sitl
+
+    def no_build() -> None:
+        raise AssertionError("the SITL firmware was built: the refusal came too late")
+
+    monkeypatch.setattr(sitl, "build_sitl", no_build)
+    scenario = tmp_path / "wh64_fw.yaml"
+    scenario.write_text(
+        "name: wh64_fw\nworld:\n  backend: firmware\n  task: mapf_lifelong\n  map: wfi_warehouse\n  agents: 33\n"
+        "  episode_steps: 4\nrun:\n  planner: pibt\n"
+    )
+    assert main(["run", str(scenario), "--out", str(tmp_path / "out")]) == 2
+    assert _one_line(capsys) == (
+        "fleetmind: error: world.firmware: 33 robots, but a run starts at most 32 SITL robots (one process each); "
+        "use fewer robots, or give world.firmware.robots (robots you started)"
+    )

@@ -112,6 +112,23 @@ def test_the_step_deadline_fails_the_episode_with_timeout_and_stops_every_robot(
     assert ex.step({}).failure_reason == "timeout"  # done is sticky
 
 
+def test_a_late_step_is_reported_in_one_readable_line_whatever_the_fleet_size(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import fleetmind.firmware_bridge.executor as executor
+
+    monkeypatch.setattr(executor, "LATE_DETAILS", 1)  # 64 robots used to give one 10 KB line
+    ex, doubles, clock = mapf_executor(step_deadline=0.4)
+    obs = ex.reset(0)
+    c0, cell0 = free_step(obs, R0)
+    c1, cell1 = free_step(obs, R1)
+    assert cell0 != cell1
+    with caplog.at_level("WARNING", logger="fleetmind.firmware_bridge.executor"):
+        assert ex.step({R0: c0, R1: c1}).failure_reason == "timeout"
+    (line,) = [r.getMessage() for r in caplog.records if "step deadline" in r.getMessage()]
+    assert "not arrived: robot_0 at (" in line and line.endswith("; and 1 more: robot_1") and "robot_1 at" not in line
+
+
 def test_a_lost_robot_is_dropped_and_the_others_go_on() -> None:
     ex, doubles, clock = mapf_executor(heartbeat=0.3)
     obs = ex.reset(0)

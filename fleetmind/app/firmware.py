@@ -27,11 +27,21 @@ log = logging.getLogger(__name__)
 FIRST_WIRE_ID = 10
 """Wire id of the first SITL robot (robot k gets FIRST_WIRE_ID + k)."""
 
+MAX_SITL_ROBOTS = 32
+"""Most SITL robots one run starts (one process each; the host streams 25 commands and reads 50 telemetry frames a
+second per robot, on one Python thread). 64 on the 2-core machine: the host fell behind at once, the firmwares
+reported ``HOST_LOST`` and the first step ran into its 15 s deadline."""
+
 
 def start_sitl_robots(names: list[str], sitl: SitlSettings) -> tuple[list[RobotLinkConfig], list[Any]]:
     """One SITL per robot name: their link configs and the resources to close (the processes, their folder)."""
     from fleetmind.testing.sitl import Sitl, build_sitl
 
+    if len(names) > MAX_SITL_ROBOTS:
+        raise BadInputError(
+            f"world.firmware: {len(names)} robots, but a run starts at most {MAX_SITL_ROBOTS} SITL robots (one process "
+            "each); use fewer robots, or give world.firmware.robots (robots you started)"
+        )
     try:
         binary = build_sitl()
     except Exception as exc:  # make or gcc missing, or a build error

@@ -26,10 +26,6 @@ if TYPE_CHECKING:
 
 Act = Callable[[SwarmObservation], np.ndarray | None]
 
-MAX_SITL_ROBOTS = 32
-"""Most SITL robots one run starts (one process each; the host streams 25 commands and reads 50 telemetry frames a
-second per robot, on one Python thread)."""
-
 
 class ShieldRefused(RuntimeError):
     """A swarm plan the shield rule refused (never executed)."""
@@ -51,6 +47,8 @@ def fleet_episode(
     plays it on SITL robots instead. ``report`` gets the last step's metrics (and how the episode ended)."""
     if not isinstance(task, VicsekTask) or not isinstance(config, VicsekConfig):
         raise BadInputError(f"--backend: robot fleets play the vicsek task (unicycles), not {task.name}")
+    from fleetmind.app.firmware import MAX_SITL_ROBOTS
+
     if firmware is not None and config.agents > MAX_SITL_ROBOTS:
         raise BadInputError(f"--agents {config.agents}: the firmware backend starts one SITL robot per agent, at most "
                             f"{MAX_SITL_ROBOTS}; give --agents <= {MAX_SITL_ROBOTS}")  # fmt: skip
