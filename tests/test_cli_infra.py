@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 from fleetmind.planners.llm._deadline import calls_aborted
 
-from fleetmind.app.cli import _restore_signals, _sigterm_as_ctrl_c, _summary
+from fleetmind.app.cli import _restore_signals, _sigterm_as_ctrl_c
 from fleetmind.app.outcomes import tally
+from fleetmind.app.run_summary import summary as _summary
 from fleetmind.app.runner import EpisodeRecord, RunResult
 from fleetmind.cli import main
 from fleetmind.testing.llm_server import OracleChatServer
