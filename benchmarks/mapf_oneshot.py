@@ -255,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
         for path in make_scen(args.make_scen, args.count, 1000, args.maps):
             print(path)
         return 0
+    try:  # before the warm-up: a missing file, or a .scen that does not fit its .map, is refused at once
+        instances = scen_files(args.scen, args.map) if args.scen else []
+    except (OSError, ValueError) as exc:
+        print(f"mapf_oneshot: error: {exc}", file=sys.stderr)
+        return 2
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     machine = f"{platform.platform()} | {platform.processor() or platform.machine()} | {os.cpu_count()} CPUs"
     print(f"mapf_oneshot | {stamp} | {machine} | {args.limit:g}s per instance")
@@ -264,7 +269,6 @@ def main(argv: list[str] | None = None) -> int:
             break
     rows, summary = [], []
     if args.scen:
-        instances = scen_files(args.scen, args.map)
         for agents in args.agents or [len(instances[0][2].starts)]:
             runs = []
             for name, grid, scen, map_file, scen_file in instances:

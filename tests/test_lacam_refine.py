@@ -64,6 +64,26 @@ def test_zero_agents_give_the_empty_solution(options):
     assert result.first_sum_of_costs == 0 and result.optimal
 
 
+@pytest.mark.parametrize(
+    ("starts", "goals", "message"),
+    [
+        ([[-1, 0]], [[0, 0]], r"^starts: agent 0 at \(-1, 0\) lies outside the 2x3 map; give free cells"),  # segfaulted
+        ([[0, 0], [2, 9]], [[0, 1], [0, 2]], r"^starts: agent 1 at \(2, 9\) lies outside the 2x3 map"),  # IndexError
+        ([[1, 1]], [[0, 0]], r"^starts: agent 0 at \(1, 1\) is on an obstacle"),  # was "no solution"
+        ([[0, 0], [0, 0]], [[1, 0], [1, 2]], r"^starts: agents 0 and 1 share the cell \(0, 0\)"),  # was "solved"
+        ([[0, 0], [1, 0]], [[0, 2], [0, 2]], r"^goals: agents 0 and 1 share the cell \(0, 2\)"),
+        ([[0, 0], [1, 0]], [[0, 2]], r"^goals: 1 goals for 2 starts; give one goal per agent"),
+        ([[0.0, 0.0]], [[0, 2]], r"^starts: \(N, 2\) integer \(row, col\) cells, got shape \(1, 2\) of float64"),
+    ],
+)
+def test_a_bad_instance_is_refused_in_one_line_naming_the_agent(starts, goals, message):
+    from fleetmind.robots.errors import BadInputError
+
+    grid = parse_string_map("...\n.#.")
+    with pytest.raises(BadInputError, match=message):
+        lacam_star(grid.obstacles, np.array(starts), np.array(goals), time_limit=1.0)
+
+
 @pytest.mark.parametrize("planner", ["follower", "pibt", "pibt_flow", "pibt_lns"])
 def test_zero_agents_every_lifelong_planner_plans_nothing(planner):
     grid = parse_string_map("...\n.#.")

@@ -26,6 +26,8 @@ from fleetmind.planners.mapf._kernels import neighbour_table, pibt_configure
 from fleetmind.planners.mapf._oneshot_kernels import lacam_preferences
 from fleetmind.planners.mapf._refine_kernels import scatter_slots
 from fleetmind.planners.mapf.lacam_refiner import MAX_STATES, Refiner
+from fleetmind.robots.errors import BadInputError
+from fleetmind.tasks.mapf_lifelong.scen import first_off_free, first_shared
 
 log = logging.getLogger(__name__)
 
@@ -222,9 +224,11 @@ def lacam_star(
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
-    h, w = blocked.shape
-    start = np.asarray(starts, dtype=np.int64).reshape(-1, 2) @ np.array([w, 1])
-    goal = np.asarray(goals, dtype=np.int64).reshape(-1, 2) @ np.array([w, 1])
+    h, w = blocked.shape if blocked.ndim == 2 else (0, 0)
+    start = check_cells(blocked, starts, "starts") @ np.array([w, 1])
+    goal = check_cells(blocked, goals, "goals") @ np.array([w, 1])
+    if len(start) != len(goal):
+        raise BadInputError(f"goals: {len(goal)} goals for {len(start)} starts; give one goal per agent")
     n = len(start)
     if n == 0:  # nothing to move: the empty solution
         return LacamResult(np.zeros((1, 0, 2), dtype=np.int64), 0, 0, 0, 0, 0, 1, 0.0, 0.0, True)
@@ -310,6 +314,32 @@ def lacam_star(
     paths = np.stack(np.divmod(cells, w), axis=2)
     optimal = not lacam.open
     return LacamResult(paths, soc, sol, makespan, lower_bound, first_soc, nodes, seconds, first_solution, optimal, kept)
+
+
+def check_cells(blocked: np.ndarray, cells: np.ndarray, name: str) -> np.ndarray:
+    """``cells`` as ``(N, 2) int64`` (row, col), refused in one line (:class:`BadInputError`, naming ``name``) unless
+    every one lies on a free cell of ``blocked`` (``(H, W)``) and no two agents share one: the kernels index the map
+    with them unchecked (a cell off the map was read outside it, and a shared start gave a "solution" that
+    collides)."""
+    if blocked.ndim != 2:
+        raise BadInputError(f"blocked: a (H, W) grid of obstacles, got an array of shape {blocked.shape}")
+    arr = np.asarray(cells)
+    if arr.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    if arr.ndim != 2 or arr.shape[1] != 2 or not np.issubdtype(arr.dtype, np.integer):
+        raise BadInputError(f"{name}: (N, 2) integer (row, col) cells, got shape {arr.shape} of {arr.dtype}")
+    arr = arr.astype(np.int64)
+    h, w = blocked.shape
+    i = first_off_free(blocked, arr)
+    if i is not None:
+        r, c = arr[i].tolist()
+        where = "is on an obstacle" if 0 <= r < h and 0 <= c < w else f"lies outside the {h}x{w} map"
+        raise BadInputError(f"{name}: agent {i} at ({r}, {c}) {where}; give free cells of the map")
+    shared = first_shared(arr)
+    if shared is not None:
+        i, j = shared
+        raise BadInputError(f"{name}: agents {i} and {j} share the cell {tuple(arr[i].tolist())}; give each its own")
+    return arr
 
 
 def _cells(node: _Node) -> np.ndarray:

@@ -59,14 +59,34 @@ def load_scen(path: str | Path) -> Scenario:
 
 def check_scenario(scenario: Scenario, grid: GridMap) -> None:
     """Raise ``ValueError`` naming the first agent whose start or goal is off the map or blocked, or shared."""
-    h, w = grid.shape
     for what, cells in (("start", scenario.starts), ("goal", scenario.goals)):
-        for i, (r, c) in enumerate(cells.tolist()):
-            if not (0 <= r < h and 0 <= c < w) or grid.obstacles[r, c]:
-                raise ValueError(f"{scenario.map_file}: agent {i}'s {what} (x={c}, y={r}) is off the map or blocked")
-        flat = cells[:, 0] * w + cells[:, 1]
-        if len(np.unique(flat)) != len(flat):
+        cells = np.asarray(cells, dtype=np.int64).reshape(-1, 2)
+        i = first_off_free(grid.obstacles, cells)
+        if i is not None:
+            r, c = cells[i].tolist()
+            raise ValueError(f"{scenario.map_file}: agent {i}'s {what} (x={c}, y={r}) is off the map or blocked")
+        if first_shared(cells) is not None:
             raise ValueError(f"{scenario.map_file}: two agents share a {what} cell")
+
+
+def first_off_free(blocked: np.ndarray, cells: np.ndarray) -> int | None:
+    """The first of ``cells`` (``(N, 2) int64`` row, col) off the ``(H, W)`` map ``blocked`` or on an obstacle."""
+    h, w = blocked.shape
+    inside = (cells[:, 0] >= 0) & (cells[:, 0] < h) & (cells[:, 1] >= 0) & (cells[:, 1] < w)
+    bad = ~inside
+    bad[inside] = blocked[cells[inside, 0], cells[inside, 1]]
+    found = np.flatnonzero(bad)
+    return int(found[0]) if len(found) else None
+
+
+def first_shared(cells: np.ndarray) -> tuple[int, int] | None:
+    """The first two agents (``i < j``) of ``cells`` (``(N, 2) int64``) given one cell, or ``None``."""
+    _, first, counts = np.unique(cells, axis=0, return_index=True, return_counts=True)
+    if not (counts > 1).any():
+        return None
+    cell = cells[first[np.flatnonzero(counts > 1)[0]]]
+    i, j = np.flatnonzero((cells == cell).all(axis=1))[:2]
+    return int(i), int(j)
 
 
 def write_scen(path: str | Path, scenario: Scenario) -> None:
