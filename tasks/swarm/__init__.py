@@ -27,12 +27,23 @@ GAINS_FILE = HERE / "gains.json"
 POLICY_DIR = HERE / "policies"
 
 
+MAX_AGENTS = 1_000_000
+"""Most agents one episode holds: a 2-step Vicsek run of 1,000,000 agents peaks at 1.5 GB; 100,000,000 (a typo away)
+filled the 24 GB machine and was killed after 3 minutes."""
+
+
 class SwarmConfig(BaseModel):
     """Parameters of one swarm episode; every task adds its own."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    agents: int = Field(100, ge=1, strict=True, description="number of agents (>= 1)")
+    agents: int = Field(
+        100,
+        ge=1,
+        le=MAX_AGENTS,
+        strict=True,
+        description=f"number of agents (1 to {MAX_AGENTS:,}; ~1.5 GB at the most)",
+    )
     density: float = Field(1.0, gt=0, allow_inf_nan=False, description="agents per unit area; box = sqrt(N/density)")
     radius: float = Field(1.0, gt=0, allow_inf_nan=False, description="observation (neighbour) radius")
     noise: float = Field(0.5, ge=0, allow_inf_nan=False, description="noise level (scaled per task)")
