@@ -84,6 +84,22 @@ def test_a_bug_is_not_reported_as_bad_input(monkeypatch, tmp_path):
             ["bench", "llm", "--frameworks", "cmas,nope"],
             "--frameworks: unknown framework 'nope'; choose from cmas, dmas, hmas1, hmas2",
         ),
+        (  # was a multi-line pydantic traceback once the first row ran
+            ["bench", "llm", "--history", "bogus"],
+            "--history: unknown history mode 'bogus'; choose from none, state_action, dialogue, compressed",
+        ),
+        (  # was read as "off" and the whole bench ran
+            ["bench", "llm", "--hints", "maybe"],
+            "--hints: unknown setting 'maybe'; choose from on, off",
+        ),
+        (  # ran every task
+            ["bench", "llm", "--tasks", ",,"],
+            "--tasks: an empty list; give one or more of boxnet1, boxnet2, warehouse, boxlift",
+        ),
+        (
+            ["bench", "llm", "--llm", "oracle,local"],
+            "--llm: unknown backend 'oracle,local'; choose one of openai, local, oracle, oracle-faulty",
+        ),
         (
             ["run", "warehouse_lifelong_64", "--planner", "oracle"],
             "--planner: planner 'oracle' cannot play task 'mapf_lifelong' (the oracle needs a task with its own "

@@ -7,9 +7,10 @@ import os
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from fleetmind.app.bench import earlier_rows, merge_rows, paper_sizes, run_bench, write_tables
+from fleetmind.planners.llm.config import Backend, HistoryMode
 from fleetmind.planners.registry import LLM_PLANNERS as FRAMEWORKS
 from fleetmind.planners.registry import check_plays
 from fleetmind.robots.errors import BadInputError
@@ -36,16 +37,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _items(text: str, option: str, noun: str, allowed: tuple[str, ...] | list[str]) -> list[str]:
+    """A comma list of ``option``, each item one of ``allowed``; refused in one line before any row runs (a bad
+    ``--history`` was a pydantic traceback, ``--hints maybe`` ran the whole bench with hints off, ``--tasks ,,``
+    every task)."""
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    if not items:
+        raise BadInputError(f"{option}: an empty list; give one or more of {', '.join(allowed)}")
+    for x in items:
+        if x not in allowed:
+            raise BadInputError(f"{option}: unknown {noun} {x!r}; choose from {', '.join(allowed)}")
+    return items
+
+
 def run_from_args(args: argparse.Namespace) -> int:
-    frameworks = [f for f in args.frameworks.split(",") if f]
-    tasks = [t for t in args.tasks.split(",") if t]
+    if args.llm not in get_args(Backend):
+        raise BadInputError(f"--llm: unknown backend {args.llm!r}; choose one of {', '.join(get_args(Backend))}")
+    frameworks = _items(args.frameworks, "--frameworks", "framework", FRAMEWORKS)
     sizes_of = paper_sizes()
-    for f in frameworks:
-        if f not in FRAMEWORKS:
-            raise BadInputError(f"--frameworks: unknown framework {f!r}; choose from {', '.join(FRAMEWORKS)}")
-    for t in tasks:
-        if t not in sizes_of:
-            raise BadInputError(f"--tasks: unknown task {t!r}; choose from {', '.join(sizes_of)}")
+    tasks = _items(args.tasks, "--tasks", "task", list(sizes_of))
+    histories = _items(args.history, "--history", "history mode", get_args(HistoryMode))
+    hints = (
+        [None] if args.hints is None else [h == "on" for h in _items(args.hints, "--hints", "setting", ("on", "off"))]
+    )
     for f in frameworks:  # before any row runs: every framework must play every chosen task
         for t in tasks:
             check_plays(f, t, "--frameworks")
@@ -58,8 +72,6 @@ def run_from_args(args: argparse.Namespace) -> int:
         raise BadInputError(f"--sizes {args.sizes!r} matches no size of {empty}")
     seeds = args.seeds if args.seeds is not None else (2 if args.quick else 5)
     check_output_dir(args.out, "--out")  # before any row runs
-    hints = [None] if args.hints is None else [h.strip() == "on" for h in args.hints.split(",")]
-    histories = [h for h in args.history.split(",") if h]
     meta = {
         "llm": args.llm,
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
