@@ -138,6 +138,10 @@ def test_bad_input_exits_2_with_one_line(argv, expected, capsys, tmp_path):
         (["swarm", "run", "vicsek", "--bogus"], "unrecognized arguments: --bogus (see `fleetmind swarm run --help`)"),
         (["swarm", "run"], "the following arguments are required: task (see `fleetmind swarm run --help`)"),
         (["--bogus"], "the following arguments are required: command (see `fleetmind --help`)"),
+        (  # was passed to llama-server, which died of std::bad_alloc
+            ["llm", "serve", "--threads", "100000"],
+            "argument --threads: must be <= 256, got 100000 (see `fleetmind llm serve --help`)",
+        ),
     ],
 )
 def test_a_command_line_the_parser_refuses_points_at_the_help_of_the_command_given(argv, expected, capsys):

@@ -86,7 +86,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     llm_sub = llm.add_subparsers(dest="llm_command", required=True, parser_class=_Parser)
     serve = llm_sub.add_parser("serve", help="start llama.cpp's server with the embedded model until Ctrl-C")
     serve.add_argument("--model", default="qwen2.5-coder-0.5b", help="local model (default: qwen2.5-coder-0.5b)")
-    serve.add_argument("--threads", type=_positive, default=2, help="CPU threads (default: 2)")
+    serve.add_argument("--threads", type=_threads, default=2, help="CPU threads, 1 to 256 (default: 2)")
     bench = sub.add_parser("bench", help="benchmarks")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True, parser_class=_Parser)
     from fleetmind.app.bench_cli import add_arguments
@@ -163,6 +163,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _threads(text: str) -> int:
+    value = _positive(text)
+    if value > 256:  # as run.llm.threads; 100000 crashed llama-server (std::bad_alloc) after the model loaded
+        raise argparse.ArgumentTypeError(f"must be <= 256, got {value}")
     return value
 
 
