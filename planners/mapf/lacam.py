@@ -224,7 +224,9 @@ def lacam_star(
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
-    h, w = blocked.shape if blocked.ndim == 2 else (0, 0)
+    if blocked.ndim != 2:
+        raise BadInputError(f"blocked: a (H, W) grid of obstacles, got an array of shape {blocked.shape}")
+    h, w = blocked.shape
     start = check_cells(blocked, starts, "starts") @ np.array([w, 1])
     goal = check_cells(blocked, goals, "goals") @ np.array([w, 1])
     if len(start) != len(goal):
@@ -321,8 +323,6 @@ def check_cells(blocked: np.ndarray, cells: np.ndarray, name: str) -> np.ndarray
     every one lies on a free cell of ``blocked`` (``(H, W)``) and no two agents share one: the kernels index the map
     with them unchecked (a cell off the map was read outside it, and a shared start gave a "solution" that
     collides)."""
-    if blocked.ndim != 2:
-        raise BadInputError(f"blocked: a (H, W) grid of obstacles, got an array of shape {blocked.shape}")
     arr = np.asarray(cells)
     if arr.size == 0:
         return np.zeros((0, 2), dtype=np.int64)
