@@ -115,8 +115,8 @@ class ExecutorFleet(LinkedFleet):
         if any(self._estopped(rid) for rid in self.robot_ids):
             self._pending = "estop"
         else:
-            self._pending = self._home(targets)
-        if self._pending:
+            self._pending = self._unreachable() or self._home(targets)
+        if self._pending in ("estop", "timeout"):
             log.warning("reset: robots did not reach their start cells (%s)", self._pending)
         self._t0 = self.clock.now()
         self._obs = self._augment(obs)

@@ -11,13 +11,20 @@ import threading
 from typing import Any
 
 from fleetmind.firmware_bridge import messages as wire
+from fleetmind.firmware_bridge.config import RobotLinkConfig
 from fleetmind.firmware_bridge.estop import stop_all
 from fleetmind.firmware_bridge.fleet import FirmwareFleet
 from fleetmind.firmware_bridge.localization import UdpPoseFeed
 from fleetmind.robots.clock import Clock
+from fleetmind.robots.fleet import ROBOTS_UNREACHABLE
 from fleetmind.robots.ids import RobotId
 
 log = logging.getLogger(__name__)
+
+
+def address(rc: RobotLinkConfig) -> str:
+    """Where a robot's link goes, in a few words: ``udp 10.0.0.5:9000`` or ``serial /dev/ttyUSB0``."""
+    return f"serial {rc.serial_port}" if rc.serial_port is not None else f"udp {rc.udp_host}:{rc.udp_port}"
 
 
 class LinkedFleet:
@@ -65,6 +72,16 @@ class LinkedFleet:
         if heard and self.clock.now() - max(heard) <= 2.0 * timeout:
             return []
         return silent
+
+    def _unreachable(self) -> str | None:
+        """``robots_unreachable`` when not one robot has answered since the links opened (nothing to drive: a
+        wrong address, port or key, robots off), after one warning line naming each robot's link; else None."""
+        links = self.robots.links
+        if any(link.telemetry is not None for link in links.values()):
+            return None
+        where = ", ".join(f"{rc.name} ({address(rc)})" for rc in self.robots.config.robots)
+        log.warning("no robot answered: %s; check that they are on, the addresses and ports, and the keys", where)
+        return ROBOTS_UNREACHABLE
 
     def _estopped(self, rid: RobotId) -> bool:
         t = self.robots.links[rid].telemetry

@@ -185,6 +185,8 @@ class FirmwareSwarmFleet(LinkedFleet):
             self.lost_at[rid] = self.clock.now()
         if any(self._estopped(rid) for rid in self.robot_ids):
             self._pending = "estop"
+        else:
+            self._pending = self._unreachable()
         self._t0 = self.clock.now()
         self._obs = self._augment(obs)
         return self._obs

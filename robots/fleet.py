@@ -61,6 +61,11 @@ class RobotEvent:
     detail: str = ""
 
 
+ROBOTS_UNREACHABLE = "robots_unreachable"
+"""``failure_reason`` of an episode none of whose real robots ever answered: nothing ran, so it is no planning
+result (the app counts it among the infrastructure failures)."""
+
+
 @dataclass(frozen=True)
 class StepResult:
     """Outcome of one step. ``failure_reason`` is ``None`` unless the episode ended in failure

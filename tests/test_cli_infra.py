@@ -308,3 +308,17 @@ def test_the_summary_says_when_the_model_failed_and_the_heuristic_planned_instea
     assert _summary(RunResult("has_search", "has", [ok, failed, led]), Path("out")).splitlines()[-1] == (
         "collisions: 0 | llm_calls: 6 | model failures, the heuristic planned instead: 5"
     )
+
+
+def test_a_run_whose_robots_never_answered_points_at_the_robots_not_the_model_server():
+    from fleetmind.app.run_summary import none_ran_line
+    from fleetmind.app.runner import RunConfig
+    from fleetmind.app.scenario import load_scenario
+
+    config = RunConfig(load_scenario("mapf_lifelong_4_sitl"), out=Path("out"))
+    result = RunResult("mapf_lifelong_4_sitl", "pibt", [EpisodeRecord(0, False, 1, "robots_unreachable")])
+    assert "0 ran: success 0/0" in _summary(result, Path("out"))
+    assert none_ran_line(result, config) == (
+        "no episode ran: 1 of 1 failed for infrastructure, not planning (robots_unreachable: 1); check the robots' "
+        "power, addresses and keys (the warning above names each link); details in out/episodes/seed_<N>.jsonl"
+    )

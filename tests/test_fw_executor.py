@@ -286,3 +286,36 @@ def test_one_shot_mapf_scenario_runs_on_the_executor_until_every_robot_is_on_its
     assert record.success and record.failure_reason is None and 6 <= record.steps < 20
     assert ex.inner.observe().world["positions"] == goals  # type: ignore[attr-defined]
     assert record.extra["CSR"] == 1.0 and record.extra["collisions"] == 0
+
+
+def test_robots_that_never_answer_end_the_episode_as_unreachable_naming_each_link(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nothing to drive is no planning result: ``robots_unreachable`` (counted apart by the app), not ``robot_lost``
+    after a step the planner was asked for."""
+    clock = ManualClock()
+    doubles = [RobotDouble(clock, 10 + i) for i in range(2)]
+    for d in doubles:
+        d.powered = False
+    by_name = {f"robot_{i}": d for i, d in enumerate(doubles)}
+    links = [
+        RobotLinkConfig(name=f"robot_{i}", wire_id=10 + i, udp_host="127.0.0.1", udp_port=47000 + i,
+                        allow_unauthenticated=True)
+        for i in range(2)
+    ]  # fmt: skip
+    robots = FirmwareFleet(FirmwareFleetConfig(robots=links), clock=clock, open_transport=lambda rc: by_name[rc.name])
+    inner = MapfFleet(parse_string_map(MAP), 2, episode_steps=5)
+    ex = ExecutorFleet(inner, MAPF, robots, ExecutorSettings(cell_size=CELL))
+    obs = ex.reset(0)
+    assert "no robot answered: robot_0 (udp 127.0.0.1:47000), robot_1 (udp 127.0.0.1:47001)" in caplog.text
+    result = ex.step({R0: free_step(obs, R0)[0]})
+    assert result.done and result.failure_reason == "robots_unreachable"
+    assert all(d.v == 0.0 for d in doubles)
+
+
+def test_one_robot_that_answers_is_enough_to_run_the_episode() -> None:
+    ex, doubles, _ = mapf_executor(heartbeat=0.3)
+    doubles[1].powered = False
+    obs = ex.reset(0)
+    result = ex.step({R0: free_step(obs, R0)[0]})
+    assert result.failure_reason is None and result.metrics["lost_robots"] == 1

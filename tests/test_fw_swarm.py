@@ -239,3 +239,12 @@ def test_firmware_options_reach_the_firmware_fleet(tmp_path: Path, monkeypatch: 
     assert seen["backend"] == "firmware" and (fw.time_scale, fw.on_lost, fw.heartbeat_timeout) == (1.25, "fail", 2.0)
     assert run_command(build_parser()[0].parse_args(argv), {}) == 0
     assert seen["firmware"] is None  # none given: run_swarm applies the defaults
+
+
+def test_a_swarm_none_of_whose_robots_answers_ends_as_unreachable() -> None:
+    fleet, doubles, _ = swarm_on_doubles()
+    for d in doubles:
+        d.powered = False
+    fleet.reset(0)
+    result = fleet.step({rid: SetVelocity(0.2, 0.0) for rid in (R0, R1, R2)})
+    assert result.done and result.failure_reason == "robots_unreachable"

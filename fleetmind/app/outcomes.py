@@ -1,14 +1,20 @@
 """Which episodes ran: an episode that ended because the model server failed (``llm_unavailable``,
-``llm_timeout``, ``llm_error``) or that Ctrl-C / SIGTERM stopped (``interrupted``) is no planning result. Success
-rate and mean steps are over the episodes that ran; the others are counted apart."""
+``llm_timeout``, ``llm_error``), whose robots never answered (``robots_unreachable``) or that Ctrl-C / SIGTERM
+stopped (``interrupted``) is no planning result. Success rate and mean steps are over the episodes that ran; the
+others are counted apart."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-INFRASTRUCTURE = ("llm_unavailable", "llm_timeout", "llm_error")
-"""Failure reasons of the model server, not of the planning: the episode did not run to a verdict."""
+from fleetmind.robots.fleet import ROBOTS_UNREACHABLE
+
+LLM_FAILURES = ("llm_unavailable", "llm_timeout", "llm_error")
+"""Failure reasons of the model server."""
+INFRASTRUCTURE = (*LLM_FAILURES, ROBOTS_UNREACHABLE)
+"""Failure reasons of the model server or the robots' links, not of the planning: the episode did not run to a
+verdict."""
 INTERRUPTED = "interrupted"
 """``failure_reason`` of the episode Ctrl-C or SIGTERM stopped."""
 

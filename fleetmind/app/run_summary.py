@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fleetmind.app.llm import endpoint_text
-from fleetmind.app.outcomes import tally
+from fleetmind.app.outcomes import LLM_FAILURES, tally
 from fleetmind.app.results import seed_ranges
 from fleetmind.app.runner import RunConfig, RunResult
+from fleetmind.robots.fleet import ROBOTS_UNREACHABLE
 
 
 def summary(result: RunResult, out: Path) -> str:
@@ -51,10 +52,14 @@ def none_ran_line(result: RunResult, config: RunConfig) -> str | None:
         return None
     why = ", ".join(f"{k}: {v}" for k, v in counts["infrastructure_failures"].items())
     n = len(result.episodes)
-    where = endpoint_text(config.llm_settings).removeprefix("LLM endpoint: ")
+    checks = []
+    if any(k in LLM_FAILURES for k in counts["infrastructure_failures"]):
+        checks.append(f"the model server ({endpoint_text(config.llm_settings).removeprefix('LLM endpoint: ')})")
+    if ROBOTS_UNREACHABLE in counts["infrastructure_failures"]:
+        checks.append("the robots' power, addresses and keys (the warning above names each link)")
     return (
         f"no episode ran: {n} of {n} failed for infrastructure, not planning ({why}); "
-        f"check the model server ({where}); details in {config.out}/episodes/seed_<N>.jsonl"
+        f"check {' and '.join(checks)}; details in {config.out}/episodes/seed_<N>.jsonl"
     )
 
 
