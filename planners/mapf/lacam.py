@@ -4,8 +4,12 @@ PIBT as the successor generator (numba), anytime: after the first solution it ke
 neighbourhood search with space-time A* (``_refine_kernels.py``) on the sum of costs, both within the time limit.
 As LaCAM3, PIBT first tries each agent's next cell on a path found beforehand to meet few others (space utilisation
 optimisation, :func:`scatter_slots`), which makes first solutions on dense instances cheaper; since those paths take
-up to ~0.4 s at 500 agents, the first solution comes from a search without them and the SUO-guided search runs as
+up to ~0.4 s at 500 agents, the first solution comes from searches without them and the SUO-guided search runs as
 the first part of the anytime phase, the cheaper of the two solutions refined.
+
+The first solution comes from the numba search (``lacam_first.py``): a portfolio of searches with different
+tie-break seeds in turns of equal small budgets, since the configurations one search needs are heavy-tailed in its
+seed; the anytime phase is the Python search (``lacam_search.py``) started from that solution.
 
 Costs, as the MAPF literature names them: the *sum of costs* is the sum over agents of the time of their last
 arrival at the goal (after which they never leave it); the *sum of loss* (LaCAM's own objective) counts the moves
@@ -17,23 +21,25 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from fleetmind.planners.mapf._common import DistanceCache
-from fleetmind.planners.mapf._kernels import neighbour_table, pibt_configure
-from fleetmind.planners.mapf._oneshot_kernels import lacam_preferences
+from fleetmind.planners.mapf._kernels import neighbour_table
 from fleetmind.planners.mapf._refine_kernels import scatter_slots
+from fleetmind.planners.mapf.lacam_first import FirstSearch, portfolio
 from fleetmind.planners.mapf.lacam_refiner import MAX_STATES, Refiner
+from fleetmind.planners.mapf.lacam_search import _Search
 from fleetmind.robots.errors import BadInputError
 from fleetmind.tasks.mapf_lifelong.scen import first_off_free, first_shared
 
 log = logging.getLogger(__name__)
 
 _SLICE_S = 0.02  # LaCAM*'s turn between refinement turns (the refiner gets nine times as long)
-_GUIDED_SHARE = 0.3  # fast_first: the other search's first solution is waited for this share of the limit
-_RACE_NODES = 64  # fast_first: the least nodes per turn of the race between the unguided and SUO-guided searches
+_GUIDED_SHARE = 0.3  # fast_first: the SUO-guided first solution is waited for this share of the limit
+_PORTFOLIO = 4  # first solution: this many searches (seeds seed, seed + 1, ...) in turns
+_TURN_NODES = 32  # configurations per search and turn, doubled every four rounds
+_RACE_NODES = 64  # fast_first: the SUO-guided searches join after this many configurations a search
 _RACE_FACTOR = 6  # fast_first: or this many times the longest start-goal distance, if more
 _SCATTER_MARGIN = 10  # SUO: paths up to this many steps longer than the shortest (LaCAM3's default)
 _SCATTER_ROUNDS = 8  # SUO: at most this many rounds over all agents
@@ -74,128 +80,6 @@ def solution_costs(cells: np.ndarray, goal: np.ndarray) -> tuple[int, int, int]:
     return int(arrival.sum()), loss, int(arrival.max())
 
 
-@dataclass(eq=False)
-class _Node:
-    config: np.ndarray  # (N,) int64 cells
-    parent: _Node | None
-    g: int
-    h: int
-    order: np.ndarray  # agents, most urgent first
-    priority: np.ndarray  # (N,) float64, LaCAM2's carried-over PIBT priorities
-    prefs: np.ndarray  # (N, 5) int64 action slots per agent, computed once per node
-    tree: deque[tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=deque)
-    neighbours: set[_Node] = field(default_factory=set)
-
-
-class _Search:
-    """LaCAM*'s search over configurations (one per guidance: plain PIBT or SUO-guided), run in slices by
-    :meth:`run`; ``best`` is the goal node with the least sum of loss found so far."""
-
-    def __init__(
-        self, start: np.ndarray, goal: np.ndarray, dist: np.ndarray, nbr: np.ndarray, seed: int,
-        suo: np.ndarray | None, swap: bool, tries: int, anytime: bool, node_limit: int,
-    ):  # fmt: skip
-        self.goal, self.dist, self.nbr, self.suo = goal, dist, nbr, suo
-        self.swap, self.tries, self.anytime, self.node_limit = swap, tries, anytime, node_limit
-        self.agents = np.arange(len(start), dtype=np.int64)
-        self.rng = np.random.default_rng(seed)
-        self.goal_key = goal.tobytes()
-        self.root = self._node(start, None, 0)
-        self.explored: dict[bytes, _Node] = {start.tobytes(): self.root}
-        self.open: list[_Node] = [self.root]
-        self.best: _Node | None = None
-        self.nodes = 1
-
-    @property
-    def searching(self) -> bool:
-        return bool(self.open) and self.nodes < self.node_limit
-
-    def _node(self, cfg: np.ndarray, parent: _Node | None, g: int) -> _Node:
-        d = self.dist[self.agents, cfg]
-        if parent is None:
-            priority = d / max(1, int(d.max())) * 0.99
-        else:  # agents away from their goal gain priority; one at its goal drops to its fraction
-            priority = np.where(cfg != self.goal, parent.priority + 1.0, parent.priority - np.floor(parent.priority))
-        order = np.argsort(-priority, kind="stable").astype(np.int64)
-        prefs = _preferences(cfg, self.dist, self.nbr, self.rng, self.suo)
-        node = _Node(cfg, parent, g, int(d.sum()), order, priority, prefs)
-        node.tree.append(((), ()))
-        return node
-
-    def edge_cost(self, a: np.ndarray, b: np.ndarray) -> int:
-        return int(np.count_nonzero((a != self.goal) | (b != self.goal)))
-
-    def run(self, until: float, first_only: bool = False, max_nodes: int | None = None) -> None:
-        """Expand configurations until ``until`` (``time.perf_counter()``), until the search space or the node
-        limit is exhausted, until it holds ``max_nodes`` configurations or, with ``first_only``, until there is a
-        solution."""
-        goal, dist, nbr, rng, agents = self.goal, self.dist, self.nbr, self.rng, self.agents
-        n = len(goal)
-        num_cells = nbr.shape[0]
-        while self.searching and time.perf_counter() < until and (max_nodes is None or self.nodes < max_nodes):
-            node = self.open[-1]
-            if self.best is None and node.config.tobytes() == self.goal_key:
-                self.best = node
-                log.debug("LaCAM*: first solution, sum of loss %d, %d nodes", node.g, self.nodes)
-                if first_only:
-                    return
-            if self.best is not None and node.g + node.h >= self.best.g:
-                self.open.pop()  # cannot improve on the incumbent
-                continue
-            if not node.tree:
-                self.open.pop()
-                continue
-            who, where = node.tree.popleft()
-            depth = len(who)
-            if depth < n:
-                i = int(node.order[depth])
-                slots = [k for k in range(5) if nbr[node.config[i], k] >= 0]
-                rng.shuffle(slots)
-                for k in slots:
-                    node.tree.append((who + (i,), where + (k,)))
-            fixed_who, fixed_where = np.array(who, dtype=np.int64), np.array(where, dtype=np.int64)
-            slot, slot_f = None, 0
-            for draw in range(max(1, self.tries)):  # LaCAM3's Monte-Carlo successors: the best of a few tie-breaks
-                prefs = node.prefs if draw == 0 else _preferences(node.config, dist, nbr, rng, self.suo)
-                got = pibt_configure(
-                    node.config, prefs, nbr, node.order, num_cells, fixed_who, fixed_where, goal, dist, agents,
-                    self.swap,
-                )  # fmt: skip
-                if got[0] < 0:
-                    continue
-                if self.tries <= 1:
-                    slot = got
-                    break
-                nxt = nbr[node.config, got]
-                f = self.edge_cost(node.config, nxt) + int(dist[agents, nxt].sum())
-                if slot is None or f < slot_f:
-                    slot, slot_f = got, f
-            if slot is None:
-                continue
-            cfg = nbr[node.config, slot]
-            key = cfg.tobytes()
-            known = self.explored.get(key)
-            if known is not None:
-                if self.anytime:
-                    node.neighbours.add(known)
-                    _relax(node, known, self.edge_cost)
-                if self.best is None or known.g + known.h < self.best.g:
-                    self.open.append(known)
-                if rng.random() < 0.001:  # LaCAM*: occasional restart from the root escapes bad basins
-                    self.open.append(self.root)
-                continue
-            child = self._node(cfg, node, node.g + self.edge_cost(node.config, cfg))
-            node.neighbours.add(child)
-            self.explored[key] = child
-            self.open.append(child)
-            self.nodes += 1
-
-    def solution(self) -> np.ndarray:
-        """The best solution's configurations: ``(T+1, N) int64`` cells (its node's path may have been rewired)."""
-        assert self.best is not None
-        return _cells(self.explored[self.goal_key])
-
-
 def lacam_star(
     blocked: np.ndarray,
     starts: np.ndarray,
@@ -217,10 +101,13 @@ def lacam_star(
     to ``group`` agents takes nine tenths of that time, LaCAM*'s own search the rest; ``scatter``: PIBT first tries
     each agent's next cell on a path that meets few others (space utilisation optimisation, as LaCAM3); ``tries``:
     PIBT runs per successor with different tie-breaks, the one nearest the goals (cost + distances) kept;
-    ``fast_first`` (with ``scatter``): the first solution comes from a search without SUO (SUO's paths take up to
-    ~0.4 s at 500 agents) unless that one needs more than max(64, 6 x the longest distance) configurations, in
-    which case it races the SUO-guided search (turns of that many configurations, doubled every round); the
-    other search then runs as the first part of the anytime phase, the cheaper of the two solutions kept."""
+    ``fast_first`` (with ``scatter``): the first solution comes from searches without SUO (SUO's paths take up to
+    ~0.4 s at 500 agents) unless none finds one within max(64, 6 x the longest distance) configurations, after
+    which SUO-guided searches with the same seeds join the turns; with ``anytime``, the SUO-guided search of the
+    winner's seed then runs for up to 30% of the limit as the first part of the anytime phase, the cheaper of the
+    two solutions kept. The first solution comes from ``4`` searches (seeds ``seed`` .. ``seed + 3``) in turns of 32
+    configurations each (doubled every four rounds), the first to reach the goal winning; ``nodes`` counts the
+    configurations of every search."""
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
@@ -247,46 +134,45 @@ def lacam_star(
         orders = np.stack([rng.permutation(n) for _ in range(_SCATTER_ROUNDS)]).astype(np.int64)
         return scatter_slots(start, goal, dist, nbr, _SCATTER_MARGIN, orders)
 
-    def search(slots: np.ndarray | None) -> _Search:
-        return _Search(start, goal, dist, nbr, seed, slots, swap, tries, anytime, node_limit)
+    slots: list[np.ndarray] = []  # the SUO paths, computed once, when a search first needs them
+
+    def make(s: int, guided: bool) -> FirstSearch:
+        if guided and not slots:
+            slots.append(suo())
+        return FirstSearch(start, goal, dist, nbr, s, slots[0] if guided else None, swap, tries)
 
     racing = use_suo and fast_first
-    budget = max(_RACE_NODES, _RACE_FACTOR * int(dist[agents, start].max()))  # per turn, doubled every round
-    searches = [search(None if racing or not use_suo else suo())]
-    lacam: _Search | None = None
-    turn = 0
-    while lacam is None and time.perf_counter() < deadline:
-        live = [s for s in searches if s.searching]
-        if not live:
-            break
-        s = live[turn % len(live)]
-        s.run(deadline, first_only=True, max_nodes=s.nodes + budget if racing else None)
-        if s.best is not None:
-            lacam = s
-        elif racing and len(searches) == 1:
-            searches.append(search(suo()))  # the unguided search is slow here: race the SUO-guided one
-        elif racing and turn % 2 == 1:
-            budget *= 2
-        turn += 1
-    nodes = sum(s.nodes for s in searches)
-    if lacam is None:
-        return LacamResult(None, -1, -1, -1, lower_bound, -1, nodes, time.perf_counter() - t0, None, False)
+    join = max(_RACE_NODES, _RACE_FACTOR * int(dist[agents, start].max())) if racing else None
+    seeds = [seed + k for k in range(_PORTFOLIO)]
+    race = portfolio(make, seeds, deadline, _TURN_NODES, join, node_limit, guided_only=use_suo and not fast_first)
+    if race.winner is None:
+        return LacamResult(None, -1, -1, -1, lower_bound, -1, race.nodes, time.perf_counter() - t0, None, False)
     first_solution = time.perf_counter() - t0
-    cells = lacam.solution()
+    winner = race.winner
+    cells = winner.solution()
     first_soc = solution_costs(cells, goal)[0]
-    log.debug("LaCAM*: first solution, sum of costs %d, %.3fs", first_soc, first_solution)
-    if anytime and racing:  # the other search's first solution, if it comes soon and is cheaper
-        if len(searches) == 1:
-            searches.append(search(suo()))
-        other = searches[1] if lacam is searches[0] else searches[0]
-        other.run(min(deadline, t0 + _GUIDED_SHARE * time_limit), first_only=True)
-        if other.best is not None and solution_costs(other_cells := other.solution(), goal)[0] < first_soc:
-            lacam, cells = other, other_cells
+    log.debug("LaCAM*: first solution, sum of costs %d, %.3fs, %d nodes", first_soc, first_solution, race.nodes)
+    if anytime and racing and not winner.guided:  # the SUO-guided first solution, if it comes soon and is cheaper
+        other = next((s for s in race.searches if s.guided and s.seed == winner.seed), None)
+        if other is None:
+            other = make(winner.seed, True)
+            race.searches.append(other)
+        until = min(deadline, t0 + _GUIDED_SHARE * time_limit)
+        while other.searching and other.nodes < node_limit and time.perf_counter() < until:
+            other.run(min(8 * _TURN_NODES, node_limit - other.nodes))
+        if other.found and solution_costs(other_cells := other.solution(), goal)[0] < first_soc:
+            winner, cells = other, other_cells
+    nodes = race.nodes
+    lacam = _Search(start, goal, dist, nbr, winner.seed, slots[0] if winner.guided else None, swap, tries, anytime,
+                    node_limit)  # fmt: skip
+    if anytime:  # LaCAM*'s own anytime search goes on from the first solution
+        lacam.seed(cells)
+    seeded = lacam.nodes
     refiner = Refiner(cells, goal, dist, nbr, seed, group) if anytime and refine else None
     if refiner is not None and not Refiner.fits(len(cells), num_cells):
         log.info("LaCAM*: no refinement, %d steps x %d cells exceed its scratch", len(cells), num_cells)
         refiner = None
-    refined_g = lacam.best.g  # LaCAM*'s sum of loss when the refiner last looked at its best
+    refined_g = lacam.best.g if lacam.best is not None else 0  # its sum of loss when the refiner last looked
     slice_end = 0.0
     while anytime and (now := time.perf_counter()) < deadline:
         searching = lacam.searching
@@ -304,7 +190,7 @@ def lacam_star(
             break
         lacam.run(slice_end if refiner is not None else deadline)
     seconds = time.perf_counter() - t0
-    nodes = sum(s.nodes for s in searches)
+    nodes += lacam.nodes - seeded
     kept = 0
     if refiner is not None:
         refiner.adopt(lacam.solution())
@@ -314,7 +200,7 @@ def lacam_star(
     soc, sol, makespan = solution_costs(cells, goal)
     log.debug("LaCAM*: sum of costs %d -> %d (%d refinements), lower bound %d", first_soc, soc, kept, lower_bound)
     paths = np.stack(np.divmod(cells, w), axis=2)
-    optimal = not lacam.open
+    optimal = anytime and not lacam.open
     return LacamResult(paths, soc, sol, makespan, lower_bound, first_soc, nodes, seconds, first_solution, optimal, kept)
 
 
@@ -340,36 +226,3 @@ def check_cells(blocked: np.ndarray, cells: np.ndarray, name: str) -> np.ndarray
         i, j = shared
         raise BadInputError(f"{name}: agents {i} and {j} share the cell {tuple(arr[i].tolist())}; give each its own")
     return arr
-
-
-def _cells(node: _Node) -> np.ndarray:
-    """The configurations from the root to ``node``: ``(T+1, N) int64`` cells."""
-    configs = []
-    cur: _Node | None = node
-    while cur is not None:
-        configs.append(cur.config)
-        cur = cur.parent
-    return np.array(configs[::-1])
-
-
-_NO_SLOTS = np.zeros((0, 0), dtype=np.int8)
-
-
-def _preferences(
-    cfg: np.ndarray, dist: np.ndarray, nbr: np.ndarray, rng: np.random.Generator, slots: np.ndarray | None = None
-) -> np.ndarray:
-    """``(N, 5) int64`` action slots per agent: the next cell of its SUO path (``slots``, from
-    :func:`scatter_slots`) if it stands on that path, then nearest to the goal, then free cells, then random ties."""
-    return lacam_preferences(cfg, nbr, dist, rng.random((len(cfg), 5)), _NO_SLOTS if slots is None else slots)
-
-
-def _relax(node: _Node, known: _Node, edge_cost) -> None:  # noqa: ANN001 - local callable
-    """LaCAM*'s cost update: if ``node`` offers ``known`` a cheaper path, rewire and propagate (Dijkstra)."""
-    stack = [(node, known)]
-    while stack:
-        a, b = stack.pop()
-        g = a.g + edge_cost(a.config, b.config)
-        if g < b.g:
-            b.g = g
-            b.parent = a
-            stack.extend((b, c) for c in b.neighbours)
