@@ -59,6 +59,13 @@ def test_up_refuses_bad_numbers_before_starting_a_process(option, value, expecte
     assert expected in _one_line(capsys)
 
 
+@pytest.mark.parametrize("command", ["train", "run"])
+def test_swarm_refuses_a_negative_seed_in_one_line(command, capsys):
+    """A negative seed reached numpy's ``default_rng``: a traceback ending in "expected non-negative integer"."""
+    assert _exit_code(["swarm", command, "vicsek", "--seed", "-1"]) == 2
+    assert f"argument --seed: must be >= 0, got -1 (see `fleetmind swarm {command} --help`)" in _one_line(capsys)
+
+
 def test_bench_seeds_0_is_refused_not_run_as_2(nothing_runs, capsys, tmp_path):
     assert _exit_code(["bench", "llm", "--seeds", "0", "--out", str(tmp_path)]) == 2
     assert "argument --seeds: must be >= 1, got 0" in _one_line(capsys)

@@ -23,18 +23,13 @@ if TYPE_CHECKING:
     from fleetmind.firmware_bridge.swarm import SwarmFirmwareSettings
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def _number(text: str) -> float:
     return float(text)  # range and NaN are checked by the task's config, with the field's name
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from fleetmind.app.cli import _nonneg, _positive
+
     sub = p.add_subparsers(dest="swarm_command", required=True, parser_class=type(p))
     tasks = ", ".join(swarm_task_names())
     tune = sub.add_parser("tune", help="grid search of the classical law's gains")
@@ -45,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     train.add_argument("task", help=f"swarm task ({tasks})")
     train.add_argument("--iterations", type=_positive, default=30, help="PPO iterations (default: 30)")
     train.add_argument("--agents", type=_positive, default=100, help="agents while training (default: 100)")
-    train.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
+    train.add_argument("--seed", type=_nonneg, default=0, help="training seed (default: 0)")
     train.add_argument("--out", type=Path, default=None, help="output folder (default: runs/swarm_train/TASK)")
     train.add_argument("--install", action="store_true", help="also ship the policy as the package's TASK.npz")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -56,7 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("--radius", type=_number, default=None, help="observation radius (default: 1)")
     run.add_argument("--noise", type=_number, default=None, help="noise level (default: 0.5)")
     run.add_argument("--steps", type=int, default=None, help="steps (default: the task's, 300)")
-    run.add_argument("--seed", type=int, default=0, help="episode seed (default: 0)")
+    run.add_argument("--seed", type=_nonneg, default=0, help="episode seed (default: 0)")
     run.add_argument("--policy", type=Path, default=None, help="a policy .npz (default: the shipped one)")
     run.add_argument(
         "--backend",
