@@ -45,7 +45,9 @@ class SwarmConfig(BaseModel):
         description=f"number of agents (1 to {MAX_AGENTS:,}; ~1.5 GB at the most)",
     )
     density: float = Field(1.0, gt=0, allow_inf_nan=False, description="agents per unit area; box = sqrt(N/density)")
-    radius: float = Field(1.0, gt=0, allow_inf_nan=False, description="observation (neighbour) radius")
+    radius: float = Field(
+        1.0, gt=0, le=1e6, allow_inf_nan=False, description="observation (neighbour) radius (at most 1e6)"
+    )  # 1e300 overflowed the classical law's expected neighbour count (density x pi r^2) with a traceback
     noise: float = Field(0.5, ge=0, allow_inf_nan=False, description="noise level (scaled per task)")
     steps: int = Field(300, ge=1, strict=True, description="steps per episode")
     bins: int = Field(8, ge=1, strict=True, description="histogram bins of the mean-field observation")
