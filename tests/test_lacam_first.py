@@ -132,13 +132,33 @@ def test_the_portfolio_winner_is_the_search_needing_fewest_configurations():
         one = make(s, False)
         one.run(100_000)
         alone.append(one)
-    race = portfolio(make, [0, 1, 2, 3], float("inf"), 1, None, 10**6, grow_every=10**9)
+    race = portfolio(make, [0, 1, 2, 3], float("inf"), 1, 10**6, grow_every=10**9)
     best = min(range(4), key=lambda k: alone[k].nodes)
     assert race.winner is not None and race.winner.seed == best
     assert np.array_equal(race.winner.solution(), alone[best].solution())
     assert race.nodes >= 4 * alone[best].nodes - 4  # every search had as many turns as the winner
-    capped = portfolio(make, [0, 1], float("inf"), 1, None, 2)  # node limit: nobody finishes
+    capped = portfolio(make, [0, 1], float("inf"), 1, 2)  # node limit: nobody finishes
     assert capped.winner is None and all(s.nodes == 2 for s in capped.searches)
+
+
+def test_the_portfolio_widens_after_its_first_searches_had_their_share():
+    """Two searches start; the other seeds, then SUO-guided searches of every seed, join once each had ``widen``
+    configurations; guided="only" makes every search SUO-guided."""
+    grid, scen, start, goal, dist, nbr = instance(16, 0.2, 20, 3)
+    made = []
+
+    def make(s: int, guided: bool) -> FirstSearch:
+        made.append((s, guided))
+        return FirstSearch(start, goal, dist, nbr, s, np.zeros((20, 256), dtype=np.int8) if guided else None)
+
+    quick = portfolio(make, [0, 1, 2], float("inf"), 4, 10**6, first=2, widen=100, guided="join")
+    assert quick.winner is not None and made == [(0, False), (1, False)]  # solved (22 configurations) before widening
+    made.clear()
+    wide = portfolio(make, [0, 1, 2], float("inf"), 4, 10**6, first=2, widen=8, guided="join")
+    assert wide.winner is not None and made == [(0, False), (1, False), (2, False), (0, True), (1, True), (2, True)]
+    made.clear()
+    portfolio(make, [0, 1], float("inf"), 4, 10**6, first=1, widen=4, guided="only")
+    assert made == [(0, True), (1, True)]
 
 
 @pytest.mark.skipif(NO_JIT, reason="already running without the JIT")

@@ -37,10 +37,11 @@ log = logging.getLogger(__name__)
 
 _SLICE_S = 0.02  # LaCAM*'s turn between refinement turns (the refiner gets nine times as long)
 _GUIDED_SHARE = 0.3  # fast_first: the SUO-guided first solution is waited for this share of the limit
-_PORTFOLIO = 4  # first solution: this many searches (seeds seed, seed + 1, ...) in turns
+_PORTFOLIO = 4  # first solution: up to this many searches (seeds seed, seed + 1, ...) in turns
+_PORTFOLIO_START = 2  # the first this many; the rest join after max(_RACE_NODES, _RACE_FACTOR x distance) each
 _TURN_NODES = 32  # configurations per search and turn, doubled every four rounds
-_RACE_NODES = 64  # fast_first: the SUO-guided searches join after this many configurations a search
-_RACE_FACTOR = 6  # fast_first: or this many times the longest start-goal distance, if more
+_RACE_NODES = 64  # the other seeds (and, with fast_first, the SUO-guided searches) join after this many a search
+_RACE_FACTOR = 6  # or this many times the longest start-goal distance, if more
 _SCATTER_MARGIN = 10  # SUO: paths up to this many steps longer than the shortest (LaCAM3's default)
 _SCATTER_ROUNDS = 8  # SUO: at most this many rounds over all agents
 
@@ -105,9 +106,10 @@ def lacam_star(
     ~0.4 s at 500 agents) unless none finds one within max(64, 6 x the longest distance) configurations, after
     which SUO-guided searches with the same seeds join the turns; with ``anytime``, the SUO-guided search of the
     winner's seed then runs for up to 30% of the limit as the first part of the anytime phase, the cheaper of the
-    two solutions kept. The first solution comes from ``4`` searches (seeds ``seed`` .. ``seed + 3``) in turns of 32
-    configurations each (doubled every four rounds), the first to reach the goal winning; ``nodes`` counts the
-    configurations of every search."""
+    two solutions kept. The first solution comes from searches with seeds ``seed`` and ``seed + 1`` in turns of 32
+    configurations each (doubled every four rounds), joined by ``seed + 2`` and ``seed + 3`` at that same
+    max(64, 6 x the longest distance), the first to reach the goal winning; ``nodes`` counts the configurations of
+    every search."""
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
@@ -142,9 +144,10 @@ def lacam_star(
         return FirstSearch(start, goal, dist, nbr, s, slots[0] if guided else None, swap, tries)
 
     racing = use_suo and fast_first
-    join = max(_RACE_NODES, _RACE_FACTOR * int(dist[agents, start].max())) if racing else None
+    widen = max(_RACE_NODES, _RACE_FACTOR * int(dist[agents, start].max()))
     seeds = [seed + k for k in range(_PORTFOLIO)]
-    race = portfolio(make, seeds, deadline, _TURN_NODES, join, node_limit, guided_only=use_suo and not fast_first)
+    guided = "join" if racing else "only" if use_suo else "never"
+    race = portfolio(make, seeds, deadline, _TURN_NODES, node_limit, _PORTFOLIO_START, widen, guided)
     if race.winner is None:
         return LacamResult(None, -1, -1, -1, lower_bound, -1, race.nodes, time.perf_counter() - t0, None, False)
     first_solution = time.perf_counter() - t0

@@ -147,16 +147,19 @@ class Portfolio:
 
 
 def portfolio(
-    make: Callable[[int, bool], FirstSearch], seeds: list[int], deadline: float, turn: int, join: int | None,
-    node_limit: int, guided_only: bool = False, grow_every: int = 4,
+    make: Callable[[int, bool], FirstSearch], seeds: list[int], deadline: float, turn: int, node_limit: int,
+    first: int | None = None, widen: int = 0, guided: str = "never", grow_every: int = 4,
 ) -> Portfolio:  # fmt: skip
     """Run ``make(seed, guided)`` searches round-robin, ``turn`` new configurations each (doubled every
     ``grow_every`` rounds), until one reaches the goal, one exhausts the space (then none can), every search holds
-    ``node_limit`` configurations or ran out of memory, or ``deadline`` (``time.perf_counter()``) passes. Unguided
-    searches start (SUO-guided ones with ``guided_only``); with ``join`` (not None), SUO-guided ones with the same
-    seeds join once each search has had ``join`` configurations (the SUO paths cost up to ~0.4 s at 500 agents, more
-    than an easy instance's whole search)."""
-    searches = [make(s, guided_only) for s in seeds]
+    ``node_limit`` configurations or ran out of memory, or ``deadline`` (``time.perf_counter()``) passes.
+
+    The searches of the first ``first`` seeds (None: all) start; once each has had ``widen`` configurations without
+    a solution (the instance is in the heavy tail), the other seeds join and, with ``guided="join"``, SUO-guided
+    searches with every seed (the SUO paths cost up to ~0.4 s at 500 agents, more than an easy instance's whole
+    search). ``guided="only"``: every search is SUO-guided; ``"never"``: none."""
+    started = seeds if first is None else seeds[:first]
+    searches = [make(s, guided == "only") for s in started]
     given = 0
     rounds = 0
     while time.perf_counter() < deadline:
@@ -173,9 +176,12 @@ def portfolio(
                 break
         given += turn
         rounds += 1
-        if join is not None and given >= join and not any(s.guided for s in searches):
-            searches += [make(s, True) for s in seeds]
-            log.debug("LaCAM*: no first solution in %d configurations a search: the SUO-guided searches join", given)
+        if given >= widen and len(started) < len(seeds):
+            searches += [make(s, guided == "only") for s in seeds[len(started) :]]
+            started = seeds
+            if guided == "join":
+                searches += [make(s, True) for s in seeds]
+            log.debug("LaCAM*: no first solution in %d configurations a search: %d searches", given, len(searches))
         if rounds % grow_every == 0:
             turn *= 2
     return Portfolio(searches, None)
