@@ -10,23 +10,20 @@ from fleetmind.firmware_bridge.localization import Pose2D
 from fleetmind.robots.controllers import UnicycleGains, unicycle_control, wrap_angle
 from fleetmind.robots.errors import BadInputError
 from fleetmind.robots.ids import RobotId
-from fleetmind.tasks import Task
-from fleetmind.tasks.mapf_lifelong import MapfLifelongTask
-from fleetmind.tasks.warehouse import WarehouseTask
+from fleetmind.tasks import TASKS, Task, get_task
 
 XY = tuple[float, float]
 
-SUPPORTED: tuple[type[Task], ...] = (MapfLifelongTask, WarehouseTask)
-"""Tasks whose actions are pure motion between cells (a subclass of one is supported too)."""
 
-
-def check_supported(task: Task) -> None:
-    """One-line :class:`BadInputError` for a task that needs manipulation (BoxNet, BoxLift)."""
-    if not isinstance(task, SUPPORTED):
-        names = ", ".join(cls.name for cls in SUPPORTED)
+def check_supported(task: Task, world: Any = None) -> None:
+    """One-line :class:`BadInputError` unless real robots can play ``task`` (with ``world``, a scenario's world
+    section: that world of it): the task's own :meth:`~fleetmind.tasks.base.Task.real_robots_refusal`."""
+    why = task.real_robots_refusal(world)
+    if why is not None:
+        names = ", ".join(name for name in TASKS if get_task(name).real_robots_refusal() is None)
         raise BadInputError(
-            f"world.task: {task.name!r} is unsupported on this backend (firmware): its robots move boxes, which real "
-            f"robots here cannot; supported: {names} (or use backend: grid / pybullet)"
+            f"world.task: {task.name!r} is unsupported on this backend (firmware): {why}; supported: {names} "
+            "(or use backend: grid / pybullet)"
         )
 
 

@@ -62,6 +62,9 @@ class BoxNetPlugin(GridTaskPlugin):
     def size_label(self, config: Any) -> str:
         return f"{config.rows}x{config.cols}"
 
+    def real_robots_refusal(self, config: Any = None) -> str | None:
+        return "its robots move boxes, which real robots here cannot"
+
     def world_for_size(self, size: str) -> dict[str, Any]:
         rows, cols = size_pair(size)
         return {"task": self.name, "rows": rows, "cols": cols}

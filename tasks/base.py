@@ -78,6 +78,11 @@ class Task(ABC):
         that cannot move): LLM planners never offer them. Default: none."""
         return {}
 
+    def real_robots_refusal(self, config: Any = None) -> str | None:
+        """Why real robots (``backend: firmware``) cannot play this task, or with ``config`` this world of it, in a
+        few words; None when its robots only drive between cells. Default: they cannot."""
+        return "its commands are more than drives between cells"
+
     def scene(self, world: Mapping[str, Any], cell: float = 1.0, z: float = 0.0, t: float = 0.0) -> Scene:
         """The metric layout of an ``observation.world``: robots at their nominal poses at height ``z``, boxes and
         target pads, with cells of ``cell`` metres, stamped ``t`` seconds. Pure (``tasks/<name>/layout.py``)."""

@@ -319,3 +319,25 @@ def test_one_robot_that_answers_is_enough_to_run_the_episode() -> None:
     obs = ex.reset(0)
     result = ex.step({R0: free_step(obs, R0)[0]})
     assert result.failure_reason is None and result.metrics["lost_robots"] == 1
+
+
+def test_a_has_exploration_drives_on_the_executor_and_reorg_is_refused() -> None:
+    """HAS robots only drive between cells: the frontier planner's moves become waypoints; M5 (reorg), whose joining
+    robots appear mid-episode, is refused in one line before anything starts."""
+    from fleetmind.firmware_bridge.waypoints import check_supported
+    from fleetmind.sim.explore import ExploreFleet
+    from fleetmind.tasks.has import HasConfig
+
+    has = get_task("has")
+    config = HasConfig.model_validate({"task": "has", "size": 16, "robots": 2, "family": "open", "step_limit": 3})
+    clock = ManualClock()
+    robots, doubles = doubles_fleet(2, clock)
+    ex = ExecutorFleet(ExploreFleet(config), has, robots, ExecutorSettings(cell_size=CELL))
+    start = [(d.x, d.y) for d in doubles]
+    record = run_episode(ex, make_planner("frontier_nearest", "has"), 0)
+    assert record.steps == 3 and record.failure_reason == "step_limit" and record.extra["collisions"] == 0
+    assert record.extra["coverage"] > 0 and record.extra["max_tracking_error"] < 0.1
+    assert any(math.dist(s, (d.x, d.y)) > 0.4 for s, d in zip(start, doubles, strict=True))  # they drove
+    check_supported(has, config)
+    with pytest.raises(BadInputError, match="^world.task: 'has' is unsupported .*mission 'reorg' puts the robots"):
+        check_supported(has, config.model_copy(update={"mission": "reorg"}))

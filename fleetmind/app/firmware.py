@@ -81,10 +81,13 @@ def start_sitl_robots(names: list[str], sitl: SitlSettings) -> tuple[list[RobotL
     return links, [*owned, folder]
 
 
-def make_firmware_fleet(inner: Fleet, task: Task, settings: ExecutorSettings | None) -> ExecutorFleet:
-    """The scenario's entry point (``world.backend: firmware``). ``fleet.processes`` lists the SITLs it started."""
+def make_firmware_fleet(
+    inner: Fleet, task: Task, settings: ExecutorSettings | None, world: Any = None
+) -> ExecutorFleet:
+    """The scenario's entry point (``world.backend: firmware``; ``world``: the scenario's world section).
+    ``fleet.processes`` lists the SITLs it started."""
     settings = settings or ExecutorSettings()
-    check_supported(task)  # before any process starts
+    check_supported(task, world)  # before any process starts
     limits = Limits()
     if settings.max_linear > limits.max_linear or settings.max_angular > limits.max_angular:
         raise BadInputError(

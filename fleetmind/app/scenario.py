@@ -87,7 +87,7 @@ class Scenario(_Strict):
         if self.world.backend == "firmware":
             from fleetmind.app.firmware import make_firmware_fleet
 
-            return make_firmware_fleet(fleet, self.task, self.world.firmware)
+            return make_firmware_fleet(fleet, self.task, self.world.firmware, self.world)
         if self.world.backend == "mavlink":
             from fleetmind.app.drones import make_mavlink_fleet
 

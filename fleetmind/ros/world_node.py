@@ -138,7 +138,7 @@ class WorldNode(Node):
 
         settings = self.scenario.world.firmware or ExecutorSettings()
         try:
-            check_supported(self.scenario.task)
+            check_supported(self.scenario.task, self.scenario.world)
         except BadInputError as exc:
             raise rc.ParameterError(f"parameter scenario: {exc}") from None
         self.threads = 4

@@ -39,6 +39,9 @@ class BoxLiftTask(GridTaskPlugin):
     def size_label(self, config: BoxLiftConfig) -> str:
         return f"{config.lifters} lifters, {config.boxes} boxes"
 
+    def real_robots_refusal(self, config: Any = None) -> str | None:
+        return "its robots lift boxes, which real robots here cannot"
+
     def world_for_size(self, size: str) -> dict[str, Any]:
         lifters, boxes = _pair(size)
         return {"task": self.name, "lifters": lifters, "boxes": boxes}

@@ -56,6 +56,12 @@ class HasTask(Task):
     def size_label(self, config: HasConfig) -> str:
         return f"{config.robots} robots, {config.family} {config.size}x{config.size}, {config.mission}"
 
+    def real_robots_refusal(self, config: Any = None) -> str | None:
+        """Every mission but M5 (reorg), whose joining robots appear on the map at 30% of the budget."""
+        if config is not None and config.mission == "reorg":
+            return "mission 'reorg' puts the robots that join onto the map mid-episode, which real robots cannot do"
+        return None
+
     def check(self, observation: Observation, plan: Mapping[RobotId, Command], physical: bool = True) -> list[str]:
         """Vertex and swap conflicts among the online robots; commands to offline robots."""
         from fleetmind.tasks.has import shield

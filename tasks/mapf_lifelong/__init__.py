@@ -54,6 +54,9 @@ class MapfLifelongTask(Task):
     def size_label(self, config: MapfLifelongConfig) -> str:
         return f"{config.agents} agents, {config.map}" + (", one-shot" if config.on_target == "nothing" else "")
 
+    def real_robots_refusal(self, config: Any = None) -> str | None:
+        return None
+
     def check(self, observation: Observation, plan: Mapping[RobotId, Command], physical: bool = True) -> list[str]:
         """Vertex and swap conflicts (on every backend: POGEMA's soft reverts are never relied on)."""
         from fleetmind.tasks.mapf_lifelong import shield

@@ -50,6 +50,9 @@ class WarehouseTask(GridTaskPlugin):
     def size_label(self, config: WarehouseConfig) -> str:
         return f"{config.robots} robots"
 
+    def real_robots_refusal(self, config: Any = None) -> str | None:
+        return None  # picking and delivering are logical: the robots only drive between cells
+
     def world_for_size(self, size: str) -> dict[str, Any]:
         return {"task": self.name, "robots": int(size)}
 
