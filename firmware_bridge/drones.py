@@ -32,25 +32,24 @@ from fleetmind.robots.commands import Command
 from fleetmind.robots.errors import BadInputError, ExpectedFailure, FleetClosedError
 from fleetmind.robots.fleet import Observation, RobotEvent, RobotObservation, StepResult, final_step
 from fleetmind.robots.ids import RobotId
+from fleetmind.tasks import TASKS, get_task
 from fleetmind.tasks.base import Task
-from fleetmind.tasks.mapf_lifelong import MapfLifelongTask
-from fleetmind.tasks.warehouse import WarehouseTask
 
 log = logging.getLogger(__name__)
 
-SUPPORTED: tuple[type[Task], ...] = (MapfLifelongTask, WarehouseTask)
-"""The plug-ins whose robots only move between cells (no manipulation), so a drone can play them."""
 Target = tuple[float, float, float]
 """Map ``(x, y, altitude)``, m."""
 
 
-def check_supported(task: Task) -> None:
-    """``BadInputError`` (one line) unless drones can play ``task``."""
-    if not isinstance(task, SUPPORTED):
-        names = ", ".join(cls.name for cls in SUPPORTED)
+def check_supported(task: Task, world: Any = None) -> None:
+    """``BadInputError`` (one line) unless drones can play ``task`` (with ``world``, a scenario's world section:
+    that world of it): those whose robots only move between cells (:meth:`~fleetmind.tasks.base.Task.
+    real_robots_refusal`)."""
+    why = task.real_robots_refusal(world)
+    if why is not None:
+        names = ", ".join(name for name in TASKS if get_task(name).real_robots_refusal() is None)
         raise BadInputError(
-            f"world.task: {task.name!r} is unsupported on the mavlink backend (its robots manipulate boxes); "
-            f"supported: {names}"
+            f"world.task: {task.name!r} is unsupported on the mavlink backend ({why}); supported: {names}"
         )
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from fleetmind.firmware_bridge.drone_config import DroneFleetConfig, MapOrigin
-from fleetmind.firmware_bridge.drones import MavlinkFleet
+from fleetmind.firmware_bridge.drones import MavlinkFleet, check_supported
 from fleetmind.firmware_bridge.mavlink import ARDUCOPTER_MODES, LinkState
+from fleetmind.planners.registry import make_planner
 from fleetmind.robots.commands import Command, GridStep, Wait
 from fleetmind.robots.errors import BadInputError, ExpectedFailure
 from fleetmind.robots.fleet import Observation
@@ -201,7 +202,8 @@ def test_bad_configuration_is_one_line_naming_the_field() -> None:
     )
     with pytest.raises(BadInputError, match=r"^robots: .*drone_1.*robot_1"):
         MavlinkFleet(inner, MAPF, two, connections={"robot_0": object(), "drone_1": object()}, keepalive=False)
-    with pytest.raises(BadInputError, match=r"^world.task: 'boxnet1' is unsupported on the mavlink backend"):
+    boxes = r"^world.task: 'boxnet1' is unsupported on the mavlink backend \(its robots move boxes"
+    with pytest.raises(BadInputError, match=boxes):
         MavlinkFleet(inner, get_task("boxnet1"), two, keepalive=False)
     with pytest.raises(ValidationError, match=r"tolerance \(0.15 m\) must be below half a cell \(0.125 m\)"):
         DroneFleetConfig.model_validate({"robots": [{"name": "robot_0", "url": "x"}], "cell_size": 0.25})
@@ -250,3 +252,34 @@ def test_backend_mavlink_in_a_scenario() -> None:
         parse_scenario({"name": "d", "world": {**world, "mavlink": {"robots": vehicles, "cell": 2.0}}})
     with pytest.raises(BadInputError, match=r"^world.mavlink: required with backend: mavlink"):
         parse_scenario({"name": "d", "world": {k: v for k, v in world.items() if k != "mavlink"}}).make_fleet()
+
+
+def test_a_has_exploration_flies_over_its_cells_and_reorg_is_refused() -> None:
+    """HAS robots only move between cells, so drones fly its missions; M5 (reorg) puts joining robots onto the map
+    mid-episode and is refused in one line."""
+    world = {"backend": "grid", "task": "has", "size": 16, "robots": 3, "family": "open", "step_limit": 3}
+    scenario = parse_scenario({"name": "h", "world": world, "run": {"planner": "frontier_nearest"}})
+    loop = MavLoopbackFleet(AUTOPILOTS)
+    robots = [
+        {"name": f"robot_{i}", "url": "loopback", "autopilot": a, "target_system": i + 1}
+        for i, a in enumerate(AUTOPILOTS)
+    ]
+    config = DroneFleetConfig.model_validate({"robots": robots, "layer_gap": 0.5, "poll_period": POLL})
+    conns = {f"robot_{i}": lp.host for i, lp in enumerate(loop.loops)}
+    fleet = MavlinkFleet(
+        scenario.make_fleet(), scenario.task, config, clock=loop.clock, connections=conns, keepalive=False
+    )
+    planner = make_planner("frontier_nearest", "has")
+    obs = fleet.reset(seed=0)
+    planner.reset(obs, 0)
+    first = scenario.task.scene(obs.world, 1.0).robots
+    for _ in range(3):
+        obs = shielded_step(fleet, obs, planner.plan(obs)).observation
+        for rid, (x, y, _, _) in scenario.task.scene(obs.world, 1.0).robots.items():
+            pose = fleet.map_pose(RobotId(rid))
+            assert pose is not None and math.dist(pose[:2], (x, y)) <= 0.15, (rid, pose, (x, y))
+    assert scenario.task.scene(obs.world, 1.0).robots != first  # they flew
+    fleet.close()
+    reorg = scenario.world.model_copy(update={"mission": "reorg"})
+    with pytest.raises(BadInputError, match=r"^world.task: 'has' is unsupported on the mavlink backend \(mission"):
+        check_supported(scenario.task, reorg)

@@ -10,14 +10,15 @@ from fleetmind.robots.errors import BadInputError
 from fleetmind.tasks import Task
 
 
-def make_mavlink_fleet(inner: Any, task: Task, config: DroneFleetConfig | None) -> MavlinkFleet:
-    """The scenario's entry point: ``inner`` is the grid model, ``config`` the ``world.mavlink`` section."""
+def make_mavlink_fleet(inner: Any, task: Task, config: DroneFleetConfig | None, world: Any = None) -> MavlinkFleet:
+    """The scenario's entry point: ``inner`` is the grid model, ``config`` the ``world.mavlink`` section, ``world``
+    the scenario's world section."""
     if config is None:
         raise BadInputError(
             "world.mavlink: required with backend: mavlink; name the vehicles, e.g. "
             "mavlink: {robots: [{name: robot_0, url: 'udpout:127.0.0.1:14540'}, ...]}"
         )
-    check_supported(task)
+    check_supported(task, world)
     try:
         return MavlinkFleet(inner, task, config)
     except OSError as exc:

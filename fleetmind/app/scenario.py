@@ -91,7 +91,7 @@ class Scenario(_Strict):
         if self.world.backend == "mavlink":
             from fleetmind.app.drones import make_mavlink_fleet
 
-            return make_mavlink_fleet(fleet, self.task, self.world.mavlink)
+            return make_mavlink_fleet(fleet, self.task, self.world.mavlink, self.world)
         return fleet
 
     def with_backend(self, backend: str) -> Scenario:
