@@ -11,7 +11,6 @@ overhead per planning round apart from model time.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import sys
 import time
@@ -21,7 +20,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from fleetmind.app.results import load_earlier
+from fleetmind.app.results import load_earlier, write_json
 from fleetmind.planners.llm.client import estimate_tokens
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.robots.fleet import Observation
@@ -204,7 +203,7 @@ def merge_rows(earlier: list[dict[str, Any]], rows: list[dict[str, Any]]) -> lis
 def write_tables(rows: list[dict[str, Any]], out: Path, meta: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     table = {"meta": meta, "run": bench_identity(meta), "rows": rows}
-    (out / "llm.json").write_text(json.dumps(table, indent=2) + "\n")
+    write_json(out / "llm.json", table)  # atomic: the rows of earlier runs survive a crash mid-write
     cols = list(dict.fromkeys(k for r in rows for k in r if k != "failures"))  # CMAS rows lack the dialogue columns
     with (out / "llm.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")

@@ -1,13 +1,15 @@
 """Result files a later run extends instead of replacing: ``metrics.json`` of ``fleetmind run``, ``llm.json`` of
 ``fleetmind bench llm``. Each says which run made it (its ``run`` object); a later run adds to it only when that
 matches, and otherwise (or when the file cannot be read) is refused with one line naming the file, the difference
-and the fix, unless ``--overwrite``. Nothing is ever replaced silently."""
+and the fix, unless ``--overwrite``. Nothing is ever replaced silently, and :func:`write_json` replaces a file
+atomically, so a crash never leaves half of one."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -71,3 +73,22 @@ def load_earlier(
         return [parse(row) for row in data[rows_key]]
     except ValueError as exc:
         raise BadInputError(f"{path}: {exc}; {OVERWRITE_FIX}") from None
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write atomically: a crash never leaves a half-written file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for everyone who can read the folder
+    os.replace(tmp, path)
+
+
+def write_trace(path: Path, trace: Iterable[dict[str, Any]]) -> None:
+    """One JSON object per line (an episode's trace, a model's calls)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for row in trace:
+            f.write(json.dumps(row) + "\n")

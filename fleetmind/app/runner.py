@@ -9,18 +9,15 @@ record counts ``shield_rejections``.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fleetmind.app.llm import planner_options
 from fleetmind.app.outcomes import INTERRUPTED, tally
-from fleetmind.app.results import load_earlier, seed_ranges
+from fleetmind.app.results import load_earlier, seed_ranges, write_json, write_trace
 from fleetmind.app.scenario import Scenario
 from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.planners.registry import LLM_PLANNERS, make_planner
@@ -281,24 +278,6 @@ def run_episode(
         raise EpisodeInterrupted(record) from stop
 
 
-def _write_json(path: Path, data: Any) -> None:
-    """Write atomically: a crash never leaves a half-written file behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for everyone who can read the folder
-    os.replace(tmp, path)
-
-
-def _write_trace(path: Path, trace: Iterable[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as f:
-        for row in trace:
-            f.write(json.dumps(row) + "\n")
-
-
 _OPERATIONAL = frozenset(
     {"base_url", "api_key_env", "timeout_s", "step_timeout_s", "max_retries", "backoff_s", "threads"}
 )
@@ -385,14 +364,14 @@ def run(
                 if clear:
                     _clear_traces(config.out / "episodes")
                     clear = False
-                _write_trace(config.out / "episodes" / f"seed_{seed}.jsonl", trace or [])
+                write_trace(config.out / "episodes" / f"seed_{seed}.jsonl", trace or [])
                 calls = planner.call_log()
                 calls_path = config.out / "episodes" / f"seed_{seed}.llm.jsonl"
                 if calls:
-                    _write_trace(calls_path, calls)
+                    write_trace(calls_path, calls)
                 elif calls_path.exists():  # an earlier run's calls for this seed are not this run's
                     calls_path.unlink()
-                _write_json(config.out / "metrics.json", result.to_json())
+                write_json(config.out / "metrics.json", result.to_json())
             if stopped is not None:
                 raise stopped
             if on_episode:
@@ -401,5 +380,5 @@ def run(
     finally:
         fleet.close()
         if config.out and result.episodes:
-            _write_json(config.out / "metrics.json", result.to_json())
+            write_json(config.out / "metrics.json", result.to_json())
     return result
