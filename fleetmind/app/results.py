@@ -75,12 +75,12 @@ def load_earlier(
         raise BadInputError(f"{path}: {exc}; {OVERWRITE_FIX}") from None
 
 
-def write_json(path: Path, data: Any) -> None:
+def write_json(path: Path, data: Any, sort_keys: bool = False) -> None:
     """Write atomically: a crash never leaves a half-written file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
+        json.dump(data, f, indent=2, sort_keys=sort_keys)
         f.write("\n")
     os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for everyone who can read the folder
     os.replace(tmp, path)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -107,6 +106,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from fleetmind.app.results import write_json
     from fleetmind.app.swarm_run import plot_series
     from fleetmind.app.swarm_train import TrainSettings, train
 
@@ -132,7 +132,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     title = f"{task.name}: Dec-POMFC training (radius and noise drawn per episode)"
     plot_series(curves, "mean per iteration", title, out / "learning_curve.png", xlabel="PPO iteration")
     info = {**result.policy.meta, "command": command, "curve": result.curve, "metric_curve": result.metric_curve}
-    (out / "train.json").write_text(json.dumps(info, indent=1) + "\n")
+    write_json(out / "train.json", info)
     print(
         f"{result.seconds:.0f} s wall, {result.env_steps} environment steps ({result.agent_steps} agent-steps); "
         f"policy {path}, learning curve {out / 'learning_curve.png'}"

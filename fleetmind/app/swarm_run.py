@@ -3,7 +3,6 @@ shipped Dec-POMFC policy), written as ``metrics.json``, ``order.png`` (the metri
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fleetmind.app.results import write_json
 from fleetmind.app.swarm_env import Frame, SwarmEnv, steady_state
 from fleetmind.planners.swarm.laws import tuned_classic
 from fleetmind.planners.swarm.observation import SwarmObservation
@@ -187,7 +187,7 @@ def run_swarm(
     if backend == "firmware":
         keep = ("steps", "success", "failure_reason", "lost_robots", "max_step_error", "time_scale", "robot_time")
         metrics["firmware"] = {k: report[k] for k in keep if k in report}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    write_json(out / "metrics.json", metrics)
     label = f"{task.name} {name} {backend} N={config.agents} r={config.radius} noise={config.noise}"
     plot_series({name: series}, "order parameter", label, out / "order.png")
     if gif_frames:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from fleetmind.app.results import write_json
 from fleetmind.app.swarm_env import SwarmEnv, steady_state
 from fleetmind.app.swarm_train import RADII, rollout
 from fleetmind.planners.swarm.laws import LAWS, ClassicController, laws_for
@@ -50,5 +51,5 @@ def store(task: SwarmTask, entry: dict[str, Any], command: str, path: Path = GAI
     """Write ``entry`` (and the command that produced it) as the task's entry of ``gains.json``."""
     data = json.loads(path.read_text()) if path.exists() else {}
     data[task.name] = {**entry, "command": command}
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    write_json(path, data, sort_keys=True)  # atomic: the shipped gains of the other tasks survive a crash
     return path
