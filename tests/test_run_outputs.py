@@ -163,3 +163,19 @@ def test_bench_rows_carry_hmas2_checks_and_the_dialogue_figures(tmp_path):
     assert {"hmas2_agreement_rate", "dialogue_turns_per_step"} <= set(header)
     md = (tmp_path / "llm.md").read_text()
     assert "hmas2_agreement_rate" in md and "execute_first_turn_rate" in md
+
+
+def test_the_result_writers_replace_whole_files_or_leave_the_old_one(tmp_path):
+    from fleetmind.app.results import copy_atomic, write_json
+
+    path = tmp_path / "metrics.json"
+    write_json(path, {"b": 1, "a": [1, 2]}, sort_keys=True)
+    assert path.read_text() == '{\n  "a": [\n    1,\n    2\n  ],\n  "b": 1\n}\n'
+    with pytest.raises(TypeError):
+        write_json(path, {"a": object()})  # fails half-way through the dump
+    assert json.loads(path.read_text()) == {"a": [1, 2], "b": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temporary left behind
+    src = tmp_path / "new.npz"
+    src.write_bytes(b"new")
+    copy_atomic(src, path)
+    assert path.read_bytes() == b"new" and sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json", "new.npz"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -79,11 +80,15 @@ def write_json(path: Path, data: Any, sort_keys: bool = False) -> None:
     """Write atomically: a crash never leaves a half-written file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=sort_keys)
-        f.write("\n")
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for everyone who can read the folder
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, sort_keys=sort_keys)
+            f.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for everyone who can read the folder
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, an object json cannot write: no half-written temporary left behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_trace(path: Path, trace: Iterable[dict[str, Any]]) -> None:
@@ -92,3 +97,16 @@ def write_trace(path: Path, trace: Iterable[dict[str, Any]]) -> None:
     with path.open("w", encoding="utf-8") as f:
         for row in trace:
             f.write(json.dumps(row) + "\n")
+
+
+def copy_atomic(src: Path, dst: Path) -> None:
+    """Copy ``src`` over ``dst`` through a temporary file beside it and a rename: a crash leaves the old ``dst``."""
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.")
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dst)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

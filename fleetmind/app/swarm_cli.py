@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -106,7 +105,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from fleetmind.app.results import write_json
+    from fleetmind.app.results import copy_atomic, write_json
     from fleetmind.app.swarm_run import plot_series
     from fleetmind.app.swarm_train import TrainSettings, train
 
@@ -138,7 +137,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"policy {path}, learning curve {out / 'learning_curve.png'}"
     )
     if args.install:
-        shutil.copyfile(path, task.policy_path())
+        copy_atomic(path, task.policy_path())  # a crash mid-copy leaves the shipped policy as it was
         print(f"shipped as {task.policy_path()}")
     return 0
 
