@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
 
+from fleetmind.app.argtypes import positive
 from fleetmind.app.bench import earlier_rows, merge_rows, paper_sizes, run_bench, write_tables
 from fleetmind.planners.llm.config import Backend, HistoryMode
 from fleetmind.planners.registry import LLM_PLANNERS as FRAMEWORKS
@@ -18,14 +19,12 @@ from fleetmind.robots.outputs import check_output_dir
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from fleetmind.app.cli import _positive
-
     p.add_argument("--quick", action="store_true", help="smallest size of each task, 2 seeds")
     p.add_argument("--llm", default="oracle", help="backend: oracle, oracle-faulty, local, openai (default: oracle)")
     p.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma list (default: all four)")
     p.add_argument("--tasks", default=",".join(paper_sizes()), help="comma list (default: all four)")
     p.add_argument("--sizes", default=None, help="comma list, e.g. 2x2,4 (default: all paper sizes; --quick: smallest)")
-    p.add_argument("--seeds", type=_positive, default=None, help="seeds per cell (default 5; --quick 2)")
+    p.add_argument("--seeds", type=positive, default=None, help="seeds per cell (default 5; --quick 2)")
     p.add_argument("--history", default="state_action", help="comma list of history modes")
     p.add_argument("--hints", default=None, help="comma list of on/off (default: the backend's default)")
     p.add_argument("--out", type=Path, default=Path("runs/bench_llm"), help="output folder")

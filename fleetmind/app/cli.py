@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import os
 import platform
 import signal
@@ -18,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from fleetmind.app.argtypes import nonneg, positive, threads_1_256
 from fleetmind.app.llm import endpoint_text
 from fleetmind.app.run_summary import merged, none_ran_line, summary
 from fleetmind.app.runner import (
@@ -86,7 +86,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     llm_sub = llm.add_subparsers(dest="llm_command", required=True, parser_class=_Parser)
     serve = llm_sub.add_parser("serve", help="start llama.cpp's server with the embedded model until Ctrl-C")
     serve.add_argument("--model", default="qwen2.5-coder-0.5b", help="local model (default: qwen2.5-coder-0.5b)")
-    serve.add_argument("--threads", type=_threads, default=2, help="CPU threads, 1 to 256 (default: 2)")
+    serve.add_argument("--threads", type=threads_1_256, default=2, help="CPU threads, 1 to 256 (default: 2)")
     bench = sub.add_parser("bench", help="benchmarks")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True, parser_class=_Parser)
     from fleetmind.app.bench_cli import add_arguments
@@ -103,8 +103,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
 
 def _run_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--planner", default=None, help="planner name (default: the scenario's run.planner)")
-    r.add_argument("--seed", type=_nonneg, default=None, help="seed of the first episode (default: scenario's, 0)")
-    r.add_argument("--episodes", type=_positive, default=None, help="episodes, seeds N .. N+K-1 (default: scenario's)")
+    r.add_argument("--seed", type=nonneg, default=None, help="seed of the first episode (default: scenario's, 0)")
+    r.add_argument("--episodes", type=positive, default=None, help="episodes, seeds N .. N+K-1 (default: scenario's)")
     r.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<scenario name>)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.add_argument("--backend", choices=BACKENDS, default=None, help="world backend (default: scenario's)")
@@ -150,35 +150,6 @@ def _option(loc: tuple[Any, ...]) -> str:
     """An LLMSettings field as the command-line option that sets it: ``backend`` -> ``--llm``."""
     field = str(loc[0]) if loc else "llm"
     return "--" + {"backend": "llm", "timeout_s": "llm-timeout"}.get(field, field).replace("_", "-")
-
-
-def _nonneg(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _threads(text: str) -> int:
-    value = _positive(text)
-    if value > 256:  # as run.llm.threads; 100000 crashed llama-server (std::bad_alloc) after the model loaded
-        raise argparse.ArgumentTypeError(f"must be <= 256, got {value}")
-    return value
-
-
-def positive_seconds(text: str) -> float:
-    """An argparse type: a finite number of seconds > 0 (``--timeout``, ``--heartbeat-timeout``)."""
-    value = float(text)
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text}")
-    return value
 
 
 def cmd_run(scenario: Scenario, args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
+from fleetmind.app.argtypes import nonneg, positive
 from fleetmind.robots.errors import BadInputError, describe_validation
 from fleetmind.robots.outputs import check_output_dir
 from fleetmind.tasks.swarm import get_swarm_task, swarm_task_names
@@ -26,19 +27,17 @@ def _number(text: str) -> float:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from fleetmind.app.cli import _nonneg, _positive
-
     sub = p.add_subparsers(dest="swarm_command", required=True, parser_class=type(p))
     tasks = ", ".join(swarm_task_names())
     tune = sub.add_parser("tune", help="grid search of the classical law's gains")
     tune.add_argument("task", help=f"swarm task ({tasks})")
-    tune.add_argument("--steps", type=_positive, default=200, help="steps per scoring episode (default: 200)")
+    tune.add_argument("--steps", type=positive, default=200, help="steps per scoring episode (default: 200)")
     tune.add_argument("--install", action="store_true", help="store the result in the package's gains.json")
     train = sub.add_parser("train", help="train the Dec-POMFC policy with PPO (numpy)")
     train.add_argument("task", help=f"swarm task ({tasks})")
-    train.add_argument("--iterations", type=_positive, default=30, help="PPO iterations (default: 30)")
-    train.add_argument("--agents", type=_positive, default=100, help="agents while training (default: 100)")
-    train.add_argument("--seed", type=_nonneg, default=0, help="training seed (default: 0)")
+    train.add_argument("--iterations", type=positive, default=30, help="PPO iterations (default: 30)")
+    train.add_argument("--agents", type=positive, default=100, help="agents while training (default: 100)")
+    train.add_argument("--seed", type=nonneg, default=0, help="training seed (default: 0)")
     train.add_argument("--out", type=Path, default=None, help="output folder (default: runs/swarm_train/TASK)")
     train.add_argument("--install", action="store_true", help="also ship the policy as the package's TASK.npz")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -49,7 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("--radius", type=_number, default=None, help="observation radius (default: 1)")
     run.add_argument("--noise", type=_number, default=None, help="noise level (default: 0.5)")
     run.add_argument("--steps", type=int, default=None, help="steps (default: the task's, 300)")
-    run.add_argument("--seed", type=_nonneg, default=0, help="episode seed (default: 0)")
+    run.add_argument("--seed", type=nonneg, default=0, help="episode seed (default: 0)")
     run.add_argument("--policy", type=Path, default=None, help="a policy .npz (default: the shipped one)")
     run.add_argument(
         "--backend",

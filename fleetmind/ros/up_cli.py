@@ -14,7 +14,8 @@ from fleetmind.ros.up import UpConfig, summary, up
 
 def add_arguments(p: Any) -> None:
     """``fleetmind up`` options (registered by :mod:`fleetmind.cli`)."""
-    from fleetmind.app.cli import _nonneg, add_llm_options, positive_seconds
+    from fleetmind.app.argtypes import nonneg, positive_seconds
+    from fleetmind.app.cli import add_llm_options
 
     p.add_argument("scenario", help="scenario file or name (e.g. scenarios/boxnet1_2x2.yaml)")
     p.add_argument("--planner", default=None, help="planner (default: the scenario's); dmas/hmas1/hmas2 add agents")
@@ -29,7 +30,7 @@ def add_arguments(p: Any) -> None:
         default=None,
         help="record the fleet topics as an MCAP rosbag2 in this new folder (default: runs/up/bag-<time>)",
     )
-    p.add_argument("--seed", type=_nonneg, default=None, help="episode seed (default: the scenario's)")
+    p.add_argument("--seed", type=nonneg, default=None, help="episode seed (default: the scenario's)")
     p.add_argument("--heartbeat-timeout", type=positive_seconds, default=2.0, help="drop a silent agent after this (s)")
     p.add_argument("--log-dir", type=Path, default=Path("runs/up"), help="process logs (default: runs/up)")
     add_llm_options(p)

@@ -1,0 +1,39 @@
+"""argparse types of the command line: each refuses a bad value with one line argparse prints beside the option's
+name (``argument --seed: must be >= 0, got -1``)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def nonneg(text: str) -> int:
+    """An integer >= 0 (``--seed``)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def positive(text: str) -> int:
+    """An integer >= 1 (``--episodes``, ``--iterations``, ``--agents``)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def threads_1_256(text: str) -> int:
+    """1 to 256 threads (``--threads``)."""
+    value = positive(text)
+    if value > 256:  # as run.llm.threads; 100000 crashed llama-server (std::bad_alloc) after the model loaded
+        raise argparse.ArgumentTypeError(f"must be <= 256, got {value}")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0 (``--timeout``, ``--heartbeat-timeout``)."""
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text}")
+    return value
