@@ -70,8 +70,9 @@ def test_the_fast_first_solution_is_the_unguided_searchs(warehouse):
 
 
 def test_a_race_returns_the_first_solution_of_whichever_search_finishes_first(warehouse, monkeypatch):
-    """Turns of one configuration (doubling) force the race between the unguided and the SUO-guided searches; each
-    search is deterministic, so the winner's paths are exactly those one of them finds alone, and both count."""
+    """Widening the portfolio after its first turn (``_RACE_NODES`` 1, ``_RACE_FACTOR`` 0) forces the race between
+    the unguided and the SUO-guided searches; each search is deterministic, so the winner's paths are exactly those
+    the unguided or the SUO-guided portfolio finds alone, and every search's configurations count."""
     grid, scen = warehouse
     args = (grid.obstacles, scen.starts, scen.goals)
     plain = lacam_star(*args, time_limit=60.0, seed=0, anytime=False, scatter=False)

@@ -165,6 +165,8 @@ def portfolio(
     while time.perf_counter() < deadline:
         live = [s for s in searches if s.searching and s.nodes < node_limit]
         if not live:
+            if all(s.out_of_memory for s in searches):
+                log.warning("LaCAM*: no first solution: every search filled its %d MB", MAX_BYTES >> 20)
             break
         for s in live:
             s.run(min(turn, node_limit - s.nodes))
