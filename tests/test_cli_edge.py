@@ -66,6 +66,20 @@ def test_swarm_refuses_a_negative_seed_in_one_line(command, capsys):
     assert f"argument --seed: must be >= 0, got -1 (see `fleetmind swarm {command} --help`)" in _one_line(capsys)
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--frames", "0", "argument --frames: must be >= 2 (the first and the last frame), got 0"),  # was drawn as 2
+        ("--gif", "out.png", "--gif out.png: the animation is a GIF; give a file name ending in .gif"),  # was a PNG
+    ],
+)
+def test_replay_refuses_bad_options_before_reading(option, value, expected, nothing_runs, capsys, tmp_path):
+    mcap = tmp_path / "x.mcap"
+    mcap.write_bytes(b"")
+    assert _exit_code(["replay", str(mcap), option, value]) == 2
+    assert expected in _one_line(capsys)
+
+
 def test_bench_seeds_0_is_refused_not_run_as_2(nothing_runs, capsys, tmp_path):
     assert _exit_code(["bench", "llm", "--seeds", "0", "--out", str(tmp_path)]) == 2
     assert "argument --seeds: must be >= 1, got 0" in _one_line(capsys)
