@@ -99,7 +99,21 @@ class MavlinkVehicle:
                 self._handle(msg)
             if self.clock.now() >= end:
                 break
+        if self._silent(self.clock.now()):
+            self._drain()  # a host that was descheduled finds the heartbeats it missed queued: no link loss
         self._service(self.clock.now())
+
+    def _silent(self, now: float) -> bool:
+        """The vehicle's heartbeat has been silent longer than ``link_timeout`` (at this host's receipt times)."""
+        return self._last_heartbeat_rx is not None and now - self._last_heartbeat_rx > self.config.link_timeout
+
+    def _drain(self, limit: int = 10_000) -> None:
+        """Handle what already arrived, without waiting (at most ``limit`` messages)."""
+        for _ in range(limit):
+            msg = self.conn.recv_match(blocking=False)
+            if msg is None:
+                return
+            self._handle(msg)
 
     def run_for(self, seconds: float) -> None:
         end = self.clock.now() + seconds
@@ -130,8 +144,7 @@ class MavlinkVehicle:
         if now >= self._next_heartbeat:
             self.conn.mav.heartbeat_send(mav.MAV_TYPE_GCS, mav.MAV_AUTOPILOT_INVALID, 0, 0, mav.MAV_STATE_ACTIVE)
             self._next_heartbeat = now + 1.0 / c.heartbeat_rate
-        silent = self._last_heartbeat_rx is not None and now - self._last_heartbeat_rx > c.link_timeout
-        if self.state is LinkState.UP and silent:
+        if self.state is LinkState.UP and self._silent(now):
             self.state = LinkState.LOST
             self.streaming = False
             self.link_losses += 1

@@ -199,3 +199,39 @@ def test_over_udp_the_host_flies_loses_the_link_and_lands(double: tuple[subproce
         assert not any(text.startswith("SETPOINT") for _, text in entries[land_at:])
     finally:
         v.close()
+
+
+class _SlowReads:
+    """The host's end of the link, each message taking 1 ms of the host's time to read (decoding on a loaded
+    machine): a short ``spin_once`` reads only the first few of a backlog."""
+
+    def __init__(self, loop: MavLoopback) -> None:
+        self.loop, self.mav = loop, loop.host.mav
+
+    def recv_match(self, blocking: bool = False, timeout: float | None = None) -> Any:
+        msg = self.loop.host.recv_match(blocking=blocking, timeout=timeout)
+        if msg is not None:
+            self.loop.clock.advance(0.001)
+        return msg
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def test_a_host_stall_longer_than_the_link_timeout_is_no_link_loss() -> None:
+    """The vehicle kept talking while this host was descheduled: its heartbeats wait in the receive queue. A short
+    spin (a drone fleet's share of its poll period) must read them before it judges the link silent; it used to
+    declare the link lost after reading one position report, and command the failsafe (land)."""
+    loop = MavLoopback("px4")
+    cfg = MavlinkConfig(url="loopback", autopilot="px4", link_timeout=0.5)
+    v = MavlinkVehicle(cfg, connection=_SlowReads(loop), clock=loop.clock)
+    assert v.connect(3.0) and v.state is LinkState.UP
+    v.run_for(0.2)
+    loop.advance(1.5)  # the host stalls 1.5 s; the double sends 7 heartbeats and 30 position reports meanwhile
+    v.spin_once(0.0005)
+    assert v.state is LinkState.UP and v.link_losses == 0
+    assert not mode_commands(loop, PX4_MODES["land"])
+    loop.cut(True)  # a real silence is still found: nothing queued
+    loop.advance(0.6)
+    v.spin_once(0.0005)
+    assert v.state is LinkState.LOST and v.link_losses == 1
