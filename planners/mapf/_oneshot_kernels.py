@@ -21,11 +21,18 @@ def lacam_preferences(cfg, nbr, dist, noise, slots):  # pragma: no cover - compi
     0.25 ``noise`` (``(N, 5)`` in [0, 1)) + 0.5 if some agent holds the cell now - 1e6 for the next slot of the
     agent's SUO path (``slots`` ``(N, C) int8``, -1 off the path; ``(0, 0)``: none); blocked slots last. Ties keep
     the slot order (as a stable sort)."""
+    out = np.empty((cfg.shape[0], 5), dtype=np.int64)
+    lacam_preferences_into(cfg, nbr, dist, noise, slots, np.zeros(nbr.shape[0], dtype=np.bool_), out)
+    return out
+
+
+@njit(cache=True)
+def lacam_preferences_into(cfg, nbr, dist, noise, slots, occupied, out):  # pragma: no cover - compiled
+    """:func:`lacam_preferences` into ``out`` ``(N, 5) int64``, with ``occupied`` ``(C,) bool`` scratch, all False
+    on entry and again on return (no per-call allocation of the map's size: at 256x256 that was most of a call)."""
     n = cfg.shape[0]
-    occupied = np.zeros(nbr.shape[0], dtype=np.bool_)
     for i in range(n):
         occupied[cfg[i]] = True
-    out = np.empty((n, 5), dtype=np.int64)
     key = np.empty(5)
     use_slots = slots.shape[0] > 0
     for i in range(n):
@@ -47,4 +54,5 @@ def lacam_preferences(cfg, nbr, dist, noise, slots):  # pragma: no cover - compi
                 out[i, b + 1] = out[i, b]
                 b -= 1
             out[i, b + 1] = s
-    return out
+    for i in range(n):
+        occupied[cfg[i]] = False

@@ -16,8 +16,8 @@ stack; ``meta (4,) int64``: configurations, constraints, stack height, goal conf
 from __future__ import annotations
 
 import numpy as np
-from fleetmind.planners.mapf._kernels import pibt_configure
-from fleetmind.planners.mapf._oneshot_kernels import lacam_preferences
+from fleetmind.planners.mapf._kernels import _pibt
+from fleetmind.planners.mapf._oneshot_kernels import lacam_preferences_into
 from numba import njit
 
 RUNNING, FOUND, EXHAUSTED, FULL = 0, 1, 2, 3  # what a call of :func:`search_run` returns
@@ -153,6 +153,66 @@ def add_config(
 
 
 @njit(cache=True)
+def configure_into(
+    pos, order, nbr, priority_order, fixed_agents, fixed_slots, goal, dist, drow, swap, occ_now, occ_next, count,
+    nxt, slot, st_agent, st_t, st_swap,
+):  # fmt: skip  # pragma: no cover - compiled
+    """``_kernels.pibt_configure`` into ``slot`` ``(N,) int64`` with scratch instead of three arrays of the map's
+    size a call: ``occ_now``/``occ_next`` ``(C,) int64`` all -1 and ``count`` ``(C,) int64`` all 0 on entry and
+    again on return; ``nxt``, ``st_*``: ``(N + 1,) int64``. True if the constraints admit a configuration."""
+    n = pos.shape[0]
+    for i in range(n):
+        occ_now[pos[i]] = i
+        nxt[i] = -1
+    ok = _configure(
+        pos, order, nbr, priority_order, fixed_agents, fixed_slots, goal, dist, drow, swap, occ_now, occ_next, count,
+        nxt, slot, st_agent, st_t, st_swap,
+    )  # fmt: skip
+    for i in range(n):  # every cell written lies under an agent now or where one goes
+        occ_now[pos[i]] = -1
+        occ_next[pos[i]] = -1
+        if nxt[i] >= 0:
+            occ_next[nxt[i]] = -1
+            count[nxt[i]] = 0
+    return ok
+
+
+@njit(cache=True)
+def _configure(
+    pos, order, nbr, priority_order, fixed_agents, fixed_slots, goal, dist, drow, swap, occ_now, occ_next, count,
+    nxt, slot, st_agent, st_t, st_swap,
+):  # fmt: skip  # pragma: no cover - compiled
+    n = pos.shape[0]
+    for m in range(fixed_agents.shape[0]):
+        i = fixed_agents[m]
+        v = nbr[pos[i], fixed_slots[m]]
+        if v < 0 or occ_next[v] != -1:
+            return False
+        j = occ_now[v]
+        if j != -1 and j != i and nxt[j] == pos[i]:
+            return False
+        occ_next[v] = i
+        nxt[i] = v
+    for m in range(n):
+        i = priority_order[m]
+        if nxt[i] == -1:
+            _pibt(i, pos, order, nbr, nxt, occ_now, occ_next, goal, dist, drow, swap, st_agent, st_t, st_swap)
+    for i in range(n):
+        v = nxt[i]
+        count[v] += 1
+        if count[v] > 1:
+            return False
+        j = occ_now[v]
+        if j != -1 and j != i and nxt[j] == pos[i]:
+            return False
+        slot[i] = -1
+        for s in range(5):
+            if nbr[pos[i], s] == v:
+                slot[i] = s
+    return True
+
+
+@njit(cache=True)
 def search_run(
     budget, max_steps, goal, dist, nbr, slots, swap, tries, cfgs, parent, gcost, hcost, prio, order, nseed, hashes,
     head, tail, c_parent, c_who, c_where, c_depth, c_next, table, stack, meta, rng,
@@ -169,6 +229,17 @@ def search_run(
     nxt = np.empty(n, dtype=np.int64)
     noise = np.empty((n, 5))
     cand = np.empty(5, dtype=np.int64)
+    prefs = np.empty((n, 5), dtype=np.int64)
+    got = np.empty(n, dtype=np.int64)
+    best = np.empty(n, dtype=np.int64)
+    occupied = np.zeros(num_cells, dtype=np.bool_)
+    occ_now = np.full(num_cells, -1, dtype=np.int64)
+    occ_next = np.full(num_cells, -1, dtype=np.int64)
+    count = np.zeros(num_cells, dtype=np.int64)
+    pnxt = np.empty(n + 1, dtype=np.int64)
+    st_agent = np.empty(n + 1, dtype=np.int64)
+    st_t = np.empty(n + 1, dtype=np.int64)
+    st_swap = np.empty(n + 1, dtype=np.int64)
     target = meta[0] + budget
     steps = 0
     while True:
@@ -217,23 +288,25 @@ def search_run(
             fixed_where[d] = c_where[x]
             x = c_parent[x]
         have = False
-        best = np.empty(0, dtype=np.int64)
         best_f = 0
         for draw in range(max(1, tries)):  # LaCAM3's Monte-Carlo successors: the best of a few tie-breaks
             fill_noise(nseed[v] if draw == 0 else next_u64(rng), noise)
-            prefs = lacam_preferences(cur, nbr, dist, noise, slots)
-            got = pibt_configure(cur, prefs, nbr, ordv, num_cells, fixed_who, fixed_where, goal, dist, agents, swap)
-            if n > 0 and got[0] < 0:
+            lacam_preferences_into(cur, nbr, dist, noise, slots, occupied, prefs)
+            if not configure_into(
+                cur, prefs, nbr, ordv, fixed_who, fixed_where, goal, dist, agents, swap, occ_now, occ_next, count,
+                pnxt, got, st_agent, st_t, st_swap,
+            ):  # fmt: skip
                 continue
-            if tries <= 1:
-                best, have = got, True
-                break
             f = 0
-            for i in range(n):
-                u = nbr[cur[i], got[i]]
-                f += dist[i, u] + (1 if cur[i] != goal[i] or u != goal[i] else 0)
+            if tries > 1:
+                for i in range(n):
+                    u = nbr[cur[i], got[i]]
+                    f += dist[i, u] + (1 if cur[i] != goal[i] or u != goal[i] else 0)
             if not have or f < best_f:
-                best, best_f, have = got, f, True
+                best[:] = got
+                best_f, have = f, True
+            if tries <= 1:
+                break
         if not have:
             continue
         g = gcost[v]
