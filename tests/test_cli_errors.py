@@ -120,6 +120,10 @@ def test_a_bug_is_not_reported_as_bad_input(monkeypatch, tmp_path):
             "--planner: planner 'follower' cannot play task 'boxnet1' (MAPF planners need a lifelong MAPF task); "
             "planners for boxnet1: cmas, dmas, hmas1, hmas2, oracle",
         ),
+        (  # was run against the public OpenAI API as a model named 'bogus'
+            ["demo", "--llm", "bogus"],
+            "--llm: 'bogus' is not allowed; allowed values: 'openai', 'local', 'oracle' or 'oracle-faulty'",
+        ),
         (["replay", "nowhere/episode.mcap"], "recording not found: nowhere/episode.mcap"),
     ],
 )

@@ -179,3 +179,25 @@ def test_the_result_writers_replace_whole_files_or_leave_the_old_one(tmp_path):
     src.write_bytes(b"new")
     copy_atomic(src, path)
     assert path.read_bytes() == b"new" and sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json", "new.npz"]
+
+
+def test_a_demo_whose_model_server_is_down_exits_1_with_one_line(tmp_path, capsys, monkeypatch):
+    """The demo used to exit 0 after its LLM part failed as llm_unavailable (``make demo`` passed showing nothing)."""
+    import socket
+
+    from fleetmind.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once the socket is closed
+    monkeypatch.setenv("FLEETMIND_LLM_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    import fleetmind.app.cli as app_cli
+
+    settings = app_cli.llm_settings
+    monkeypatch.setattr(  # no retries: the refused connection is the whole story
+        app_cli, "llm_settings", lambda *a: settings(*a).model_copy(update={"max_retries": 0, "backoff_s": 0.0})
+    )
+    assert main(["demo", "--llm", "openai", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("fleetmind: error: demo's CMAS part: no episode ran: 1 of 1 failed for infrastructure")
+    assert json.loads((tmp_path / "oracle" / "metrics.json").read_text())["success_rate"] == 1.0  # the floor ran

@@ -207,7 +207,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"fleetmind demo on {platform.node() or 'this machine'} ({platform.machine()}, {os.cpu_count()} cores)")
     scenario = load_scenario(DEMO_LLM_SCENARIO)
     check_plays(args.planner, scenario.world.task, "--planner")
-    settings = scenario.run.llm.model_copy(update={"backend": args.llm, "hints": True})
+    settings = llm_settings(scenario.run.llm, args).model_copy(update={"hints": True})  # --llm bogus: one line
     out = args.out / f"{args.planner}_{args.llm}"
     check_output_dir(args.out, "--out")
     floor = RunConfig(load_scenario(DEFAULT_SCENARIO), "oracle", out=args.out / "oracle", overwrite=args.overwrite)
@@ -226,19 +226,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     obs_text = scenario.make_fleet().reset(0).text
     print("  start:\n    " + obs_text.replace("\n", "\n    "))
-    result = run(
-        RunConfig(
-            scenario=scenario,
-            planner=args.planner,
-            seed=0,
-            episodes=1,
-            out=out,
-            llm=settings,
-            record=out,
-            overwrite=args.overwrite,
-        ),
-        on_step=show,
+    config = RunConfig(
+        scenario=scenario,
+        planner=args.planner,
+        seed=0,
+        episodes=1,
+        out=out,
+        llm=settings,
+        record=out,
+        overwrite=args.overwrite,
     )
+    result = run(config, on_step=show)
     ep = result.episodes[0]
     print(
         f"{args.planner} ({args.llm}, hints on): success {ep.success}, steps {ep.steps}, failure {ep.failure_reason}, "
@@ -259,6 +257,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.out = args.out / "oracle"
     code = cmd_run(scenario, args)
     print(f"demo outputs are in {args.out.parent}/ (metrics.json, traces and LLM call logs)")
+    none_ran = none_ran_line(result, config)  # the model server failed: the demo did not show what it is for
+    if none_ran is not None:
+        sys.stdout.flush()
+        print(f"fleetmind: error: demo's {config.planner_name.upper()} part: {none_ran}", file=sys.stderr)
+        return EXIT_FAILED
     return code
 
 
