@@ -201,3 +201,26 @@ def test_a_demo_whose_model_server_is_down_exits_1_with_one_line(tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("fleetmind: error: demo's CMAS part: no episode ran: 1 of 1 failed for infrastructure")
     assert json.loads((tmp_path / "oracle" / "metrics.json").read_text())["success_rate"] == 1.0  # the floor ran
+
+
+def test_a_bench_cell_whose_model_server_is_down_is_not_run_not_a_zero_success(tmp_path, capsys, monkeypatch):
+    """Rows said ``success 0.00`` for cells whose every episode was llm_unavailable, and the bench exited 0."""
+    import socket
+
+    from fleetmind.planners.llm.config import LLMSettings
+
+    import fleetmind.app.bench as bench
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once the socket is closed
+    monkeypatch.setenv("FLEETMIND_LLM_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.setattr(bench, "LLMSettings", lambda **kw: LLMSettings(**kw, max_retries=0, backoff_s=0.0))
+    argv = ["bench", "llm", "--llm", "openai", "--quick", "--frameworks", "cmas", "--tasks", "boxnet1"]
+    assert main([*argv, "--seeds", "1", "--out", str(tmp_path)]) == 1
+    printed = capsys.readouterr()
+    assert "cmas   boxnet1   2x2    hints off not run: every episode failed for infrastructure" in printed.out
+    assert printed.err.strip().splitlines()[-1].startswith("fleetmind: error: no cell ran: every episode failed for")
+    row = json.loads((tmp_path / "llm.json").read_text())["rows"][0]
+    assert (row["episodes_ran"], row["success_rate"]) == (0, None)
+    assert row["infrastructure_failures"] == {"llm_unavailable": 1}

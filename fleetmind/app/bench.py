@@ -20,6 +20,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from fleetmind.app.outcomes import tally
 from fleetmind.app.results import load_earlier, write_json
 from fleetmind.planners.llm.client import estimate_tokens
 from fleetmind.planners.llm.config import LLMSettings
@@ -108,6 +109,8 @@ def run_bench(
         oracle = run(RunConfig(scenario=scenario, planner="oracle", seed=0, episodes=seeds))
         model_s = sum(e.extra.get("llm_seconds", 0.0) for e in eps)
         n_solved = sum(1 for e in eps if e.success)
+        counts = tally(eps)
+        ran = counts["episodes_ran"]
         rows.append(
             {
                 "framework": fw,
@@ -117,8 +120,10 @@ def run_bench(
                 "hints": "on" if settings.hints_on else "off",
                 "llm": backend,
                 "episodes": len(eps),
-                "success_rate": result.success_rate,
-                "mean_steps": result.mean_steps,
+                "episodes_ran": ran,  # the others failed for infrastructure (the model server): no planning result
+                "infrastructure_failures": counts["infrastructure_failures"],
+                "success_rate": result.success_rate if ran else None,
+                "mean_steps": result.mean_steps if ran else None,
                 "oracle_mean_steps": oracle.mean_steps,
                 "failures": sorted({e.failure_reason for e in eps if e.failure_reason}),
                 "llm_calls_per_episode": sum(e.extra.get("llm_calls", 0) for e in eps) / len(eps),
@@ -204,7 +209,8 @@ def write_tables(rows: list[dict[str, Any]], out: Path, meta: dict[str, Any]) ->
     out.mkdir(parents=True, exist_ok=True)
     table = {"meta": meta, "run": bench_identity(meta), "rows": rows}
     write_json(out / "llm.json", table)  # atomic: the rows of earlier runs survive a crash mid-write
-    cols = list(dict.fromkeys(k for r in rows for k in r if k != "failures"))  # CMAS rows lack the dialogue columns
+    nested = ("failures", "infrastructure_failures")
+    cols = list(dict.fromkeys(k for r in rows for k in r if k not in nested))  # CMAS rows lack the dialogue columns
     with (out / "llm.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
@@ -253,7 +259,7 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     labels = [f"{r['framework']}\n{r['task']} {r['size']}" for r in rows]
-    axes[0].bar(range(len(rows)), [r["success_rate"] for r in rows], color="tab:green")
+    axes[0].bar(range(len(rows)), [r["success_rate"] or 0.0 for r in rows], color="tab:green")  # None: none ran
     axes[0].set_title("success rate")
     axes[1].bar(range(len(rows)), [r["tokens_per_episode"] for r in rows], color="tab:blue")
     axes[1].set_title("tokens per episode")

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
 
 from fleetmind.app.argtypes import positive
 from fleetmind.app.bench import earlier_rows, merge_rows, paper_sizes, run_bench, write_tables
-from fleetmind.planners.llm.config import Backend, HistoryMode
+from fleetmind.app.llm import endpoint_text
+from fleetmind.planners.llm.config import Backend, HistoryMode, LLMSettings
 from fleetmind.planners.registry import LLM_PLANNERS as FRAMEWORKS
 from fleetmind.planners.registry import check_plays
 from fleetmind.robots.errors import BadInputError
@@ -89,14 +91,19 @@ def run_from_args(args: argparse.Namespace) -> int:
     rows = run_bench(args.llm, frameworks, tasks, sizes, seeds, histories, hints, on_row=write)
     print(f"LLM benchmark on {meta['machine']} at {meta['timestamp']}")
     for r in rows:
+        cell = f"  {r['framework']:<6} {r['task']:<9} {r['size']:<6} hints {r['hints']:<3} "
+        infra = ", ".join(f"{k}: {v}" for k, v in r["infrastructure_failures"].items())
+        if not r["episodes_ran"]:
+            print(f"{cell}not run: every episode failed for infrastructure, not planning ({infra})")
+            continue
         print(
-            f"  {r['framework']:<6} {r['task']:<9} {r['size']:<6} hints {r['hints']:<3} "
-            f"success {r['success_rate']:.2f} steps {r['mean_steps']:.1f} (oracle {r['oracle_mean_steps']:.1f}) "
+            f"{cell}success {r['success_rate']:.2f} steps {r['mean_steps']:.1f} (oracle {r['oracle_mean_steps']:.1f}) "
             f"calls/ep {r['llm_calls_per_episode']:.1f} model s/solved {r['model_s_per_solved_episode']} "
             f"re-prompts/ep {r['reprompts_per_episode']:.1f} shield/ep {r['shield_rejections_per_episode']:.1f} "
             f"repeats {r['repeated_rejections']} "
             f"tokens/ep {r['tokens_per_episode']:.0f} "
             f"prompt vs reference {r['prompt_ratio_vs_reference']} overhead {r['overhead_ms_per_round']:.2f} ms/round"
+            + (f" ({r['episodes_ran']} of {r['episodes']} ran; {infra})" if infra else "")
         )
     if earlier:
         table = merge_rows(earlier, rows)
@@ -105,4 +112,13 @@ def run_from_args(args: argparse.Namespace) -> int:
             f"{len(earlier) + len(rows) - len(table)} replaced by this one's"
         )
     print(f"tables: {args.out}/llm.json, llm.csv, llm.md, llm.png")
+    if rows and not any(r["episodes_ran"] for r in rows):
+        where = endpoint_text(LLMSettings(backend=args.llm)).removeprefix("LLM endpoint: ")
+        sys.stdout.flush()
+        print(
+            f"fleetmind: error: no cell ran: every episode failed for infrastructure, not planning; check the model "
+            f"server ({where})",
+            file=sys.stderr,
+        )
+        return 1  # as fleetmind run: no planning result at all
     return 0
