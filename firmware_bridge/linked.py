@@ -73,13 +73,20 @@ class LinkedFleet:
             return []
         return silent
 
+    @property
+    def unreachable(self) -> bool:
+        """Whether the last reset found not one robot answering: the episode's first step ends it (a world that
+        waits for commands before stepping, the ROS world node, ends it at once instead)."""
+        return getattr(self, "_pending", None) == ROBOTS_UNREACHABLE
+
     def _unreachable(self) -> str | None:
         """``robots_unreachable`` when not one robot has answered since the links opened (nothing to drive: a
         wrong address, port or key, robots off), after one warning line naming each robot's link; else None."""
         links = self.robots.links
         if any(link.telemetry is not None for link in links.values()):
             return None
-        where = ", ".join(f"{rc.name} ({address(rc)})" for rc in self.robots.config.robots)
+        config = getattr(self.robots, "config", None)  # over ROS 2 the links are the bridges' topics: no addresses
+        where = ", ".join(f"{rc.name} ({address(rc)})" for rc in config.robots) if config else ", ".join(links)
         log.warning("no robot answered: %s; check that they are on, the addresses and ports, and the keys", where)
         return ROBOTS_UNREACHABLE
 

@@ -174,3 +174,24 @@ def test_output_checks_accept_new_and_existing_folders_and_create_nothing(tmp_pa
         check_output_dir("/dev/null", "--out")
     with pytest.raises(BadInputError, match=r"^--out /proc/x/y: cannot write in /proc \("):
         check_output_dir("/proc/x/y", "--out")
+
+
+@pytest.mark.parametrize(
+    ("reason", "check"),
+    [
+        ("llm_unavailable", "check the model server (http://127.0.0.1:9/v1, model default)"),
+        ("robots_unreachable", "check the robots' power, addresses and keys (the world node's log names each link)"),
+    ],
+)
+def test_up_exits_1_when_its_episode_failed_for_infrastructure(reason, check, monkeypatch, capsys, tmp_path):
+    """``fleetmind up`` exited 0 after an episode the model server or the robots never let run (as run exits 1)."""
+    from fleetmind.ros.up import UpResult
+
+    monkeypatch.setattr(up_cli, "up", lambda config: UpResult(ran=True, failure_reason=reason, seconds=1.0))
+    argv = ["up", "boxnet1_2x2", "--planner", "cmas", "--llm", "openai", "--base-url", "http://127.0.0.1:9/v1"]
+    assert _exit_code([*argv, "--log-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"fleetmind: error: no episode ran: it failed for infrastructure, not planning ({reason}); {check}"
+    )
+    monkeypatch.setattr(up_cli, "up", lambda config: UpResult(ran=True, failure_reason="step_limit", seconds=1.0))
+    assert _exit_code([*argv, "--log-dir", str(tmp_path)]) == 0  # a planning failure is a result

@@ -308,6 +308,7 @@ def test_robots_that_never_answer_end_the_episode_as_unreachable_naming_each_lin
     ex = ExecutorFleet(inner, MAPF, robots, ExecutorSettings(cell_size=CELL))
     obs = ex.reset(0)
     assert "no robot answered: robot_0 (udp 127.0.0.1:47000), robot_1 (udp 127.0.0.1:47001)" in caplog.text
+    assert ex.unreachable  # the ROS world node ends the episode here: no agent would ever command a robot
     result = ex.step({R0: free_step(obs, R0)[0]})
     assert result.done and result.failure_reason == "robots_unreachable"
     assert all(d.v == 0.0 for d in doubles)
@@ -317,6 +318,7 @@ def test_one_robot_that_answers_is_enough_to_run_the_episode() -> None:
     ex, doubles, _ = mapf_executor(heartbeat=0.3)
     doubles[1].powered = False
     obs = ex.reset(0)
+    assert not ex.unreachable
     result = ex.step({R0: free_step(obs, R0)[0]})
     assert result.failure_reason is None and result.metrics["lost_robots"] == 1
 

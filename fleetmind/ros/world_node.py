@@ -24,7 +24,7 @@ from fleetmind.app.runner import ShieldRejected, shield_physical, shielded_step
 from fleetmind.app.scenario import ScenarioError, load_scenario
 from fleetmind.robots.commands import Command, Wait
 from fleetmind.robots.errors import BadInputError, FleetError
-from fleetmind.robots.fleet import Fleet, Observation, StepResult
+from fleetmind.robots.fleet import ROBOTS_UNREACHABLE, Fleet, Observation, StepResult
 from fleetmind.robots.ids import RobotId
 from fleetmind.ros import common as rc
 from fleetmind.ros._run import run_node  # noqa: F401 - the other nodes import it from here
@@ -204,6 +204,9 @@ class WorldNode(Node):
         self.pending, self.executed, self.rejected = {}, {}, []
         self.shield_rejections = 0
         self.get_logger().info(f"episode {self.episode} (seed {seed}) of {self.scenario.name} started")
+        if getattr(self.fleet, "unreachable", False):  # no robot answered: no agent will ever command one
+            self.done, self.failure = True, ROBOTS_UNREACHABLE
+            self.get_logger().error(f"episode {self.episode} ended: {ROBOTS_UNREACHABLE} (the warning names them)")
         self.publish_all()
         return seed
 
