@@ -21,6 +21,8 @@ from naive import assert_twins_hold_without_jit
 from naive import lacam_search as naive
 
 NO_JIT = os.environ.get("NUMBA_DISABLE_JIT") == "1"
+# without the JIT, the kernels' splitmix64 runs on numpy uint64 scalars, whose wrap-around (by design) warns
+pytestmark = pytest.mark.filterwarnings("ignore:overflow encountered in scalar:RuntimeWarning")
 
 
 def instance(side: int, density: float, agents: int, seed: int):
