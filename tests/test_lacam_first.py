@@ -86,6 +86,15 @@ def test_resumed_in_slices_and_through_growth_equals_one_call():
     assert np.array_equal(sliced.solution(), whole.solution())
 
 
+def test_a_passed_deadline_stops_a_search_before_its_budget():
+    grid, scen, start, goal, dist, nbr = instance(16, 0.2, 20, 3)
+    search = FirstSearch(start, goal, dist, nbr, 5)
+    search.run(1000, deadline=0.0)  # perf_counter() is past 0 already
+    assert search.nodes == 1 and search.searching
+    search.run(1000)
+    assert search.found
+
+
 def test_an_unsolvable_instance_is_exhausted_and_lacam_star_returns_no_paths():
     blocked = np.array([[False, False, False]])  # a 1x3 corridor: two agents cannot pass each other
     starts, goals = np.array([[0, 0], [0, 1]]), np.array([[0, 1], [0, 0]])

@@ -162,7 +162,7 @@ def lacam_star(
             race.searches.append(other)
         until = min(deadline, t0 + _GUIDED_SHARE * time_limit)
         while other.searching and other.nodes < node_limit and time.perf_counter() < until:
-            other.run(min(8 * _TURN_NODES, node_limit - other.nodes))
+            other.run(min(8 * _TURN_NODES, node_limit - other.nodes), until)
         if other.found and solution_costs(other_cells := other.solution(), goal)[0] < first_soc:
             winner, cells = other, other_cells
     nodes = race.nodes

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 MAX_BYTES = 1 << 30  # one search's arrays stop growing here: it then reports itself exhausted by memory
 _START_CAP = 256  # configurations a search holds before its first growth
+_CHUNK = 64  # new configurations per kernel call at most: the deadline is checked between calls
 _NO_SLOTS = np.zeros((0, 0), dtype=np.int8)
 
 
@@ -78,21 +79,21 @@ class FirstSearch:
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self._arrays())
 
-    def run(self, budget: int) -> None:
-        """Explore up to ``budget`` new configurations (fewer if it finds the goal or exhausts the space)."""
+    def run(self, budget: int, deadline: float = float("inf")) -> None:
+        """Explore up to ``budget`` new configurations (fewer if it finds the goal or exhausts the space), in kernel
+        calls of at most ``_CHUNK`` each, stopping between them once ``deadline`` (``time.perf_counter()``) passed."""
         target = self.nodes + budget
-        while self.searching and self.nodes < target:
+        while self.searching and self.nodes < target and time.perf_counter() < deadline:
+            chunk = min(_CHUNK, target - self.nodes)
             status = search_run(
-                target - self.nodes, 64 * budget + 1024, self.goal, self.dist, self.nbr, self.slots, self.swap,
-                self.tries, *self._arrays(),
+                chunk, 64 * chunk + 1024, self.goal, self.dist, self.nbr, self.slots, self.swap, self.tries,
+                *self._arrays(),
             )  # fmt: skip
             if status == FOUND:
                 self.found = True
             elif status == EXHAUSTED:
                 self.exhausted = True
-            elif status != FULL:
-                return  # RUNNING: the step bound of one call
-            elif not self._grow():
+            elif status == FULL and not self._grow():
                 self.exhausted = self.out_of_memory = True
                 log.info("LaCAM*: search %d stops at %d configurations: %d bytes", self.seed, self.nodes, self.nbytes())
 
@@ -169,7 +170,7 @@ def portfolio(
                 log.warning("LaCAM*: no first solution: every search filled its %d MB", MAX_BYTES >> 20)
             break
         for s in live:
-            s.run(min(turn, node_limit - s.nodes))
+            s.run(min(turn, node_limit - s.nodes), deadline)
             if s.found:
                 return Portfolio(searches, s)
             if s.exhausted and not s.out_of_memory:
