@@ -25,6 +25,17 @@ def test_shipped_weights_load_and_a_missing_policy_is_one_clear_line():
         IlPolicy.load("nowhere")
 
 
+def test_saved_weights_replace_the_file_whole_and_load_back(tmp_path):
+    """The training command writes the shipped weights by default: through a temporary file and a rename."""
+    policy = IlPolicy.load("follower_il")
+    path = tmp_path / "w.npz"
+    path.write_bytes(b"old")
+    policy.save(path)
+    again = IlPolicy.load(str(path))
+    assert np.array_equal(again.w1, policy.w1) and again.temperature == policy.temperature
+    assert [p.name for p in tmp_path.iterdir()] == ["w.npz"]
+
+
 def _views(pos_rc: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     return visible_lists(pos_rc, width, 5, height)
 

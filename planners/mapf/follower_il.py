@@ -23,6 +23,7 @@ DAgger-style correction) and shipped as ``weights/<name>.npz`` next to this modu
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,7 +63,17 @@ class IlPolicy:
         return np.where(mask, s, -np.inf)
 
     def save(self, path: Path) -> None:
-        np.savez(path, w1=self.w1, b1=self.b1, w2=self.w2, temperature=np.float64(self.temperature))
+        """Write the weights through a temporary file beside ``path`` and a rename: the training command's default
+        ``path`` is the shipped ``weights/follower_il.npz``, which a crash mid-write must not leave half-written."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            with tmp.open("wb") as f:
+                np.savez(f, w1=self.w1, b1=self.b1, w2=self.w2, temperature=np.float64(self.temperature))
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, name: str = "follower_il") -> IlPolicy:
