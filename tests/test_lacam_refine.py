@@ -84,6 +84,26 @@ def test_a_bad_instance_is_refused_in_one_line_naming_the_agent(starts, goals, m
         lacam_star(grid.obstacles, np.array(starts), np.array(goals), time_limit=1.0)
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"time_limit": -1.0}, r"^time_limit: a finite number of seconds > 0, got -1.0$"),  # read as "no solution"
+        ({"time_limit": float("nan")}, r"^time_limit: a finite number of seconds > 0, got nan$"),
+        ({"time_limit": float("inf")}, r"^time_limit: a finite number of seconds > 0, got inf$"),  # never ended
+        ({"seed": -1}, r"^seed: an integer >= 0, got -1$"),  # failed deep inside numpy
+        ({"node_limit": 0}, r"^node_limit: an integer >= 1, got 0$"),
+        ({"group": 0}, r"^group: an integer >= 1, got 0$"),
+        ({"tries": 0}, r"^tries: an integer >= 1, got 0$"),
+    ],
+)
+def test_bad_search_options_are_refused_in_one_line(options, message):
+    from fleetmind.robots.errors import BadInputError
+
+    grid = parse_string_map("...\n.#.")
+    with pytest.raises(BadInputError, match=message):
+        lacam_star(grid.obstacles, np.array([[0, 0]]), np.array([[0, 2]]), **{"time_limit": 1.0, **options})
+
+
 @pytest.mark.parametrize("planner", ["follower", "pibt", "pibt_flow", "pibt_lns"])
 def test_zero_agents_every_lifelong_planner_plans_nothing(planner):
     grid = parse_string_map("...\n.#.")

@@ -20,6 +20,7 @@ the wait. The *lower bound* is the sum of single-agent shortest distances.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 
@@ -110,6 +111,7 @@ def lacam_star(
     configurations each (doubled every four rounds), joined by ``seed + 2`` and ``seed + 3`` at that same
     max(64, 6 x the longest distance), the first to reach the goal winning; ``nodes`` counts the configurations of
     every search."""
+    _check_options(time_limit, seed, node_limit, group, tries)
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     blocked = np.ascontiguousarray(blocked, dtype=np.bool_)
@@ -205,6 +207,21 @@ def lacam_star(
     paths = np.stack(np.divmod(cells, w), axis=2)
     optimal = anytime and not lacam.open
     return LacamResult(paths, soc, sol, makespan, lower_bound, first_soc, nodes, seconds, first_solution, optimal, kept)
+
+
+def _check_options(time_limit: float, seed: int, node_limit: int, group: int, tries: int) -> None:
+    """One line (:class:`BadInputError`) for a search option out of range: a negative or NaN limit read as "no
+    solution", a negative seed failed deep inside numpy, an infinite limit never ended the anytime phase."""
+    if not (isinstance(time_limit, int | float) and math.isfinite(time_limit) and time_limit > 0):
+        raise BadInputError(f"time_limit: a finite number of seconds > 0, got {time_limit!r}")
+    for name, value, least in (
+        ("seed", seed, 0),
+        ("node_limit", node_limit, 1),
+        ("group", group, 1),
+        ("tries", tries, 1),
+    ):
+        if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < least:
+            raise BadInputError(f"{name}: an integer >= {least}, got {value!r}")
 
 
 def check_cells(blocked: np.ndarray, cells: np.ndarray, name: str) -> np.ndarray:
