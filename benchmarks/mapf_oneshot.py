@@ -51,6 +51,8 @@ from fleetmind.tasks.mapf_lifelong.scen import (  # noqa: E402
 from fleetmind.tasks.mapf_lifelong.validate import check_paths  # noqa: E402
 from fleetmind.tasks.mapf_lifelong.world import MapfWorld  # noqa: E402
 
+from fleetmind.app.argtypes import positive, positive_seconds  # noqa: E402
+
 
 def largest_component(grid: GridMap) -> GridMap:
     """As MovingAI's scenarios: only the largest connected component is used (the rest becomes obstacles)."""
@@ -236,14 +238,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="2 scenarios at 100 and 400 agents; scaling at 1,000 only")
     p.add_argument("--out", type=Path, default=Path("runs/bench"))
-    p.add_argument("--limit", type=float, default=10.0, help="seconds per one-shot instance (anytime + refinement)")
+    p.add_argument(
+        "--limit", type=positive_seconds, default=10.0, help="seconds per one-shot instance (anytime + refinement)"
+    )
     p.add_argument("--scaling-only", action="store_true", help="skip the one-shot part")
     p.add_argument("--scen", type=Path, nargs="+", help="MovingAI .scen files to run instead of the random maps")
     p.add_argument("--map", type=Path, help="the .map of every --scen file (default: the one each file names)")
-    p.add_argument("--agents", type=int, nargs="+", help="agent counts (the first k of each scenario)")
+    p.add_argument("--agents", type=positive, nargs="+", help="agent counts (the first k of each scenario)")
     p.add_argument("--no-scaling", action="store_true", help="skip the lifelong scaling part")
     p.add_argument("--make-scen", type=Path, help="write seeded .map/.scen files into this folder and stop")
-    p.add_argument("--count", type=int, default=5, help="with --make-scen: random maps, and scenarios per map")
+    p.add_argument("--count", type=positive, default=5, help="with --make-scen: random maps, and scenarios per map")
     p.add_argument("--maps", nargs="*", default=["wfi_warehouse"], help="with --make-scen: bundled maps to add")
     p.add_argument("--lacam3", type=Path, help="a LaCAM3 binary (github.com/Kei18/lacam3) to run side by side")
     args = p.parse_args(argv)
