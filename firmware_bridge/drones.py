@@ -32,7 +32,7 @@ from fleetmind.robots.commands import Command
 from fleetmind.robots.errors import BadInputError, ExpectedFailure, FleetClosedError
 from fleetmind.robots.fleet import Observation, RobotEvent, RobotObservation, StepResult, final_step
 from fleetmind.robots.ids import RobotId
-from fleetmind.tasks import TASKS, get_task
+from fleetmind.tasks import real_robot_tasks
 from fleetmind.tasks.base import Task
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def check_supported(task: Task, world: Any = None) -> None:
     real_robots_refusal`)."""
     why = task.real_robots_refusal(world)
     if why is not None:
-        names = ", ".join(name for name in TASKS if get_task(name).real_robots_refusal() is None)
+        names = ", ".join(real_robot_tasks())
         raise BadInputError(
             f"world.task: {task.name!r} is unsupported on the mavlink backend ({why}); supported: {names}"
         )

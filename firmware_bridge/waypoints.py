@@ -10,7 +10,7 @@ from fleetmind.firmware_bridge.localization import Pose2D
 from fleetmind.robots.controllers import UnicycleGains, unicycle_control, wrap_angle
 from fleetmind.robots.errors import BadInputError
 from fleetmind.robots.ids import RobotId
-from fleetmind.tasks import TASKS, Task, get_task
+from fleetmind.tasks import Task, real_robot_tasks
 
 XY = tuple[float, float]
 
@@ -20,7 +20,7 @@ def check_supported(task: Task, world: Any = None) -> None:
     section: that world of it): the task's own :meth:`~fleetmind.tasks.base.Task.real_robots_refusal`."""
     why = task.real_robots_refusal(world)
     if why is not None:
-        names = ", ".join(name for name in TASKS if get_task(name).real_robots_refusal() is None)
+        names = ", ".join(real_robot_tasks())
         raise BadInputError(
             f"world.task: {task.name!r} is unsupported on this backend (firmware): {why}; supported: {names} "
             "(or use backend: grid / pybullet)"

@@ -37,4 +37,18 @@ def get_task(name: str) -> Task:
     return importlib.import_module(TASKS[name]).TASK
 
 
-__all__ = ["TASKS", "GridTaskPlugin", "Task", "TaskConfig", "UnknownTaskError", "get_task", "task_names"]
+def real_robot_tasks() -> list[str]:
+    """The tasks real robots can play (:meth:`Task.real_robots_refusal` says None), for refusals' lists."""
+    return [name for name in TASKS if get_task(name).real_robots_refusal() is None]
+
+
+__all__ = [
+    "TASKS",
+    "GridTaskPlugin",
+    "Task",
+    "TaskConfig",
+    "UnknownTaskError",
+    "get_task",
+    "real_robot_tasks",
+    "task_names",
+]
