@@ -170,7 +170,8 @@ def add_config(
     hashes[k] = config_hash(cfg)
     table[slot] = k
     head[k], tail[k] = -1, -1
-    _new_constraint(k, -1, -1, -1, 0, head, tail, c_parent, c_who, c_where, c_depth, c_next, meta)
+    none, zero = np.int64(-1), np.int64(0)
+    _new_constraint(k, none, none, none, zero, head, tail, c_parent, c_who, c_where, c_depth, c_next, meta)
     stack[meta[2]] = k
     meta[2] += 1
     meta[0] = k + 1
