@@ -87,8 +87,8 @@ def kernel_before_after(map_name: str, goals: int = 24, rounds: int = 3) -> tupl
     """ms per cost-to-go row on ``map_name``: the reference Dijkstra (bucket queue, linked lists) and the cache's
     multiple-queue kernel, on the same goals, interleaved, best of ``rounds``."""
     from fleetmind.planners.mapf._common import _SCALE, static_centrality
-    from fleetmind.planners.mapf._heuristic_kernels import cost_classes, multiqueue_rows
-    from fleetmind.planners.mapf._kernels import dijkstra_rows, neighbour_table
+    from fleetmind.planners.mapf._heuristic_kernels import cost_classes, dijkstra_rows, multiqueue_rows
+    from fleetmind.planners.mapf._kernels import neighbour_table
 
     blocked = np.ascontiguousarray(named_map(map_name).obstacles)
     nbr = neighbour_table(blocked)

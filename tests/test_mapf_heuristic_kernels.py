@@ -77,6 +77,6 @@ def test_guided_cache_rows_equal_dense_reference_rows(threads):
         goals = rng.choice(grid.free_cells, size=size, replace=False).astype(np.int64)
         rows = cache.rows(goals)
         for g, r in zip(goals, rows, strict=True):
-            plan_k.dijkstra_distances(nbr, icost, int(g), want, _SCALE)
+            heur_k.dijkstra_distances(nbr, icost, int(g), want, _SCALE)
             assert np.array_equal(cache.pool[r], want)
     assert cache.computed == 23 and cache.pool.shape[0] >= 9

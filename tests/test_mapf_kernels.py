@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+from fleetmind.planners.mapf import _heuristic_kernels as heur_k
 from fleetmind.planners.mapf import _kernels as plan_k
 from fleetmind.tasks.mapf_lifelong import _kernels as world_k
 from hypothesis import given
@@ -110,7 +111,7 @@ def test_flow_replan_finds_optimal_flow_aware_paths_and_keeps_the_flow_counts(in
     cell_cost = 1.0 + rng.integers(0, 4, h * w) / 4.0
     hpool = np.empty((n, h * w), dtype=np.float32)
     for i in range(n):  # the cost-to-go on cell_cost alone: an admissible, consistent heuristic
-        plan_k.dijkstra_distances(nbr, np.round(cell_cost * 64).astype(np.int64), int(goal[i]), hpool[i], 64.0)
+        heur_k.dijkstra_distances(nbr, np.round(cell_cost * 64).astype(np.int64), int(goal[i]), hpool[i], 64.0)
     paths = np.zeros((n, window + 1), dtype=np.int64)
     head = np.zeros(n, dtype=np.int64)
     length = np.zeros(n, dtype=np.int64)
@@ -145,12 +146,12 @@ def test_dijkstra_cost_to_go_matches_twin(inst):
     goal = int(rows[0] * w + cols[0])
     got = np.empty(nbr.shape[0], dtype=np.float32)
     want = np.empty(nbr.shape[0], dtype=np.float32)
-    plan_k.dijkstra_distances(nbr, icost, goal, got, 64.0)
+    heur_k.dijkstra_distances(nbr, icost, goal, got, 64.0)
     naive_plan.dijkstra_distances(nbr, icost, goal, want, 64.0)
     assert np.array_equal(got, want)
     goals = (rows * w + cols).astype(np.int64)  # the batched form fills the rows it is given
     pool = np.zeros((len(goals) + 2, nbr.shape[0]), dtype=np.float32)
-    plan_k.dijkstra_rows(nbr, icost, goals, np.arange(2, len(goals) + 2), pool, 64.0)
+    heur_k.dijkstra_rows(nbr, icost, goals, np.arange(2, len(goals) + 2), pool, 64.0)
     for k, g in enumerate(goals):
         naive_plan.dijkstra_distances(nbr, icost, int(g), want, 64.0)
         assert np.array_equal(pool[k + 2], want)

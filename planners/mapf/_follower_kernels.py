@@ -8,7 +8,7 @@ kernel works agent by agent on that agent's own rows only (its position, goal, v
 from __future__ import annotations
 
 import numpy as np
-from fleetmind.planners.mapf._kernels import _pop, _push
+from fleetmind.planners.mapf._heuristic_kernels import _pop, _push
 from numba import njit
 
 

@@ -1,7 +1,9 @@
-"""numba kernel of the cost-to-go cache at warehouse scale: exact Dijkstra rows with one FIFO queue per distinct
-cell cost (Dinitz's multiple-queue variant of Dial's algorithm), each cell queued once.
+"""numba kernels of cost-to-go rows: at warehouse scale exact Dijkstra rows with one FIFO queue per distinct cell
+cost (Dinitz's multiple-queue variant of Dial's algorithm), each cell queued once; the plain binary-heap Dijkstra
+(:func:`dijkstra_distances`, :func:`dijkstra_rows`) and its heap (``_push``/``_pop``, shared with the A* searches of
+``_kernels.py``, ``_follower_kernels.py`` and ``_lns_kernels.py``).
 
-Same integer costs and the same result as :func:`fleetmind.planners.mapf._kernels.dijkstra_distances` (twin:
+The multiple-queue rows have the same integer costs and the same result as :func:`dijkstra_distances` (twin:
 ``tests/naive/mapf_planners.py`` ``dijkstra_distances``), about an order of magnitude faster on 70,000-cell maps: the
 search touches each cell once, reads sequential queues instead of a linked bucket list and keeps 32-bit scratch.
 """
@@ -93,3 +95,89 @@ def multiqueue_rows_parallel(nbr4, values, klass, starts, goals, rows, pool, sca
     work, so threads pay off from two rows on; each thread keeps its own scratch)."""
     for t in prange(threads):
         multiqueue_rows(nbr4, values, klass, starts, goals[t::threads], rows[t::threads], pool, scale)
+
+
+@njit(cache=True)
+def _push(heap_f, heap_c, size, f, c):  # pragma: no cover - compiled
+    k = size
+    heap_f[k] = f
+    heap_c[k] = c
+    while k > 0:
+        p = (k - 1) // 2
+        if heap_f[p] <= heap_f[k]:
+            break
+        heap_f[p], heap_f[k] = heap_f[k], heap_f[p]
+        heap_c[p], heap_c[k] = heap_c[k], heap_c[p]
+        k = p
+    return size + 1
+
+
+@njit(cache=True)
+def _pop(heap_f, heap_c, size):  # pragma: no cover - compiled
+    c = heap_c[0]
+    size -= 1
+    heap_f[0] = heap_f[size]
+    heap_c[0] = heap_c[size]
+    k = 0
+    while True:
+        a, b, m = 2 * k + 1, 2 * k + 2, k
+        if a < size and heap_f[a] < heap_f[m]:
+            m = a
+        if b < size and heap_f[b] < heap_f[m]:
+            m = b
+        if m == k:
+            break
+        heap_f[m], heap_f[k] = heap_f[k], heap_f[m]
+        heap_c[m], heap_c[k] = heap_c[k], heap_c[m]
+        k = m
+    return c, size
+
+
+@njit(cache=True)
+def dijkstra_distances(nbr, icost, goal, out, scale):  # pragma: no cover - compiled
+    """Exact cost-to-go to ``goal`` when entering cell v costs ``icost[v]`` (``(C,) int64``, >= 1): Dijkstra with a
+    bucket queue (Dial's algorithm; costs are small integers, so no heap).
+
+    Writes ``out`` (``(C,)`` float row): the cost-to-go divided by ``scale``, ``1e30`` where the goal cannot be
+    reached. Moves are symmetric, so a search from the goal gives every cell's cost to reach it.
+    """
+    c_total = nbr.shape[0]
+    span = 1
+    for c in range(c_total):
+        if icost[c] + 1 > span:
+            span = icost[c] + 1  # buckets in flight never lie further apart than one step's cost
+    dist = np.full(c_total, np.iinfo(np.int64).max)
+    head = np.full(span, -1, dtype=np.int64)  # each bucket: a linked list of queue entries
+    e_cell = np.empty(4 * c_total + 1, dtype=np.int64)
+    e_next = np.empty(4 * c_total + 1, dtype=np.int64)
+    dist[goal] = 0
+    e_cell[0], e_next[0], head[0] = goal, -1, 0
+    entries, pending, cur = 1, 1, 0
+    while pending > 0:
+        b = cur % span
+        while head[b] != -1:
+            e = head[b]
+            head[b] = e_next[e]
+            pending -= 1
+            c = e_cell[e]
+            if dist[c] != cur:
+                continue  # a stale entry: c was reached cheaper since
+            nd = cur + icost[c]  # the reverse move v -> c enters c
+            for k in range(1, 5):
+                v = nbr[c, k]
+                if v >= 0 and nd < dist[v]:
+                    dist[v] = nd
+                    e_cell[entries], e_next[entries] = v, head[nd % span]
+                    head[nd % span] = entries
+                    entries += 1
+                    pending += 1
+        cur += 1
+    for c in range(c_total):
+        out[c] = 1e30 if dist[c] == np.iinfo(np.int64).max else dist[c] / scale
+
+
+@njit(cache=True)
+def dijkstra_rows(nbr, icost, goals, rows, pool, scale):  # pragma: no cover - compiled
+    """:func:`dijkstra_distances` for each ``goals[m]`` into ``pool[rows[m]]``."""
+    for m in range(goals.shape[0]):
+        dijkstra_distances(nbr, icost, goals[m], pool[rows[m]], scale)

@@ -1,5 +1,6 @@
-"""numba kernels of the MAPF planners: PIBT's one-step search (with LaCAM3's swap), cost-to-go rows and the
-traffic-flow A* of ``pibt_flow`` (the Follower's kernels are in ``_follower_kernels.py``).
+"""numba kernels of the MAPF planners: PIBT's one-step search (with LaCAM3's swap) and the traffic-flow A* of
+``pibt_flow`` (cost-to-go rows and the binary heap are in ``_heuristic_kernels.py``, the Follower's kernels in
+``_follower_kernels.py``).
 
 Plain arrays in and out; twins in ``tests/naive/mapf_planners.py``. Cells are row-major indices; ``nbr`` is the
 ``(C, 5) int64`` neighbour table in POGEMA action order (stay, up, down, left, right), -1 where blocked.
@@ -8,6 +9,7 @@ Plain arrays in and out; twins in ``tests/naive/mapf_planners.py``. Cells are ro
 from __future__ import annotations
 
 import numpy as np
+from fleetmind.planners.mapf._heuristic_kernels import _pop, _push
 from numba import njit
 
 
@@ -200,41 +202,57 @@ def pibt_configure(
     n = pos.shape[0]
     occ_now = np.full(num_cells, -1, dtype=np.int64)
     occ_next = np.full(num_cells, -1, dtype=np.int64)
+    count = np.zeros(num_cells, dtype=np.int64)
     nxt = np.full(n, -1, dtype=np.int64)
-    fail = np.full(n, -1, dtype=np.int64)
+    slot = np.full(n, -1, dtype=np.int64)
     st_agent = np.empty(n + 1, dtype=np.int64)
     st_t = np.empty(n + 1, dtype=np.int64)
     st_swap = np.empty(n + 1, dtype=np.int64)
     for i in range(n):
         occ_now[pos[i]] = i
+    ok = configure(
+        pos, order, nbr, priority_order, fixed_agents, fixed_slots, goal, dist, drow, swap, occ_now, occ_next, count,
+        nxt, slot, st_agent, st_t, st_swap,
+    )  # fmt: skip
+    return slot if ok else np.full(n, -1, dtype=np.int64)
+
+
+@njit(cache=True)
+def configure(
+    pos, order, nbr, priority_order, fixed_agents, fixed_slots, goal, dist, drow, swap, occ_now, occ_next, count,
+    nxt, slot, st_agent, st_t, st_swap,
+):  # fmt: skip  # pragma: no cover - compiled
+    """:func:`pibt_configure`'s work on the caller's arrays: ``occ_now`` holds every agent at its cell, ``occ_next``
+    all -1 and ``count`` all 0 (``(C,) int64``), ``nxt`` all -1; ``slot`` gets the chosen slots. True if the
+    constraints admit a configuration."""
+    n = pos.shape[0]
     for m in range(fixed_agents.shape[0]):
         i = fixed_agents[m]
         v = nbr[pos[i], fixed_slots[m]]
         if v < 0 or occ_next[v] != -1:
-            return fail
+            return False
         j = occ_now[v]
         if j != -1 and j != i and nxt[j] == pos[i]:
-            return fail
+            return False
         occ_next[v] = i
         nxt[i] = v
     for m in range(n):
         i = priority_order[m]
         if nxt[i] == -1:
             _pibt(i, pos, order, nbr, nxt, occ_now, occ_next, goal, dist, drow, swap, st_agent, st_t, st_swap)
-    slot = np.full(n, -1, dtype=np.int64)
-    count = np.zeros(num_cells, dtype=np.int64)
     for i in range(n):
         v = nxt[i]
         count[v] += 1
         if count[v] > 1:
-            return fail
+            return False
         j = occ_now[v]
         if j != -1 and j != i and nxt[j] == pos[i]:
-            return fail
+            return False
+        slot[i] = -1
         for s in range(5):
             if nbr[pos[i], s] == v:
                 slot[i] = s
-    return slot
+    return True
 
 
 @njit(cache=True)
@@ -272,92 +290,6 @@ def rank_slots_into(out, pos, nbr, dist, drow, noise, w_occupied, occ, vacant): 
             else:
                 key[s] = float(row[v]) + noise[i, s] + (w_occupied if occ[v] != vacant else 0.0)
         out[i] = np.argsort(key, kind="mergesort")
-
-
-@njit(cache=True)
-def _push(heap_f, heap_c, size, f, c):  # pragma: no cover - compiled
-    k = size
-    heap_f[k] = f
-    heap_c[k] = c
-    while k > 0:
-        p = (k - 1) // 2
-        if heap_f[p] <= heap_f[k]:
-            break
-        heap_f[p], heap_f[k] = heap_f[k], heap_f[p]
-        heap_c[p], heap_c[k] = heap_c[k], heap_c[p]
-        k = p
-    return size + 1
-
-
-@njit(cache=True)
-def _pop(heap_f, heap_c, size):  # pragma: no cover - compiled
-    c = heap_c[0]
-    size -= 1
-    heap_f[0] = heap_f[size]
-    heap_c[0] = heap_c[size]
-    k = 0
-    while True:
-        a, b, m = 2 * k + 1, 2 * k + 2, k
-        if a < size and heap_f[a] < heap_f[m]:
-            m = a
-        if b < size and heap_f[b] < heap_f[m]:
-            m = b
-        if m == k:
-            break
-        heap_f[m], heap_f[k] = heap_f[k], heap_f[m]
-        heap_c[m], heap_c[k] = heap_c[k], heap_c[m]
-        k = m
-    return c, size
-
-
-@njit(cache=True)
-def dijkstra_distances(nbr, icost, goal, out, scale):  # pragma: no cover - compiled
-    """Exact cost-to-go to ``goal`` when entering cell v costs ``icost[v]`` (``(C,) int64``, >= 1): Dijkstra with a
-    bucket queue (Dial's algorithm; costs are small integers, so no heap).
-
-    Writes ``out`` (``(C,)`` float row): the cost-to-go divided by ``scale``, ``1e30`` where the goal cannot be
-    reached. Moves are symmetric, so a search from the goal gives every cell's cost to reach it.
-    """
-    c_total = nbr.shape[0]
-    span = 1
-    for c in range(c_total):
-        if icost[c] + 1 > span:
-            span = icost[c] + 1  # buckets in flight never lie further apart than one step's cost
-    dist = np.full(c_total, np.iinfo(np.int64).max)
-    head = np.full(span, -1, dtype=np.int64)  # each bucket: a linked list of queue entries
-    e_cell = np.empty(4 * c_total + 1, dtype=np.int64)
-    e_next = np.empty(4 * c_total + 1, dtype=np.int64)
-    dist[goal] = 0
-    e_cell[0], e_next[0], head[0] = goal, -1, 0
-    entries, pending, cur = 1, 1, 0
-    while pending > 0:
-        b = cur % span
-        while head[b] != -1:
-            e = head[b]
-            head[b] = e_next[e]
-            pending -= 1
-            c = e_cell[e]
-            if dist[c] != cur:
-                continue  # a stale entry: c was reached cheaper since
-            nd = cur + icost[c]  # the reverse move v -> c enters c
-            for k in range(1, 5):
-                v = nbr[c, k]
-                if v >= 0 and nd < dist[v]:
-                    dist[v] = nd
-                    e_cell[entries], e_next[entries] = v, head[nd % span]
-                    head[nd % span] = entries
-                    entries += 1
-                    pending += 1
-        cur += 1
-    for c in range(c_total):
-        out[c] = 1e30 if dist[c] == np.iinfo(np.int64).max else dist[c] / scale
-
-
-@njit(cache=True)
-def dijkstra_rows(nbr, icost, goals, rows, pool, scale):  # pragma: no cover - compiled
-    """:func:`dijkstra_distances` for each ``goals[m]`` into ``pool[rows[m]]``."""
-    for m in range(goals.shape[0]):
-        dijkstra_distances(nbr, icost, goals[m], pool[rows[m]], scale)
 
 
 @njit(cache=True)

@@ -8,7 +8,7 @@ goal, or ``H + d[cell at H]`` (``d``: its cost-to-go row) if it does not get the
 from __future__ import annotations
 
 import numpy as np
-from fleetmind.planners.mapf._kernels import _pop, _push
+from fleetmind.planners.mapf._heuristic_kernels import _pop, _push
 from numba import njit
 
 

@@ -16,7 +16,7 @@ stack; ``meta (4,) int64``: configurations, constraints, stack height, goal conf
 from __future__ import annotations
 
 import numpy as np
-from fleetmind.planners.mapf._kernels import _pibt
+from fleetmind.planners.mapf._kernels import configure
 from fleetmind.planners.mapf._oneshot_kernels import lacam_preferences_into
 from numba import njit
 
@@ -189,7 +189,7 @@ def configure_into(
     for i in range(n):
         occ_now[pos[i]] = i
         nxt[i] = -1
-    ok = _configure(
+    ok = configure(
         pos, order, nbr, priority_order, fixed_agents, fixed_slots, goal, dist, drow, swap, occ_now, occ_next, count,
         nxt, slot, st_agent, st_t, st_swap,
     )  # fmt: skip
@@ -200,41 +200,6 @@ def configure_into(
             occ_next[nxt[i]] = -1
             count[nxt[i]] = 0
     return ok
-
-
-@njit(cache=True)
-def _configure(
-    pos, order, nbr, priority_order, fixed_agents, fixed_slots, goal, dist, drow, swap, occ_now, occ_next, count,
-    nxt, slot, st_agent, st_t, st_swap,
-):  # fmt: skip  # pragma: no cover - compiled
-    n = pos.shape[0]
-    for m in range(fixed_agents.shape[0]):
-        i = fixed_agents[m]
-        v = nbr[pos[i], fixed_slots[m]]
-        if v < 0 or occ_next[v] != -1:
-            return False
-        j = occ_now[v]
-        if j != -1 and j != i and nxt[j] == pos[i]:
-            return False
-        occ_next[v] = i
-        nxt[i] = v
-    for m in range(n):
-        i = priority_order[m]
-        if nxt[i] == -1:
-            _pibt(i, pos, order, nbr, nxt, occ_now, occ_next, goal, dist, drow, swap, st_agent, st_t, st_swap)
-    for i in range(n):
-        v = nxt[i]
-        count[v] += 1
-        if count[v] > 1:
-            return False
-        j = occ_now[v]
-        if j != -1 and j != i and nxt[j] == pos[i]:
-            return False
-        slot[i] = -1
-        for s in range(5):
-            if nbr[pos[i], s] == v:
-                slot[i] = s
-    return True
 
 
 @njit(cache=True)
