@@ -209,8 +209,8 @@ def test_bad_configuration_is_one_line_naming_the_field() -> None:
         DroneFleetConfig.model_validate({"robots": [{"name": "robot_0", "url": "x"}], "cell_size": 0.25})
 
 
-def test_warehouse_through_a_scenario_flies_the_oracle_plan_over_the_tracks() -> None:
-    scenario = parse_scenario({"name": "w", "world": {"backend": "grid", "task": "warehouse", "robots": 3}})
+def scenario_on_drones(scenario: Any) -> tuple[MavLoopbackFleet, MavlinkFleet]:
+    """``scenario``'s grid model flown by three loopback vehicles (layers 0.5 m apart)."""
     loop = MavLoopbackFleet(AUTOPILOTS)
     robots = [
         {"name": f"robot_{i}", "url": "loopback", "autopilot": a, "target_system": i + 1}
@@ -221,6 +221,12 @@ def test_warehouse_through_a_scenario_flies_the_oracle_plan_over_the_tracks() ->
     fleet = MavlinkFleet(
         scenario.make_fleet(), scenario.task, config, clock=loop.clock, connections=conns, keepalive=False
     )
+    return loop, fleet
+
+
+def test_warehouse_through_a_scenario_flies_the_oracle_plan_over_the_tracks() -> None:
+    scenario = parse_scenario({"name": "w", "world": {"backend": "grid", "task": "warehouse", "robots": 3}})
+    loop, fleet = scenario_on_drones(scenario)
     oracle = scenario.task.make_oracle()
     obs = fleet.reset(seed=0)
     moves = 0
@@ -259,16 +265,7 @@ def test_a_has_exploration_flies_over_its_cells_and_reorg_is_refused() -> None:
     mid-episode and is refused in one line."""
     world = {"backend": "grid", "task": "has", "size": 16, "robots": 3, "family": "open", "step_limit": 3}
     scenario = parse_scenario({"name": "h", "world": world, "run": {"planner": "frontier_nearest"}})
-    loop = MavLoopbackFleet(AUTOPILOTS)
-    robots = [
-        {"name": f"robot_{i}", "url": "loopback", "autopilot": a, "target_system": i + 1}
-        for i, a in enumerate(AUTOPILOTS)
-    ]
-    config = DroneFleetConfig.model_validate({"robots": robots, "layer_gap": 0.5, "poll_period": POLL})
-    conns = {f"robot_{i}": lp.host for i, lp in enumerate(loop.loops)}
-    fleet = MavlinkFleet(
-        scenario.make_fleet(), scenario.task, config, clock=loop.clock, connections=conns, keepalive=False
-    )
+    loop, fleet = scenario_on_drones(scenario)
     planner = make_planner("frontier_nearest", "has")
     obs = fleet.reset(seed=0)
     planner.reset(obs, 0)
