@@ -12,7 +12,7 @@ from typing import Any, get_args
 
 from fleetmind.app.argtypes import positive
 from fleetmind.app.bench import earlier_rows, merge_rows, paper_sizes, run_bench, write_tables
-from fleetmind.app.llm import endpoint_text
+from fleetmind.app.run_summary import what_to_check
 from fleetmind.planners.llm.config import Backend, HistoryMode, LLMSettings
 from fleetmind.planners.registry import LLM_PLANNERS as FRAMEWORKS
 from fleetmind.planners.registry import check_plays
@@ -113,11 +113,10 @@ def run_from_args(args: argparse.Namespace) -> int:
         )
     print(f"tables: {args.out}/llm.json, llm.csv, llm.md, llm.png")
     if rows and not any(r["episodes_ran"] for r in rows):
-        where = endpoint_text(LLMSettings(backend=args.llm)).removeprefix("LLM endpoint: ")
+        check = what_to_check([k for r in rows for k in r["infrastructure_failures"]], LLMSettings(backend=args.llm))
         sys.stdout.flush()
         print(
-            f"fleetmind: error: no cell ran: every episode failed for infrastructure, not planning; check the model "
-            f"server ({where})",
+            f"fleetmind: error: no cell ran: every episode failed for infrastructure, not planning; check {check}",
             file=sys.stderr,
         )
         return 1  # as fleetmind run: no planning result at all

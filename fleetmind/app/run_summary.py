@@ -4,12 +4,14 @@ episode ran."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from fleetmind.app.llm import endpoint_text
 from fleetmind.app.outcomes import LLM_FAILURES, tally
 from fleetmind.app.results import seed_ranges
 from fleetmind.app.runner import RunConfig, RunResult
+from fleetmind.planners.llm.config import LLMSettings
 from fleetmind.robots.fleet import ROBOTS_UNREACHABLE
 
 
@@ -52,14 +54,10 @@ def none_ran_line(result: RunResult, config: RunConfig) -> str | None:
         return None
     why = ", ".join(f"{k}: {v}" for k, v in counts["infrastructure_failures"].items())
     n = len(result.episodes)
-    checks = []
-    if any(k in LLM_FAILURES for k in counts["infrastructure_failures"]):
-        checks.append(f"the model server ({endpoint_text(config.llm_settings).removeprefix('LLM endpoint: ')})")
-    if ROBOTS_UNREACHABLE in counts["infrastructure_failures"]:
-        checks.append("the robots' power, addresses and keys (the warning above names each link)")
     return (
         f"no episode ran: {n} of {n} failed for infrastructure, not planning ({why}); "
-        f"check {' and '.join(checks)}; details in {config.out}/episodes/seed_<N>.jsonl"
+        f"check {what_to_check(counts['infrastructure_failures'], config.llm_settings)}; "
+        f"details in {config.out}/episodes/seed_<N>.jsonl"
     )
 
 
@@ -74,3 +72,15 @@ def merged(result: RunResult) -> str:
     if result.replaced:
         text += f"; re-ran seed(s) {seed_ranges(result.replaced)}, replacing their earlier records"
     return text
+
+
+def what_to_check(reasons: Iterable[str], llm: LLMSettings, links: str = "the warning above names each link") -> str:
+    """What a person should look at when episodes failed for these infrastructure ``reasons``: the model server
+    (named by ``llm``'s endpoint) and / or the robots (``links`` says where their addresses were logged)."""
+    reasons = set(reasons)
+    checks = []
+    if reasons & set(LLM_FAILURES):
+        checks.append(f"the model server ({endpoint_text(llm).removeprefix('LLM endpoint: ')})")
+    if ROBOTS_UNREACHABLE in reasons:
+        checks.append(f"the robots' power, addresses and keys ({links})")
+    return " and ".join(checks)

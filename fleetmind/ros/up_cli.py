@@ -57,7 +57,8 @@ def run_from_args(args: Any) -> int:
             raise BadInputError(f"--record {config.record}: already exists; give a new folder for the bag")
         check_output_dir(config.record, "--record")
     from fleetmind.app.llm import endpoint_text
-    from fleetmind.app.outcomes import INFRASTRUCTURE, LLM_FAILURES
+    from fleetmind.app.outcomes import INFRASTRUCTURE
+    from fleetmind.app.run_summary import what_to_check
     from fleetmind.planners.registry import LLM_PLANNERS
 
     if config.planner in LLM_PLANNERS:
@@ -73,9 +74,7 @@ def run_from_args(args: Any) -> int:
     if config.record and result.ran:
         print(f"rosbag2 (MCAP): {config.record}")
     if result.ran and result.failure_reason in INFRASTRUCTURE:  # as fleetmind run: no planning result, exit 1
-        check = f"the model server ({endpoint_text(config.llm).removeprefix('LLM endpoint: ')})"
-        if result.failure_reason not in LLM_FAILURES:
-            check = "the robots' power, addresses and keys (the world node's log names each link)"
+        check = what_to_check([result.failure_reason], config.llm, "the world node's log names each link")
         sys.stdout.flush()
         print(
             f"fleetmind: error: no episode ran: it failed for infrastructure, not planning ({result.failure_reason}); "
