@@ -343,3 +343,29 @@ def test_a_has_exploration_drives_on_the_executor_and_reorg_is_refused() -> None
     check_supported(has, config)
     with pytest.raises(BadInputError, match="^world.task: 'has' is unsupported .*mission 'reorg' puts the robots"):
         check_supported(has, config.model_copy(update={"mission": "reorg"}))
+
+
+def test_a_robot_lost_on_the_executor_is_lost_to_the_has_manager_too() -> None:
+    """The executor drops a robot whose link goes silent and marks it ``lost``; the HAS hierarchy used to keep it in
+    its group (its frontiers were never reached). Now the hierarchy hears "robot lost" and regroups without it."""
+    from fleetmind.sim.explore import ExploreFleet
+    from fleetmind.tasks.has import HasConfig
+
+    has = get_task("has")
+    config = HasConfig.model_validate({"task": "has", "size": 16, "robots": 2, "family": "open", "step_limit": 6})
+    clock = ManualClock()
+    robots, doubles = doubles_fleet(2, clock, heartbeat=0.3)
+    ex = ExecutorFleet(ExploreFleet(config), has, robots, ExecutorSettings(cell_size=CELL, heartbeat_timeout=0.3))
+    planner = make_planner("has", "has")
+    obs = ex.reset(0)
+    planner.reset(obs, 0)
+    obs = ex.step(planner.plan(obs)).observation
+    before = planner.metrics()
+    doubles[1].powered = False
+    obs = ex.step(planner.plan(obs)).observation
+    assert obs.robots[R1].data["lost"] is True
+    planner.plan(obs)
+    after = planner.metrics()
+    assert after["repairs"] > before["repairs"]  # the heuristic repaired the groups: "robot lost"
+    grouped = {r for lead in planner.leaders.values() for r in lead.group.members}  # type: ignore[attr-defined]
+    assert grouped == {R0}

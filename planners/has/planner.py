@@ -222,7 +222,9 @@ class HasPlanner(Planner):
             self.reset(observation, 0)
         p = self.p
         assert p is not None
-        seen = without(observation, self.offline)
+        # real robots (firmware, drones): a robot whose link is lost reads ``lost`` in its data; it is lost to HAS too
+        lost = frozenset(r for r, ro in observation.robots.items() if ro.data.get("lost"))
+        seen = without(observation, self.offline | lost)
         p.ingest(seen)
         world = seen.world
         self.world = world
