@@ -71,6 +71,20 @@ class ExecutorSettings(_Strict):
     def _consistent(self) -> ExecutorSettings:
         if self.robots and self.sitl is not None:
             raise ValueError("give either sitl (robots started by the run) or robots (their addresses), not both")
+        names = [rc.name for rc in self.robots]
+        if len(set(names)) != len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"two links are named {', '.join(twice)}; give each robot its own name")
+        seen: dict[object, str] = {}
+        for rc in self.robots:  # two links to one robot is a typo: say which here, not as a silent robot later
+            for key in (("serial", rc.serial_port), ("udp", f"{rc.udp_host}:{rc.udp_port}") if rc.udp_host else None):
+                if key is None or key[1] is None:
+                    continue
+                if key in seen:
+                    raise ValueError(
+                        f"robots {seen[key]} and {rc.name} share the link {key[0]} {key[1]}; give each its own"
+                    )
+                seen[key] = rc.name
         if self.collision_distance >= self.min_separation:
             raise ValueError(
                 f"collision_distance ({self.collision_distance}) must be below min_separation ({self.min_separation})"

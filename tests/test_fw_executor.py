@@ -369,3 +369,20 @@ def test_a_robot_lost_on_the_executor_is_lost_to_the_has_manager_too() -> None:
     assert after["repairs"] > before["repairs"]  # the heuristic repaired the groups: "robot lost"
     grouped = {r for lead in planner.leaders.values() for r in lead.group.members}  # type: ignore[attr-defined]
     assert grouped == {R0}
+
+
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        ({"name": "robot_0", "udp_port": 47002}, "two links are named robot_0; give each robot its own name"),
+        ({"name": "robot_1", "udp_port": 47001}, "robots robot_0 and robot_1 share the link udp 127.0.0.1:47001"),
+    ],
+)
+def test_two_links_with_one_name_or_one_address_are_refused_when_the_scenario_loads(second, message) -> None:
+    """A duplicate name was a pydantic traceback once the fleet was built; a duplicate address, a silent robot."""
+    first = {"name": "robot_0", "wire_id": 1, "udp_host": "127.0.0.1", "udp_port": 47001, "allow_unauthenticated": True}
+    links = [first, {**first, "wire_id": 2, **second}]
+    world = {"backend": "firmware", "task": "mapf_lifelong", "agents": 2, "firmware": {"robots": links}}
+    with pytest.raises(BadInputError, match=f"world.firmware: .*{message}") as err:
+        parse_scenario({"name": "x", "world": world})
+    assert "\n" not in str(err.value)
