@@ -152,6 +152,16 @@ def test_shipped_policies_load_by_task_name(name, tmp_path):
     assert (tmp_path / "swarm.gif").exists() == (name == "vicsek")
 
 
+def test_a_policy_trained_for_another_task_is_refused_in_one_line():
+    """A vicsek policy on aggregation failed on its actions' shape (a ValueError traceback from the world)."""
+    from fleetmind.app.swarm_run import controller
+
+    aggregation, vicsek = get_swarm_task("aggregation"), get_swarm_task("vicsek")
+    with pytest.raises(BadInputError, match=r"^--policy .*vicsek.npz: a Dec-POMFC policy trained for vicsek, not agg"):
+        controller(aggregation, "dec-pomfc", vicsek.policy_path())
+    assert callable(controller(vicsek, "dec-pomfc", vicsek.policy_path()))
+
+
 def test_bad_parameters_are_refused_with_one_line(capsys):
     task = get_swarm_task("vicsek")
     with pytest.raises(BadInputError, match=r"^vicsek: radius: .*greater than 0 \(got -1"):

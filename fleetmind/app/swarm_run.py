@@ -39,7 +39,15 @@ def controller(task: SwarmTask, name: str, policy: Path | None = None) -> Act:
     if name == "classic":
         return tuned_classic(task, task.tuned()).act
     if name == "dec-pomfc":
-        return load_policy(policy or task.policy_path()).act
+        path = policy or task.policy_path()
+        loaded = load_policy(path)
+        trained = loaded.meta.get("task")
+        if trained is not None and trained != task.name:  # a vicsek policy on aggregation failed on its actions' shape
+            raise BadInputError(
+                f"--policy {path}: a Dec-POMFC policy trained for {trained}, not {task.name}; give one trained for "
+                f"{task.name} (leave --policy out for the shipped one, or `fleetmind swarm train {task.name}`)"
+            )
+        return loaded.act
     raise BadInputError(f"--controller: unknown controller {name!r}; choose from {', '.join(CONTROLLERS)}")
 
 
