@@ -281,6 +281,28 @@ def test_registry_matches_the_folder_and_the_scenario_loads():
         parse_scenario({"name": "x", "world": {"task": "mapf_lifelong", "agent": 3}}, "bad.yaml")
 
 
+def test_a_scenario_plays_on_a_movingai_map_file_and_a_bad_file_is_one_line(tmp_path):
+    """Only bundled names were accepted: a user's own .map could not be played from a scenario."""
+    from fleetmind.tasks.mapf_lifelong.scen import write_movingai
+
+    from fleetmind.app.runner import run_episode
+    from fleetmind.app.scenario import ScenarioError, parse_scenario
+
+    path = tmp_path / "corridor.map"
+    write_movingai(path, parse_string_map("....#\n.....\n#...."))
+    world = {"task": "mapf_lifelong", "map": str(path), "agents": 3, "episode_steps": 6}
+    sc = parse_scenario({"name": "x", "world": world, "run": {"planner": "pibt"}})
+    fleet = sc.make_fleet()
+    assert fleet.grid_text == "....#\n.....\n#...."  # type: ignore[attr-defined]
+    record = run_episode(fleet, make_planner("pibt", "mapf_lifelong"), 0)
+    assert record.steps == 6 and record.extra["goals_reached"] > 0
+    (tmp_path / "bad.map").write_text("type octile\nheight 2\n")
+    for name, message in (("bad.map", "not a MovingAI map"), ("none.map", "no MovingAI map file at")):
+        bad = {**world, "map": str(tmp_path / name)}
+        with pytest.raises(ScenarioError, match=f"world.map: Value error, .*{message}"):
+            parse_scenario({"name": "x", "world": bad}, "bad.yaml")
+
+
 def test_lacam_star_anytime_never_worsens_and_proves_small_optimum():
     grid = parse_string_map("....\n.#..\n....")
     starts, goals = np.array([[0, 0], [2, 3], [0, 3]]), np.array([[2, 3], [0, 0], [2, 0]])

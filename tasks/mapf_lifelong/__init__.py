@@ -21,7 +21,9 @@ from pydantic import Field, field_validator
 class MapfLifelongConfig(TaskConfig):
     task: Literal["mapf_lifelong"] = Field(description="Lifelong MAPF with POGEMA 1.4 semantics (soft collisions).")
     map: str = Field(
-        "wfi_warehouse", description="Bundled map name (see fleetmind.tasks.mapf_lifelong.maps.map_names())."
+        "wfi_warehouse",
+        description="Bundled map name (see fleetmind.tasks.mapf_lifelong.maps.map_names()) or the path of a MovingAI "
+        ".map file (relative paths from the current folder).",
     )
     agents: int = Field(64, ge=1, le=10_000, strict=True, description="Number of agents.")
     episode_steps: int = Field(
@@ -39,10 +41,24 @@ class MapfLifelongConfig(TaskConfig):
     @field_validator("map")
     @classmethod
     def _known_map(cls, value: str) -> str:
-        from fleetmind.tasks.mapf_lifelong.maps import map_names
+        from fleetmind.tasks.mapf_lifelong.maps import load_movingai, map_names
 
+        if value.endswith(".map"):
+            try:
+                load_movingai(value)
+            except FileNotFoundError:
+                raise ValueError(
+                    f"no MovingAI map file at {value!r} (a relative path is from the current folder)"
+                ) from None
+            except ValueError as exc:  # a bad header or size, not UTF-8: the message names the file
+                raise ValueError(f"{exc}; give a MovingAI .map file") from None
+            except OSError as exc:  # a folder, unreadable
+                raise ValueError(f"cannot read {value!r}: {exc.strerror or exc}") from None
+            return value
         if value not in map_names():
-            raise ValueError(f"unknown map {value!r}; e.g. wfi_warehouse, pico_s00_od20_na32, den520d")
+            raise ValueError(
+                f"unknown map {value!r}; e.g. wfi_warehouse, pico_s00_od20_na32, den520d, or a MovingAI .map file"
+            )
         return value
 
 

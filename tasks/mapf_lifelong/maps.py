@@ -60,6 +60,10 @@ def parse_string_map(text: str, name: str = "string_map") -> GridMap:
     )
 
 
+MAX_SIDE = 2048
+"""Longest side of a MovingAI map file read (the benchmark's largest are ~1,000 cells)."""
+
+
 def load_movingai(path: str | Path) -> GridMap:
     """A MovingAI benchmark ``.map`` file (``type octile``, ``height``, ``width``, ``map``, then rows)."""
     lines = Path(path).read_text(encoding="utf-8").splitlines()
@@ -73,6 +77,8 @@ def load_movingai(path: str | Path) -> GridMap:
     if i == len(lines) or "height" not in header or "width" not in header:
         raise ValueError(f"{path}: not a MovingAI map (needs height, width and a 'map' line)")
     h, w = int(header["height"]), int(header["width"])
+    if not (0 < h <= MAX_SIDE and 0 < w <= MAX_SIDE):
+        raise ValueError(f"{path}: a {h}x{w} map; sides of 1 to {MAX_SIDE} cells are read")
     rows = [ln.rstrip("\r\n") for ln in lines[i + 1 : i + 1 + h]]
     if len(rows) != h or any(len(r) < w for r in rows):
         raise ValueError(f"{path}: expected {h} rows of {w} characters")
@@ -95,9 +101,12 @@ def map_names() -> list[str]:
 
 
 def named_map(name: str) -> GridMap:
-    """A bundled or generated map by name (``wfi_warehouse``, ``pico_s00_od20_na32``, ``lorr_warehouse_140x500``)."""
+    """A bundled or generated map by name (``wfi_warehouse``, ``pico_s00_od20_na32``, ``lorr_warehouse_140x500``), or
+    a MovingAI ``.map`` file by its path."""
     from fleetmind.tasks.mapf_lifelong.generators import generated_map, generated_settings
 
+    if name.endswith(".map"):  # a MovingAI file of the user's (scenarios: ``world.map: path/to/x.map``)
+        return load_movingai(name)
     maps = _bundled()
     if name in generated_settings():
         return generated_map(name)
