@@ -386,3 +386,28 @@ def test_two_links_with_one_name_or_one_address_are_refused_when_the_scenario_lo
     with pytest.raises(BadInputError, match=f"world.firmware: .*{message}") as err:
         parse_scenario({"name": "x", "world": world})
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["frontier_utility", "frontier_nearest"])
+def test_a_robot_lost_on_the_executor_gets_no_frontier_from_the_baselines(name: str) -> None:
+    """The frontier baselines planned for a robot the executor had dropped (its goal stayed taken, so B3/B4 kept
+    the others away from it); now it reads inactive on their platform and gets no goal or command."""
+    from fleetmind.sim.explore import ExploreFleet
+    from fleetmind.tasks.has import HasConfig
+
+    has = get_task("has")
+    config = HasConfig.model_validate({"task": "has", "size": 16, "robots": 2, "family": "open", "step_limit": 6})
+    clock = ManualClock()
+    robots, doubles = doubles_fleet(2, clock, heartbeat=0.3)
+    ex = ExecutorFleet(ExploreFleet(config), has, robots, ExecutorSettings(cell_size=CELL, heartbeat_timeout=0.3))
+    planner = make_planner(name, "has")
+    obs = ex.reset(0)
+    planner.reset(obs, 0)
+    obs = ex.step(planner.plan(obs)).observation
+    assert planner.core.p.active.tolist() == [True, True]  # type: ignore[attr-defined]
+    doubles[1].powered = False
+    obs = ex.step(planner.plan(obs)).observation
+    assert obs.robots[R1].data["lost"] is True
+    commands = planner.plan(obs)
+    assert planner.core.p.active.tolist() == [True, False]  # type: ignore[attr-defined]
+    assert R1 not in commands

@@ -10,6 +10,7 @@ to it (recognition, not semantics-guided search).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -136,6 +137,18 @@ def move(motion: Motion, p: InfoPlatform, goal: np.ndarray, step: int) -> np.nda
     return acts
 
 
+def online_view(observation: Observation, offline: frozenset[str] = frozenset()) -> Observation:
+    """What a planner may plan for: robots in ``offline`` and those a real-robot executor dropped for a lost link
+    (``lost`` in their data) read inactive, so no goal or group waits on them. Commands are still settled against the
+    full observation (:func:`commands`: a lost robot stands where it stopped)."""
+    lost = frozenset(r for r, ro in observation.robots.items() if ro.data.get("lost")) | offline
+    if not lost:
+        return observation
+    names, flags = observation.robot_ids, observation.world["active"]
+    active = [bool(a) and r not in lost for r, a in zip(names, flags, strict=True)]
+    return replace(observation, world={**observation.world, "active": active})
+
+
 def nearest_robot(p: InfoPlatform, cell: tuple[int, int], robots: np.ndarray | None = None) -> int:
     on = np.flatnonzero(p.active) if robots is None else robots
     d = np.abs(p.positions[on, 0] - cell[0]) + np.abs(p.positions[on, 1] - cell[1])
@@ -176,7 +189,7 @@ class FrontierPlanner(Planner):
             self.reset(observation, 0)
         assert self.core is not None
         p = self.core.p
-        p.ingest(observation)
+        p.ingest(online_view(observation))
         override: dict[int, int] = {}
         obj = goal_object(p, observation.world["mission"], observation.world["goal"])
         if obj is not None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 from fleetmind.planners.has._ask import CallStats, ask
-from fleetmind.planners.has.baselines import commands, move, nearest_robot
+from fleetmind.planners.has.baselines import commands, move, nearest_robot, online_view
 from fleetmind.planners.has.frontier import Frontiers, assign, cluster_costs, frontiers
 from fleetmind.planners.has.goals import goal_object
 from fleetmind.planners.has.motion import Motion
@@ -118,7 +118,7 @@ class FlatLLMPlanner(Planner):
 
     def plan(self, observation: Observation) -> dict[RobotId, Command]:
         p = self.p
-        p.ingest(observation)
+        p.ingest(online_view(observation))
         step = observation.step
         on = np.flatnonzero(p.active)
         cells = p.positions[on, 0] * p.w + p.positions[on, 1]

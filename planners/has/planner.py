@@ -26,12 +26,11 @@ planner ``has_llm_leaders`` is ``has`` with ``leader: llm``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from fleetmind.planners.has._ask import CallStats
-from fleetmind.planners.has.baselines import commands, move, nearest_robot
+from fleetmind.planners.has.baselines import commands, move, nearest_robot, online_view
 from fleetmind.planners.has.frontier import Frontiers, frontiers
 from fleetmind.planners.has.goals import cluster_prior, goal_object, wanted
 from fleetmind.planners.has.group_leader import Leader
@@ -222,9 +221,7 @@ class HasPlanner(Planner):
             self.reset(observation, 0)
         p = self.p
         assert p is not None
-        # real robots (firmware, drones): a robot whose link is lost reads ``lost`` in its data; it is lost to HAS too
-        lost = frozenset(r for r, ro in observation.robots.items() if ro.data.get("lost"))
-        seen = without(observation, self.offline | lost)
+        seen = online_view(observation, self.offline)  # lost links (real robots) and dropped nodes: lost to HAS too
         p.ingest(seen)
         world = seen.world
         self.world = world
@@ -337,16 +334,6 @@ class HasPlanner(Planner):
 
     def call_log(self) -> list[dict[str, Any]]:
         return list(getattr(self.manager, "calls", [])) + list(self.leader_stats.calls)
-
-
-def without(observation: Observation, offline: frozenset[str]) -> Observation:
-    """The hierarchy's view: robots in ``offline`` are lost (inactive), so the manager hears "robot lost"; the
-    commands are still settled against every robot that stands in the world."""
-    if not offline:
-        return observation
-    names, flags = observation.robot_ids, observation.world["active"]
-    active = [bool(a) and r not in offline for r, a in zip(names, flags, strict=True)]
-    return replace(observation, world={**observation.world, "active": active})
 
 
 def make_has(task: str, options: Mapping[str, Any] | None = None) -> HasPlanner:
