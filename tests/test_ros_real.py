@@ -177,3 +177,29 @@ def test_ros_links_names_are_relative_so_a_pushed_namespace_applies(ros):  # noq
     heard = {s.topic_name for s in node.subscriptions}
     assert "/fleet_a/robot_0/cmd_vel" in published and "/fleet_a/robot_0/odom" in heard  # the bridge's, pushed too
     assert "/fleet/estop_state" in published and "/diagnostics" in heard  # fleet-wide names stay absolute
+
+
+def test_ros_links_stop_waiting_once_every_silent_bridge_says_it_failed(ros):  # noqa: F811
+    """An unreachable fleet over ROS waited the whole connect timeout (30 s) for odometry that could not come: each
+    bridge had already said in its diagnostics that activation failed (autostart does not retry). Now the wait ends
+    once every silent robot's bridge reported ``last_error``; a robot whose bridge says nothing is waited for."""
+    import rclpy
+
+    from fleetmind.ros.ros_links import RosLinks
+
+    class Reports(ManualClock):  # the bridges' diagnostics arrive one second in
+        def sleep(self, seconds: float) -> None:
+            super().sleep(seconds)
+            if self.now() >= 1.0:
+                links.links["robot_0"].on_diagnostics({"last_error": "activate: no telemetry within 2.0s"})
+
+    node = rclpy.create_node("world_wait", context=ros["context"])
+    ros["nodes"].append(node)
+    clock = Reports()
+    links = RosLinks(node, ["robot_0"], heartbeat_timeout=0.5, connect_timeout=30.0, clock=clock)
+    links.reset(0)
+    assert 1.0 <= clock.now() < 1.2 and links.links["robot_0"].lost
+    clock2 = ManualClock()
+    quiet = RosLinks(node, ["robot_1"], heartbeat_timeout=0.5, connect_timeout=30.0, clock=clock2)
+    quiet.reset(0)
+    assert clock2.now() >= 30.0 and quiet.links["robot_1"].lost

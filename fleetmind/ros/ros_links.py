@@ -55,11 +55,13 @@ class RosLink:
         self.replies: deque[wire.Ack | wire.Nack] = deque(maxlen=256)
         # what the executor names when a robot is late; the wire session belongs to the bridge
         self.session, self.sessions, self.seq, self.foreign, self.replayed, self.transport = None, 0, 0, 0, 0, None
+        self.bridge_error: str | None = None  # the bridge's ``last_error`` (a failed configure/activate), if any
 
     def on_odometry(self, x: float, y: float, yaw: float, v: float, omega: float) -> None:
         self._odom, self.telemetry_time = (x, y, yaw, v, omega), self.clock.now()
 
     def on_diagnostics(self, values: Mapping[str, str]) -> None:
+        self.bridge_error = values.get("last_error")
         try:
             if "battery_v" in values:
                 self.battery = float(values["battery_v"])
@@ -166,15 +168,19 @@ class RosLinks:
                 link.on_diagnostics({kv.key: kv.value for kv in status.values})
 
     def reset(self, seed: int) -> None:
-        """Wait (at most ``connect_timeout``) until every bridge streams odometry; a robot still silent is lost."""
+        """Wait (at most ``connect_timeout``) until every bridge streams odometry or says it failed (its diagnostics
+        carry ``last_error``: a link that could not be configured or activated; autostart does not retry, so waiting
+        on is pointless); a robot still silent is lost."""
         end = self.clock.now() + self.connect_timeout
-        while self.clock.now() < end and any(link.lost for link in self.links.values()):
+        while self.clock.now() < end and any(k.lost and k.bridge_error is None for k in self.links.values()):
             self.clock.sleep(0.05)
         silent = sorted(r for r, link in self.links.items() if link.lost)
-        if silent:
-            log.warning(
-                "no odometry from %s within %.0fs: lost from the start", ", ".join(silent), self.connect_timeout
-            )
+        for r in silent:
+            if self.links[r].bridge_error is not None:
+                log.warning("%s: its bridge failed (%s): lost from the start", r, self.links[r].bridge_error)
+        if any(self.links[r].bridge_error is None for r in silent):
+            quiet = [r for r in silent if self.links[r].bridge_error is None]
+            log.warning("no odometry from %s within %.0fs: lost from the start", ", ".join(quiet), self.connect_timeout)
 
     def _estop_state(self, active: bool, reason: str) -> None:
         from std_msgs.msg import String
