@@ -45,6 +45,7 @@ from fleetmind.sim.grid.mapf import MapfFleet
 from fleetmind.tasks.mapf_lifelong import TASK
 from fleetmind.tasks.mapf_lifelong.maps import parse_string_map
 
+from fleetmind.app.argtypes import positive
 from fleetmind.app.runner import shielded_step
 
 GRID = "......\n......\n......\n......"
@@ -214,8 +215,8 @@ def estop(n: int) -> dict[str, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--vehicles", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--vehicles", type=positive, default=3)
+    ap.add_argument("--steps", type=positive, default=10)
     args = ap.parse_args()
     out: dict[str, Any] = {"machine": machine(), "grid": GRID.replace("\n", "/"), "think_s": THINK}
     print(f"machine: {out['machine']}")

@@ -21,6 +21,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fleetmind.app.argtypes import nonneg, positive
 from fleetmind.testing.fuzz import FORGED_KINDS, host_decode, judge, make_stream
 from fleetmind.testing.sitl import build_sitl
 
@@ -79,10 +80,10 @@ def run(binary: Path, frames: int, key: bytes | None, seed: int) -> dict[str, in
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=1_000_000)
+    ap.add_argument("--frames", type=positive, default=1_000_000)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--unkeyed-frames", type=int, default=300_000)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--unkeyed-frames", type=nonneg, default=300_000)
+    ap.add_argument("--seed", type=nonneg, default=0)
     args = ap.parse_args(argv)
     binary = build_sitl()
     t0 = time.perf_counter()

@@ -41,6 +41,7 @@ from fleetmind.sim.explore import ExploreFleet, ExploreWorld  # noqa: E402
 from fleetmind.tasks.has import HasConfig  # noqa: E402
 from fleetmind.tasks.has.maps import generate  # noqa: E402
 
+from fleetmind.app.argtypes import positive  # noqa: E402
 from fleetmind.app.llm import planner_options  # noqa: E402
 from fleetmind.app.runner import StepInfo, run_episode  # noqa: E402
 
@@ -275,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="64x64, 8 robots, 2 seeds (a few minutes)")
     ap.add_argument("--out", type=Path, default=Path("runs/bench"))
-    ap.add_argument("--seeds", type=int, default=None, help="episodes per setting (default 2 quick, 3 full)")
+    ap.add_argument("--seeds", type=positive, default=None, help="episodes per setting (default 2 quick, 3 full)")
     ap.add_argument("--llm", default="oracle", choices=["oracle", "oracle-faulty", "local", "openai"])
     ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of HAS,B1,B2,B3,B4,B5")
     ap.add_argument(

@@ -30,6 +30,7 @@ from fleetmind.planners.registry import make_planner
 from fleetmind.sim.grid.fleet import GridFleet
 from fleetmind.tasks.boxnet1.rules import BoxNet1
 
+from fleetmind.app.argtypes import nonneg, positive
 from fleetmind.testing.llm_server import OracleChatServer
 
 ANCHOR_DELAY_MS, ANCHOR_CHECKERS, TARGET_MS = 200, 4, 400.0
@@ -94,11 +95,9 @@ def one_round(url: str) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--delay-ms", type=int, default=ANCHOR_DELAY_MS, help="server delay before every reply")
-    ap.add_argument("--rounds", type=int, default=5, help="measured rounds (after one warm-up round)")
+    ap.add_argument("--delay-ms", type=nonneg, default=ANCHOR_DELAY_MS, help="server delay before every reply")
+    ap.add_argument("--rounds", type=positive, default=5, help="measured rounds (after one warm-up round)")
     args = ap.parse_args(argv)
-    if args.delay_ms < 0 or args.rounds < 1:
-        ap.error("--delay-ms must be >= 0 and --rounds >= 1")
     stamp = dt.datetime.now().isoformat(timespec="seconds")
     machine = f"{platform.platform()} | {platform.processor() or platform.machine()} | {os.cpu_count()} CPUs"
     print(f"hmas2_fanout benchmark | {stamp} | {machine} | python {platform.python_version()}")

@@ -32,6 +32,7 @@ from fleetmind.firmware_bridge.link import RobotLink
 from fleetmind.firmware_bridge.messages import Arm, SetVelocityMsg
 from fleetmind.firmware_bridge.transport import SerialTransport, UdpTransport
 
+from fleetmind.app.argtypes import nonneg, positive
 from fleetmind.testing.sitl import Sitl, build_sitl
 
 KEY = bytes(range(32))
@@ -93,10 +94,10 @@ def latencies(sitl: Sitl) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--trials", type=int, default=20)
+    ap.add_argument("--trials", type=positive, default=20)
     ap.add_argument(
         "--load",
-        type=int,
+        type=nonneg,
         nargs="?",
         const=os.cpu_count() or 1,
         default=0,

@@ -23,6 +23,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from fleetmind.app.argtypes import positive
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -53,7 +55,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--baseline", default="a9e3146", help="git commit of the baseline prompts (default a9e3146)")
     p.add_argument("--scenario", default="boxnet1_2x2")
-    p.add_argument("--seeds", type=int, default=2, help="seeds 0..N-1 on each side (default 2)")
+    p.add_argument("--seeds", type=positive, default=2, help="seeds 0..N-1 on each side (default 2)")
     p.add_argument("--out", type=Path, default=Path("runs/llm_model_time"))
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -55,6 +55,8 @@ from fleetmind.tasks.mapf_lifelong.maps import (  # noqa: E402
 )
 from fleetmind.tasks.mapf_lifelong.world import MapfWorld  # noqa: E402
 
+from fleetmind.app.argtypes import positive  # noqa: E402
+
 PLANNERS = ("follower", "follower_il", "pibt", "pibt_flow", "pibt_lns")
 DECENTRALIZED = ("follower", "follower_il")  # cores that take each agent's own view
 
@@ -247,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="warehouse 64/192, pico_* 64, validation-random/-mazes 64 only")
     p.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
-    p.add_argument("--steps", type=int, default=None, help="episode length for every set (default: each set's own)")
+    p.add_argument(
+        "--steps", type=positive, default=None, help="episode length for every set (default: each set's own)"
+    )
     p.add_argument("--planners", default=",".join(PLANNERS), help="comma-separated: " + ",".join(PLANNERS))
     p.add_argument("--only", default="", help=f"comma-separated map sets to run, from {', '.join(GROUPS)}")
     p.add_argument("--tiles", type=Path, default=None, help="YAML of the POGEMA benchmark's 64x64 city tiles")

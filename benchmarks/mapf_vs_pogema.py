@@ -31,6 +31,8 @@ from _pogema import (
     ensure_venv,
 )  # this script's folder is on sys.path
 
+from fleetmind.app.argtypes import positive, positive_seconds
+
 OURS = ("follower", "follower_il", "pibt", "pibt_flow", "pibt_lns")
 DECENTRALIZED = ("follower", "follower_il")  # measured against the published (decentralized) Follower too
 
@@ -59,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="three instances, one seed each")
     p.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
-    p.add_argument("--steps", type=int, default=256, help="episode length (default 256)")
-    p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per pogema episode")
+    p.add_argument("--steps", type=positive, default=256, help="episode length (default 256)")
+    p.add_argument("--timeout", type=positive_seconds, default=900.0, help="seconds allowed per pogema episode")
     p.add_argument("--planners", default=",".join(OURS), help=f"comma-separated subset of {', '.join(OURS)}")
     p.add_argument("--only", default="", help="comma-separated map names of the run (e.g. validation-mazes-*)")
     p.add_argument("--no-peer", action="store_true", help="skip pogema's own A* (the speed ratio's reference)")

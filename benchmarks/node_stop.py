@@ -27,6 +27,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fleetmind.app.argtypes import nonneg, nonneg_seconds, positive
+
 ROOT = Path(__file__).resolve().parents[1]
 BOUND_S = 2.0
 PR_SET_CHILD_SUBREAPER = 36
@@ -100,11 +102,13 @@ def _read(path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--trials", type=int, default=3)
-    ap.add_argument("--delay", type=float, default=0.0, help="seconds between the episode's start and the SIGKILL")
+    ap.add_argument("--trials", type=positive, default=3)
+    ap.add_argument(
+        "--delay", type=nonneg_seconds, default=0.0, help="seconds between the episode's start and the SIGKILL"
+    )
     ap.add_argument(
         "--load",
-        type=int,
+        type=nonneg,
         nargs="?",
         const=os.cpu_count() or 1,
         default=0,

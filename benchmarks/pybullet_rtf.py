@@ -26,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fleetmind.sim.pybullet.motion import Drive, Executor, Script  # noqa: E402
 from fleetmind.sim.pybullet.world import PhysicsWorld  # noqa: E402
 
+from fleetmind.app.argtypes import positive  # noqa: E402
+
 SPACING = 1.5
 
 
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="shorter runs (about a minute on 2 cores)")
     p.add_argument("--out", type=Path, default=Path("runs/bench"), help="folder for pybullet_rtf.json")
-    p.add_argument("--robots", type=int, nargs="+", default=[16, 64, 256])
+    p.add_argument("--robots", type=positive, nargs="+", default=[16, 64, 256])
     args = p.parse_args(argv)
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     machine = {

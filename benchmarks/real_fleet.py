@@ -40,6 +40,7 @@ from fleetmind.sim.grid.mapf import MapfFleet
 from fleetmind.tasks.mapf_lifelong import TASK
 from fleetmind.tasks.mapf_lifelong.maps import warehouse_map
 
+from fleetmind.app.argtypes import positive
 from fleetmind.app.firmware import start_sitl_robots
 from fleetmind.app.runner import shielded_step
 from fleetmind.testing.faults import FaultRates, FaultyUdpProxy
@@ -179,8 +180,8 @@ def estop(robots: int) -> dict[str, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("runs/bench"))
-    ap.add_argument("--robots", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--robots", type=positive, default=8)
+    ap.add_argument("--steps", type=positive, default=100)
     ap.add_argument("--quick", action="store_true", help="20 MAPF steps")
     args = ap.parse_args()
     steps = 20 if args.quick else args.steps

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fleetmind.app.argtypes import nonneg
 from fleetmind.ros.up import UpConfig, up
 
 LIMIT_S = 0.2
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--scenario", default="scenarios/mapf_lifelong_4_sitl.yaml")
-    ap.add_argument("--at-step", type=int, default=2)
+    ap.add_argument("--at-step", type=nonneg, default=2)
     args = ap.parse_args(argv)
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     robots: list[Any] = []

@@ -52,6 +52,7 @@ from fleetmind.sim.swarm import _kernels as kernels  # noqa: E402
 from fleetmind.sim.swarm import _measure_kernels as measure  # noqa: E402
 from fleetmind.tasks.swarm import get_swarm_task, swarm_task_names  # noqa: E402
 
+from fleetmind.app.argtypes import nonneg, positive_number  # noqa: E402
 from fleetmind.app.swarm_env import SwarmEnv, steady_state  # noqa: E402
 from fleetmind.app.swarm_run import controller, episode  # noqa: E402
 
@@ -236,7 +237,7 @@ def main() -> int:
     p.add_argument("--transfer-modes", default=",".join(TRANSFER_MODES), help="comma list of density, box")
     p.add_argument(
         "--transfer-cap",
-        type=int,
+        type=nonneg,
         default=None,
         help="most steps of a transfer run (default 3000, --quick 600; 0: no transfer runs)",
     )
@@ -247,7 +248,7 @@ def main() -> int:
     )
     p.add_argument(
         "--transfer-horizon-power",
-        type=float,
+        type=positive_number,
         default=1.0,
         help="density mode: the horizon grows with the box side to this power (1: the side, 2: the area, as "
         "coarsening needs; still capped by --transfer-cap)",

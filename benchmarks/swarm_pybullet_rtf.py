@@ -35,6 +35,8 @@ from fleetmind.robots.ids import RobotId  # noqa: E402
 from fleetmind.sim.pybullet.swarm import PyBulletSwarmFleet  # noqa: E402
 from fleetmind.sim.swarm.fleet import SwarmFleet  # noqa: E402
 
+from fleetmind.app.argtypes import positive  # noqa: E402
+
 CRAZYSWARM2_RTF_16 = 0.05
 TARGET_RTF_50 = 1.0
 
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="10 s simulated per run (default 20 s)")
     ap.add_argument("--out", type=Path, default=Path("runs/bench"), help="folder for swarm_pybullet_rtf.json")
-    ap.add_argument("--vehicles", type=int, nargs="+", default=[16, 50])
+    ap.add_argument("--vehicles", type=positive, nargs="+", default=[16, 50])
     ap.add_argument("--kinds", nargs="+", default=["quadrotor", "diff_drive"], choices=["quadrotor", "diff_drive"])
     args = ap.parse_args(argv)
     if any(v < 1 for v in args.vehicles):

@@ -45,6 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fleetmind.sim.swarm import AggregationWorld, KuramotoWorld, VicsekWorld  # noqa: E402
 from fleetmind.sim.swarm import _kernels as kernels  # noqa: E402
 
+from fleetmind.app.argtypes import nonneg, positive_number, positive_seconds  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 VMAS_VENV = ROOT / ".venv-vmas"
 VMAS_PIN = "vmas==1.5.2"
@@ -224,14 +226,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="100, 10,000 and 100,000 agents, fewer steps")
     ap.add_argument("--out", type=Path, default=Path("runs/bench"), help="folder for swarm_scaling.json")
-    ap.add_argument("--density", type=float, default=2.0, help="agents per unit area (neighbour radius 1)")
+    ap.add_argument("--density", type=positive_number, default=2.0, help="agents per unit area (neighbour radius 1)")
     ap.add_argument("--worlds", nargs="+", default=["vicsek", "kuramoto", "aggregation"])
     ap.add_argument("--no-vmas", action="store_true", help="skip the VMAS side by side (its venv pulls torch)")
-    ap.add_argument("--fly", type=int, default=300, help="Vicsek: also time a step after this many more steps (0: not)")
-    ap.add_argument("--vmas-seconds", type=float, default=10.0, help="time budget per VMAS size (at least one step)")
+    ap.add_argument(
+        "--fly", type=nonneg, default=300, help="Vicsek: also time a step after this many more steps (0: not)"
+    )
+    ap.add_argument(
+        "--vmas-seconds", type=positive_seconds, default=10.0, help="time budget per VMAS size (at least one step)"
+    )
     args = ap.parse_args(argv)
-    if not args.density > 0:
-        ap.error(f"--density={args.density}: give agents per unit area, a number > 0")
     agents = [100, 10_000, 100_000] if args.quick else [100, 1_000, 10_000, 100_000]
     steps = 7 if args.quick else 21
     info = machine()
