@@ -94,6 +94,15 @@ def test_invalid_yaml_and_missing_file(tmp_path):
         load_scenario(bad)
     with pytest.raises(ScenarioError, match=r"scenario file not found: nope.yaml \(`fleetmind list`"):
         load_scenario("nope.yaml")
+    (tmp_path / "two").mkdir()
+    (tmp_path / "two" / "b.yaml").write_text("name: b\n")
+    (tmp_path / "two" / "a.yaml").write_text("name: a\n")
+    # a folder was "not found" although it is there
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(tmp_path / "two")
+    assert (
+        str(info.value) == f"{tmp_path / 'two'}: is a folder; give one scenario file in it, e.g. {tmp_path}/two/a.yaml"
+    )
 
 
 def test_scenario_by_name_and_defaults():

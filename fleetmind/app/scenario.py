@@ -197,6 +197,10 @@ def find_scenario(name_or_path: str | Path) -> Path:
             candidate = d / f"{path.name}.yaml"
             if candidate.is_file():
                 return candidate
+    if path.is_dir():
+        some = sorted(path.glob("*.yaml"))
+        hint = f", e.g. {some[0]}" if some else ""
+        raise ScenarioError(f"{name_or_path}: is a folder; give one scenario file in it{hint}")
     raise ScenarioError(f"scenario file not found: {name_or_path} (`fleetmind list` shows the available scenarios)")
 
 
