@@ -45,6 +45,20 @@ CASES = [
 ]
 
 
+def test_the_restart_from_the_root_is_taken_alike_by_kernel_and_twin():
+    """LaCAM*'s restart (probability 0.001 on meeting a known configuration) was never taken by the cases above: on
+    this dense 8x8 instance the twin takes it twice before its 410th configuration, and the kernel explores the same
+    configurations and returns the same solution."""
+    grid, scen, start, goal, dist, nbr = instance(8, 0.3, 16, 0)
+    stats: dict[str, int] = {}
+    found, nodes, cells = naive.first_solution(start, goal, dist, nbr, 0, stats=stats)
+    assert found and stats == {"restarts": 2} and nodes == 410
+    search = FirstSearch(start, goal, dist, nbr, 0)
+    search.run(100_000)
+    assert search.found and search.nodes == nodes and np.array_equal(search.solution(), cells)
+    assert check_paths(np.stack(np.divmod(cells, 8), axis=2), grid.obstacles, scen.starts, scen.goals) == []
+
+
 @pytest.mark.parametrize(("side", "density", "agents", "seed", "options"), CASES, ids=str)
 def test_kernel_and_twin_explore_the_same_configurations_and_return_the_same_solution(
     side, density, agents, seed, options

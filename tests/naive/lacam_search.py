@@ -44,8 +44,9 @@ def noise(seed: int, n: int) -> np.ndarray:
     return out
 
 
-def first_solution(start, goal, dist, nbr, seed, slots=None, swap=True, tries=1, max_nodes=10**9):
-    """``(found, configurations explored, (T+1, N) cells or None)``; ``found`` is None when ``max_nodes`` ran out."""
+def first_solution(start, goal, dist, nbr, seed, slots=None, swap=True, tries=1, max_nodes=10**9, stats=None):
+    """``(found, configurations explored, (T+1, N) cells or None)``; ``found`` is None when ``max_nodes`` ran out.
+    ``stats``: a dict that gets ``restarts``, how often the search pushed the root again (LaCAM*'s restart)."""
     n = len(start)
     goal = [int(x) for x in goal]
     slots = np.zeros((0, 0), dtype=np.int8) if slots is None else slots
@@ -118,6 +119,8 @@ def first_solution(start, goal, dist, nbr, seed, slots=None, swap=True, tries=1,
             stack.append(index[cfg])
             if unit(rng.next()) < 0.001:
                 stack.append(0)
+                if stats is not None:
+                    stats["restarts"] = stats.get("restarts", 0) + 1
             continue
         add(cfg, v)
     return False, len(configs), None
