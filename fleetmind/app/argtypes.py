@@ -31,25 +31,24 @@ def threads_1_256(text: str) -> int:
     return value
 
 
+def _finite(text: str, what: str, zero_ok: bool) -> float:
+    """A finite number above 0 (or at least 0 when ``zero_ok``); the error names ``what`` it must be."""
+    value = float(text)
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+        raise argparse.ArgumentTypeError(f"must be {what} {'>=' if zero_ok else '>'} 0, got {text}")
+    return value
+
+
 def positive_seconds(text: str) -> float:
     """An argparse type: a finite number of seconds > 0 (``--timeout``, ``--heartbeat-timeout``)."""
-    value = float(text)
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text}")
-    return value
+    return _finite(text, "a number of seconds", zero_ok=False)
 
 
 def nonneg_seconds(text: str) -> float:
     """A finite number of seconds >= 0 (``--delay``)."""
-    value = float(text)
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text}")
-    return value
+    return _finite(text, "a number of seconds", zero_ok=True)
 
 
 def positive_number(text: str) -> float:
-    """A finite number > 0 (``--density``, ``--transfer-radius``)."""
-    value = float(text)
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
+    """A finite number > 0 (``--density``, ``--transfer-horizon-power``)."""
+    return _finite(text, "a finite number", zero_ok=False)
