@@ -175,11 +175,10 @@ class RosLinks:
         while self.clock.now() < end and any(k.lost and k.bridge_error is None for k in self.links.values()):
             self.clock.sleep(0.05)
         silent = sorted(r for r, link in self.links.items() if link.lost)
-        for r in silent:
-            if self.links[r].bridge_error is not None:
-                log.warning("%s: its bridge failed (%s): lost from the start", r, self.links[r].bridge_error)
-        if any(self.links[r].bridge_error is None for r in silent):
-            quiet = [r for r in silent if self.links[r].bridge_error is None]
+        quiet = [r for r in silent if self.links[r].bridge_error is None]
+        for r in sorted(set(silent) - set(quiet)):
+            log.warning("%s: its bridge failed (%s): lost from the start", r, self.links[r].bridge_error)
+        if quiet:
             log.warning("no odometry from %s within %.0fs: lost from the start", ", ".join(quiet), self.connect_timeout)
 
     def _estop_state(self, active: bool, reason: str) -> None:
