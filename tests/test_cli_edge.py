@@ -195,3 +195,16 @@ def test_up_exits_1_when_its_episode_failed_for_infrastructure(reason, check, mo
     )
     monkeypatch.setattr(up_cli, "up", lambda config: UpResult(ran=True, failure_reason="step_limit", seconds=1.0))
     assert _exit_code([*argv, "--log-dir", str(tmp_path)]) == 0  # a planning failure is a result
+
+
+def test_up_refuses_a_planner_that_cannot_play_the_task_before_announcing_a_model_server(
+    nothing_runs, capsys, tmp_path
+):
+    """``up --planner cmas`` on a HAS scenario printed "LLM endpoint: ..." before refusing; now the refusal is the
+    only output, as with ``fleetmind run``."""
+    code = _exit_code(["up", "scenarios/has_search.yaml", "--planner", "cmas", "--log-dir", str(tmp_path / "logs")])
+    assert code == 2
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert out.err.startswith("fleetmind: error: --planner: planner 'cmas' cannot play task 'has' ")
+    assert not (tmp_path / "logs").exists()

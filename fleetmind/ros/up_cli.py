@@ -39,8 +39,15 @@ def add_arguments(p: Any) -> None:
 def run_from_args(args: Any) -> int:
     from fleetmind.app.cli import llm_settings
     from fleetmind.app.scenario import load_scenario
+    from fleetmind.planners.registry import check_plays
 
     scenario = load_scenario(args.scenario)
+    # refused here, before the model server's line or any process (it printed the endpoint first)
+    check_plays(
+        args.planner or scenario.run.planner,
+        scenario.world.task,
+        "--planner" if args.planner else f"{scenario.name}: run.planner",
+    )
     config = UpConfig(
         scenario=args.scenario,
         planner=args.planner or scenario.run.planner,
