@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from fleetmind.planners.mapf import lacam_star
 from fleetmind.planners.mapf._kernels import neighbour_table
-from fleetmind.planners.mapf._refine_kernels import scatter_slots
+from fleetmind.planners.mapf._suo_kernels import scatter_slots
 from fleetmind.planners.mapf.lacam_first import FirstSearch, portfolio
 from fleetmind.tasks.mapf_lifelong._kernels import bfs_distances
 from fleetmind.tasks.mapf_lifelong.maps import random_map

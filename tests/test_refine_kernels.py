@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from fleetmind.planners.mapf import _refine_kernels as rk
 from fleetmind.planners.mapf._kernels import neighbour_table, pibt_preferences, pibt_step
+from fleetmind.planners.mapf._suo_kernels import scatter_slots
 from fleetmind.planners.mapf.lacam import solution_costs
 from fleetmind.tasks.mapf_lifelong._kernels import bfs_distances
 from fleetmind.tasks.mapf_lifelong.validate import check_paths
@@ -129,7 +130,7 @@ def test_scatter_matches_its_twin_and_leads_every_agent_home_within_the_margin(i
     start = cells[0]
     n = len(start)
     orders = np.stack([rng.permutation(n) for _ in range(rounds)]).astype(np.int64)
-    slots = rk.scatter_slots(start, goal, dist, nbr, margin, orders)
+    slots = scatter_slots(start, goal, dist, nbr, margin, orders)
     assert np.array_equal(slots, naive.scatter_slots(start, goal, dist, nbr, margin, orders))
     for i in range(n):
         v, steps = int(start[i]), 0

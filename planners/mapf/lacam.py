@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from fleetmind.planners.mapf._common import DistanceCache
 from fleetmind.planners.mapf._kernels import neighbour_table
-from fleetmind.planners.mapf._refine_kernels import scatter_slots
+from fleetmind.planners.mapf._suo_kernels import scatter_slots
 from fleetmind.planners.mapf.lacam_first import FirstSearch, portfolio
 from fleetmind.planners.mapf.lacam_refiner import MAX_STATES, Refiner
 from fleetmind.planners.mapf.lacam_search import _Search

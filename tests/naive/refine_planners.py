@@ -1,5 +1,6 @@
-"""Twins of ``fleetmind.planners.mapf._refine_kernels``: the reservation table by a loop over dicts, and the
-space-time search's optimum by brute force (every reachable (time, cell), layer by layer)."""
+"""Twins of ``fleetmind.planners.mapf._refine_kernels`` (the reservation table by a loop over dicts, and the
+space-time search's optimum by brute force: every reachable (time, cell), layer by layer) and of
+``fleetmind.planners.mapf._suo_kernels`` (:func:`scatter_slots` by dicts and heapq)."""
 
 from __future__ import annotations
 
