@@ -98,6 +98,39 @@ def test_ros_links_rebuild_telemetry_and_lose_a_silent_robot_on_the_clock():
     assert link.status == wire.Status.ARMED
 
 
+def test_a_stall_of_the_world_is_not_a_lost_robot_but_the_bridges_stamps_can_say_it_is():
+    """Over ROS the world judged a robot lost by when its odometry arrived: with 4 SITL robots on a quiet 2-core
+    host the world's callbacks waited 0.3-1.5 s at a time while every bridge kept publishing, and `fleetmind up`
+    ended in robot_lost after 1-8 steps. Now silence by receipt must be confirmed: another robot's odometry stamped
+    more than the timeout after this one's last, its bridge reporting an error, or ``STALL_FACTOR`` timeouts."""
+    from fleetmind.ros.ros_links import STALL_FACTOR, RosLink
+
+    newest = {"t": None}
+    clock = ManualClock()
+    link = RosLink("robot_0", lambda v, w: None, clock, timeout=0.5, newest=lambda: newest["t"])
+    link.on_odometry(1.0, 2.0, 0.0, 0.0, 0.0, stamp=100.0)
+    newest["t"] = 100.0
+    clock.advance(1.5)  # nothing handled for 1.5 s: every callback waited, not only this robot's
+    assert not link.lost
+    newest["t"] = 100.4  # the backlog: the others' odometry, stamped within the timeout of this one's
+    assert not link.lost
+    newest["t"] = 100.51  # another robot's odometry stamped past the timeout: this one fell silent
+    assert link.lost
+    link.on_odometry(1.0, 2.0, 0.0, 0.0, 0.0, stamp=100.5)
+    assert not link.lost  # heard again
+    clock.advance(0.6)
+    link.on_diagnostics({"last_error": "link lost: no telemetry for 0.5s"})  # its bridge says so
+    assert link.lost
+    link.on_diagnostics({})
+    assert not link.lost
+    clock.advance(STALL_FACTOR * 0.5)  # nobody newer for ten timeouts: lost whatever the stamps
+    assert link.lost
+    unstamped = RosLink("robot_1", lambda v, w: None, clock, timeout=0.5, newest=lambda: newest["t"])
+    unstamped.on_odometry(0.0, 0.0, 0.0, 0.0, 0.0)  # no stamp: judged by receipt, as before
+    clock.advance(0.51)
+    assert unstamped.lost
+
+
 _DRIVER = """
 import json, sys, threading, time
 from pathlib import Path
