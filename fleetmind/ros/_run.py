@@ -4,10 +4,51 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 from rclpy.node import Node
 
 from fleetmind.ros import common as rc
+
+
+def _executor(threads: int, context: Any = None) -> Any:
+    """rclpy's ``MultiThreadedExecutor`` (pinned 7.1.6) hands a task out again while it still waits in the thread
+    pool, and submits it again: under load the pool fills with copies and the spinning thread walks an ever longer
+    list of them holding the GIL. The world over 4 SITL bridges dispatched ~3,300 handlers a second for ~130 events,
+    53% of its GIL time in ``Future.done``, and the step driving the robots starved (episodes ended in timeout).
+    This one submits each task once; while the only ready work is a task already queued it sleeps a millisecond so
+    the workers get the GIL."""
+    import time
+
+    from rclpy.executors import (
+        ConditionReachedException,
+        ExternalShutdownException,
+        MultiThreadedExecutor,
+        ShutdownException,
+        TimeoutException,
+    )
+
+    class OnceMultiThreadedExecutor(MultiThreadedExecutor):
+        def __init__(self, num_threads: int) -> None:
+            super().__init__(num_threads=num_threads, context=context)
+            self._queued: dict[int, Any] = {}  # id -> task submitted and not done
+
+        def _spin_once_impl(self, timeout_sec: Any = None, wait_condition: Any = lambda: False) -> None:
+            try:
+                handler, _, _ = self.wait_for_ready_callbacks(timeout_sec, None, wait_condition)
+            except (ExternalShutdownException, ShutdownException, TimeoutException, ConditionReachedException):
+                return
+            if id(handler) in self._queued:
+                time.sleep(0.001)  # it waits for a worker: let the workers have the GIL
+            else:
+                self._queued[id(handler)] = handler
+                self._executor.submit(handler)
+            for key, task in list(self._queued.items()):
+                if task.done():
+                    del self._queued[key]
+                    task.result()  # a callback's exception ends spin, as rclpy's own executor does
+
+    return OnceMultiThreadedExecutor(threads)
 
 
 def run_node(node_cls: type[Node], argv: list[str] | None = None) -> int:
@@ -34,9 +75,7 @@ def run_node(node_cls: type[Node], argv: list[str] | None = None) -> int:
         if not stop.received:  # a SIGTERM before rclpy.init installed its handler has shut nothing down
             threads = int(getattr(node, "threads", 1))
             if threads > 1:  # e.g. the world over bridges: e-stop, odometry and poses while a step drives robots
-                from rclpy.executors import MultiThreadedExecutor
-
-                rclpy.spin(node, MultiThreadedExecutor(num_threads=threads))
+                rclpy.spin(node, _executor(threads))
             else:
                 rclpy.spin(node)
     except rc.ParameterError as exc:
