@@ -76,19 +76,30 @@ def load_earlier(
         raise BadInputError(f"{path}: {exc}; {OVERWRITE_FIX}") from None
 
 
-def write_json(path: Path, data: Any, sort_keys: bool = False) -> None:
-    """Write atomically: a crash never leaves a half-written file behind."""
+def _replace_atomically(path: Path, fill: Callable[[str], None]) -> None:
+    """``fill`` writes a temporary file beside ``path`` (its name given), which then replaces ``path`` by a rename: a
+    crash (a full disk, an object json cannot write) leaves the old file and no temporary behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, sort_keys=sort_keys)
-            f.write("\n")
+        fill(tmp)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for everyone who can read the folder
         os.replace(tmp, path)
-    except BaseException:  # a full disk, an object json cannot write: no half-written temporary left behind
+    except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json(path: Path, data: Any, sort_keys: bool = False) -> None:
+    """Write atomically: a crash never leaves a half-written file behind."""
+
+    def fill(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, sort_keys=sort_keys)
+            f.write("\n")
+
+    _replace_atomically(path, fill)
 
 
 def write_trace(path: Path, trace: Iterable[dict[str, Any]]) -> None:
@@ -101,12 +112,4 @@ def write_trace(path: Path, trace: Iterable[dict[str, Any]]) -> None:
 
 def copy_atomic(src: Path, dst: Path) -> None:
     """Copy ``src`` over ``dst`` through a temporary file beside it and a rename: a crash leaves the old ``dst``."""
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.")
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _replace_atomically(dst, lambda tmp: shutil.copyfile(src, tmp))
