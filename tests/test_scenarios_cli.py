@@ -154,6 +154,10 @@ def test_cli_list(capsys):
     found = len(list((ROOT / "scenarios").glob("*.yaml")))
     assert found >= 16 and f"scenarios ({found}):" in out and "boxnet2_4x8" in out
     assert "planners: " in out and "oracle" in out
+    rows = [line for line in out.splitlines() if line.startswith("  ")]
+    starts = {line.index(" BoxNet", 2) if " BoxNet" in line else None for line in rows}  # the description column
+    tasks = {line.index(" " + task + " ") for line in rows for task in ("boxnet1", "has") if f" {task} " in line}
+    assert len(starts - {None}) == 1 and len(tasks) == 1, "the list's columns do not line up"
 
 
 def test_console_script_end_to_end(tmp_path):

@@ -193,11 +193,15 @@ def cmd_run(scenario: Scenario, args: argparse.Namespace) -> int:
 def cmd_list() -> int:
     found = list_scenarios()
     print(f"scenarios ({len(found)}):")
+    valid = [sc for _, sc in found if not isinstance(sc, ScenarioError)]
+    name_w = max([len(p.stem) for p, _ in found] + [len(sc.name) for sc in valid] + [16])  # columns line up
+    task_w = max([len(sc.world.task) for sc in valid] + [10])
+    size_w = max([len(sc.size) for sc in valid] + [22])
     for path, sc in found:
         if isinstance(sc, ScenarioError):
-            print(f"  {path.stem:<16} INVALID: {sc}")
+            print(f"  {path.stem:<{name_w}} INVALID: {sc}")
         else:
-            print(f"  {sc.name:<16} {sc.world.task:<10} {sc.size:<22} {sc.description}")
+            print(f"  {sc.name:<{name_w}} {sc.world.task:<{task_w}} {sc.size:<{size_w}} {sc.description}")
     print(f"planners: {', '.join(available_planners())}")
     return EXIT_OK
 
