@@ -240,3 +240,22 @@ def test_swarm_train_and_run_commands_write_their_outputs(tmp_path, capsys):
     assert cli(*argv, "--gif-frames", "2", "-q") == 0
     m = json.loads((run / "metrics.json").read_text())
     assert m["controller"] == "dec-pomfc" and len(m["order_parameter"]) == 4 and (run / "swarm.gif").exists()
+
+
+@pytest.mark.parametrize(
+    ("meta", "reason"),
+    [("{broken", "never closed"), ("{1: [}", "does not match"), ("[1, 2]", None)],
+)
+def test_a_policy_file_with_a_malformed_meta_is_one_line(tmp_path, meta, reason):
+    """A hand-edited or foreign ``.npz``: its meta is parsed inside the refusal, not later as a SyntaxError."""
+    bad = tmp_path / "p.npz"
+    np.savez(bad, p0=np.zeros((3, 3)), p1=np.zeros(3), log_std=np.zeros(2), meta=np.array(meta))
+    if meta.startswith("{"):
+        with pytest.raises(BadInputError, match=r"p\.npz is not a Dec-POMFC policy file \(.*" + reason):
+            load_policy(bad)
+    else:  # a meta that is no dict literal reads as no meta (older files)
+        assert load_policy(bad).meta == {}
+    text = tmp_path / "metrics.json"
+    text.write_text("{}")
+    with pytest.raises(BadInputError, match=r"metrics\.json is not a Dec-POMFC policy file \(not an \.npz archive\)"):
+        load_policy(text)

@@ -126,11 +126,14 @@ def load_policy(path: str | Path) -> MLPPolicy:
             params = [z[f"p{i}"] for i in range(sum(1 for k in z.files if k.startswith("p")))]
             log_std = z["log_std"]
             meta_text = str(z["meta"])
-    except (OSError, ValueError, KeyError) as exc:
+        meta = ast.literal_eval(meta_text) if meta_text.startswith("{") else {}
+        if not isinstance(meta, dict):
+            raise ValueError(f"its meta is a {type(meta).__name__}, not a dict")
+    except (OSError, ValueError, KeyError, SyntaxError, MemoryError, RecursionError) as exc:
+        reason = "not an .npz archive" if isinstance(exc, ValueError) and "pickled" in str(exc) else exc
         raise BadInputError(
-            f"{path} is not a Dec-POMFC policy file ({exc}): retrain with `fleetmind swarm train`"
+            f"{path} is not a Dec-POMFC policy file ({reason}): retrain with `fleetmind swarm train`"
         ) from None
-    meta = ast.literal_eval(meta_text) if meta_text.startswith("{") else {}
     return MLPPolicy(MLP(params), log_std, meta)
 
 
