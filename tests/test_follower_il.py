@@ -25,6 +25,19 @@ def test_shipped_weights_load_and_a_missing_policy_is_one_clear_line():
         IlPolicy.load("nowhere")
 
 
+@pytest.mark.parametrize("content", ["not an npz", "other arrays"])
+def test_a_weights_file_that_is_not_the_policys_is_one_clear_line(tmp_path, content):
+    path = tmp_path / "w.npz"
+    if content == "other arrays":
+        np.savez(path, w1=np.zeros((NUM_INPUTS, 4)))  # no b1/w2/temperature
+    else:
+        path.write_text("{}")
+    with pytest.raises(
+        BadInputError, match=r"policy weights: .*w\.npz is not a follower_il weights file \(.*; retrain it"
+    ):
+        IlPolicy.load(str(path))
+
+
 def test_saved_weights_replace_the_file_whole_and_load_back(tmp_path):
     """The training command writes the shipped weights by default: through a temporary file and a rename."""
     policy = IlPolicy.load("follower_il")

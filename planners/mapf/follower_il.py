@@ -82,9 +82,14 @@ class IlPolicy:
         if not path.is_file():
             shipped = ", ".join(sorted(p.stem for p in WEIGHTS.glob("*.npz"))) or "none"
             raise BadInputError(f"policy weights: no file {path}; shipped policies: {shipped}")
-        with np.load(path) as data:
-            w1, b1, w2 = data["w1"], data["b1"], data["w2"]
-            temperature = float(data["temperature"])
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                w1, b1, w2 = data["w1"], data["b1"], data["w2"]
+                temperature = float(data["temperature"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # not an .npz, or not this policy's arrays
+            raise BadInputError(
+                f"policy weights: {path} is not a follower_il weights file ({exc}); retrain it"
+            ) from None
         if w1.shape[0] != NUM_INPUTS or b1.shape != (w1.shape[1],) or w2.shape != (w1.shape[1],):
             raise BadInputError(f"policy weights: {path} holds shapes {w1.shape}/{b1.shape}/{w2.shape}; retrain it")
         return cls(w1, b1, w2, temperature)
