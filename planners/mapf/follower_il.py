@@ -24,6 +24,7 @@ DAgger-style correction) and shipped as ``weights/<name>.npz`` next to this modu
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,8 +88,9 @@ class IlPolicy:
                 w1, b1, w2 = data["w1"], data["b1"], data["w2"]
                 temperature = float(data["temperature"])
         except (OSError, ValueError, KeyError, TypeError) as exc:  # not an .npz, or not this policy's arrays
+            reason = exc if zipfile.is_zipfile(path) else "not an .npz archive"  # numpy would suggest unpickling it
             raise BadInputError(
-                f"policy weights: {path} is not a follower_il weights file ({exc}); retrain it"
+                f"policy weights: {path} is not a follower_il weights file ({reason}); retrain it"
             ) from None
         if w1.shape[0] != NUM_INPUTS or b1.shape != (w1.shape[1],) or w2.shape != (w1.shape[1],):
             raise BadInputError(f"policy weights: {path} holds shapes {w1.shape}/{b1.shape}/{w2.shape}; retrain it")

@@ -8,6 +8,7 @@ Weights live in ``.npz`` files; inference is plain numpy."""
 from __future__ import annotations
 
 import ast
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,7 @@ def load_policy(path: str | Path) -> MLPPolicy:
         if not isinstance(meta, dict):
             raise ValueError(f"its meta is a {type(meta).__name__}, not a dict")
     except (OSError, ValueError, KeyError, SyntaxError, MemoryError, RecursionError) as exc:
-        reason = "not an .npz archive" if isinstance(exc, ValueError) and "pickled" in str(exc) else exc
+        reason = exc if zipfile.is_zipfile(path) else "not an .npz archive"  # numpy would suggest unpickling it
         raise BadInputError(
             f"{path} is not a Dec-POMFC policy file ({reason}): retrain with `fleetmind swarm train`"
         ) from None
