@@ -9,6 +9,9 @@ DEMO_OUT ?= runs/demo
 # which die with SIGILL in VMs that do not enable AMX state (llama-server exit -4 on a Xeon sandbox, 2026-12-01).
 LLAMA_CPU_ARGS := $(if $(filter x86_64 amd64,$(shell uname -m)),-DGGML_NATIVE=OFF,)
 export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF $(LLAMA_CPU_ARGS)
+# Its setup.py runs `cmake --build . -j$LLAMA_CPP_BUILD_JOBS`; unset, that is a bare `-j` (no limit): 58 compilers at
+# once and 12 GB of memory on a 2-core machine (2026-12-02), enough to kill the install on a smaller one.
+export LLAMA_CPP_BUILD_JOBS ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
 .PHONY: demo test lint clean toolchain
 
