@@ -133,3 +133,21 @@ def test_benchmark_without_the_binary_says_how_to_build_it_and_runs_ours(tmp_pat
     out = capsys.readouterr().out
     assert "github.com/Kei18/lacam3" in out
     assert "3 agents | SoC" in out  # ours still ran
+
+
+def test_scen_mode_names_the_missing_scen_or_map_file_in_one_line(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("mapf_oneshot", ROOT / "benchmarks" / "mapf_oneshot.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    (tmp_path / "s.scen").write_text("version 1\n0\tgone.map\t4\t3\t1\t2\t3\t0\t4\n")
+    scen, gone, missing_map = tmp_path / "s.scen", tmp_path / "gone.map", tmp_path / "m.map"
+    cases = [
+        (["--scen", str(tmp_path / "no.scen")], f"--scen {tmp_path / 'no.scen'}: no such file; give .scen files"),
+        (["--scen", str(tmp_path)], f"--scen {tmp_path}: a folder; give .scen files"),
+        (["--scen", str(scen)], f"s.scen names the map 'gone.map', not found at {gone}; give it with --map"),
+        (["--scen", str(scen), "--map", str(missing_map)], f"--map {missing_map}: no such file"),
+    ]
+    for argv, expected in cases:
+        assert bench.main(argv + ["--out", str(tmp_path / "out")]) == 2
+        assert capsys.readouterr().err.strip() == f"mapf_oneshot: error: {expected}"
+    assert not (tmp_path / "out").exists()  # refused before anything was written
