@@ -141,11 +141,10 @@ def scen_files(paths: list[Path], map_path: Path | None) -> list[tuple[str, Grid
             raise ValueError(f"--scen {path}: {'a folder' if path.is_dir() else 'no such file'}; give .scen files")
         scen = load_scen(path)
         map_file = map_path or path.parent / scen.map_file
-        if map_path and not map_file.is_file():
-            raise ValueError(f"--map {map_file}: no such file")
         if not map_file.is_file():
-            where = f"names the map {scen.map_file!r}, not found at {map_file}"
-            raise ValueError(f"{path.name} {where}; give it with --map")
+            if map_path:
+                raise ValueError(f"--map {map_file}: no such file")
+            raise ValueError(f"{path.name} names the map {scen.map_file!r}, not found at {map_file}; use --map")
         grid = load_movingai(map_file)
         check_scenario(scen, grid)
         out.append((path.stem, grid, scen, map_file, path))

@@ -4,13 +4,10 @@ table or a division by zero."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 
+import benchmark_script
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
 
 CASES = [
     ("drone_fleet", ["--vehicles", "0"], "--vehicles: must be >= 1, got 0"),
@@ -36,16 +33,7 @@ CASES = [
 
 
 def _main(name: str):
-    spec = importlib.util.spec_from_file_location(f"_bench_{name}", ROOT / "benchmarks" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the script loads
-    sys.path.insert(0, str(ROOT / "benchmarks"))  # the scripts import their own helpers (_pogema, _lacam3)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return module.main
+    return benchmark_script.load(name).main
 
 
 @pytest.mark.parametrize(("name", "argv", "line"), CASES, ids=[c[0] for c in CASES])

@@ -3,17 +3,12 @@ solution it holds and the costs, on tiny hand-written output files (no LaCAM3 bi
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
+import benchmark_script
 import numpy as np
 import pytest
 from fleetmind.tasks.mapf_lifelong.maps import parse_string_map
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("_lacam3", ROOT / "benchmarks" / "_lacam3.py")
-lacam3 = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(lacam3)
+lacam3 = benchmark_script.load("_lacam3")
 
 # a ring of 8 cells around one obstacle:   . . .   /   . # .   /   . . .
 GRID = parse_string_map("...\n.#.\n...")
@@ -122,9 +117,7 @@ def test_wrong_goals_and_missing_solutions_are_not_counted():
 def test_benchmark_without_the_binary_says_how_to_build_it_and_runs_ours(tmp_path, capsys):
     from fleetmind.tasks.mapf_lifelong.scen import random_scenario, write_movingai, write_scen
 
-    spec = importlib.util.spec_from_file_location("mapf_oneshot", ROOT / "benchmarks" / "mapf_oneshot.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = benchmark_script.load("mapf_oneshot")
     grid = parse_string_map("....\n.#..\n....")
     write_movingai(tmp_path / "m.map", grid)
     write_scen(tmp_path / "s.scen", random_scenario(grid, 3, seed=0, map_file="m.map"))
@@ -136,15 +129,13 @@ def test_benchmark_without_the_binary_says_how_to_build_it_and_runs_ours(tmp_pat
 
 
 def test_scen_mode_names_the_missing_scen_or_map_file_in_one_line(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("mapf_oneshot", ROOT / "benchmarks" / "mapf_oneshot.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = benchmark_script.load("mapf_oneshot")
     (tmp_path / "s.scen").write_text("version 1\n0\tgone.map\t4\t3\t1\t2\t3\t0\t4\n")
     scen, gone, missing_map = tmp_path / "s.scen", tmp_path / "gone.map", tmp_path / "m.map"
     cases = [
         (["--scen", str(tmp_path / "no.scen")], f"--scen {tmp_path / 'no.scen'}: no such file; give .scen files"),
         (["--scen", str(tmp_path)], f"--scen {tmp_path}: a folder; give .scen files"),
-        (["--scen", str(scen)], f"s.scen names the map 'gone.map', not found at {gone}; give it with --map"),
+        (["--scen", str(scen)], f"s.scen names the map 'gone.map', not found at {gone}; use --map"),
         (["--scen", str(scen), "--map", str(missing_map)], f"--map {missing_map}: no such file"),
     ]
     for argv, expected in cases:

@@ -4,20 +4,15 @@ the phase order) on hand-worked cases."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
-from pathlib import Path
 
+import benchmark_script
 import numpy as np
 import pytest
 from fleetmind.tasks.swarm import get_swarm_task
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("_swarm_control", ROOT / "benchmarks" / "swarm_control.py")
-assert _spec is not None and _spec.loader is not None
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+bench = benchmark_script.load("swarm_control")
 
 
 @pytest.mark.parametrize("mode", ["density", "box"])
