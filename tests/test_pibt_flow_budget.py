@@ -15,7 +15,8 @@ from fleetmind.tasks.mapf_lifelong.world import MapfWorld
 
 
 def test_default_budget_leaves_small_fleets_unbounded():
-    assert [default_flow_budget(n) for n in (1, 192, 1024, 4000)] == [1, 192, 1024, 4000]
+    assert [default_flow_budget(n) for n in (1, 192, 256, 320)] == [1, 192, 256, 320]  # POGEMA: at most 256
+    assert [default_flow_budget(n) for n in (321, 1000, 4000, 4096)] == [320] * 4  # the first window's wave, spread
     assert default_flow_budget(10_000) == 160
 
 
