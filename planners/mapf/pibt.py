@@ -203,9 +203,9 @@ def default_flow_budget(num_agents: int) -> int:
     """``pibt_flow``'s re-plans per step when not given: every request up to 320 agents (the POGEMA sets, at most 256),
     then 320, and 160 beyond 4,096. Every agent's first path ends its window on the same step, so unbounded fleets
     re-plan all at once there: 4,000 agents on the 140x500 warehouse took 4,993 ms on step 32 (median 234 ms); 320
-    spreads that wave (at most 782 ms, throughput over 64 steps 5.00 against 5.03). At 10,000 agents one flow A*
-    costs about 4.4 ms CPU (measured with 2,500 paths planned): 160 keep the A* work near 0.7 s per step; the other
-    requests wait their turn."""
+    spreads that wave (slowest step 852 ms in `mapf_lifelong.py --only large`, throughput 5.00 against 5.03; the
+    README has the other budgets). At 10,000 agents one flow A* costs about 4.4 ms CPU (measured with 2,500 paths
+    planned): 160 keep the A* work near 0.7 s per step; the other requests wait their turn."""
     return min(num_agents, 320) if num_agents <= 4096 else 160
 
 
