@@ -45,6 +45,7 @@ from fleetmind.app.argtypes import positive  # noqa: E402
 from fleetmind.app.llm import planner_options  # noqa: E402
 from fleetmind.app.runner import StepInfo, run_episode  # noqa: E402
 
+MISSIONS = ("explore", "multi_search", "sequential", "described_goal", "reorg")
 METHODS: dict[str, str] = {
     "HAS": "has",
     "B1": "frontier_nearest",
@@ -287,12 +288,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--missions",
-        default="explore,multi_search,sequential,described_goal,reorg",
-        help="comma-separated subset of the missions to run (default all)",
+        default=",".join(MISSIONS),
+        help='comma-separated subset of the missions to run (default all; "": the throughput only)',
     )
     args = ap.parse_args(argv)
     missions = [m for m in args.missions.split(",") if m]
     methods = [m for m in args.methods.split(",") if m]
+    if not methods:
+        print(f"--methods: an empty list; give one or more of {', '.join(METHODS)}", file=sys.stderr)
+        return 2
+    if bad := [m for m in missions if m not in MISSIONS]:
+        print(f"--missions: unknown {', '.join(bad)}; choose from {', '.join(MISSIONS)}", file=sys.stderr)
+        return 2
     bad = [m for m in methods if m not in METHODS]
     if bad:
         print(f"--methods: unknown {', '.join(bad)}; choose from {', '.join(METHODS)}", file=sys.stderr)

@@ -257,9 +257,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tiles", type=Path, default=None, help="YAML of the POGEMA benchmark's 64x64 city tiles")
     args = p.parse_args(argv)
     planners = [x for x in args.planners.split(",") if x]
+    if not planners:
+        p.error(f"--planners: an empty list; give one or more of {', '.join(PLANNERS)}")
     if bad := sorted(set(planners) - set(PLANNERS)):
         p.error(f"--planners: unknown {', '.join(bad)}; choose from {', '.join(PLANNERS)}")
     only = [x for x in args.only.split(",") if x]
+    if args.only and not only:  # `--only ,` would otherwise run every set
+        p.error(f"--only: an empty list; give one or more of {', '.join(GROUPS)}, or leave it out for all")
     if bad := sorted(set(only) - set(GROUPS)):
         p.error(f"--only: unknown map set(s) {', '.join(bad)}; choose from {', '.join(GROUPS)}")
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

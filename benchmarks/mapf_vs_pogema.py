@@ -68,14 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-peer", action="store_true", help="skip pogema's own A* (the speed ratio's reference)")
     args = p.parse_args(argv)
     planners = [x for x in args.planners.split(",") if x]
+    if not planners:
+        print(f"--planners: an empty list; give one or more of {', '.join(OURS)}", file=sys.stderr)
+        return 2
     if bad := [x for x in planners if x not in OURS]:
         print(f"--planners: unknown {', '.join(bad)}; choose from {', '.join(OURS)}", file=sys.stderr)
         return 2
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     machine = f"{platform.platform()} | {platform.processor() or platform.machine()} | {os.cpu_count()} CPUs"
     print(f"mapf_vs_pogema | {stamp} | {machine}")
-    python = ensure_venv()
-    benchmark_maps()  # the POGEMA benchmark's validation maps, generated once in the pogema venv
     # (map or map set, agents, seeds, steps); a set ends in '*': one episode per map, as the POGEMA benchmark runs it
     if args.quick:
         instances = [
@@ -95,12 +96,17 @@ def main(argv: list[str] | None = None) -> int:
             ("validation-mazes-*", 64, [0], 128),
         ]
     if args.only:
-        wanted = set(args.only.split(","))
+        wanted = {x for x in args.only.split(",") if x}
+        if not wanted:  # `--only ,`
+            print("--only: an empty list; give one or more map names, or leave it out for all", file=sys.stderr)
+            return 2
         if unknown := wanted - {m for m, *_ in instances}:
             names = ", ".join(sorted({m for m, *_ in instances}))
             print(f"--only: unknown {', '.join(sorted(unknown))}; this run has {names}", file=sys.stderr)
             return 2
         instances = [i for i in instances if i[0] in wanted]
+    python = ensure_venv()
+    benchmark_maps()  # the POGEMA benchmark's validation maps, generated once in the pogema venv
     rows = []
     semantics = []
     for map_name, agents, seeds, steps in instances:

@@ -230,7 +230,17 @@ def graph_main(out: Path, seeds: list[int], agents: tuple[int, ...]) -> int:
     return 0
 
 
-def main() -> int:
+def comma_list(p: argparse.ArgumentParser, flag: str, value: str, choices) -> list[str]:
+    """The non-empty items of a comma list, checked against ``choices`` (None: any); one argparse line if not."""
+    items = [x.strip() for x in value.split(",") if x.strip()]
+    if not items:
+        p.error(f"{flag}: an empty list" + (f"; give one or more of {', '.join(choices)}" if choices else ""))
+    if choices is not None and (bad := [x for x in items if x not in choices]):
+        p.error(f"{flag}: unknown {', '.join(bad)}; choose from {', '.join(choices)}")
+    return items
+
+
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="1 seed, 200 steps, transfer horizons capped at 600 steps")
     p.add_argument("--transfer-only", action="store_true", help="skip the r x noise grid")
@@ -267,24 +277,28 @@ def main() -> int:
     )
     p.add_argument("--tasks", default=",".join(swarm_task_names()), help="comma list of swarm tasks")
     p.add_argument("--out", type=Path, default=Path("runs/swarm_control"))
-    args = p.parse_args()
+    args = p.parse_args(argv)
     seeds = [2000] if args.quick else [2000, 2001, 2002]
     steps = 200 if args.quick else 300
     if args.transfer_cap is None:
         args.transfer_cap = 600 if args.quick else 3000
     if not 0.0 <= args.transfer_horizon_power <= 3.0:
-        raise SystemExit("--transfer-horizon-power: give a power between 0 and 3 (1: box side, 2: area)")
+        p.error("--transfer-horizon-power: give a power between 0 and 3 (1: box side, 2: area)")
     if not (math.isfinite(args.transfer_radius) and 0.0 < args.transfer_radius <= 2.5):
-        raise SystemExit(
-            "--transfer-radius: give a radius in (0, 2.5] (the box of N = 25 is 5 wide; periodic: r <= box/2)"
-        )
+        p.error("--transfer-radius: give a radius in (0, 2.5] (the box of N = 25 is 5 wide; periodic: r <= box/2)")
+    tasks = comma_list(p, "--tasks", args.tasks, swarm_task_names())
+    modes = comma_list(p, "--transfer-modes", args.transfer_modes, TRANSFER_MODES)
+    agents = comma_list(p, "--transfer-agents", args.transfer_agents, None)
+    if not all(n.isdigit() and int(n) > 0 for n in agents):
+        p.error(f"--transfer-agents: {args.transfer_agents!r} is not a comma list of positive whole swarm sizes")
+    transfer_agents = tuple(int(n) for n in agents)
     print(f"machine: {machine()}")
     if args.graph_only:
-        return graph_main(args.out, [2000, 2001, 2002], tuple(int(n) for n in args.transfer_agents.split(",")))
+        return graph_main(args.out, [2000, 2001, 2002], transfer_agents)
     print(f"steady state over the last quarter of {steps} steps, seeds {seeds}, N = 100 (density 1)")
     rows, transfer = [], []
     start = time.perf_counter()
-    for name in args.tasks.split(","):
+    for name in tasks:
         task = get_swarm_task(name)
         acts = {c: controller(task, c) for c in CONTROLLERS}
         print(f"\n{name}: {task.metric}")
@@ -305,8 +319,7 @@ def main() -> int:
                 )
                 rows.append({"task": name, "radius": radius, "noise": noise, **got, "meets_target": ok})
         if args.transfer_cap > 0:
-            for mode in args.transfer_modes.split(","):
-                agents = tuple(int(n) for n in args.transfer_agents.split(","))
+            for mode in modes:
                 transfer += transfer_rows(
                     task,
                     acts,
@@ -314,7 +327,7 @@ def main() -> int:
                     seeds,
                     steps,
                     args.transfer_cap,
-                    agents,
+                    transfer_agents,
                     args.transfer_horizon_power,
                     args.transfer_radius,
                 )

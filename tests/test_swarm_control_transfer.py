@@ -36,11 +36,13 @@ def test_transfer_rows_run_at_the_given_radius():
 
 
 @pytest.mark.parametrize("radius", ["0", "-1", "3", "nan"])
-def test_a_bad_transfer_radius_is_refused_with_one_line(radius, monkeypatch):
+def test_a_bad_transfer_radius_is_refused_with_one_line(radius, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["swarm_control.py", "--transfer-only", "--transfer-radius", radius])
     with pytest.raises(SystemExit) as exc:
         bench.main()
-    assert str(exc.value).startswith("--transfer-radius: give a radius in (0, 2.5]") and "\n" not in str(exc.value)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("swarm_control.py: error: --transfer-radius: give a radius in (0, 2.5]")
 
 
 def test_locked_level_by_hand():
