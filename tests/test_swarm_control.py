@@ -172,6 +172,8 @@ def test_bad_parameters_are_refused_with_one_line(capsys):
         task.make_config(agents=100_000_000)  # was accepted, then filled the machine's 24 GB
     with pytest.raises(BadInputError, match=r"^vicsek: radius: .*less than or equal to 1000000 \(got 1e\+300\)"):
         task.make_config(radius=1e300)  # overflowed the classical law's expected neighbour count
+    with pytest.raises(BadInputError, match=r"^vicsek: noise: .*less than or equal to 100 \(got 1e\+100\)"):
+        task.make_config(noise=1e100)  # ran: the phases lost float precision and kuramoto showed an order of 0.85
     with pytest.raises(BadInputError, match=r"^gain k=nan of vicsek_average is not a finite number"):
         make_classic("vicsek_average", {"k": float("nan")})
     with pytest.raises(BadInputError, match="unknown swarm task 'flock'; swarm tasks: vicsek, kuramoto"):

@@ -48,7 +48,9 @@ class SwarmConfig(BaseModel):
     radius: float = Field(
         1.0, gt=0, le=1e6, allow_inf_nan=False, description="observation (neighbour) radius (at most 1e6)"
     )  # 1e300 overflowed the classical law's expected neighbour count (density x pi r^2) with a traceback
-    noise: float = Field(0.5, ge=0, allow_inf_nan=False, description="noise level (scaled per task)")
+    noise: float = Field(
+        0.5, ge=0, le=100, allow_inf_nan=False, description="noise level (scaled per task; 0 to 100)"
+    )  # by 10 every task is as disordered as it gets; at 1e100 the phases lost float precision and showed false order
     steps: int = Field(300, ge=1, strict=True, description="steps per episode")
     bins: int = Field(8, ge=1, strict=True, description="histogram bins of the mean-field observation")
 
