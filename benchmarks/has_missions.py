@@ -41,7 +41,7 @@ from fleetmind.sim.explore import ExploreFleet, ExploreWorld  # noqa: E402
 from fleetmind.tasks.has import HasConfig  # noqa: E402
 from fleetmind.tasks.has.maps import generate  # noqa: E402
 
-from fleetmind.app.argtypes import positive  # noqa: E402
+from fleetmind.app.argtypes import parse_list, positive  # noqa: E402
 from fleetmind.app.llm import planner_options  # noqa: E402
 from fleetmind.app.runner import StepInfo, run_episode  # noqa: E402
 
@@ -292,18 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         help='comma-separated subset of the missions to run (default all; "": the throughput only)',
     )
     args = ap.parse_args(argv)
-    missions = [m for m in args.missions.split(",") if m]
-    methods = [m for m in args.methods.split(",") if m]
-    if not methods:
-        print(f"--methods: an empty list; give one or more of {', '.join(METHODS)}", file=sys.stderr)
-        return 2
-    if bad := [m for m in missions if m not in MISSIONS]:
-        print(f"--missions: unknown {', '.join(bad)}; choose from {', '.join(MISSIONS)}", file=sys.stderr)
-        return 2
-    bad = [m for m in methods if m not in METHODS]
-    if bad:
-        print(f"--methods: unknown {', '.join(bad)}; choose from {', '.join(METHODS)}", file=sys.stderr)
-        return 2
+    missions = parse_list(ap, args.missions, "--missions", MISSIONS, "mission") if args.missions else []
+    methods = parse_list(ap, args.methods, "--methods", list(METHODS), "method")
     if args.quick and args.issue_setting:
         print("--quick and --issue-setting: choose one (the issue's setting is 128x128, 16 robots)", file=sys.stderr)
         return 2

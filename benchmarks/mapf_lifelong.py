@@ -55,7 +55,7 @@ from fleetmind.tasks.mapf_lifelong.maps import (  # noqa: E402
 )
 from fleetmind.tasks.mapf_lifelong.world import MapfWorld  # noqa: E402
 
-from fleetmind.app.argtypes import positive  # noqa: E402
+from fleetmind.app.argtypes import parse_list, positive  # noqa: E402
 
 PLANNERS = ("follower", "follower_il", "pibt", "pibt_flow", "pibt_lns")
 DECENTRALIZED = ("follower", "follower_il")  # cores that take each agent's own view
@@ -256,16 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default="", help=f"comma-separated map sets to run, from {', '.join(GROUPS)}")
     p.add_argument("--tiles", type=Path, default=None, help="YAML of the POGEMA benchmark's 64x64 city tiles")
     args = p.parse_args(argv)
-    planners = [x for x in args.planners.split(",") if x]
-    if not planners:
-        p.error(f"--planners: an empty list; give one or more of {', '.join(PLANNERS)}")
-    if bad := sorted(set(planners) - set(PLANNERS)):
-        p.error(f"--planners: unknown {', '.join(bad)}; choose from {', '.join(PLANNERS)}")
-    only = [x for x in args.only.split(",") if x]
-    if args.only and not only:  # `--only ,` would otherwise run every set
-        p.error(f"--only: an empty list; give one or more of {', '.join(GROUPS)}, or leave it out for all")
-    if bad := sorted(set(only) - set(GROUPS)):
-        p.error(f"--only: unknown map set(s) {', '.join(bad)}; choose from {', '.join(GROUPS)}")
+    planners = parse_list(p, args.planners, "--planners", PLANNERS, "planner")
+    only = parse_list(p, args.only, "--only", GROUPS, "map set") if args.only else []  # "": every set
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     machine = f"{platform.platform()} | {platform.processor() or platform.machine()} | {os.cpu_count()} CPUs"
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())

@@ -31,7 +31,7 @@ from _pogema import (
     ensure_venv,
 )  # this script's folder is on sys.path
 
-from fleetmind.app.argtypes import positive, positive_seconds
+from fleetmind.app.argtypes import parse_list, positive, positive_seconds
 
 OURS = ("follower", "follower_il", "pibt", "pibt_flow", "pibt_lns")
 DECENTRALIZED = ("follower", "follower_il")  # measured against the published (decentralized) Follower too
@@ -67,13 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default="", help="comma-separated map names of the run (e.g. validation-mazes-*)")
     p.add_argument("--no-peer", action="store_true", help="skip pogema's own A* (the speed ratio's reference)")
     args = p.parse_args(argv)
-    planners = [x for x in args.planners.split(",") if x]
-    if not planners:
-        print(f"--planners: an empty list; give one or more of {', '.join(OURS)}", file=sys.stderr)
-        return 2
-    if bad := [x for x in planners if x not in OURS]:
-        print(f"--planners: unknown {', '.join(bad)}; choose from {', '.join(OURS)}", file=sys.stderr)
-        return 2
+    planners = parse_list(p, args.planners, "--planners", OURS, "planner")
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     machine = f"{platform.platform()} | {platform.processor() or platform.machine()} | {os.cpu_count()} CPUs"
     print(f"mapf_vs_pogema | {stamp} | {machine}")
@@ -95,15 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             ("validation-random-*", 64, [0], 256),
             ("validation-mazes-*", 64, [0], 128),
         ]
-    if args.only:
-        wanted = {x for x in args.only.split(",") if x}
-        if not wanted:  # `--only ,`
-            print("--only: an empty list; give one or more map names, or leave it out for all", file=sys.stderr)
-            return 2
-        if unknown := wanted - {m for m, *_ in instances}:
-            names = ", ".join(sorted({m for m, *_ in instances}))
-            print(f"--only: unknown {', '.join(sorted(unknown))}; this run has {names}", file=sys.stderr)
-            return 2
+    if args.only:  # "": every map of the run
+        wanted = parse_list(p, args.only, "--only", sorted({m for m, *_ in instances}), "map")
         instances = [i for i in instances if i[0] in wanted]
     python = ensure_venv()
     benchmark_maps()  # the POGEMA benchmark's validation maps, generated once in the pogema venv

@@ -52,7 +52,7 @@ from fleetmind.sim.swarm import _kernels as kernels  # noqa: E402
 from fleetmind.sim.swarm import _measure_kernels as measure  # noqa: E402
 from fleetmind.tasks.swarm import get_swarm_task, swarm_task_names  # noqa: E402
 
-from fleetmind.app.argtypes import nonneg, positive_number  # noqa: E402
+from fleetmind.app.argtypes import nonneg, parse_list, positive_number  # noqa: E402
 from fleetmind.app.swarm_env import SwarmEnv, steady_state  # noqa: E402
 from fleetmind.app.swarm_run import controller, episode  # noqa: E402
 
@@ -230,16 +230,6 @@ def graph_main(out: Path, seeds: list[int], agents: tuple[int, ...]) -> int:
     return 0
 
 
-def comma_list(p: argparse.ArgumentParser, flag: str, value: str, choices) -> list[str]:
-    """The non-empty items of a comma list, checked against ``choices`` (None: any); one argparse line if not."""
-    items = [x.strip() for x in value.split(",") if x.strip()]
-    if not items:
-        p.error(f"{flag}: an empty list" + (f"; give one or more of {', '.join(choices)}" if choices else ""))
-    if choices is not None and (bad := [x for x in items if x not in choices]):
-        p.error(f"{flag}: unknown {', '.join(bad)}; choose from {', '.join(choices)}")
-    return items
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="1 seed, 200 steps, transfer horizons capped at 600 steps")
@@ -286,9 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--transfer-horizon-power: give a power between 0 and 3 (1: box side, 2: area)")
     if not (math.isfinite(args.transfer_radius) and 0.0 < args.transfer_radius <= 2.5):
         p.error("--transfer-radius: give a radius in (0, 2.5] (the box of N = 25 is 5 wide; periodic: r <= box/2)")
-    tasks = comma_list(p, "--tasks", args.tasks, swarm_task_names())
-    modes = comma_list(p, "--transfer-modes", args.transfer_modes, TRANSFER_MODES)
-    agents = comma_list(p, "--transfer-agents", args.transfer_agents, None)
+    tasks = parse_list(p, args.tasks, "--tasks", swarm_task_names(), "task")
+    modes = parse_list(p, args.transfer_modes, "--transfer-modes", TRANSFER_MODES, "mode")
+    agents = parse_list(p, args.transfer_agents, "--transfer-agents")
     if not all(n.isdigit() and int(n) > 0 for n in agents):
         p.error(f"--transfer-agents: {args.transfer_agents!r} is not a comma list of positive whole swarm sizes")
     transfer_agents = tuple(int(n) for n in agents)

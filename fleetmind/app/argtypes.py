@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Sequence
+
+from fleetmind.robots.errors import BadInputError
 
 
 def nonneg(text: str) -> int:
@@ -52,3 +55,27 @@ def nonneg_seconds(text: str) -> float:
 def positive_number(text: str) -> float:
     """A finite number > 0 (``--density``, ``--transfer-horizon-power``)."""
     return _finite(text, "a finite number", zero_ok=False)
+
+
+def comma_list(text: str, option: str, allowed: Sequence[str] | None = None, noun: str = "item") -> list[str]:
+    """The items of ``option``'s comma list, each one of ``allowed`` (None: any); :class:`BadInputError` in one
+    line naming the option if the list is empty (``--tasks ,`` ran every task, ``--planners ,`` none) or an item is
+    unknown."""
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    choices = f"; give one or more of {', '.join(allowed)}" if allowed is not None else ""
+    if not items:
+        raise BadInputError(f"{option}: an empty list{choices}")
+    for x in items:
+        if allowed is not None and x not in allowed:
+            raise BadInputError(f"{option}: unknown {noun} {x!r}; choose from {', '.join(allowed)}")
+    return items
+
+
+def parse_list(
+    parser: argparse.ArgumentParser, text: str, option: str, allowed: Sequence[str] | None = None, noun: str = "item"
+) -> list[str]:
+    """:func:`comma_list` for a script's own parser: a bad list is ``parser.error`` (one line, exit 2)."""
+    try:
+        return comma_list(text, option, allowed, noun)
+    except BadInputError as exc:
+        parser.error(str(exc))

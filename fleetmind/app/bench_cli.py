@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
 
-from fleetmind.app.argtypes import positive
+from fleetmind.app.argtypes import comma_list, positive
 from fleetmind.app.bench import earlier_rows, merge_rows, paper_sizes, run_bench, write_tables
 from fleetmind.app.run_summary import what_to_check
 from fleetmind.planners.llm.config import Backend, HistoryMode, LLMSettings
@@ -38,28 +38,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _items(text: str, option: str, noun: str, allowed: tuple[str, ...] | list[str]) -> list[str]:
-    """A comma list of ``option``, each item one of ``allowed``; refused in one line before any row runs (a bad
-    ``--history`` was a pydantic traceback, ``--hints maybe`` ran the whole bench with hints off, ``--tasks ,,``
-    every task)."""
-    items = [x.strip() for x in text.split(",") if x.strip()]
-    if not items:
-        raise BadInputError(f"{option}: an empty list; give one or more of {', '.join(allowed)}")
-    for x in items:
-        if x not in allowed:
-            raise BadInputError(f"{option}: unknown {noun} {x!r}; choose from {', '.join(allowed)}")
-    return items
-
-
 def run_from_args(args: argparse.Namespace) -> int:
     if args.llm not in get_args(Backend):
         raise BadInputError(f"--llm: unknown backend {args.llm!r}; choose one of {', '.join(get_args(Backend))}")
-    frameworks = _items(args.frameworks, "--frameworks", "framework", FRAMEWORKS)
+    frameworks = comma_list(args.frameworks, "--frameworks", FRAMEWORKS, "framework")
     sizes_of = paper_sizes()
-    tasks = _items(args.tasks, "--tasks", "task", list(sizes_of))
-    histories = _items(args.history, "--history", "history mode", get_args(HistoryMode))
+    tasks = comma_list(args.tasks, "--tasks", list(sizes_of), "task")
+    histories = comma_list(args.history, "--history", get_args(HistoryMode), "history mode")
     hints = (
-        [None] if args.hints is None else [h == "on" for h in _items(args.hints, "--hints", "setting", ("on", "off"))]
+        [None]
+        if args.hints is None
+        else [h == "on" for h in comma_list(args.hints, "--hints", ("on", "off"), "setting")]
     )
     for f in frameworks:  # before any row runs: every framework must play every chosen task
         for t in tasks:
